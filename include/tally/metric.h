@@ -1,0 +1,159 @@
+#pragma once
+// The Metric base class with Keras 3's verbs, the immutable State value (pfl's
+// MetricValue), and Keras 3's stateless_* functions.
+//
+// A metric is configuration (immutable after construction) plus Variables. The
+// subclass supplies two pure functions: accumulate(vars, batch) and
+// result_from(vars); everything else (update, merge, vectors, stateless API) is
+// built on them here.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tally/tensor.h"
+#include "tally/variables.h"
+
+namespace tally {
+
+/// JSON value used for configs and specs.
+using Json = nlohmann::json;
+
+/// Whether a larger or a smaller value of a metric is better (used by ModelSelector).
+enum class Direction : std::uint8_t { kNone, kHigherIsBetter, kLowerIsBetter };
+
+/// "up", "down" or "none", as Keras's `_direction`.
+std::string_view direction_name(Direction direction);
+
+/// The inputs of one update. Value-reducing metrics (Mean, Sum) read `y_pred` as the values.
+struct Batch {
+  TensorView y_true;
+  TensorView y_pred;
+  TensorView sample_weight;  ///< absent when has_value() is false
+};
+
+class State;
+
+/// Base of every metric. Subclasses declare variables in their constructor with
+/// add_variable() and implement accumulate(), result_from(), class_name(), clone(),
+/// and get_config() when they have options.
+class Metric {
+ public:
+  virtual ~Metric() = default;
+
+  /// Adds one batch. On any error the state is left exactly as it was.
+  void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight = {});
+  /// The metric's value over everything seen: a float64 tensor, 0-d for scalar metrics.
+  Tensor result() const { return result_from(variables_); }
+  /// The result of a scalar metric as double; throws ShapeError for vector results.
+  double value() const;
+  /// Forgets everything seen (every variable back to its identity value).
+  void reset_state() { variables_.reset(); }
+  /// Merges another metric's state into this one; it must be the same class and layout.
+  void merge_state(const Metric& other);
+  /// Merges every metric of a list into this one (all-or-nothing: checked before merging).
+  void merge_state(std::span<const Metric* const> others);
+  /// Keras __call__: update_state with the batch, then result().
+  Tensor operator()(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight = {});
+
+  const std::string& name() const { return name_; }
+  /// The Keras dtype of the metric; it sets clipping constants, arithmetic is float64.
+  DType dtype() const { return dtype_; }
+  /// The Keras class name ("AUC", "MeanSquaredError").
+  virtual std::string class_name() const = 0;
+  /// Keras config: {"name", "dtype"} plus the subclass's options.
+  virtual Json get_config() const;
+  /// Whether higher or lower values are better; kNone for counts and plain reductions.
+  virtual Direction direction() const { return Direction::kNone; }
+  /// A deep copy with configuration and state.
+  virtual std::unique_ptr<Metric> clone() const = 0;
+
+  /// Declared variables, in declaration order.
+  const VariableLayout& variables() const { return variables_.layout(); }
+  /// Current values of the variables.
+  const Variables& variable_values() const { return variables_; }
+  /// Replaces the variable values; throws StateError if the layout differs.
+  void set_variable_values(const Variables& values);
+  /// Immutable snapshot of the state, bound to a copy of this metric's configuration.
+  State state() const;
+  /// Replaces the state with one taken from a metric of the same class and layout.
+  void set_state(const State& state);
+  /// The state flattened to one float64 vector (sum of two vectors = merge, for sum variables).
+  std::vector<double> to_vector() const { return variables_.to_vector(); }
+  /// Replaces the state from a flat vector; checks length and integrality; unchanged on error.
+  void from_vector(std::span<const double> values) { variables_.assign_vector(values, name_); }
+
+  /// The pure update: adds `batch` into `vars`. Must validate before writing, so that a
+  /// throw leaves `vars` untouched (the base also restores small states on a throw).
+  virtual void accumulate(Variables& vars, const Batch& batch) const = 0;
+  /// The pure result: the metric's value for the given variable values.
+  virtual Tensor result_from(const Variables& vars) const = 0;
+
+ protected:
+  /// Sets the name and the Keras dtype (float16, bfloat16, float32 or float64).
+  explicit Metric(std::string name, DType dtype = DType::kFloat32);
+  Metric(const Metric&) = default;
+  Metric& operator=(const Metric&) = default;
+
+  /// Declares a variable (Keras add_variable); call only from constructors. Returns its index.
+  std::size_t add_variable(std::string name, Shape shape, DType dtype = DType::kFloat64,
+                           Aggregation aggregation = Aggregation::kSum);
+
+ private:
+  void check_mergeable(const Metric& other) const;
+
+  std::string name_;
+  DType dtype_;
+  Variables variables_;
+};
+
+/// Implements clone() for a metric class by copy construction.
+template <class Derived, class Base = Metric>
+class MetricWithClone : public Base {
+ public:
+  using Base::Base;
+  std::unique_ptr<Metric> clone() const override {
+    return std::make_unique<Derived>(static_cast<const Derived&>(*this));
+  }
+};
+
+/// An immutable metric state (pfl MetricValue): values bound to the metric's configuration.
+/// `a + b` merges; to_vector / from_vector flatten and restore; result() evaluates.
+class State {
+ public:
+  /// A state of `metric`'s configuration holding `values` (layout must match).
+  State(std::shared_ptr<const Metric> metric, Variables values);
+
+  const Metric& metric() const { return *metric_; }
+  const Variables& variables() const { return values_; }
+  /// The merged state; throws StateError if the two come from different metrics or layouts.
+  State operator+(const State& other) const;
+  /// The flat float64 vector of all variables.
+  std::vector<double> to_vector() const { return values_.to_vector(); }
+  /// A state of the same metric holding `values`; checks length and integrality.
+  State from_vector(std::span<const double> values) const;
+  /// A state of `metric`'s configuration holding `values`.
+  static State from_vector(const Metric& metric, std::span<const double> values);
+  /// The metric's result for this state.
+  Tensor result() const { return metric_->result_from(values_); }
+  /// The scalar result; throws ShapeError for vector results.
+  double value() const;
+
+ private:
+  std::shared_ptr<const Metric> metric_;
+  Variables values_;
+};
+
+/// Keras stateless_update_state: returns `vars` updated with one batch; `metric` is untouched.
+Variables stateless_update_state(const Metric& metric, Variables vars, const TensorView& y_true,
+                                 const TensorView& y_pred, const TensorView& sample_weight = {});
+/// Keras stateless_result: the metric's result for `vars` (layout checked).
+Tensor stateless_result(const Metric& metric, const Variables& vars);
+/// Keras stateless_reset_state: fresh identity values for the metric's variables.
+Variables stateless_reset_state(const Metric& metric);
+
+}  // namespace tally

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds everything, and runs every test (the README's test command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup-debian.sh
+build_dir=${TALLY_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/bin/python3 \
+      -DPYTHON_EXECUTABLE=/usr/bin/python3 >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"

@@ -1,0 +1,92 @@
+#include "internal/check.h"
+
+#include <cmath>
+
+namespace tally::internal {
+
+void check_present(std::string_view who, std::string_view arg, const TensorView& view) {
+  if (!view.has_value()) throw ShapeError(str_cat(who, ": argument `", arg, "` is required; received None"));
+}
+
+void check_not_empty(std::string_view who, std::string_view arg, const TensorView& view) {
+  check_present(who, arg, view);
+  if (view.numel() == 0) {
+    throw InvalidArgument(str_cat(who, ": argument `", arg, "` is an empty batch; received shape ",
+                                  shape_string(view.shape())));
+  }
+}
+
+void check_same_shape(std::string_view who, std::string_view a_name, const TensorView& a, std::string_view b_name,
+                      const TensorView& b) {
+  if (a.shape() != b.shape()) {
+    throw ShapeError(str_cat(who, ": arguments `", a_name, "` and `", b_name, "` must have the same shape; received ",
+                             a_name, " shape ", shape_string(a.shape()), ", ", b_name, " shape ",
+                             shape_string(b.shape())));
+  }
+}
+
+void check_same_rows(std::string_view who, std::string_view a_name, const TensorView& a, std::string_view b_name,
+                     const TensorView& b) {
+  if (a.ndim() == 0 || b.ndim() == 0 || a.shape()[0] != b.shape()[0]) {
+    throw ShapeError(str_cat(who, ": argument `", b_name, "` must have the same number of rows as `", a_name,
+                             "`; received ", a_name, " shape ", shape_string(a.shape()), ", ", b_name, " shape ",
+                             shape_string(b.shape())));
+  }
+}
+
+void check_rank(std::string_view who, std::string_view arg, const TensorView& view, std::int64_t min_rank,
+                std::int64_t max_rank) {
+  if (view.ndim() < min_rank || view.ndim() > max_rank) {
+    const std::string expected =
+        min_rank == max_rank ? str_cat("rank ", min_rank) : str_cat("rank ", min_rank, " to ", max_rank);
+    throw ShapeError(str_cat(who, ": argument `", arg, "` must have ", expected, "; received shape ",
+                             shape_string(view.shape())));
+  }
+}
+
+void check_floating(std::string_view who, std::string_view arg, const TensorView& view) {
+  if (!is_floating(view.dtype())) {
+    throw DTypeError(str_cat(who, ": argument `", arg, "` must be a floating dtype; received ",
+                             dtype_name(view.dtype())));
+  }
+}
+
+namespace {
+template <class T, class Pred>
+std::int64_t find_first(const TensorView& view, Pred&& bad) {
+  const T* p = static_cast<const T*>(view.data());
+  if (view.is_contiguous()) {
+    const std::int64_t n = view.numel();
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (bad(to_double(p[i]))) return i;
+    }
+    return -1;
+  }
+  for (std::int64_t i = 0; i < view.numel(); ++i) {
+    if (bad(view.value_at(i))) return i;
+  }
+  return -1;
+}
+}  // namespace
+
+void check_no_nan(std::string_view who, std::string_view arg, const TensorView& view) {
+  if (!view.has_value() || !is_floating(view.dtype())) return;
+  const std::int64_t at = visit_dtype(view.dtype(), [&](auto tag) {
+    return find_first<decltype(tag)>(view, [](double x) { return std::isnan(x); });
+  });
+  if (at >= 0) throw InvalidArgument(str_cat(who, ": argument `", arg, "` contains NaN (at flat index ", at, ")"));
+}
+
+void check_sample_weight_values(std::string_view who, const TensorView& sample_weight) {
+  if (!sample_weight.has_value()) return;
+  if (!is_floating(sample_weight.dtype()) && sample_weight.dtype() == DType::kBool) return;
+  const std::int64_t at = visit_dtype(sample_weight.dtype(), [&](auto tag) {
+    return find_first<decltype(tag)>(sample_weight, [](double x) { return !(x >= 0.0) || std::isinf(x); });
+  });
+  if (at >= 0) {
+    throw InvalidArgument(str_cat(who, ": argument `sample_weight` must be finite and non-negative; received ",
+                                  sample_weight.value_at(at), " at flat index ", at));
+  }
+}
+
+}  // namespace tally::internal

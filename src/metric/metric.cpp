@@ -1,0 +1,183 @@
+#include "tally/metric.h"
+
+#include <typeinfo>
+
+#include "internal/check.h"
+
+namespace tally {
+namespace {
+
+// States up to this many elements are snapshotted around accumulate(), so even a user
+// metric that throws half-way leaves its state unchanged; larger built-in states rely
+// on their kernels validating before they write.
+constexpr std::int64_t kSnapshotLimit = 4096;
+
+}  // namespace
+
+std::string_view direction_name(Direction direction) {
+  switch (direction) {
+    case Direction::kHigherIsBetter: return "up";
+    case Direction::kLowerIsBetter: return "down";
+    case Direction::kNone: break;
+  }
+  return "none";
+}
+
+Metric::Metric(std::string name, DType dtype)
+    : name_(std::move(name)), dtype_(dtype), variables_(std::make_shared<const VariableLayout>()) {
+  if (name_.empty()) throw InvalidArgument("Metric: argument `name` must not be empty");
+  if (!is_floating(dtype_)) {
+    throw DTypeError(internal::str_cat("Metric \"", name_, "\": argument `dtype` must be a floating dtype; received ",
+                                       dtype_name(dtype_)));
+  }
+}
+
+std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Aggregation aggregation) {
+  if (dtype != DType::kFloat64 && dtype != DType::kInt64) {
+    throw DTypeError(internal::str_cat(name_, ": variable \"", name, "\" must be float64 or int64; received ",
+                                       dtype_name(dtype)));
+  }
+  for (const Variable& v : variables_.layout()) {
+    if (v.name == name) throw InvalidArgument(internal::str_cat(name_, ": variable \"", name, "\" declared twice"));
+  }
+  for (const std::int64_t d : shape) {
+    if (d < 0) throw ShapeError(internal::str_cat(name_, ": variable \"", name, "\" has a negative dimension"));
+  }
+  auto layout = std::make_shared<VariableLayout>(variables_.layout());
+  layout->push_back(Variable{std::move(name), std::move(shape), dtype, aggregation});
+  variables_ = Variables(std::move(layout));
+  return variables_.size() - 1;
+}
+
+void Metric::update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight) {
+  const Batch batch{y_true, y_pred, sample_weight};
+  if (variables_.vector_size() <= kSnapshotLimit) {
+    Variables updated = variables_;
+    accumulate(updated, batch);
+    variables_ = std::move(updated);
+  } else {
+    accumulate(variables_, batch);
+  }
+}
+
+double Metric::value() const {
+  const Tensor r = result();
+  if (r.numel() != 1) {
+    throw ShapeError(internal::str_cat(name_, ": value() needs a scalar result; the result has shape ",
+                                       shape_string(r.shape()), " (use result())"));
+  }
+  return r.item();
+}
+
+void Metric::check_mergeable(const Metric& other) const {
+  if (typeid(*this) != typeid(other) || class_name() != other.class_name()) {
+    throw StateError(internal::str_cat(name_, ": cannot merge a ", other.class_name(), " (\"", other.name(),
+                                       "\") into a ", class_name()));
+  }
+  if (!variables_.same_layout(other.variables_)) {
+    throw StateError(internal::str_cat(name_, ": cannot merge \"", other.name(),
+                                       "\": variable layouts differ (different configuration)"));
+  }
+}
+
+void Metric::merge_state(const Metric& other) {
+  check_mergeable(other);
+  variables_.merge(other.variables_, name_);
+}
+
+void Metric::merge_state(std::span<const Metric* const> others) {
+  for (const Metric* other : others) {
+    if (other == nullptr) throw InvalidArgument(name_ + ": merge_state received a null metric");
+    check_mergeable(*other);
+  }
+  Variables merged = variables_;
+  for (const Metric* other : others) merged.merge(other->variables_, name_);
+  variables_ = std::move(merged);
+}
+
+Tensor Metric::operator()(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight) {
+  update_state(y_true, y_pred, sample_weight);
+  return result();
+}
+
+Json Metric::get_config() const { return Json{{"name", name_}, {"dtype", std::string(dtype_name(dtype_))}}; }
+
+void Metric::set_variable_values(const Variables& values) {
+  if (!variables_.same_layout(values)) {
+    throw StateError(name_ + ": the given variables do not match this metric's variable layout");
+  }
+  variables_ = values;
+}
+
+State Metric::state() const {
+  std::shared_ptr<const Metric> config = clone();
+  return State(std::move(config), variables_);
+}
+
+void Metric::set_state(const State& state) {
+  check_mergeable(state.metric());
+  variables_ = state.variables();
+}
+
+// --- State ------------------------------------------------------------------------
+
+State::State(std::shared_ptr<const Metric> metric, Variables values)
+    : metric_(std::move(metric)), values_(std::move(values)) {
+  if (!metric_) throw InvalidArgument("State: null metric");
+  if (!metric_->variable_values().same_layout(values_)) {
+    throw StateError(metric_->name() + ": state values do not match the metric's variable layout");
+  }
+}
+
+State State::operator+(const State& other) const {
+  if (metric_->class_name() != other.metric_->class_name() || !values_.same_layout(other.values_)) {
+    throw StateError(internal::str_cat(metric_->name(), ": cannot add a state of ", other.metric_->class_name(),
+                                       " (\"", other.metric_->name(), "\") to a state of ", metric_->class_name()));
+  }
+  Variables sum = values_;
+  sum.merge(other.values_, metric_->name());
+  return State(metric_, std::move(sum));
+}
+
+State State::from_vector(std::span<const double> values) const {
+  Variables v = values_;
+  v.assign_vector(values, metric_->name());
+  return State(metric_, std::move(v));
+}
+
+State State::from_vector(const Metric& metric, std::span<const double> values) {
+  return metric.state().from_vector(values);
+}
+
+double State::value() const {
+  const Tensor r = result();
+  if (r.numel() != 1) {
+    throw ShapeError(internal::str_cat(metric_->name(), ": value() needs a scalar result; the result has shape ",
+                                       shape_string(r.shape())));
+  }
+  return r.item();
+}
+
+// --- stateless API ------------------------------------------------------------------
+
+Variables stateless_update_state(const Metric& metric, Variables vars, const TensorView& y_true,
+                                 const TensorView& y_pred, const TensorView& sample_weight) {
+  if (!metric.variable_values().same_layout(vars)) {
+    throw StateError(internal::str_cat(metric.name(), ": stateless_update_state expected ", metric.variables().size(),
+                                       " variables of the metric's layout; received ", vars.size()));
+  }
+  metric.accumulate(vars, Batch{y_true, y_pred, sample_weight});
+  return vars;
+}
+
+Tensor stateless_result(const Metric& metric, const Variables& vars) {
+  if (!metric.variable_values().same_layout(vars)) {
+    throw StateError(internal::str_cat(metric.name(), ": stateless_result expected ", metric.variables().size(),
+                                       " variables of the metric's layout; received ", vars.size()));
+  }
+  return metric.result_from(vars);
+}
+
+Variables stateless_reset_state(const Metric& metric) { return Variables(metric.variable_values().layout_ptr()); }
+
+}  // namespace tally

@@ -1,0 +1,185 @@
+#include "tally/registry.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+
+#include "internal/check.h"
+#include "metric/catalog.h"
+
+namespace tally::metrics {
+namespace {
+
+class Registry {
+ public:
+  static Registry& instance() {
+    static Registry registry;
+    return registry;
+  }
+
+  void add(MetricInfo info) {
+    std::lock_guard lock(mutex_);
+    add_locked(std::move(info));
+  }
+
+  // Copies the entry under the lock so callers never see a vector being resized.
+  std::optional<MetricInfo> find(std::string_view name) {
+    ensure_builtins();
+    std::lock_guard lock(mutex_);
+    const auto it = by_name_.find(std::string(name));
+    if (it == by_name_.end()) return std::nullopt;
+    return entries_[it->second];
+  }
+
+  std::vector<std::string> names() {
+    ensure_builtins();
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& [name, index] : by_name_) out.push_back(name);
+    return out;
+  }
+
+  std::vector<MetricInfo> entries() {
+    ensure_builtins();
+    std::lock_guard lock(mutex_);
+    return entries_;
+  }
+
+ private:
+  void ensure_builtins() {
+    std::call_once(builtins_once_, [this] {
+      std::lock_guard lock(mutex_);
+      for (MetricInfo& info : detail::builtin_catalog()) {
+        info.builtin = true;
+        add_locked(std::move(info));
+      }
+    });
+  }
+
+  void add_locked(MetricInfo info) {
+    if (info.class_name.empty()) throw InvalidArgument("register_metric: class_name must not be empty");
+    if (!info.factory) throw InvalidArgument("register_metric: " + info.class_name + " has no factory");
+    std::vector<std::string> names{info.class_name};
+    for (const std::string& a : info.aliases) {
+      if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+    }
+    for (const std::string& n : names) {
+      if (by_name_.contains(n)) {
+        throw InvalidArgument(internal::str_cat("register_metric: the name \"", n, "\" is already registered by ",
+                                                entries_[by_name_.at(n)].class_name));
+      }
+    }
+    for (const std::string& n : names) by_name_.emplace(n, entries_.size());
+    entries_.push_back(std::move(info));
+  }
+
+  std::mutex mutex_;
+  std::once_flag builtins_once_;
+  std::vector<MetricInfo> entries_;
+  std::map<std::string, std::size_t> by_name_;
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+[[noreturn]] void throw_unknown(std::string_view name) {
+  const std::string key = lower(name);
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const std::string& known : Registry::instance().names()) {
+    const std::string k = lower(known);
+    std::size_t d = edit_distance(key, k);
+    if (!key.empty() && (k.find(key) != std::string::npos || key.find(k) != std::string::npos)) d = std::min<std::size_t>(d, 1);
+    scored.emplace_back(d, known);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::string closest;
+  for (std::size_t i = 0; i < scored.size() && i < 3; ++i) {
+    if (i) closest += ", ";
+    closest += "\"" + scored[i].second + "\"";
+  }
+  throw InvalidArgument(internal::str_cat("metrics.get: unknown metric \"", name, "\"; closest known names: ",
+                                          closest, " (tally list shows them all)"));
+}
+
+}  // namespace
+
+void register_metric(MetricInfo info) { Registry::instance().add(std::move(info)); }
+
+std::optional<MetricInfo> find(std::string_view name) { return Registry::instance().find(name); }
+
+std::unique_ptr<Metric> from_config(std::string_view class_name, const Json& config) {
+  std::optional<MetricInfo> info = Registry::instance().find(class_name);
+  if (!info) throw_unknown(class_name);
+  if (!config.is_null() && !config.is_object()) {
+    throw ConfigError(internal::str_cat(info->class_name, ": config must be a JSON object; received ", config.dump()));
+  }
+  return info->factory(config.is_null() ? Json::object() : config);
+}
+
+std::unique_ptr<Metric> get(const Json& spec) {
+  if (spec.is_string()) return from_config(spec.get<std::string>(), Json::object());
+  if (!spec.is_object()) {
+    throw ConfigError("metrics.get: a spec must be a name or an object {\"class_name\": ..., \"config\": {...}}; "
+                      "received " + spec.dump());
+  }
+  if (!spec.contains("class_name") || !spec["class_name"].is_string()) {
+    throw ConfigError("metrics.get: spec object needs a string \"class_name\"; received " + spec.dump());
+  }
+  for (const auto& item : spec.items()) {
+    if (item.key() != "class_name" && item.key() != "config" && item.key() != "module" &&
+        item.key() != "registered_name") {
+      throw ConfigError("metrics.get: unknown spec key `" + item.key() +
+                        "`; valid keys are class_name, config, module, registered_name");
+    }
+  }
+  const Json config = spec.contains("config") ? spec["config"] : Json::object();
+  return from_config(spec["class_name"].get<std::string>(), config);
+}
+
+std::unique_ptr<Metric> get(std::string_view spec) {
+  const auto first = spec.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (spec[first] == '{' || spec[first] == '"')) {
+    Json parsed;
+    try {
+      parsed = Json::parse(spec);
+    } catch (const Json::parse_error& e) {
+      throw ConfigError(internal::str_cat("metrics.get: spec is not valid JSON (", e.what(), "); received ", spec));
+    }
+    return get(parsed);
+  }
+  return from_config(spec, Json::object());
+}
+
+Json serialize(const Metric& metric) {
+  const std::optional<MetricInfo> info = Registry::instance().find(metric.class_name());
+  const bool builtin = info && info->builtin;
+  return Json{{"module", builtin ? "keras.metrics" : "tally.user"},
+              {"class_name", metric.class_name()},
+              {"config", metric.get_config()},
+              {"registered_name", builtin ? Json() : Json(metric.class_name())}};
+}
+
+std::vector<std::string> known_names() { return Registry::instance().names(); }
+
+std::vector<MetricInfo> catalog() { return Registry::instance().entries(); }
+
+}  // namespace tally::metrics

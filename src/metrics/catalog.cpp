@@ -1,0 +1,44 @@
+// THE catalog: every built-in metric listed once with its Keras class name, aliases
+// (snake_case first), family, direction, factory and one-line doc. The registry, the
+// command-line `tally list`, docs/metrics.md and the Python __all__ all read this table.
+
+#include "metric/catalog.h"
+
+#include "tally/metrics/reduction.h"
+
+namespace tally::metrics::detail {
+namespace {
+
+MetricInfo row(std::string class_name, std::vector<std::string> aliases, std::string family, Direction direction,
+               Factory factory, std::string doc) {
+  MetricInfo info;
+  info.class_name = std::move(class_name);
+  info.aliases = std::move(aliases);
+  info.family = std::move(family);
+  info.direction = direction;
+  info.factory = std::move(factory);
+  info.doc = std::move(doc);
+  return info;
+}
+
+}  // namespace
+
+std::vector<MetricInfo> builtin_catalog() {
+  constexpr Direction kNone = Direction::kNone;
+  std::vector<MetricInfo> rows;
+  // --- reduction ---
+  rows.push_back(row("Sum", {"sum"}, "reduction", kNone, &Sum::from_config, "Weighted sum of values."));
+  rows.push_back(row("Mean", {"mean"}, "reduction", kNone, &Mean::from_config, "Weighted mean of values."));
+  // --- accuracy (issue: catalog I) ---
+  // --- regression ---
+  // --- probabilistic ---
+  // --- hinge ---
+  // --- correlation ---
+  // --- functional (loss functions exposed as metrics) ---
+  // --- confusion (issue: catalog II) ---
+  // --- f_score ---
+  // --- iou ---
+  return rows;
+}
+
+}  // namespace tally::metrics::detail
