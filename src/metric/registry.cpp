@@ -54,6 +54,27 @@ class Registry {
         info.builtin = true;
         add_locked(std::move(info));
       }
+      // Functions become metrics under their own names where no class already took the
+      // name (Keras: "mse" is the MeanSquaredError class, "huber" the wrapped function).
+      for (const functional::FunctionInfo& fn : functional::functions()) {
+        std::vector<std::string> free_aliases;
+        for (const std::string& alias : fn.aliases) {
+          if (!by_name_.contains(alias)) free_aliases.push_back(alias);
+        }
+        if (by_name_.contains(fn.name)) continue;
+        MetricInfo info;
+        info.class_name = fn.name;
+        info.aliases = std::move(free_aliases);
+        info.family = "functional";
+        info.direction = fn.direction;
+        info.doc = fn.doc;
+        const std::string fn_name = fn.name;
+        info.factory = [fn_name](const Json& config) -> std::unique_ptr<Metric> {
+          return functional::make_wrapper(fn_name, config);
+        };
+        info.builtin = true;
+        add_locked(std::move(info));
+      }
     });
   }
 

@@ -4,6 +4,8 @@
 
 #include "metric/catalog.h"
 
+#include "internal/check.h"
+#include "tally/metrics/functional.h"
 #include "tally/metrics/reduction.h"
 
 namespace tally::metrics::detail {
@@ -29,6 +31,18 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- reduction ---
   rows.push_back(row("Sum", {"sum"}, "reduction", kNone, &Sum::from_config, "Weighted sum of values."));
   rows.push_back(row("Mean", {"mean"}, "reduction", kNone, &Mean::from_config, "Weighted mean of values."));
+  rows.push_back(row(
+      "MeanMetricWrapper", {"mean_metric_wrapper"}, "reduction", kNone,
+      [](const Json& config) -> std::unique_ptr<Metric> {
+        if (!config.is_object() || !config.contains("fn") || !config["fn"].is_string()) {
+          throw ConfigError("MeanMetricWrapper: config needs a string \"fn\" naming a per-sample function");
+        }
+        Json rest = config;
+        const std::string fn = rest["fn"].get<std::string>();
+        rest.erase("fn");
+        return functional::make_wrapper(fn, rest);
+      },
+      "Weighted mean of a named per-sample function (config key fn)."));
   // --- accuracy (issue: catalog I) ---
   // --- regression ---
   // --- probabilistic ---
@@ -39,6 +53,16 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- f_score ---
   // --- iou ---
   return rows;
+}
+
+std::vector<functional::FunctionInfo> builtin_functions() {
+  std::vector<functional::FunctionInfo> fns;
+  // --- accuracy ---
+  // --- regression ---
+  // --- probabilistic ---
+  // --- hinge ---
+  // --- correlation ---
+  return fns;
 }
 
 }  // namespace tally::metrics::detail
