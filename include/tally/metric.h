@@ -38,6 +38,14 @@ struct Batch {
 
 class State;
 
+/// The result of work that several metrics can share for one batch (for example the
+/// confusion counts behind Precision, Recall and AUC with the same thresholds).
+/// Subclasses hold whatever the metrics of one group need.
+class SharedWork {
+ public:
+  virtual ~SharedWork() = default;
+};
+
 /// Base of every metric. Subclasses declare variables in their constructor with
 /// add_variable() and implement accumulate(), result_from(), class_name(), clone(),
 /// and get_config() when they have options.
@@ -92,6 +100,14 @@ class Metric {
   virtual void accumulate(Variables& vars, const Batch& batch) const = 0;
   /// The pure result: the metric's value for the given variable values.
   virtual Tensor result_from(const Variables& vars) const = 0;
+
+  /// Metrics of a collection that return the same non-empty key compute prepare_shared()
+  /// once per batch and each takes its part with accumulate_shared(). Empty: no sharing.
+  virtual std::string shared_work_key() const { return {}; }
+  /// Validates the batch and computes the group's shared work (called once per group).
+  virtual std::shared_ptr<const SharedWork> prepare_shared(const Batch& batch) const;
+  /// Adds this metric's part of the shared work; must not throw for work from its own key.
+  virtual void accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& work) const;
 
  protected:
   /// Sets the name and the Keras dtype (float16, bfloat16, float32 or float64).

@@ -60,6 +60,12 @@ void Metric::update_state(const TensorView& y_true, const TensorView& y_pred, co
   }
 }
 
+std::shared_ptr<const SharedWork> Metric::prepare_shared(const Batch& /*batch*/) const { return nullptr; }
+
+void Metric::accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& /*work*/) const {
+  accumulate(vars, batch);
+}
+
 double Metric::value() const {
   const Tensor r = result();
   if (r.numel() != 1) {
