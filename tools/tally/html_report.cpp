@@ -312,7 +312,7 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
   h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << escape(title) << "</title><style>"
     << "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
     << "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f0f0}"
-    << "td.name{text-align:left;font-family:monospace}.cm td{min-width:2.5em}figure{display:inline-block;margin:1em}"
+    << "td.name{text-align:left;font-family:monospace}.cm td{min-width:2.5em}figure{display:inline-block;margin:1em;max-width:400px;vertical-align:top}"
     << "footer{margin-top:2em;color:#777;font-size:small}</style></head><body>";
   h << "<h1>" << escape(title) << "</h1>";
   h << fmt::format("<p>{} samples; task: {}.</p>", result.samples, task_name(result.task));

@@ -51,7 +51,8 @@ int do_eval(const EvalArgs& args) {
   }
   tally::cli::write_results(std::cout, result, format);
   if (!args.report.empty()) {
-    tally::cli::write_html_report(result, args.report, "tally report: " + args.y_pred);
+    tally::cli::write_html_report(result, args.report,
+                                  "tally report: " + std::filesystem::path(args.y_pred).filename().string());
     std::fprintf(stderr, "tally: report written to %s\n", args.report.c_str());
   }
   return 0;
