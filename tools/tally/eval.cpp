@@ -175,6 +175,9 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     if (out.task == Task::kMulticlass && columns_of(*y_true) == 1) {
       for (std::string& s : specs) s = "sparse_" + s;
     }
+    // Defaults name catalog metrics; a build without some family still evaluates the rest.
+    std::erase_if(specs, [](const std::string& spec) { return !metrics::find(spec).has_value(); });
+    if (specs.empty()) specs = {"mean"};
     out.default_specs = specs;
   }
   std::set<std::string> names;
