@@ -8,6 +8,7 @@
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/reduction.h"
+#include "tally/metrics/regression.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
 #include "tally/tensor.h"

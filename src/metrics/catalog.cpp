@@ -9,6 +9,7 @@
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/reduction.h"
+#include "tally/metrics/regression.h"
 
 namespace tally::metrics::detail {
 namespace {
@@ -60,6 +61,24 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(row("SparseTopKCategoricalAccuracy", {"sparse_top_k_categorical_accuracy"}, "accuracy", kUp,
                      &SparseTopKCategoricalAccuracy::from_config, "How often the integer label is in the top k."));
   // --- regression ---
+  constexpr Direction kDown = Direction::kLowerIsBetter;
+  rows.push_back(row("MeanSquaredError", {"mean_squared_error", "mse", "MSE"}, "regression", kDown,
+                     &MeanSquaredError::from_config, "Mean of (y_true - y_pred)^2."));
+  rows.push_back(row("MeanAbsoluteError", {"mean_absolute_error", "mae", "MAE"}, "regression", kDown,
+                     &MeanAbsoluteError::from_config, "Mean of |y_true - y_pred|."));
+  rows.push_back(row("MeanAbsolutePercentageError", {"mean_absolute_percentage_error", "mape", "MAPE"}, "regression",
+                     kDown, &MeanAbsolutePercentageError::from_config,
+                     "100 x mean of |y_true - y_pred| / max(|y_true|, eps)."));
+  rows.push_back(row("MeanSquaredLogarithmicError", {"mean_squared_logarithmic_error", "msle", "MSLE"}, "regression",
+                     kDown, &MeanSquaredLogarithmicError::from_config, "Mean of squared log(1 + x) differences."));
+  rows.push_back(row("RootMeanSquaredError", {"root_mean_squared_error", "rmse"}, "regression", kDown,
+                     &RootMeanSquaredError::from_config, "Square root of the mean squared error."));
+  rows.push_back(row("LogCoshError", {"log_cosh_error", "logcosh"}, "regression", kDown, &LogCoshError::from_config,
+                     "Mean of log(cosh(y_pred - y_true))."));
+  rows.push_back(row("CosineSimilarity", {"cosine_similarity"}, "regression", kUp, &CosineSimilarity::from_config,
+                     "Mean cosine similarity along the last axis."));
+  rows.push_back(row("R2Score", {"r2_score"}, "regression", kUp, &R2Score::from_config,
+                     "Coefficient of determination (optionally adjusted)."));
   // --- probabilistic ---
   // --- hinge ---
   // --- correlation ---
@@ -115,6 +134,34 @@ std::vector<functional::FunctionInfo> builtin_functions() {
                                                     kwargs};
                              }});
   // --- regression ---
+  constexpr Direction kDownFn = Direction::kLowerIsBetter;
+  fns.push_back(FunctionInfo{"mean_squared_error", {}, "regression", kDownFn, "Per-sample mean squared error.",
+                             [](ConfigReader&) { return BoundFunction{&functional::mean_squared_error, Json::object()}; }});
+  fns.push_back(FunctionInfo{"mean_absolute_error", {}, "regression", kDownFn, "Per-sample mean absolute error.",
+                             [](ConfigReader&) { return BoundFunction{&functional::mean_absolute_error, Json::object()}; }});
+  fns.push_back(FunctionInfo{"mean_absolute_percentage_error", {}, "regression", kDownFn, "Per-sample mean absolute percentage error.",
+                             [](ConfigReader&) { return BoundFunction{&functional::mean_absolute_percentage_error, Json::object()}; }});
+  fns.push_back(FunctionInfo{"mean_squared_logarithmic_error", {}, "regression", kDownFn, "Per-sample mean squared logarithmic error.",
+                             [](ConfigReader&) { return BoundFunction{&functional::mean_squared_logarithmic_error, Json::object()}; }});
+  fns.push_back(FunctionInfo{"log_cosh", {}, "regression", kDownFn, "Per-sample mean of log(cosh(y_pred - y_true)).",
+                             [](ConfigReader&) { return BoundFunction{&functional::log_cosh, Json::object()}; }});
+  fns.push_back(FunctionInfo{"huber", {}, "regression", kDownFn, "Per-sample mean Huber loss (delta).",
+                             [](ConfigReader& r) {
+                               const double delta = r.get_double("delta", 1.0);
+                               if (!(delta >= 0.0)) throw ConfigError("huber: config key `delta` must be >= 0");
+                               return BoundFunction{[delta](const TensorView& a, const TensorView& b) {
+                                                      return functional::huber(a, b, delta);
+                                                    },
+                                                    Json{{"delta", delta}}};
+                             }});
+  fns.push_back(FunctionInfo{"cosine_similarity", {}, "regression", kUpFn, "Per-sample cosine similarity (axis).",
+                             [](ConfigReader& r) {
+                               const std::int64_t axis = r.get_int("axis", -1);
+                               return BoundFunction{[axis](const TensorView& a, const TensorView& b) {
+                                                      return functional::cosine_similarity(a, b, axis);
+                                                    },
+                                                    Json{{"axis", axis}}};
+                             }});
   // --- probabilistic ---
   // --- hinge ---
   // --- correlation ---

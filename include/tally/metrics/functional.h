@@ -62,6 +62,20 @@ Tensor top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_
 Tensor sparse_top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred, std::int64_t k = 5,
                                          bool from_sorted_ids = false);
 // --- regression ---
+/// Keras mean_squared_error: mean over the last axis of (y_true - y_pred)^2.
+Tensor mean_squared_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_absolute_error: mean over the last axis of |y_true - y_pred|.
+Tensor mean_absolute_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_absolute_percentage_error: 100 · mean(|y_true - y_pred| / max(|y_true|, 1e-7)).
+Tensor mean_absolute_percentage_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_squared_logarithmic_error (negatives clamped to 1e-7).
+Tensor mean_squared_logarithmic_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras log_cosh: mean over the last axis of log(cosh(y_pred - y_true)).
+Tensor log_cosh(const TensorView& y_true, const TensorView& y_pred);
+/// Keras huber: mean of 0.5 e^2 where |e| <= delta, else delta |e| - 0.5 delta^2.
+Tensor huber(const TensorView& y_true, const TensorView& y_pred, double delta = 1.0);
+/// Keras cosine_similarity: Σ along `axis` of the L2-normalised y_true · y_pred.
+Tensor cosine_similarity(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 // --- probabilistic ---
 // --- hinge ---
 // --- correlation ---
