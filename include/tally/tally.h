@@ -6,6 +6,7 @@
 #include "tally/error.h"
 #include "tally/metric.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/correlation.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/reduction.h"
 #include "tally/metrics/regression.h"

@@ -7,6 +7,7 @@
 #include "internal/check.h"
 #include "tally/config.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/correlation.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/reduction.h"
 #include "tally/metrics/regression.h"
@@ -82,6 +83,10 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- probabilistic ---
   // --- hinge ---
   // --- correlation ---
+  rows.push_back(row("PearsonCorrelation", {"pearson_correlation"}, "correlation", kUp,
+                     &PearsonCorrelation::from_config, "Pearson correlation coefficient (per row, or over samples)."));
+  rows.push_back(row("ConcordanceCorrelation", {"concordance_correlation"}, "correlation", kUp,
+                     &ConcordanceCorrelation::from_config, "Lin's concordance correlation coefficient."));
   // --- functional (loss functions exposed as metrics) ---
   // --- confusion (issue: catalog II) ---
   // --- f_score ---
@@ -165,6 +170,19 @@ std::vector<functional::FunctionInfo> builtin_functions() {
   // --- probabilistic ---
   // --- hinge ---
   // --- correlation ---
+  for (const auto& [fn_name, fn] :
+       {std::pair{"pearson_correlation", &functional::pearson_correlation},
+        std::pair{"concordance_correlation", &functional::concordance_correlation}}) {
+    const auto f = fn;
+    fns.push_back(FunctionInfo{fn_name, {}, "correlation", kUpFn, "Per-row correlation along axis.",
+                               [f](ConfigReader& r) {
+                                 const std::int64_t axis = r.get_int("axis", -1);
+                                 return BoundFunction{[f, axis](const TensorView& a, const TensorView& b) {
+                                                        return f(a, b, axis);
+                                                      },
+                                                      Json{{"axis", axis}}};
+                               }});
+  }
   return fns;
 }
 

@@ -79,5 +79,9 @@ Tensor cosine_similarity(const TensorView& y_true, const TensorView& y_pred, std
 // --- probabilistic ---
 // --- hinge ---
 // --- correlation ---
+/// Keras pearson_correlation: one coefficient per position along `axis` (population std).
+Tensor pearson_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
+/// Keras concordance_correlation: 2 cov / (var_t + var_p + (mean_t - mean_p)^2 + eps) along `axis`.
+Tensor concordance_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 
 }  // namespace tally::metrics::functional
