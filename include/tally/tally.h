@@ -1,7 +1,9 @@
 #pragma once
 // Umbrella header: every public tally header.
 
+#include "tally/collection.h"
 #include "tally/config.h"
+#include "tally/distributed.h"
 #include "tally/dlpack.h"
 #include "tally/error.h"
 #include "tally/metric.h"
