@@ -22,54 +22,164 @@ constexpr const char* kVariableNames[4] = {"true_positives", "false_positives", 
 // to the metric dtype does.
 double round_to_dtype(double x, DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return static_cast<double>(static_cast<float>(x));
-    case DType::kFloat16: return static_cast<double>(static_cast<float>(Float16(static_cast<float>(x))));
-    case DType::kBFloat16: return static_cast<double>(static_cast<float>(BFloat16(static_cast<float>(x))));
-    default: return x;
-  }
-}
-
-void round_buffer(double* p, std::int64_t n, DType dtype) {
-  switch (dtype) {
-    case DType::kFloat64: return;
     case DType::kFloat32:
-      for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<double>(static_cast<float>(p[i]));
-      return;
+      return static_cast<double>(static_cast<float>(x));
+    case DType::kFloat16:
+      return static_cast<double>(static_cast<float>(Float16(static_cast<float>(x))));
+    case DType::kBFloat16:
+      return static_cast<double>(static_cast<float>(BFloat16(static_cast<float>(x))));
     default:
-      for (std::int64_t i = 0; i < n; ++i) p[i] = round_to_dtype(p[i], dtype);
-      return;
+      return x;
   }
 }
 
-// Rows [rb, re) of a contiguous [N, C] view as doubles; returns true if any is NaN.
-bool load_rows(const TensorView& v, std::int64_t rb, std::int64_t re, std::int64_t classes, double* out) {
-  return visit_dtype(v.dtype(), [&](auto tag) {
+// y_pred as the kernel reads it: contiguous float32 or float64 whose values are already
+// rounded to the metric dtype (a float32 input under a float32 metric is used in place).
+TensorView kernel_pred(const TensorView& in, DType dtype, Tensor& copy) {
+  const bool in_place =
+      in.is_contiguous() && ((in.dtype() == DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) ||
+                             (in.dtype() == DType::kFloat64 && dtype == DType::kFloat64));
+  if (in_place) return in;
+  const Tensor contiguous = Tensor::copy_of(in);
+  copy = Tensor(DType::kFloat64, in.shape());
+  double* out = copy.data_as<double>();
+  visit_dtype(in.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* p = static_cast<const T*>(v.data()) + rb * classes;
-    const std::int64_t n = (re - rb) * classes;
-    bool nan = false;
-    for (std::int64_t i = 0; i < n; ++i) {
-      out[i] = to_double(p[i]);
-      nan |= out[i] != out[i];
-    }
-    return nan;
+    const T* p = contiguous.data_as<T>();
+    for (std::int64_t i = 0; i < contiguous.numel(); ++i) out[i] = round_to_dtype(to_double(p[i]), dtype);
   });
+  return copy.view();
 }
 
-// Rows [rb, re) of a (possibly broadcast) [N, C] weight view as doubles.
-void load_weight_rows(const TensorView& w, std::int64_t rb, std::int64_t re, std::int64_t classes, double* out) {
-  visit_dtype(w.dtype(), [&](auto tag) {
+// y_true as the kernel reads it: contiguous float32, float64, int32 or int64.
+TensorView kernel_true(const TensorView& in, Tensor& copy) {
+  const DType d = in.dtype();
+  if (in.is_contiguous() &&
+      (d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kInt32 || d == DType::kInt64)) {
+    return in;
+  }
+  const Tensor contiguous = Tensor::copy_of(in);
+  copy = Tensor(DType::kFloat64, in.shape());
+  double* out = copy.data_as<double>();
+  visit_dtype(d, [&](auto tag) {
     using T = decltype(tag);
-    const T* p = static_cast<const T*>(w.data());
-    const std::int64_t s0 = w.strides()[0];
-    const std::int64_t s1 = w.strides()[1];
-    for (std::int64_t r = rb; r < re; ++r) {
-      for (std::int64_t c = 0; c < classes; ++c) out[(r - rb) * classes + c] = to_double(p[r * s0 + c * s1]);
-    }
+    const T* p = contiguous.data_as<T>();
+    for (std::int64_t i = 0; i < contiguous.numel(); ++i) out[i] = to_double(p[i]);
   });
+  return copy.view();
 }
 
-// The batch's contribution: four per-class sums laid out [tp | fp | fn | support].
+// Sample weights as float64 with strides over [N, C]: (0, 0) scalar, (1, 0) per row,
+// (C, 1) per element. Empty when unweighted.
+struct WeightArray {
+  std::vector<double> values;
+  std::int64_t row_stride = 0;
+  std::int64_t class_stride = 0;
+};
+
+WeightArray weight_array(const TensorView& broadcast, std::int64_t rows, std::int64_t classes) {
+  WeightArray w;
+  if (!broadcast.has_value()) return w;
+  const std::int64_t s0 = broadcast.strides()[0];
+  const std::int64_t s1 = broadcast.strides()[1];
+  const std::int64_t n = s1 != 0 ? rows * classes : (s0 != 0 ? rows : 1);
+  w.values.resize(static_cast<std::size_t>(n));
+  visit_dtype(broadcast.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(broadcast.data());
+    if (s1 != 0) {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < classes; ++c)
+          w.values[static_cast<std::size_t>(r * classes + c)] = to_double(p[r * s0 + c * s1]);
+      }
+    } else {
+      for (std::int64_t r = 0; r < n; ++r) w.values[static_cast<std::size_t>(r)] = to_double(p[r * s0]);
+    }
+  });
+  w.row_stride = s1 != 0 ? classes : (s0 != 0 ? 1 : 0);
+  w.class_stride = s1 != 0 ? 1 : 0;
+  return w;
+}
+
+// Rows [rb, re): adds Σ w·ŷ·y, Σ w·ŷ and Σ w·y per class into sums [tp | predicted | support].
+// Returns true if a NaN was seen. One instantiation per input type pair and mode.
+template <bool kThreshold, bool kWeighted, class TP, class TT>
+bool count_rows_typed(const TP* __restrict p, const TT* __restrict y, const WeightArray& wa, double threshold,
+                      double zero_guard, std::int64_t rb, std::int64_t re, std::int64_t classes,
+                      double* __restrict sums) {
+  double* __restrict tp = sums;
+  double* __restrict predicted = sums + classes;
+  double* __restrict support = sums + 2 * classes;
+  const double* w = wa.values.data();
+  bool nan = false;
+  for (std::int64_t r = rb; r < re; ++r) {
+    const TP* pr = p + r * classes;
+    const TT* yr = y + r * classes;
+    double cut = threshold;
+    if constexpr (!kThreshold) {
+      // Two running maxima halve the chain of dependent max operations (NaN is caught below).
+      TP m0 = pr[0];
+      TP m1 = pr[0];
+      std::int64_t c = 1;
+      for (; c + 2 <= classes; c += 2) {
+        m0 = pr[c] > m0 ? pr[c] : m0;
+        m1 = pr[c + 1] > m1 ? pr[c + 1] : m1;
+      }
+      if (c < classes) m0 = pr[c] > m0 ? pr[c] : m0;
+      cut = static_cast<double>(m1 > m0 ? m1 : m0);
+    }
+    for (std::int64_t c = 0; c < classes; ++c) {
+      const double pc = static_cast<double>(pr[c]);
+      const double yc = static_cast<double>(yr[c]);
+      nan |= (pc != pc) | (yc != yc);
+      // Keras: p > threshold, or (without one) p >= row max and |p| > 1e-9.
+      const bool yhat = kThreshold ? pc > cut : (pc >= cut) & (std::fabs(pc) > zero_guard);
+      const double wc = kWeighted ? w[r * wa.row_stride + c * wa.class_stride] : 1.0;
+      kernels::f_score_add(yhat, yc, wc, tp[c], predicted[c], support[c]);
+    }
+  }
+  return nan;
+}
+
+template <class TP, class TT>
+bool count_rows_modes(const TP* p, const TT* y, const WeightArray& w, const std::optional<double>& threshold,
+                      double zero_guard, std::int64_t rb, std::int64_t re, std::int64_t classes, double* sums) {
+  const bool weighted = !w.values.empty();
+  const double t = threshold.value_or(0.0);
+  if (threshold) {
+    return weighted ? count_rows_typed<true, true>(p, y, w, t, zero_guard, rb, re, classes, sums)
+                    : count_rows_typed<true, false>(p, y, w, t, zero_guard, rb, re, classes, sums);
+  }
+  return weighted ? count_rows_typed<false, true>(p, y, w, t, zero_guard, rb, re, classes, sums)
+                  : count_rows_typed<false, false>(p, y, w, t, zero_guard, rb, re, classes, sums);
+}
+
+template <class TP>
+bool count_rows_pred(const TP* p, const TensorView& y_true, const WeightArray& w,
+                     const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
+                     std::int64_t classes, double* sums) {
+  switch (y_true.dtype()) {
+    case DType::kFloat32:
+      return count_rows_modes(p, y_true.data_as<float>(), w, threshold, zero_guard, rb, re, classes, sums);
+    case DType::kInt32:
+      return count_rows_modes(p, y_true.data_as<std::int32_t>(), w, threshold, zero_guard, rb, re, classes, sums);
+    case DType::kInt64:
+      return count_rows_modes(p, y_true.data_as<std::int64_t>(), w, threshold, zero_guard, rb, re, classes, sums);
+    default:
+      return count_rows_modes(p, y_true.data_as<double>(), w, threshold, zero_guard, rb, re, classes, sums);
+  }
+}
+
+bool count_rows(const TensorView& y_pred, const TensorView& y_true, const WeightArray& w,
+                const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
+                std::int64_t classes, double* sums) {
+  if (y_pred.dtype() == DType::kFloat32) {
+    return count_rows_pred(y_pred.data_as<float>(), y_true, w, threshold, zero_guard, rb, re, classes, sums);
+  }
+  return count_rows_pred(y_pred.data_as<double>(), y_true, w, threshold, zero_guard, rb, re, classes, sums);
+}
+
+// One chunk's per-class sums laid out [tp | predicted positive | support].
 struct Partial {
   std::vector<double> sums;
   bool nan = false;
@@ -90,10 +200,14 @@ std::shared_ptr<const VariableLayout> layout_for(Shape shape) {
 
 Json f_score_average_to_json(FScoreAverage average) {
   switch (average) {
-    case FScoreAverage::kMicro: return "micro";
-    case FScoreAverage::kMacro: return "macro";
-    case FScoreAverage::kWeighted: return "weighted";
-    case FScoreAverage::kNone: break;
+    case FScoreAverage::kMicro:
+      return "micro";
+    case FScoreAverage::kMacro:
+      return "macro";
+    case FScoreAverage::kWeighted:
+      return "weighted";
+    case FScoreAverage::kNone:
+      break;
   }
   return nullptr;
 }
@@ -106,8 +220,9 @@ FScoreAverage f_score_average_from_json(const Json& value, std::string_view owne
     if (s == "macro") return FScoreAverage::kMacro;
     if (s == "weighted") return FScoreAverage::kWeighted;
   }
-  throw ConfigError(str_cat(owner, ": argument `average` must be one of null, \"micro\", \"macro\", \"weighted\"; "
-                                   "received ",
+  throw ConfigError(str_cat(owner,
+                            ": argument `average` must be one of null, \"micro\", \"macro\", \"weighted\"; "
+                            "received ",
                             value.dump()));
 }
 
@@ -169,7 +284,8 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
   internal::check_present(me, "y_pred", batch.y_pred);
   if (batch.y_true.ndim() != 2 || batch.y_pred.ndim() != 2) {
     throw ShapeError(str_cat(me, ": expects 2D inputs of shape (batch_size, num_classes); received y_true shape ",
-                             shape_string(batch.y_true.shape()), ", y_pred shape ", shape_string(batch.y_pred.shape())));
+                             shape_string(batch.y_true.shape()), ", y_pred shape ",
+                             shape_string(batch.y_pred.shape())));
   }
   internal::check_same_rows(me, "y_true", batch.y_true, "y_pred", batch.y_pred);
   internal::check_same_shape(me, "y_true", batch.y_true, "y_pred", batch.y_pred);
@@ -196,80 +312,53 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
     try {
       weight = w.broadcast_to(Shape{rows, classes});
     } catch (const ShapeError&) {
-      throw ShapeError(str_cat(me, ": argument `sample_weight` must be a scalar or have shape [N], [N, 1] or [N, C] "
-                                   "for inputs of shape ",
+      throw ShapeError(str_cat(me,
+                               ": argument `sample_weight` must be a scalar or have shape [N], [N, 1] or [N, C] "
+                               "for inputs of shape ",
                                shape_string(batch.y_pred.shape()), "; received shape ",
                                shape_string(batch.sample_weight.shape())));
     }
     internal::check_sample_weight_values(me, batch.sample_weight);
   }
-  // Contiguous copies only for strided inputs; the usual case reads the caller's memory.
-  Tensor true_copy;
+  // Kernel inputs: y_pred float32/float64 already in the metric dtype, y_true float or int,
+  // contiguous. Anything else (strided views, other dtypes) is converted once here.
   Tensor pred_copy;
-  TensorView y_true = batch.y_true;
-  TensorView y_pred = batch.y_pred;
-  if (!y_true.is_contiguous()) {
-    true_copy = Tensor::copy_of(y_true);
-    y_true = true_copy.view();
-  }
-  if (!y_pred.is_contiguous()) {
-    pred_copy = Tensor::copy_of(y_pred);
-    y_pred = pred_copy.view();
-  }
+  Tensor true_copy;
+  const DType dt = dtype();
+  const TensorView y_pred = kernel_pred(batch.y_pred, dt, pred_copy);
+  const TensorView y_true = kernel_true(batch.y_true, true_copy);
+  const WeightArray w = weight_array(weight, rows, classes);
 
   // 2. The batch's contribution, chunked by rows so the sums do not depend on threads.
-  const DType dt = dtype();
-  const bool has_threshold = threshold_.has_value();
-  const double threshold = has_threshold ? round_to_dtype(*threshold_, dt) : 0.0;
+  const std::optional<double> threshold =
+      threshold_ ? std::optional<double>(round_to_dtype(*threshold_, dt)) : std::nullopt;
   const double zero_guard = round_to_dtype(1e-9, dt);
-  const bool weighted = weight.has_value();
   const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / classes);
   const std::size_t c_size = static_cast<std::size_t>(classes);
   Partial init;
-  init.sums.assign(4 * c_size, 0.0);
+  init.sums.assign(3 * c_size, 0.0);
   std::vector<Partial> partials = internal::chunk_partials(
       rows, init,
       [&](std::int64_t rb, std::int64_t re, Partial& acc) {
-        const std::size_t n = static_cast<std::size_t>((re - rb) * classes);
-        std::vector<double> p(n);
-        std::vector<double> y(n);
-        std::vector<double> w;
-        acc.nan = load_rows(y_pred, rb, re, classes, p.data());
-        acc.nan |= load_rows(y_true, rb, re, classes, y.data());
-        round_buffer(p.data(), static_cast<std::int64_t>(n), dt);
-        if (weighted) {
-          w.resize(n);
-          load_weight_rows(weight, rb, re, classes, w.data());
-        }
-        double* tp = acc.sums.data();
-        double* fp = tp + c_size;
-        double* fn = fp + c_size;
-        double* support = fn + c_size;
-        for (std::int64_t r = 0; r < re - rb; ++r) {
-          const double* pr = p.data() + r * classes;
-          const double* yr = y.data() + r * classes;
-          double cut = threshold;
-          if (!has_threshold) {
-            cut = pr[0];
-            for (std::int64_t c = 1; c < classes; ++c) cut = std::max(cut, pr[c]);
-          }
-          for (std::int64_t c = 0; c < classes; ++c) {
-            // Keras: p > threshold, or (without one) p >= row max and |p| > 1e-9.
-            const double yhat = has_threshold ? static_cast<double>(pr[c] > cut)
-                                              : static_cast<double>(pr[c] >= cut && std::fabs(pr[c]) > zero_guard);
-            const double wc = weighted ? w[static_cast<std::size_t>(r * classes + c)] : 1.0;
-            kernels::f_score_add(yhat, yr[c], wc, tp[c], fp[c], fn[c], support[c]);
-          }
-        }
+        acc.nan = count_rows(y_pred, y_true, w, threshold, zero_guard, rb, re, classes, acc.sums.data());
       },
       rows_per_chunk);
+  // [tp | predicted positive | support] -> [tp | fp | fn | support]
   std::vector<double> total(4 * c_size, 0.0);
   for (const Partial& part : partials) {
     if (part.nan) {
       throw InvalidArgument(str_cat(me, ": arguments `y_true` and `y_pred` must not contain NaN; received y_true ",
                                     batch.y_true.describe(), ", y_pred ", batch.y_pred.describe()));
     }
-    for (std::size_t i = 0; i < total.size(); ++i) total[i] += part.sums[i];
+    for (std::size_t c = 0; c < c_size; ++c) {
+      const double tp = part.sums[c];
+      const double predicted = part.sums[c_size + c];
+      const double support = part.sums[2 * c_size + c];
+      total[c] += tp;
+      total[c_size + c] += predicted - tp;
+      total[2 * c_size + c] += support - tp;
+      total[3 * c_size + c] += support;
+    }
   }
 
   // 3. Add it to the state (the first batch fixes C when num_classes was not given).
@@ -297,8 +386,10 @@ Tensor FBetaScore::result_from(const Variables& vars) const {
   std::vector<double> f(tp.size());
   for (std::size_t c = 0; c < tp.size(); ++c) f[c] = kernels::f_beta_from_counts(tp[c], fp[c], fn[c], beta2);
   switch (average_) {
-    case FScoreAverage::kNone: return Tensor::from_vector(std::span<const double>(f));
-    case FScoreAverage::kMicro: return Tensor::scalar(f[0]);
+    case FScoreAverage::kNone:
+      return Tensor::from_vector(std::span<const double>(f));
+    case FScoreAverage::kMicro:
+      return Tensor::scalar(f[0]);
     case FScoreAverage::kMacro: {
       if (f.empty()) return Tensor::scalar(0.0);
       double s = 0.0;

@@ -36,7 +36,8 @@ std::vector<double> run(Avg average, double beta, std::optional<double> threshol
 void expect_values(const std::vector<double>& expected, const std::vector<double>& actual, double atol,
                    const std::string& what) {
   ASSERT_EQ(expected.size(), actual.size()) << what;
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(expected[i], actual[i], atol) << what << " [" << i << "]";
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(expected[i], actual[i], atol) << what << " [" << i << "]";
 }
 
 TEST(FBetaScore, KerasPerfectAndWorstScores) {
@@ -96,24 +97,42 @@ TEST(FBetaScore, KerasWeightedRandomScore) {
   const std::vector<double> mask = {1, 0, 1, 1, 0, 1};
   const std::vector<double> half = {0.5, 1, 1, 1, 0.5, 1};
   const std::vector<Row> rows = {
-      {Avg::kNone, 0.5, ones, {0.909091, 0.555556, 1.0}},  {Avg::kNone, 0.5, mask, {1.0, 0.0, 1.0}},
-      {Avg::kNone, 0.5, half, {0.9375, 0.714286, 1.0}},    {Avg::kNone, 1.0, ones, {0.8, 0.666667, 1.0}},
-      {Avg::kNone, 1.0, mask, {1.0, 0.0, 1.0}},            {Avg::kNone, 1.0, half, {0.857143, 0.8, 1.0}},
-      {Avg::kNone, 2.0, ones, {0.714286, 0.833333, 1.0}},  {Avg::kNone, 2.0, mask, {1.0, 0.0, 1.0}},
-      {Avg::kNone, 2.0, half, {0.789474, 0.909091, 1.0}},  {Avg::kMicro, 0.5, ones, {0.833333}},
-      {Avg::kMicro, 0.5, mask, {1.0}},                     {Avg::kMicro, 0.5, half, {0.9}},
-      {Avg::kMicro, 1.0, ones, {0.833333}},                {Avg::kMicro, 1.0, mask, {1.0}},
-      {Avg::kMicro, 1.0, half, {0.9}},                     {Avg::kMicro, 2.0, ones, {0.833333}},
-      {Avg::kMicro, 2.0, mask, {1.0}},                     {Avg::kMicro, 2.0, half, {0.9}},
-      {Avg::kMacro, 0.5, ones, {0.821549}},                {Avg::kMacro, 0.5, mask, {0.666667}},
-      {Avg::kMacro, 0.5, half, {0.883929}},                {Avg::kMacro, 1.0, ones, {0.822222}},
-      {Avg::kMacro, 1.0, mask, {0.666667}},                {Avg::kMacro, 1.0, half, {0.885714}},
-      {Avg::kMacro, 2.0, ones, {0.849206}},                {Avg::kMacro, 2.0, mask, {0.666667}},
-      {Avg::kMacro, 2.0, half, {0.899522}},                {Avg::kWeighted, 0.5, ones, {0.880471}},
-      {Avg::kWeighted, 0.5, mask, {1.0}},                  {Avg::kWeighted, 0.5, half, {0.917857}},
-      {Avg::kWeighted, 1.0, ones, {0.844444}},             {Avg::kWeighted, 1.0, mask, {1.0}},
-      {Avg::kWeighted, 1.0, half, {0.902857}},             {Avg::kWeighted, 2.0, ones, {0.829365}},
-      {Avg::kWeighted, 2.0, mask, {1.0}},                  {Avg::kWeighted, 2.0, half, {0.897608}},
+      {Avg::kNone, 0.5, ones, {0.909091, 0.555556, 1.0}},
+      {Avg::kNone, 0.5, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 0.5, half, {0.9375, 0.714286, 1.0}},
+      {Avg::kNone, 1.0, ones, {0.8, 0.666667, 1.0}},
+      {Avg::kNone, 1.0, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 1.0, half, {0.857143, 0.8, 1.0}},
+      {Avg::kNone, 2.0, ones, {0.714286, 0.833333, 1.0}},
+      {Avg::kNone, 2.0, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 2.0, half, {0.789474, 0.909091, 1.0}},
+      {Avg::kMicro, 0.5, ones, {0.833333}},
+      {Avg::kMicro, 0.5, mask, {1.0}},
+      {Avg::kMicro, 0.5, half, {0.9}},
+      {Avg::kMicro, 1.0, ones, {0.833333}},
+      {Avg::kMicro, 1.0, mask, {1.0}},
+      {Avg::kMicro, 1.0, half, {0.9}},
+      {Avg::kMicro, 2.0, ones, {0.833333}},
+      {Avg::kMicro, 2.0, mask, {1.0}},
+      {Avg::kMicro, 2.0, half, {0.9}},
+      {Avg::kMacro, 0.5, ones, {0.821549}},
+      {Avg::kMacro, 0.5, mask, {0.666667}},
+      {Avg::kMacro, 0.5, half, {0.883929}},
+      {Avg::kMacro, 1.0, ones, {0.822222}},
+      {Avg::kMacro, 1.0, mask, {0.666667}},
+      {Avg::kMacro, 1.0, half, {0.885714}},
+      {Avg::kMacro, 2.0, ones, {0.849206}},
+      {Avg::kMacro, 2.0, mask, {0.666667}},
+      {Avg::kMacro, 2.0, half, {0.899522}},
+      {Avg::kWeighted, 0.5, ones, {0.880471}},
+      {Avg::kWeighted, 0.5, mask, {1.0}},
+      {Avg::kWeighted, 0.5, half, {0.917857}},
+      {Avg::kWeighted, 1.0, ones, {0.844444}},
+      {Avg::kWeighted, 1.0, mask, {1.0}},
+      {Avg::kWeighted, 1.0, half, {0.902857}},
+      {Avg::kWeighted, 2.0, ones, {0.829365}},
+      {Avg::kWeighted, 2.0, mask, {1.0}},
+      {Avg::kWeighted, 2.0, half, {0.897608}},
   };
   for (const Row& r : rows) {
     expect_values(r.expected, run(r.avg, r.beta, std::nullopt, kTrue6, kPred6, 3, r.w), 1e-5,
@@ -159,11 +178,9 @@ TEST(F1Score, KerasCorrectnessEqualsFBetaOne) {
 TEST(FBetaScore, ConfigKeysAndRoundTrip) {
   // test_config: FBetaScore(beta=0.5, threshold=0.3, average=None).
   FBetaScore m(Avg::kNone, 0.5, 0.3);
-  EXPECT_EQ(m.get_config(), (Json{{"name", "fbeta_score"},
-                                  {"dtype", "float32"},
-                                  {"average", nullptr},
-                                  {"beta", 0.5},
-                                  {"threshold", 0.3}}));
+  EXPECT_EQ(
+      m.get_config(),
+      (Json{{"name", "fbeta_score"}, {"dtype", "float32"}, {"average", nullptr}, {"beta", 0.5}, {"threshold", 0.3}}));
   const auto rebuilt = get(serialize(m));
   EXPECT_EQ(rebuilt->get_config(), m.get_config());
   // F1ScoreTest.test_config: no beta key.
@@ -198,7 +215,7 @@ TEST(FBetaScore, ConfigErrors) {
   EXPECT_THROW(FBetaScore::from_config(Json{{"beta", "1.0"}}), ConfigError);  // test_beta_string_type
   // test_threshold_above_one / zero / negative
   for (const double t : {1.1, 0.0, -0.5}) EXPECT_THROW(FBetaScore(Avg::kMacro, 1.0, t), InvalidArgument) << t;
-  EXPECT_NO_THROW(FBetaScore(Avg::kMacro, 1.0, 1.0));  // threshold 1 is allowed
+  EXPECT_NO_THROW(FBetaScore(Avg::kMacro, 1.0, 1.0));                              // threshold 1 is allowed
   EXPECT_THROW(FBetaScore::from_config(Json{{"threshold", "0.5"}}), ConfigError);  // test_threshold_string
   EXPECT_THROW(FBetaScore::from_config(Json{{"thresholds", 0.5}}), ConfigError);   // unknown key
   EXPECT_THROW(FBetaScore(Avg::kNone, 1.0, std::nullopt, "f", DType::kFloat32, 0), InvalidArgument);
@@ -339,7 +356,8 @@ TEST(FBetaScore, MatchesScikitLearn) {
     for (const auto& [key, avg] : std::vector<std::pair<std::string, Avg>>{
              {"none", Avg::kNone}, {"micro", Avg::kMicro}, {"macro", Avg::kMacro}, {"weighted", Avg::kWeighted}}) {
       FBetaScore m(avg, beta, threshold);
-      m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}), weighted ? TensorView(weights) : TensorView());
+      m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}),
+                     weighted ? TensorView(weights) : TensorView());
       const std::vector<double> expected =
           avg == Avg::kNone ? c["f"][key].get<std::vector<double>>() : std::vector<double>{c["f"][key].get<double>()};
       // Keras's 1e-7 epsilons are the only difference from scikit-learn.
@@ -348,7 +366,8 @@ TEST(FBetaScore, MatchesScikitLearn) {
     }
     // Per-class precision and recall from the state.
     FBetaScore m(Avg::kNone, beta, threshold);
-    m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}), weighted ? TensorView(weights) : TensorView());
+    m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}),
+                   weighted ? TensorView(weights) : TensorView());
     const Variables& v = m.variable_values();
     const auto precision = c["precision"].get<std::vector<double>>();
     const auto recall = c["recall"].get<std::vector<double>>();
@@ -402,8 +421,9 @@ TEST(FBetaScore, PassesPropertyHarness) {
 
 TEST(F1Score, PassesPropertyHarness) {
   testing::HarnessCase c;
-  c.factory = [] { return std::make_unique<F1Score>(FScoreAverage::kWeighted, std::nullopt, "f1_score",
-                                                    DType::kFloat32, 10); };
+  c.factory = [] {
+    return std::make_unique<F1Score>(FScoreAverage::kWeighted, std::nullopt, "f1_score", DType::kFloat32, 10);
+  };
   c.y_true = labels(120, 10, false, 21);
   c.y_pred = testing::random_uniform({120, 10}, 22, 0.0, 1.0, DType::kFloat32);
   c.sample_weight = testing::random_uniform({120}, 23, 0.0, 1.0);
