@@ -35,7 +35,7 @@ void BM_F1Score(benchmark::State& state) {
   const tally::TensorView yt(y.data(), tally::DType::kFloat32, {kRows, kClasses});
   const tally::TensorView yp(p.data(), tally::DType::kFloat32, {kRows, kClasses});
   tally::bench::run_against_baseline(
-      state, p.data(), n * sizeof(float),
+      state, p.data(), p.size() * sizeof(float),
       [&] {
         f1.update_state(yt, yp);
         benchmark::DoNotOptimize(f1.value());

@@ -32,7 +32,7 @@ void BM_MeanIoUSparse(benchmark::State& state) {
   tally::set_num_threads(static_cast<int>(state.range(0)));
   tally::metrics::MeanIoU m(kClasses);
   tally::bench::run_against_baseline(
-      state, t.data(), n * sizeof(std::int32_t),
+      state, t.data(), t.size() * sizeof(std::int32_t),
       [&] {
         m.update_state(t, p);
         benchmark::DoNotOptimize(m.value());
