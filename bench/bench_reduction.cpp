@@ -31,13 +31,10 @@ void BM_WeightedMean(benchmark::State& state) {
   const auto& w = tally::bench::uniform_floats(n, 3);
   tally::set_num_threads(1);
   tally::metrics::Mean mean;
-  tally::bench::run_against_baseline(
-      state, x.data(), n * sizeof(float),
-      [&] {
-        mean.update_state(x, w);
-        benchmark::DoNotOptimize(mean.value());
-      },
-      2);
+  tally::bench::run_against_baseline(state, {{x.data(), n * sizeof(float)}, {w.data(), n * sizeof(float)}}, [&] {
+    mean.update_state(x, w);
+    benchmark::DoNotOptimize(mean.value());
+  });
   tally::set_num_threads(0);
 }
 BENCHMARK(BM_WeightedMean)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -8,3 +8,4 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/
       -DPYTHON_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 "$build_dir"/examples/quickstart
+"$build_dir"/tools/tally/tally demo --out-dir "$build_dir"/tally-demo

@@ -1,6 +1,7 @@
 #include "internal/check.h"
 
 #include <cmath>
+#include <limits>
 
 namespace tally::internal {
 
@@ -77,9 +78,32 @@ void check_no_nan(std::string_view who, std::string_view arg, const TensorView& 
   if (at >= 0) throw InvalidArgument(str_cat(who, ": argument `", arg, "` contains NaN (at flat index ", at, ")"));
 }
 
+namespace {
+// True when some weight may be invalid: a sign bit is set (negative or -0.0) or the
+// values are not all finite (x - x is NaN for NaN and infinities). Branch-free, so the
+// common (valid) case runs at memory speed; a hit is confirmed by the exact scan.
+template <class T>
+bool maybe_invalid_weights(const T* p, std::int64_t n) {
+  std::uint64_t signs = 0;
+  double finite = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    signs |= sign_word(p[i]);
+    const double x = to_double(p[i]);
+    finite += x - x;
+  }
+  return (signs >> 63) != 0 || finite != 0.0;
+}
+}  // namespace
+
 void check_sample_weight_values(std::string_view who, const TensorView& sample_weight) {
   if (!sample_weight.has_value()) return;
-  if (!is_floating(sample_weight.dtype()) && sample_weight.dtype() == DType::kBool) return;
+  if (sample_weight.dtype() == DType::kBool || sample_weight.dtype() == DType::kUInt8) return;
+  if (sample_weight.is_contiguous()) {
+    const bool suspect = visit_dtype(sample_weight.dtype(), [&](auto tag) {
+      return maybe_invalid_weights(static_cast<const decltype(tag)*>(sample_weight.data()), sample_weight.numel());
+    });
+    if (!suspect) return;
+  }
   const std::int64_t at = visit_dtype(sample_weight.dtype(), [&](auto tag) {
     return find_first<decltype(tag)>(sample_weight, [](double x) { return !(x >= 0.0) || std::isinf(x); });
   });

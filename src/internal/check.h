@@ -2,7 +2,9 @@
 // Argument checks that throw tally errors with "who: what; received ..." messages.
 // Used by every metric before it writes anything, so a failed update changes nothing.
 
+#include <bit>
 #include <cstdint>
+#include <type_traits>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -19,6 +21,25 @@ std::string str_cat(const Args&... args) {
   out.precision(17);
   (out << ... << args);
   return out.str();
+}
+
+/// A word whose top bit is the sign bit of `value` (0 for unsigned types). OR-ing these over
+/// an array finds negative values (and -0.0) in a branch-free, vectorizable pass.
+template <class T>
+inline std::uint64_t sign_word(T value) {
+  if constexpr (std::is_same_v<T, float>) {
+    return static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(value)) << 32;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return std::bit_cast<std::uint64_t>(value);
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(value)) << 32;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return static_cast<std::uint64_t>(value);
+  } else if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+    return static_cast<std::uint64_t>(value.bits) << 48;
+  } else {
+    return 0;
+  }
 }
 
 /// Throws ShapeError("who: argument `arg` ...; received <view>") unless the view is present.

@@ -5,6 +5,8 @@
 #include "metric/catalog.h"
 
 #include "internal/check.h"
+#include "tally/config.h"
+#include "tally/metrics/accuracy.h"
 #include "tally/metrics/f_score.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/iou.h"
@@ -46,6 +48,19 @@ std::vector<MetricInfo> builtin_catalog() {
       },
       "Weighted mean of a named per-sample function (config key fn)."));
   // --- accuracy (issue: catalog I) ---
+  constexpr Direction kUp = Direction::kHigherIsBetter;
+  rows.push_back(row("Accuracy", {"accuracy"}, "accuracy", kUp, &Accuracy::from_config,
+                     "How often y_true equals y_pred, element by element."));
+  rows.push_back(row("BinaryAccuracy", {"binary_accuracy"}, "accuracy", kUp, &BinaryAccuracy::from_config,
+                     "How often (y_pred > threshold) equals the 0/1 label."));
+  rows.push_back(row("CategoricalAccuracy", {"categorical_accuracy"}, "accuracy", kUp,
+                     &CategoricalAccuracy::from_config, "How often argmax(y_pred) equals argmax(one-hot y_true)."));
+  rows.push_back(row("SparseCategoricalAccuracy", {"sparse_categorical_accuracy"}, "accuracy", kUp,
+                     &SparseCategoricalAccuracy::from_config, "How often argmax(y_pred) equals the integer label."));
+  rows.push_back(row("TopKCategoricalAccuracy", {"top_k_categorical_accuracy"}, "accuracy", kUp,
+                     &TopKCategoricalAccuracy::from_config, "How often argmax(y_true) is in the top k scores."));
+  rows.push_back(row("SparseTopKCategoricalAccuracy", {"sparse_top_k_categorical_accuracy"}, "accuracy", kUp,
+                     &SparseTopKCategoricalAccuracy::from_config, "How often the integer label is in the top k."));
   // --- regression ---
   // --- probabilistic ---
   // --- hinge ---
@@ -75,6 +90,47 @@ std::vector<MetricInfo> builtin_catalog() {
 std::vector<functional::FunctionInfo> builtin_functions() {
   std::vector<functional::FunctionInfo> fns;
   // --- accuracy ---
+  using functional::BoundFunction;
+  using functional::FunctionInfo;
+  constexpr Direction kUpFn = Direction::kHigherIsBetter;
+  fns.push_back(FunctionInfo{"accuracy", {}, "accuracy", kUpFn, "Per-element y_true == y_pred.",
+                             [](ConfigReader&) { return BoundFunction{&functional::accuracy, Json::object()}; }});
+  fns.push_back(FunctionInfo{"binary_accuracy", {}, "accuracy", kUpFn, "Per-element (y_pred > threshold) == y_true.",
+                             [](ConfigReader& r) {
+                               const double t = r.get_double("threshold", 0.5);
+                               return BoundFunction{[t](const TensorView& a, const TensorView& b) {
+                                                      return functional::binary_accuracy(a, b, t);
+                                                    },
+                                                    Json{{"threshold", t}}};
+                             }});
+  fns.push_back(FunctionInfo{"categorical_accuracy", {}, "accuracy", kUpFn, "Per-row argmax match.",
+                             [](ConfigReader&) {
+                               return BoundFunction{&functional::categorical_accuracy, Json::object()};
+                             }});
+  fns.push_back(FunctionInfo{"sparse_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row label == argmax.",
+                             [](ConfigReader&) {
+                               return BoundFunction{&functional::sparse_categorical_accuracy, Json::object()};
+                             }});
+  fns.push_back(FunctionInfo{"top_k_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row target in the top k.",
+                             [](ConfigReader& r) {
+                               const std::int64_t k = r.get_int("k", 5);
+                               return BoundFunction{[k](const TensorView& a, const TensorView& b) {
+                                                      return functional::top_k_categorical_accuracy(a, b, k);
+                                                    },
+                                                    Json{{"k", k}}};
+                             }});
+  fns.push_back(FunctionInfo{"sparse_top_k_categorical_accuracy", {}, "accuracy", kUpFn,
+                             "Per-row integer target in the top k.", [](ConfigReader& r) {
+                               const std::int64_t k = r.get_int("k", 5);
+                               const bool sorted = r.get_bool("from_sorted_ids", false);
+                               Json kwargs{{"k", k}};
+                               if (sorted) kwargs["from_sorted_ids"] = true;
+                               return BoundFunction{[k, sorted](const TensorView& a, const TensorView& b) {
+                                                      return functional::sparse_top_k_categorical_accuracy(a, b, k,
+                                                                                                           sorted);
+                                                    },
+                                                    kwargs};
+                             }});
   // --- regression ---
   // --- probabilistic ---
   // --- hinge ---

@@ -47,6 +47,20 @@ std::vector<FunctionInfo> functions();
 std::unique_ptr<MeanMetricWrapper> make_wrapper(std::string_view fn_name, const Json& config);
 
 // --- accuracy ---
+/// Keras accuracy: 1 where y_true == y_pred, per element of the aligned inputs.
+Tensor accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras binary_accuracy: 1 where (y_pred > threshold) == y_true, per element.
+Tensor binary_accuracy(const TensorView& y_true, const TensorView& y_pred, double threshold = 0.5);
+/// Keras categorical_accuracy: 1 per row where argmax(y_true) == argmax(y_pred).
+Tensor categorical_accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras sparse_categorical_accuracy: 1 per row where the integer label == argmax(y_pred).
+Tensor sparse_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras top_k_categorical_accuracy: 1 per row where argmax(y_true) is in the top k (ties hit).
+Tensor top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred, std::int64_t k = 5);
+/// Keras sparse_top_k_categorical_accuracy: integer targets in the top k, or among the first
+/// k ids when y_pred holds ids sorted by score.
+Tensor sparse_top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred, std::int64_t k = 5,
+                                         bool from_sorted_ids = false);
 // --- regression ---
 // --- probabilistic ---
 // --- hinge ---

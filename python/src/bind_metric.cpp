@@ -1,0 +1,137 @@
+// Metric, State, the registry and library-wide settings. No policy here: every check
+// happens in C++, so Python, the CLI and C++ users see the same messages.
+#include <pybind11/stl.h>
+
+#include "arrays.h"
+#include "bindings.h"
+#include "tally/parallel.h"
+#include "tally/registry.h"
+#include "tally/version.h"
+
+namespace tally::python {
+
+Json to_json(py::handle object) {
+  const std::string text = py::cast<std::string>(py::module_::import("json").attr("dumps")(object));
+  return Json::parse(text);
+}
+
+py::object from_json(const Json& json) { return py::module_::import("json").attr("loads")(json.dump()); }
+
+namespace {
+
+using MetricPtr = std::shared_ptr<Metric>;
+
+std::vector<double> vector_of(py::handle values) {
+  ArrayArg arg = to_view(values, "values");
+  if (arg.view.ndim() != 1) throw ShapeError("from_vector: the state vector must be 1-D; received " + arg.view.describe());
+  const Tensor t = Tensor::copy_of(arg.view);
+  return t.to_doubles();
+}
+
+py::array vector_to_numpy(const std::vector<double>& v) {
+  py::array_t<double> out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+void update(Metric& metric, py::handle y_true, py::handle y_pred, py::handle sample_weight) {
+  const ArrayArg t = to_view(y_true, "y_true");
+  const ArrayArg p = to_view(y_pred, "y_pred");
+  const ArrayArg w = to_view(sample_weight, "sample_weight");
+  py::gil_scoped_release release;
+  metric.update_state(t.view, p.view, w.view);
+}
+
+py::list variables_of(const Metric& metric) {
+  py::list out;
+  const Variables& values = metric.variable_values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Variable& v = values.layout()[i];
+    py::dict d;
+    d["name"] = v.name;
+    d["shape"] = py::tuple(py::cast(v.shape));
+    d["dtype"] = std::string(dtype_name(v.dtype));
+    d["aggregation"] = std::string(aggregation_name(v.aggregation));
+    d["value"] = to_numpy(values.tensor(i));
+    out.append(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_metric(py::module_& m) {
+  py::class_<Metric, MetricPtr>(m, "_Metric", "A built-in (C++) metric.")
+      .def("update_state", &update, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(),
+           "Adds one batch; on error the state is unchanged. The GIL is released during the update.")
+      .def("result", [](const Metric& self) { return result_to_python(self.result()); },
+           "The value over everything seen: a float for scalar metrics, a numpy array otherwise.")
+      .def("reset_state", &Metric::reset_state, "Forgets everything seen.")
+      .def(
+          "merge_state", [](Metric& self, const Metric& other) { self.merge_state(other); }, py::arg("other"),
+          "Merges another metric of the same class and config into this one.")
+      .def(
+          "merge_state",
+          [](Metric& self, const std::vector<MetricPtr>& others) {
+            std::vector<const Metric*> raw;
+            for (const MetricPtr& o : others) raw.push_back(o.get());
+            self.merge_state(raw);
+          },
+          py::arg("others"), "Merges a list of metrics (all or nothing).")
+      .def("to_vector", [](const Metric& self) { return vector_to_numpy(self.to_vector()); },
+           "The state as one float64 vector (sum of vectors = merge, for sum variables).")
+      .def(
+          "from_vector", [](Metric& self, py::handle values) { self.from_vector(vector_of(values)); },
+          py::arg("values"), "Restores the state from a vector; checks length and integrality.")
+      .def("state", &Metric::state, "An immutable snapshot of the state.")
+      .def("set_state", &Metric::set_state, py::arg("state"), "Replaces the state with a snapshot.")
+      .def("get_config", [](const Metric& self) { return from_json(self.get_config()); }, "The Keras config.")
+      .def("clone", [](const Metric& self) { return MetricPtr(self.clone()); }, "A deep copy with config and state.")
+      .def_property_readonly("name", &Metric::name)
+      .def_property_readonly("dtype", [](const Metric& self) { return std::string(dtype_name(self.dtype())); })
+      .def_property_readonly("class_name", &Metric::class_name)
+      .def_property_readonly("direction",
+                             [](const Metric& self) { return std::string(direction_name(self.direction())); })
+      .def_property_readonly("variables", &variables_of, "Declared variables with their current values.");
+
+  py::class_<State>(m, "State", "An immutable metric state with +, to_vector, from_vector and result.")
+      .def("__add__", &State::operator+)
+      .def("to_vector", [](const State& s) { return vector_to_numpy(s.to_vector()); })
+      .def("from_vector", [](const State& s, py::handle v) { return s.from_vector(vector_of(v)); }, py::arg("values"))
+      .def("result", [](const State& s) { return result_to_python(s.result()); })
+      .def("value", &State::value);
+
+  m.def(
+      "get",
+      [](py::handle spec) -> MetricPtr {
+        if (py::isinstance<py::str>(spec)) return MetricPtr(metrics::get(py::cast<std::string>(spec)));
+        return MetricPtr(metrics::get(to_json(spec)));
+      },
+      py::arg("spec"), "Builds a metric from a name, an alias, JSON text or a {class_name, config} dict.");
+  m.def(
+      "serialize", [](const Metric& metric) { return from_json(metrics::serialize(metric)); }, py::arg("metric"),
+      "Keras serialize: {module, class_name, config, registered_name}.");
+  m.def("known_names", &metrics::known_names, "Every registered class name and alias.");
+  m.def(
+      "catalog",
+      [] {
+        py::list out;
+        for (const metrics::MetricInfo& info : metrics::catalog()) {
+          py::dict d;
+          d["class_name"] = info.class_name;
+          d["aliases"] = info.aliases;
+          d["family"] = info.family;
+          d["direction"] = std::string(direction_name(info.direction));
+          d["doc"] = info.doc;
+          out.append(d);
+        }
+        return out;
+      },
+      "The catalog table: class name, aliases, family, direction, doc.");
+  m.def("set_num_threads", &set_num_threads, py::arg("threads"), "Threads for tally kernels (0: OpenMP default).");
+  m.def("num_threads", &num_threads, "Threads tally kernels use.");
+  m.def("version", &version, "The library version.");
+  m.def("build_info", &build_info, "Version and the optional parts compiled in.");
+}
+
+}  // namespace tally::python

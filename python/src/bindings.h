@@ -1,0 +1,21 @@
+#pragma once
+// One bind_<layer> function per translation unit; module.cpp calls them in layer order.
+
+#include <pybind11/pybind11.h>
+
+#include "tally/metric.h"
+
+namespace tally::python {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& m);
+void bind_tensor(py::module_& m);
+void bind_metric(py::module_& m);
+
+/// A Python object (dict, list, number, string) as JSON, through the json module.
+Json to_json(py::handle object);
+/// JSON as a Python object, through the json module.
+py::object from_json(const Json& json);
+
+}  // namespace tally::python

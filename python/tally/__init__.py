@@ -1,0 +1,20 @@
+"""tally: streaming, mergeable, distributed evaluation metrics with Keras 3 semantics.
+
+Metrics take numpy arrays (without copying), anything with ``__dlpack__`` such as CPU
+torch tensors, and Python lists or scalars. Every metric's state is a float64 vector
+whose element-wise sum is the merge of two states, so states can be summed across
+workers. See ``tally.metrics`` for the catalog and ``tally.Metric`` for metrics written
+in Python.
+"""
+from . import _tally
+from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidArgument, IOError, ShapeError, State,
+                     StateError, build_info, num_threads, set_num_threads, version)
+from .metric import Metric, Variable
+from . import metrics
+
+__version__ = version()
+
+__all__ = [
+    "ConfigError", "DistributedError", "DTypeError", "Error", "InvalidArgument", "IOError", "ShapeError", "State",
+    "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
+]

@@ -1,0 +1,111 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace tally::cli {
+namespace {
+
+Json element(double x) { return std::isfinite(x) ? Json(x) : Json(); }
+
+Json nested(const std::vector<double>& values, const Shape& shape, std::size_t dim, std::size_t& pos) {
+  Json out = Json::array();
+  for (std::int64_t i = 0; i < shape[dim]; ++i) {
+    if (dim + 1 == shape.size()) {
+      out.push_back(element(values[pos++]));
+    } else {
+      out.push_back(nested(values, shape, dim + 1, pos));
+    }
+  }
+  return out;
+}
+
+std::string number(double x) {
+  if (std::isnan(x)) return "nan";
+  return fmt::format("{:.6g}", x);
+}
+
+// Flattens a result into (label suffix, value) rows: "" for scalars, "[i]" for vectors.
+std::vector<std::pair<std::string, double>> rows_of(const Tensor& t) {
+  std::vector<std::pair<std::string, double>> out;
+  const std::vector<double> values = t.to_doubles();
+  if (t.ndim() == 0) {
+    out.emplace_back("", values.at(0));
+    return out;
+  }
+  const Shape& shape = t.shape();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::string index;
+    std::size_t rest = i;
+    std::vector<std::int64_t> idx(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+      idx[d] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(shape[d]));
+      rest /= static_cast<std::size_t>(shape[d]);
+    }
+    out.emplace_back(fmt::format("[{}]", fmt::join(idx, ", ")), values[i]);
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (const char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+Format parse_format(const std::string& name) {
+  if (name == "table") return Format::kTable;
+  if (name == "json") return Format::kJson;
+  if (name == "csv") return Format::kCsv;
+  throw InvalidArgument(fmt::format("--format must be table, json or csv; received \"{}\"", name));
+}
+
+Json result_to_json(const Tensor& result) {
+  const std::vector<double> values = result.to_doubles();
+  if (result.ndim() == 0) return element(values.at(0));
+  std::size_t pos = 0;
+  return nested(values, result.shape(), 0, pos);
+}
+
+Json results_json(const EvalResult& result) {
+  Json metrics = Json::object();
+  for (const auto& m : result.metrics) metrics[m->name()] = result_to_json(m->result());
+  return Json{{"samples", result.samples}, {"metrics", metrics}};
+}
+
+void write_results(std::ostream& out, const EvalResult& result, Format format) {
+  switch (format) {
+    case Format::kJson: out << results_json(result).dump() << "\n"; return;
+    case Format::kCsv:
+      out << "metric,value\n";
+      for (const auto& m : result.metrics) {
+        for (const auto& [suffix, value] : rows_of(m->result())) {
+          out << csv_field(m->name() + suffix) << "," << number(value) << "\n";
+        }
+      }
+      return;
+    case Format::kTable: {
+      std::vector<std::pair<std::string, std::string>> rows;
+      for (const auto& m : result.metrics) {
+        for (const auto& [suffix, value] : rows_of(m->result())) rows.emplace_back(m->name() + suffix, number(value));
+      }
+      std::size_t width = std::string("metric").size();
+      for (const auto& r : rows) width = std::max(width, r.first.size());
+      out << fmt::format("{:<{}}  {}\n", "metric", width, "value");
+      out << fmt::format("{:-<{}}  {:-<10}\n", "", width, "");
+      for (const auto& [name, value] : rows) out << fmt::format("{:<{}}  {:>10}\n", name, width, value);
+      out << fmt::format("({} samples, {})\n", result.samples, task_name(result.task));
+      return;
+    }
+  }
+}
+
+}  // namespace tally::cli
