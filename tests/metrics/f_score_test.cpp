@@ -328,6 +328,30 @@ TEST(FBetaScore, StridedAndTypedInputs) {
   expect_values({1.0, 1.0}, a.result().to_doubles(), 1e-6, "perfect argmax");
 }
 
+TEST(FBetaScore, ConvertedInputTypes) {
+  // Integer predictions, float64 scores under a float32 metric, and bool labels all take the
+  // converting path and agree with the same values given as float32.
+  const std::vector<std::int32_t> pi = {1, 0, 0, 1, 1, 0};
+  const std::vector<float> pf = {1, 0, 0, 1, 1, 0};
+  const std::vector<float> yf = {1, 0, 0, 1, 0, 1};
+  bool yb[6] = {true, false, false, true, false, true};
+  FBetaScore a(Avg::kNone, 1.0, 0.5);
+  a.update_state(TensorView(yf, {3, 2}), TensorView(pf, {3, 2}));
+  FBetaScore b(Avg::kNone, 1.0, 0.5);
+  b.update_state(TensorView(yb, DType::kBool, {3, 2}), TensorView(pi, {3, 2}));
+  EXPECT_EQ(a.to_vector(), b.to_vector());
+  EXPECT_EQ(a.to_vector(), (std::vector<double>{1, 1, 1, 0, 0, 1, 1, 2}));  // tp, fp, fn, support
+  // float16 dtype: 0.5002 rounds to 0.5 in binary16 (spacing 2^-11), so it is not above the threshold.
+  const std::vector<double> near = {0.5002};
+  const std::vector<double> one = {1.0};
+  FBetaScore h(Avg::kMicro, 1.0, 0.5, "h", DType::kFloat16);
+  h.update_state(TensorView(one, {1, 1}), TensorView(near, {1, 1}));
+  EXPECT_EQ(h.variable_values().f64(0)[0], 0.0);
+  FBetaScore s(Avg::kMicro, 1.0, 0.5);
+  s.update_state(TensorView(one, {1, 1}), TensorView(near, {1, 1}));
+  EXPECT_EQ(s.variable_values().f64(0)[0], 1.0);
+}
+
 // --- scikit-learn fixtures ------------------------------------------------------------
 
 Json load_fixtures() {
