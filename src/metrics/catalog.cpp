@@ -8,7 +8,9 @@
 #include "tally/config.h"
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/correlation.h"
+#include "tally/metrics/f_score.h"
 #include "tally/metrics/functional.h"
+#include "tally/metrics/iou.h"
 #include "tally/metrics/reduction.h"
 #include "tally/metrics/regression.h"
 
@@ -90,7 +92,22 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- functional (loss functions exposed as metrics) ---
   // --- confusion (issue: catalog II) ---
   // --- f_score ---
+  rows.push_back(row("F1Score", {"f1_score"}, "f_score", Direction::kHigherIsBetter, &F1Score::from_config,
+                     "F1 score per class or averaged (micro, macro, weighted), threshold or argmax binarisation."));
+  rows.push_back(row("FBetaScore", {"f_beta_score", "fbeta_score"}, "f_score", Direction::kHigherIsBetter,
+                     &FBetaScore::from_config,
+                     "F-beta score per class or averaged (micro, macro, weighted), threshold or argmax binarisation."));
   // --- iou ---
+  rows.push_back(row("IoU", {"io_u", "iou"}, "iou", Direction::kHigherIsBetter, &IoU::from_config,
+                     "Mean intersection-over-union over target_class_ids, from a confusion matrix."));
+  rows.push_back(row("BinaryIoU", {"binary_io_u", "binary_iou"}, "iou", Direction::kHigherIsBetter,
+                     &BinaryIoU::from_config, "IoU of two classes with y_pred >= threshold as class 1."));
+  rows.push_back(row("MeanIoU", {"mean_io_u", "mean_iou"}, "iou", Direction::kHigherIsBetter, &MeanIoU::from_config,
+                     "Mean intersection-over-union over all num_classes classes."));
+  rows.push_back(row("OneHotIoU", {"one_hot_io_u", "one_hot_iou"}, "iou", Direction::kHigherIsBetter,
+                     &OneHotIoU::from_config, "IoU over target_class_ids with one-hot y_true."));
+  rows.push_back(row("OneHotMeanIoU", {"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou", Direction::kHigherIsBetter,
+                     &OneHotMeanIoU::from_config, "Mean IoU over all classes with one-hot y_true."));
   return rows;
 }
 
