@@ -80,7 +80,9 @@ void MetricCollection::update_state(const TensorView& y_true, const TensorView& 
   for (std::size_t i = 0; i < metrics_.size(); ++i) {
     if (!done[i]) metrics_[i]->accumulate(updated[i], batch);
   }
-  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_variable_values(updated[i]);
+  // Committed directly, as Metric::update_state does: a metric whose class count is fixed
+  // by its first batch (F1Score without num_classes) changes its layout here.
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->variables_ = std::move(updated[i]);
 }
 
 std::vector<std::pair<std::string, Tensor>> MetricCollection::result() const {
