@@ -5,6 +5,8 @@
 #include "tally/dlpack.h"
 #include "tally/error.h"
 #include "tally/metric.h"
+#include "tally/metrics/hinge.h"
+#include "tally/metrics/probabilistic.h"
 #include "tally/metrics/reduction.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
