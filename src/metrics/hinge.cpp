@@ -59,7 +59,7 @@ auto run_hinge(const Aligned& a, HingeKind kind, const Sink& sink) {
         for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
           s += kernels::squared_hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
         }
-        return s / wd;
+        return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
       };
       return sink(a.spec, row);
     }
@@ -68,7 +68,7 @@ auto run_hinge(const Aligned& a, HingeKind kind, const Sink& sink) {
       for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
         s += kernels::hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
       }
-      return s / wd;
+      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
     };
     return sink(a.spec, row);
   });

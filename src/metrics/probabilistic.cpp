@@ -67,7 +67,7 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
         for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
           s += kernels::bce_from_logit(kernels::smooth_binary(to_double(yt[k]), ls), to_double(yp[k]));
         }
-        return s / wd;
+        return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
       };
       return sink(a.spec, row);
     }
@@ -76,7 +76,7 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
       for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
         s += kernels::bce_from_probability(kernels::smooth_binary(to_double(yt[k]), ls), to_double(yp[k]), clip);
       }
-      return s / wd;
+      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
     };
     return sink(a.spec, row);
   });
@@ -209,7 +209,7 @@ auto run_poisson(const Aligned& a, ClipBounds clip, const Sink& sink) {
       for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
         s += kernels::poisson_term(to_double(yt[k]), to_double(yp[k]), clip.lo);
       }
-      return s / wd;
+      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
     };
     return sink(a.spec, row);
   });
@@ -230,7 +230,7 @@ auto run_binary_focal(const Aligned& a, bool balance, double alpha, double gamma
         const double p = from_logits ? kernels::sigmoid(to_double(yp[k])) : to_double(yp[k]);
         s += kernels::binary_focal_term(y, p, gamma, balance, alpha, clip);
       }
-      return s / wd;
+      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
     };
     return sink(a.spec, row);
   });
