@@ -77,7 +77,49 @@ Tensor huber(const TensorView& y_true, const TensorView& y_pred, double delta = 
 /// Keras cosine_similarity: Σ along `axis` of the L2-normalised y_true · y_pred.
 Tensor cosine_similarity(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 // --- probabilistic ---
+// Keras's losses of the probabilistic family. `dtype` is the Keras dtype that rounds the
+// clipping constants ε = 1e-7 and 1 − ε (tally decision 11); arithmetic is float64. Inputs
+// of rank > 2 give Keras's loss shape (the input shape without the reduced axis).
+
+/// Keras binary_crossentropy: per sample, the mean over `axis` of −[y ln p + (1−y) ln(1−p)]
+/// (p clipped; exact log-sigmoid form with from_logits; y smoothed to y(1−ls) + ls/2).
+Tensor binary_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits = false,
+                           double label_smoothing = 0.0, std::int64_t axis = -1, DType dtype = DType::kFloat32);
+/// Keras categorical_crossentropy: −Σ y ln p along the class `axis`, p renormalised and
+/// clipped (log-softmax with from_logits), y smoothed to y(1−ls) + ls/C. Rank 1 is one vector.
+Tensor categorical_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits = false,
+                                double label_smoothing = 0.0, std::int64_t axis = -1, DType dtype = DType::kFloat32);
+/// Keras sparse_categorical_crossentropy: −ln p[label]; positions labelled ignore_class give 0
+/// (through MeanMetricWrapper they still count, as in Keras without weights; the
+/// SparseCategoricalCrossentropy class excludes them).
+Tensor sparse_categorical_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits = false,
+                                       std::optional<std::int64_t> ignore_class = std::nullopt, std::int64_t axis = -1,
+                                       DType dtype = DType::kFloat32);
+/// Keras kl_divergence: Σ over the last axis of y ln(y/p), y and p clipped to [ε, 1].
+Tensor kl_divergence(const TensorView& y_true, const TensorView& y_pred, DType dtype = DType::kFloat32);
+/// Keras poisson: mean over the last axis of p − y ln(p + ε).
+Tensor poisson(const TensorView& y_true, const TensorView& y_pred, DType dtype = DType::kFloat32);
+/// Keras binary_focal_crossentropy: mean over `axis` of (1 − p_t)^γ · bce, times
+/// y·α + (1−y)(1−α) with apply_class_balancing; with from_logits p = sigmoid(x), then clipped
+/// as Keras does (not the exact log-sigmoid form).
+Tensor binary_focal_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool apply_class_balancing = false,
+                                 double alpha = 0.25, double gamma = 2.0, bool from_logits = false,
+                                 double label_smoothing = 0.0, std::int64_t axis = -1, DType dtype = DType::kFloat32);
+/// Keras categorical_focal_crossentropy: Σ along `axis` of α(1 − o)^γ · (−y ln o), o the
+/// renormalised, clipped probability (softmax first with from_logits).
+Tensor categorical_focal_crossentropy(const TensorView& y_true, const TensorView& y_pred, double alpha = 0.25,
+                                      double gamma = 2.0, bool from_logits = false, double label_smoothing = 0.0,
+                                      std::int64_t axis = -1, DType dtype = DType::kFloat32);
 // --- hinge ---
+// Keras's hinge losses. hinge and squared_hinge map labels {0, 1} to {−1, 1} only when every
+// label of the call is 0 or 1 (Keras convert_binary_labels_to_hinge, decided per call).
+
+/// Keras hinge: mean over the last axis of max(1 − y·p, 0).
+Tensor hinge(const TensorView& y_true, const TensorView& y_pred);
+/// Keras squared_hinge: mean over the last axis of max(1 − y·p, 0)².
+Tensor squared_hinge(const TensorView& y_true, const TensorView& y_pred);
+/// Keras categorical_hinge: max(max((1 − y)·p) − Σ y·p + 1, 0) over the last axis; rank 1 is one vector.
+Tensor categorical_hinge(const TensorView& y_true, const TensorView& y_pred);
 // --- correlation ---
 /// Keras pearson_correlation: one coefficient per position along `axis` (population std).
 Tensor pearson_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);

@@ -1,0 +1,176 @@
+#include "tally/metrics/hinge.h"
+
+#include <limits>
+
+#include "internal/check.h"
+#include "metrics/kernels/hinge_math.h"
+#include "metrics/kernels/row_loss.h"
+#include "metrics/loss_alignment.h"
+#include "metrics/loss_function_bindings.h"
+#include "tally/config.h"
+#include "tally/metrics/functional.h"
+
+namespace tally::metrics {
+namespace {
+
+using detail::Aligned;
+using kernels::RowSpec;
+
+std::string who(const Metric& metric) { return metric.class_name() + " \"" + metric.name() + "\""; }
+
+struct MaterializeSink {
+  template <class Row>
+  Tensor operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::materialize_rows(spec, row);
+  }
+};
+
+struct AccumulateSink {
+  std::string_view who;
+  TensorView sample_weight;
+  template <class Row>
+  internal::WeightedTotals operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::accumulate_rows(who, spec, sample_weight, false, row);
+  }
+};
+
+// Keras convert_binary_labels_to_hinge: true when every label of the call is 0 or 1.
+template <class Yt>
+bool all_binary(const Yt* yt, std::int64_t n) {
+  bool binary = true;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double v = to_double(yt[i]);
+    binary = binary && (v == 0.0 || v == 1.0);
+  }
+  return binary;
+}
+
+enum class HingeKind : std::uint8_t { kHinge, kSquared };
+
+template <class Sink>
+auto run_hinge(const Aligned& a, HingeKind kind, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    const double wd = static_cast<double>(w);
+    const bool map = all_binary(yt, a.y_true.view.numel());
+    if (kind == HingeKind::kSquared) {
+      auto row = [=](std::int64_t r, bool&) {
+        double s = 0.0;
+        for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
+          s += kernels::squared_hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
+        }
+        return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
+      };
+      return sink(a.spec, row);
+    }
+    auto row = [=](std::int64_t r, bool&) {
+      double s = 0.0;
+      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
+        s += kernels::hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
+      }
+      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
+    };
+    return sink(a.spec, row);
+  });
+}
+
+template <class Sink>
+auto run_categorical_hinge(const Aligned& a, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    auto row = [=](std::int64_t r, bool&) {
+      double pos = 0.0;
+      double neg = -std::numeric_limits<double>::infinity();
+      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
+        const double y = to_double(yt[k]);
+        const double p = to_double(yp[k]);
+        pos += y * p;
+        neg = std::max(neg, (1.0 - y) * p);
+      }
+      return kernels::categorical_hinge_value(pos, neg);
+    };
+    return sink(a.spec, row);
+  });
+}
+
+template <class T>
+std::unique_ptr<Metric> simple_from_config(const char* class_name, const char* default_name, const Json& config) {
+  ConfigReader reader(class_name, config);
+  auto metric = std::make_unique<T>(reader.name(default_name), reader.dtype());
+  reader.finish();
+  return metric;
+}
+
+}  // namespace
+
+Hinge::Hinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
+
+std::unique_ptr<Metric> Hinge::from_config(const Json& config) {
+  return simple_from_config<Hinge>("Hinge", "hinge", config);
+}
+
+void Hinge::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = who(*this);
+  const Aligned a = detail::align_elementwise(me, batch.y_true, batch.y_pred, -1);
+  const internal::WeightedTotals t = run_hinge(a, HingeKind::kHinge, AccumulateSink{me, batch.sample_weight});
+  add_totals(vars, t.total, t.count);
+}
+
+SquaredHinge::SquaredHinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
+
+std::unique_ptr<Metric> SquaredHinge::from_config(const Json& config) {
+  return simple_from_config<SquaredHinge>("SquaredHinge", "squared_hinge", config);
+}
+
+void SquaredHinge::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = who(*this);
+  const Aligned a = detail::align_elementwise(me, batch.y_true, batch.y_pred, -1);
+  const internal::WeightedTotals t = run_hinge(a, HingeKind::kSquared, AccumulateSink{me, batch.sample_weight});
+  add_totals(vars, t.total, t.count);
+}
+
+CategoricalHinge::CategoricalHinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
+
+std::unique_ptr<Metric> CategoricalHinge::from_config(const Json& config) {
+  return simple_from_config<CategoricalHinge>("CategoricalHinge", "categorical_hinge", config);
+}
+
+void CategoricalHinge::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = who(*this);
+  const Aligned a = detail::align_classes(me, batch.y_true, batch.y_pred, -1);
+  const internal::WeightedTotals t = run_categorical_hinge(a, AccumulateSink{me, batch.sample_weight});
+  add_totals(vars, t.total, t.count);
+}
+
+namespace functional {
+
+Tensor hinge(const TensorView& y_true, const TensorView& y_pred) {
+  const Aligned a = metrics::detail::align_elementwise("hinge", y_true, y_pred, -1);
+  return run_hinge(a, HingeKind::kHinge, MaterializeSink{});
+}
+
+Tensor squared_hinge(const TensorView& y_true, const TensorView& y_pred) {
+  const Aligned a = metrics::detail::align_elementwise("squared_hinge", y_true, y_pred, -1);
+  return run_hinge(a, HingeKind::kSquared, MaterializeSink{});
+}
+
+Tensor categorical_hinge(const TensorView& y_true, const TensorView& y_pred) {
+  const Aligned a = metrics::detail::align_classes("categorical_hinge", y_true, y_pred, -1);
+  return run_categorical_hinge(a, MaterializeSink{});
+}
+
+namespace bindings {
+
+BoundFunction bind_hinge(ConfigReader&) { return {[](const TensorView& t, const TensorView& p) { return hinge(t, p); }}; }
+
+BoundFunction bind_squared_hinge(ConfigReader&) {
+  return {[](const TensorView& t, const TensorView& p) { return squared_hinge(t, p); }};
+}
+
+BoundFunction bind_categorical_hinge(ConfigReader&) {
+  return {[](const TensorView& t, const TensorView& p) { return categorical_hinge(t, p); }};
+}
+
+}  // namespace bindings
+}  // namespace functional
+}  // namespace tally::metrics
