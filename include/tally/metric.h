@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@ struct Batch {
 
 class State;
 class MetricCollection;
+class DistributedContext;
 
 /// The result of work that several metrics can share for one batch (for example the
 /// confusion counts behind Precision, Recall and AUC with the same thresholds).
@@ -81,6 +83,10 @@ class Metric {
   /// A deep copy with configuration and state.
   virtual std::unique_ptr<Metric> clone() const = 0;
 
+  /// A 64-bit hash of class name, name, config and variable layout; cached, since configs
+  /// never change and layouts only when the variables are replaced.
+  std::uint64_t layout_fingerprint() const;
+
   /// Declared variables, in declaration order.
   const VariableLayout& variables() const { return variables_.layout(); }
   /// Current values of the variables.
@@ -122,11 +128,16 @@ class Metric {
 
  private:
   friend class MetricCollection;  // commits updated copies, like update_state does
+  // Writes the reduced values back in place, after validating them.
+  friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
   void check_mergeable(const Metric& other) const;
 
   std::string name_;
   DType dtype_;
   Variables variables_;
+  mutable std::optional<std::uint64_t> config_hash_;    // class name, name and config
+  mutable const VariableLayout* fingerprint_layout_ = nullptr;  // layout the cached fingerprint covers
+  mutable std::uint64_t fingerprint_ = 0;
 };
 
 /// Implements clone() for a metric class by copy construction.

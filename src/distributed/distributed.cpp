@@ -1,4 +1,6 @@
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "internal/check.h"
 #include "tally/distributed.h"
@@ -60,23 +62,28 @@ void mix(std::uint64_t& h, std::string_view bytes) {
 std::uint64_t layout_hash(std::span<const Metric* const> metrics) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (const Metric* m : metrics) {
-    mix(h, m->name());
-    mix(h, m->class_name());
-    mix(h, m->get_config().dump());
-    for (const Variable& v : m->variables()) {
-      mix(h, v.name);
-      mix(h, shape_string(v.shape));
-      mix(h, dtype_name(v.dtype));
-      mix(h, aggregation_name(v.aggregation));
-    }
+    const std::uint64_t f = m->layout_fingerprint();
+    mix(h, std::string_view(reinterpret_cast<const char*>(&f), sizeof f));
   }
   return h;
 }
 
+namespace {
+
+constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
+std::vector<double>& buffer_for(Aggregation a, std::vector<double>& sums, std::vector<double>& mins,
+                                std::vector<double>& maxs) {
+  return a == Aggregation::kSum ? sums : (a == Aggregation::kMin ? mins : maxs);
+}
+
+}  // namespace
+
 void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
-  // Layout check in one collective: the min of (hash pieces, -hash pieces) equals
-  // (pieces, -pieces) on every rank only if all ranks have the same hash. 16-bit pieces
-  // are exact in float64; every rank sees the same reduced values, so all fail together.
+  // Layout check in its own small collective, before the data one: the min of
+  // (hash pieces, -hash pieces) equals (pieces, -pieces) on every rank only if all ranks
+  // have the same hash. 16-bit pieces are exact in float64; every rank sees the same
+  // reduced values, so all fail together instead of some waiting in a mismatched collective.
   std::vector<const Metric*> view(metrics.begin(), metrics.end());
   const std::uint64_t h = layout_hash(view);
   double check[10];
@@ -98,43 +105,59 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
         " metrics); every rank must build the same metrics in the same order"));
   }
 
-  // One flat buffer per aggregation.
-  std::vector<std::vector<double>> vectors;
-  std::vector<double> sums, mins, maxs;
-  for (Metric* m : metrics) {
-    vectors.push_back(m->to_vector());
-    std::size_t pos = 0;
-    for (const Variable& v : m->variables()) {
-      const auto n = static_cast<std::size_t>(v.numel());
-      auto& target = v.aggregation == Aggregation::kSum ? sums : (v.aggregation == Aggregation::kMin ? mins : maxs);
-      target.insert(target.end(), vectors.back().begin() + static_cast<std::ptrdiff_t>(pos),
-                    vectors.back().begin() + static_cast<std::ptrdiff_t>(pos + n));
-      pos += n;
+  // Pack every variable into one flat buffer per aggregation. The buffers keep their
+  // capacity between calls: fresh pages for every evaluation cost more than the collective.
+  static thread_local std::vector<double> sums, mins, maxs;
+  sums.clear();
+  mins.clear();
+  maxs.clear();
+  for (const Metric* m : metrics) {
+    const Variables& vars = m->variable_values();
+    for (std::size_t i = 0; i < vars.size(); ++i) {
+      std::vector<double>& target = buffer_for(vars.layout()[i].aggregation, sums, mins, maxs);
+      if (vars.layout()[i].dtype == DType::kInt64) {
+        for (const std::int64_t x : vars.i64(i)) target.push_back(static_cast<double>(x));
+      } else {
+        target.insert(target.end(), vars.f64(i).begin(), vars.f64(i).end());
+      }
     }
   }
   if (!sums.empty()) context.all_reduce_in_place(sums, ReduceOp::kSum);
   if (!mins.empty()) context.all_reduce_in_place(mins, ReduceOp::kMin);
   if (!maxs.empty()) context.all_reduce_in_place(maxs, ReduceOp::kMax);
 
-  std::size_t s = 0, lo = 0, hi = 0;
-  std::vector<Variables> merged;
-  for (std::size_t k = 0; k < metrics.size(); ++k) {
-    std::size_t pos = 0;
-    for (const Variable& v : metrics[k]->variables()) {
-      const auto n = static_cast<std::size_t>(v.numel());
-      const std::vector<double>& source =
-          v.aggregation == Aggregation::kSum ? sums : (v.aggregation == Aggregation::kMin ? mins : maxs);
-      std::size_t& cursor = v.aggregation == Aggregation::kSum ? s : (v.aggregation == Aggregation::kMin ? lo : hi);
-      std::copy_n(source.begin() + static_cast<std::ptrdiff_t>(cursor), n,
-                  vectors[k].begin() + static_cast<std::ptrdiff_t>(pos));
-      cursor += n;
-      pos += n;
+  // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything.
+  for (int pass = 0; pass < 2; ++pass) {
+    std::size_t s = 0, lo = 0, hi = 0;
+    for (Metric* m : metrics) {
+      Variables& vars = m->variables_;
+      for (std::size_t i = 0; i < vars.size(); ++i) {
+        const Variable& v = vars.layout()[i];
+        const std::vector<double>& source = buffer_for(v.aggregation, sums, mins, maxs);
+        std::size_t& cursor = v.aggregation == Aggregation::kSum ? s : (v.aggregation == Aggregation::kMin ? lo : hi);
+        const double* from = source.data() + cursor;
+        const auto n = static_cast<std::size_t>(v.numel());
+        cursor += n;
+        if (v.dtype == DType::kInt64) {
+          for (std::size_t k = 0; k < n; ++k) {
+            if (pass == 0) {
+              if (std::fabs(from[k]) > kMaxExactInteger && !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
+                throw StateError(internal::str_cat(m->name(), ": merged count \"", v.name, "\" exceeds 2^53 and "
+                                                   "cannot be held exactly"));
+              }
+            } else if (std::isinf(from[k])) {
+              vars.i64(i)[k] = from[k] > 0 ? std::numeric_limits<std::int64_t>::max()
+                                           : std::numeric_limits<std::int64_t>::min();
+            } else {
+              vars.i64(i)[k] = static_cast<std::int64_t>(from[k]);
+            }
+          }
+        } else if (pass == 1) {
+          std::copy_n(from, n, vars.f64(i).begin());
+        }
+      }
     }
-    Variables v = metrics[k]->variable_values();
-    v.assign_vector(vectors[k], metrics[k]->name());
-    merged.push_back(std::move(v));
   }
-  for (std::size_t k = 0; k < metrics.size(); ++k) metrics[k]->set_variable_values(merged[k]);
 }
 
 void all_reduce_metrics(MetricCollection& collection, DistributedContext& context) {

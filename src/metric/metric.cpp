@@ -106,6 +106,39 @@ Tensor Metric::operator()(const TensorView& y_true, const TensorView& y_pred, co
   return result();
 }
 
+namespace {
+void fnv_mix(std::uint64_t& h, std::string_view bytes) {
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;  // FNV-1a
+  }
+  h ^= 0xff;
+  h *= 0x100000001b3ULL;
+}
+}  // namespace
+
+std::uint64_t Metric::layout_fingerprint() const {
+  if (!config_hash_) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const std::string& part : {class_name(), name_, get_config().dump()}) fnv_mix(h, part);
+    config_hash_ = h;
+  }
+  const VariableLayout* layout = &variables_.layout();
+  if (fingerprint_layout_ != layout) {
+    std::uint64_t h = *config_hash_;
+    auto mix_value = [&h](std::uint64_t value) { fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&value), 8)); };
+    for (const Variable& v : *layout) {
+      fnv_mix(h, v.name);
+      mix_value(v.shape.size());
+      for (const std::int64_t d : v.shape) mix_value(static_cast<std::uint64_t>(d));
+      mix_value((static_cast<std::uint64_t>(v.dtype) << 8) | static_cast<std::uint64_t>(v.aggregation));
+    }
+    fingerprint_ = h;
+    fingerprint_layout_ = layout;
+  }
+  return fingerprint_;
+}
+
 Json Metric::get_config() const { return Json{{"name", name_}, {"dtype", std::string(dtype_name(dtype_))}}; }
 
 void Metric::set_variable_values(const Variables& values) {

@@ -1,0 +1,91 @@
+// all_reduce_metrics of a 50-metric collection against one raw MPI_Allreduce of the same
+// number of bytes, in the same run. Run: mpirun -n 2 build/bench/tally_bench_all_reduce
+#include <benchmark/benchmark.h>
+
+#include <sstream>
+
+#include <tally/mpi.h>
+#include <tally/tally.h>
+
+namespace {
+
+tally::MpiContext& context() {
+  static tally::MpiContext ctx;
+  return ctx;
+}
+
+tally::MetricCollection fifty_metrics() {
+  std::vector<std::string> specs;
+  // Float-only states: repeated merging doubles them, which float64 absorbs (int64 counts
+  // would rightly refuse to pass 2^53), so the timed loop needs no state reset.
+  const char* classes[] = {"MeanSquaredError", "MeanAbsoluteError", "BinaryAccuracy", "Mean", "CosineSimilarity"};
+  for (int i = 0; i < 50; ++i) {
+    specs.push_back(std::string(R"({"class_name": ")") + classes[i % 5] + R"(", "config": {"name": "m)" +
+                    std::to_string(i) + R"("}})");
+  }
+  return tally::MetricCollection::from_specs(specs);
+}
+
+void BM_AllReduceMetrics(benchmark::State& state) {
+  tally::MetricCollection c = fifty_metrics();
+  c.update_state(tally::TensorView(std::vector<double>{1, 0, 1}, {3, 1}),
+                 tally::TensorView(std::vector<double>{0.9, 0.2, 0.4}, {3, 1}));
+  for (auto _ : state) tally::all_reduce_metrics(c, context());
+  state.counters["state_doubles"] = static_cast<double>(c.vector_size());
+}
+BENCHMARK(BM_AllReduceMetrics)->UseRealTime()->Iterations(20000);  // fixed: every rank must match
+
+// Fifty metrics of `doubles` float64 sums each (LambdaMetric), to see bandwidth rather than latency.
+tally::MetricCollection fifty_large(std::int64_t doubles) {
+  std::vector<std::unique_ptr<tally::Metric>> metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics.push_back(std::make_unique<tally::metrics::LambdaMetric>(
+        "large" + std::to_string(i), tally::VariableLayout{{"sums", {doubles}}},
+        [](tally::Variables&, const tally::Batch&) {},
+        [](const tally::Variables& v) { return tally::Tensor::scalar(v.f64(0)[0]); }));
+  }
+  return tally::MetricCollection(std::move(metrics));
+}
+
+void BM_AllReduceLargeStates(benchmark::State& state) {
+  tally::MetricCollection c = fifty_large(state.range(0));
+  for (auto _ : state) tally::all_reduce_metrics(c, context());
+  state.counters["state_doubles"] = static_cast<double>(c.vector_size());
+}
+BENCHMARK(BM_AllReduceLargeStates)->Arg(2000)->UseRealTime()->Iterations(500);
+
+void BM_RawAllreduceLarge(benchmark::State& state) {
+  std::vector<double> buffer(static_cast<std::size_t>(50 * state.range(0)), 1.0);
+  for (auto _ : state) {
+    MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  }
+  state.counters["state_doubles"] = static_cast<double>(buffer.size());
+}
+BENCHMARK(BM_RawAllreduceLarge)->Arg(2000)->UseRealTime()->Iterations(500);
+
+void BM_RawAllreduceSameBytes(benchmark::State& state) {
+  std::vector<double> buffer(static_cast<std::size_t>(fifty_metrics().vector_size()), 1.0);
+  for (auto _ : state) {
+    MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  }
+  state.counters["state_doubles"] = static_cast<double>(buffer.size());
+}
+BENCHMARK(BM_RawAllreduceSameBytes)->UseRealTime()->Iterations(20000);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  context();
+  benchmark::Initialize(&argc, argv);
+  if (context().global_rank() != 0) {
+    // Every rank runs the same iterations (the collectives must match); only rank 0 reports.
+    benchmark::ConsoleReporter quiet;
+    quiet.SetOutputStream(new std::ostringstream);
+    quiet.SetErrorStream(new std::ostringstream);
+    benchmark::RunSpecifiedBenchmarks(&quiet);
+  } else {
+    benchmark::RunSpecifiedBenchmarks();
+  }
+  benchmark::Shutdown();
+  return 0;
+}
