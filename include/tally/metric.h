@@ -37,6 +37,7 @@ struct Batch {
 };
 
 class State;
+class MetricCollection;
 
 /// The result of work that several metrics can share for one batch (for example the
 /// confusion counts behind Precision, Recall and AUC with the same thresholds).
@@ -120,6 +121,7 @@ class Metric {
                            Aggregation aggregation = Aggregation::kSum);
 
  private:
+  friend class MetricCollection;  // commits updated copies, like update_state does
   void check_mergeable(const Metric& other) const;
 
   std::string name_;

@@ -1,13 +1,21 @@
 #pragma once
 // Umbrella header: every public tally header.
 
+#include "tally/collection.h"
 #include "tally/config.h"
+#include "tally/distributed.h"
 #include "tally/dlpack.h"
 #include "tally/error.h"
 #include "tally/metric.h"
+#include "tally/metrics/accuracy.h"
+#include "tally/metrics/correlation.h"
+#include "tally/metrics/f_score.h"
+#include "tally/metrics/functional.h"
 #include "tally/metrics/hinge.h"
+#include "tally/metrics/iou.h"
 #include "tally/metrics/probabilistic.h"
 #include "tally/metrics/reduction.h"
+#include "tally/metrics/regression.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
 #include "tally/tensor.h"

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_tally, m) {
   tally::python::bind_errors(m);
   tally::python::bind_tensor(m);
   tally::python::bind_metric(m);
+  tally::python::bind_distributed(m);
 }

@@ -11,10 +11,15 @@ from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidAr
                      StateError, build_info, num_threads, set_num_threads, version)
 from .metric import Metric, Variable
 from . import metrics
+from .collection import MetricCollection
+from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
+                          launched_under_mpi)
 
 __version__ = version()
 
 __all__ = [
     "ConfigError", "DistributedError", "DTypeError", "Error", "InvalidArgument", "IOError", "ShapeError", "State",
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
+    "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
+    "all_reduce_metrics", "launched_under_mpi",
 ]

@@ -107,33 +107,41 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent
+// transpositions ("maen" is one step from "mean") each cost 1.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 [[noreturn]] void throw_unknown(std::string_view name) {
   const std::string key = lower(name);
   std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const std::string& known : Registry::instance().names()) {
+  std::vector<std::string> seen;  // case-insensitive duplicates (MAE, mae) are suggested once
+  std::vector<std::string> names = Registry::instance().names();
+  // Snake_case aliases first, so "mean" is suggested rather than "Mean".
+  std::stable_sort(names.begin(), names.end(),
+                   [](const std::string& a, const std::string& b) { return (a != lower(a)) < (b != lower(b)); });
+  for (const std::string& known : names) {
     const std::string k = lower(known);
+    if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
+    seen.push_back(k);
     std::size_t d = edit_distance(key, k);
     if (!key.empty() && (k.find(key) != std::string::npos || key.find(k) != std::string::npos)) d = std::min<std::size_t>(d, 1);
     scored.emplace_back(d, known);
   }
   std::sort(scored.begin(), scored.end());
   std::string closest;
-  for (std::size_t i = 0; i < scored.size() && i < 3; ++i) {
+  for (std::size_t i = 0; i < scored.size() && i < 5; ++i) {
     if (i) closest += ", ";
     closest += "\"" + scored[i].second + "\"";
   }

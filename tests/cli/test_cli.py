@@ -169,6 +169,24 @@ def test_sklearn_agreement_where_the_catalog_has_the_metric():
     print(f"  sklearn agreement checked for: {', '.join(checks) or 'none yet'}")
 
 
+def test_mpirun_output_equals_one_process():
+    mpirun = shutil.which("mpirun")
+    code, out, _ = run("--version")
+    if mpirun is None or "mpi: ON" not in out:
+        RESULTS["skipped"] += 1
+        print("  SKIP mpirun: tally was built without MPI or mpirun is missing")
+        return
+    args = ["eval", "--y-true", os.path.join(DATA, "digits_y_true.npy"), "--y-pred",
+            os.path.join(DATA, "digits_y_pred.npy"), "-m", "sparse_categorical_accuracy", "-m", "mean", "--format",
+            "json"]
+    _, single, _ = run(*args)
+    for ranks in (1, 2, 3):
+        proc = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", str(ranks), TALLY, *args],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == single, (ranks, proc.stdout, single)
+
+
 def png_is_not_blank(png_path):
     with open(png_path, "rb") as f:
         data = f.read()

@@ -191,6 +191,9 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
   }
   if (options.make_extra) out.extra = options.make_extra(out.task, columns_of(*y_pred));
 
+  if (participation.world_size < 1 || participation.rank < 0 || participation.rank >= participation.world_size) {
+    throw InvalidArgument(fmt::format("rank {} is outside a world of {}", participation.rank, participation.world_size));
+  }
   const auto [begin, end] = shard(out.samples, participation.rank, participation.world_size);
   ProgressBar progress(options.progress && participation.rank == 0, end - begin);
   for (std::int64_t b = begin; b < end; b += options.batch_size) {
@@ -204,13 +207,6 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     progress.update(e - begin);
   }
   progress.finish();
-
-  if (participation.world_size > 1 && participation.all_reduce) {
-    std::vector<Metric*> all;
-    for (auto& m : out.metrics) all.push_back(m.get());
-    for (auto& m : out.extra) all.push_back(m.get());
-    participation.all_reduce(all);
-  }
   return out;
 }
 

@@ -20,12 +20,11 @@ enum class Task : std::uint8_t { kBinary, kMulticlass, kMultilabel, kRegression 
 /// "binary", "multiclass", "multilabel" or "regression".
 std::string_view task_name(Task task);
 
-/// How this process takes part in a distributed run (a single process by default).
+/// Which share of the rows this process evaluates (all of them by default); the caller
+/// merges the ranks' metrics afterwards.
 struct Participation {
   int rank = 0;
   int world_size = 1;
-  /// Merges every rank's metrics so that each holds the state over all rows (all-reduce).
-  std::function<void(std::vector<Metric*>& metrics)> all_reduce;
 };
 
 /// Options of one evaluation.

@@ -16,6 +16,10 @@
 #include "tally/registry.h"
 #include "tally/version.h"
 
+#ifdef TALLY_CLI_WITH_MPI
+#include "tally/mpi.h"
+#endif
+
 #ifndef TALLY_EXAMPLES_DATA_DIR
 #define TALLY_EXAMPLES_DATA_DIR "examples/data"
 #endif
@@ -31,10 +35,38 @@ struct EvalArgs {
   int threads = 0;
 };
 
+// Under mpirun every rank evaluates its share of the rows; the ranks first agree that all
+// of them succeeded (so one rank's bad input cannot leave the others waiting in the
+// collective), then merge their metrics in one all-reduce, and rank 0 prints.
+struct Distributed {
+  std::unique_ptr<tally::DistributedContext> context;
+  int rank() const { return context ? context->global_rank() : 0; }
+  int world() const { return context ? context->world_size() : 1; }
+  // True when every rank passes ok = true.
+  bool all_ok(bool ok) {
+    if (!context) return ok;
+    double flag[1] = {ok ? 1.0 : 0.0};
+    context->all_reduce_in_place(flag, tally::ReduceOp::kMin);
+    return flag[0] == 1.0;
+  }
+};
+
+Distributed& distributed() {
+  static Distributed d = [] {
+    Distributed out;
+#ifdef TALLY_CLI_WITH_MPI
+    if (tally::launched_under_mpi()) out.context = std::make_unique<tally::MpiContext>();
+#endif
+    return out;
+  }();
+  return d;
+}
+
 int do_eval(const EvalArgs& args) {
   if (args.threads < 0) throw tally::InvalidArgument(fmt::format("--threads must be >= 0; received {}", args.threads));
   tally::set_num_threads(args.threads);
   const tally::cli::Format format = tally::cli::parse_format(args.format);
+  Distributed& dist = distributed();
   tally::cli::EvalOptions options;
   options.y_true = args.y_true;
   options.y_pred = args.y_pred;
@@ -43,7 +75,27 @@ int do_eval(const EvalArgs& args) {
   options.batch_size = args.batch_size;
   options.progress = true;
   if (!args.report.empty()) options.make_extra = tally::cli::make_report_summary;
-  const tally::cli::EvalResult result = tally::cli::run_eval(std::move(options));
+  tally::cli::Participation participation;
+  participation.rank = dist.rank();
+  participation.world_size = dist.world();
+  tally::cli::EvalResult result;
+  std::string local_error;
+  try {
+    result = tally::cli::run_eval(std::move(options), participation);
+  } catch (const tally::Error& e) {
+    local_error = e.what();
+  }
+  if (!dist.all_ok(local_error.empty())) {
+    if (!local_error.empty()) throw tally::InvalidArgument(local_error);
+    return 2;  // another rank failed and reports why
+  }
+  if (dist.context) {
+    std::vector<tally::Metric*> all;
+    for (auto& m : result.metrics) all.push_back(m.get());
+    for (auto& m : result.extra) all.push_back(m.get());
+    tally::all_reduce_metrics(all, *dist.context);
+    if (dist.rank() != 0) return 0;
+  }
   if (!result.default_specs.empty()) {
     std::fprintf(stderr, "tally: no --metric given; %s task, using %s\n",
                  std::string(tally::cli::task_name(result.task)).c_str(),

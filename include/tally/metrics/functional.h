@@ -47,7 +47,35 @@ std::vector<FunctionInfo> functions();
 std::unique_ptr<MeanMetricWrapper> make_wrapper(std::string_view fn_name, const Json& config);
 
 // --- accuracy ---
+/// Keras accuracy: 1 where y_true == y_pred, per element of the aligned inputs.
+Tensor accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras binary_accuracy: 1 where (y_pred > threshold) == y_true, per element.
+Tensor binary_accuracy(const TensorView& y_true, const TensorView& y_pred, double threshold = 0.5);
+/// Keras categorical_accuracy: 1 per row where argmax(y_true) == argmax(y_pred).
+Tensor categorical_accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras sparse_categorical_accuracy: 1 per row where the integer label == argmax(y_pred).
+Tensor sparse_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred);
+/// Keras top_k_categorical_accuracy: 1 per row where argmax(y_true) is in the top k (ties hit).
+Tensor top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred, std::int64_t k = 5);
+/// Keras sparse_top_k_categorical_accuracy: integer targets in the top k, or among the first
+/// k ids when y_pred holds ids sorted by score.
+Tensor sparse_top_k_categorical_accuracy(const TensorView& y_true, const TensorView& y_pred, std::int64_t k = 5,
+                                         bool from_sorted_ids = false);
 // --- regression ---
+/// Keras mean_squared_error: mean over the last axis of (y_true - y_pred)^2.
+Tensor mean_squared_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_absolute_error: mean over the last axis of |y_true - y_pred|.
+Tensor mean_absolute_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_absolute_percentage_error: 100 · mean(|y_true - y_pred| / max(|y_true|, 1e-7)).
+Tensor mean_absolute_percentage_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras mean_squared_logarithmic_error (negatives clamped to 1e-7).
+Tensor mean_squared_logarithmic_error(const TensorView& y_true, const TensorView& y_pred);
+/// Keras log_cosh: mean over the last axis of log(cosh(y_pred - y_true)).
+Tensor log_cosh(const TensorView& y_true, const TensorView& y_pred);
+/// Keras huber: mean of 0.5 e^2 where |e| <= delta, else delta |e| - 0.5 delta^2.
+Tensor huber(const TensorView& y_true, const TensorView& y_pred, double delta = 1.0);
+/// Keras cosine_similarity: Σ along `axis` of the L2-normalised y_true · y_pred.
+Tensor cosine_similarity(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 // --- probabilistic ---
 // Keras's losses of the probabilistic family. `dtype` is the Keras dtype that rounds the
 // clipping constants ε = 1e-7 and 1 − ε (tally decision 11); arithmetic is float64. Inputs
@@ -93,5 +121,9 @@ Tensor squared_hinge(const TensorView& y_true, const TensorView& y_pred);
 /// Keras categorical_hinge: max(max((1 − y)·p) − Σ y·p + 1, 0) over the last axis; rank 1 is one vector.
 Tensor categorical_hinge(const TensorView& y_true, const TensorView& y_pred);
 // --- correlation ---
+/// Keras pearson_correlation: one coefficient per position along `axis` (population std).
+Tensor pearson_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
+/// Keras concordance_correlation: 2 cov / (var_t + var_p + (mean_t - mean_p)^2 + eps) along `axis`.
+Tensor concordance_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 
 }  // namespace tally::metrics::functional

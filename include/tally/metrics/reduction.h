@@ -53,6 +53,25 @@ class Mean : public MetricWithClone<Mean> {
   Tensor result_from(const Variables& vars) const override;
 };
 
+/// Base of metrics whose state is Keras Mean's (`total`, `count`, both float64 sums) and
+/// whose result is total / count (0 before any update): the accuracy, regression,
+/// probabilistic and hinge families.
+template <class Derived>
+class MeanBasedMetric : public MetricWithClone<Derived> {
+ public:
+  Tensor result_from(const Variables& vars) const override {
+    const double count = vars.f64(1)[0];
+    return Tensor::scalar(count == 0.0 ? 0.0 : vars.f64(0)[0] / count);
+  }
+
+ protected:
+  /// Declares `total` and `count`.
+  MeanBasedMetric(std::string name, DType dtype) : MetricWithClone<Derived>(std::move(name), dtype) {
+    this->add_variable("total", {});
+    this->add_variable("count", {});
+  }
+};
+
 /// A per-sample function of (y_true, y_pred): returns a float64 tensor of values whose
 /// first axis is the batch (e.g. shape [N] or [N, ...]); Mean then reduces them.
 using PerSampleFn = std::function<Tensor(const TensorView& y_true, const TensorView& y_pred)>;

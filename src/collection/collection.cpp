@@ -1,0 +1,253 @@
+#include "tally/collection.h"
+
+#include <map>
+
+#include "internal/check.h"
+#include "tally/registry.h"
+
+namespace tally {
+
+MetricCollection::MetricCollection(std::vector<std::unique_ptr<Metric>> metrics) {
+  for (auto& m : metrics) add(std::move(m));
+}
+
+MetricCollection MetricCollection::from_specs(const std::vector<std::string>& specs) {
+  MetricCollection c;
+  for (const std::string& spec : specs) c.add(metrics::get(spec));
+  return c;
+}
+
+MetricCollection MetricCollection::from_json(const Json& specs) {
+  if (!specs.is_array()) {
+    throw ConfigError("MetricCollection: specs must be a JSON array of names or specs; received " + specs.dump());
+  }
+  MetricCollection c;
+  for (const Json& spec : specs) c.add(metrics::get(spec));
+  return c;
+}
+
+MetricCollection::MetricCollection(const MetricCollection& other) {
+  for (const auto& m : other.metrics_) metrics_.push_back(m->clone());
+}
+
+MetricCollection& MetricCollection::operator=(const MetricCollection& other) {
+  if (this != &other) *this = MetricCollection(other);
+  return *this;
+}
+
+void MetricCollection::add(std::unique_ptr<Metric> metric) {
+  if (!metric) throw InvalidArgument("MetricCollection: cannot add a null metric");
+  for (const auto& m : metrics_) {
+    if (m->name() == metric->name()) {
+      throw InvalidArgument(internal::str_cat("MetricCollection: two metrics are named \"", metric->name(), "\" (a ",
+                                              m->class_name(), " and a ", metric->class_name(),
+                                              "); give one a different name"));
+    }
+  }
+  metrics_.push_back(std::move(metric));
+}
+
+std::vector<std::vector<std::size_t>> MetricCollection::shared_work_groups() const {
+  std::map<std::string, std::vector<std::size_t>> by_key;
+  std::vector<std::vector<std::size_t>> out;
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    const std::string key = metrics_[i]->shared_work_key();
+    if (!key.empty()) by_key[key].push_back(i);
+  }
+  for (auto& [key, members] : by_key) {
+    if (members.size() > 1) out.push_back(std::move(members));
+  }
+  return out;
+}
+
+void MetricCollection::update_state(const TensorView& y_true, const TensorView& y_pred,
+                                    const TensorView& sample_weight) {
+  const Batch batch{y_true, y_pred, sample_weight};
+  // Update copies of every state, then commit all at once: a batch that one metric
+  // rejects leaves every metric as it was.
+  std::vector<Variables> updated;
+  updated.reserve(metrics_.size());
+  for (const auto& m : metrics_) updated.push_back(m->variable_values());
+  std::vector<bool> done(metrics_.size(), false);
+  for (const std::vector<std::size_t>& group : shared_work_groups()) {
+    const std::shared_ptr<const SharedWork> work = metrics_[group.front()]->prepare_shared(batch);
+    if (!work) continue;  // the metric chose not to share this batch; update separately below
+    for (const std::size_t i : group) {
+      metrics_[i]->accumulate_shared(updated[i], batch, *work);
+      done[i] = true;
+    }
+  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    if (!done[i]) metrics_[i]->accumulate(updated[i], batch);
+  }
+  // Committed directly, as Metric::update_state does: a metric whose class count is fixed
+  // by its first batch (F1Score without num_classes) changes its layout here.
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->variables_ = std::move(updated[i]);
+}
+
+std::vector<std::pair<std::string, Tensor>> MetricCollection::result() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& m : metrics_) out.emplace_back(m->name(), m->result());
+  return out;
+}
+
+void MetricCollection::reset_state() {
+  for (const auto& m : metrics_) m->reset_state();
+}
+
+void MetricCollection::check_same_members(const MetricCollection& other, std::string_view what) const {
+  if (other.metrics_.size() != metrics_.size()) {
+    throw StateError(internal::str_cat("MetricCollection: cannot ", what, " a collection of ", other.metrics_.size(),
+                                       " metrics with one of ", metrics_.size()));
+  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    if (metrics_[i]->name() != other.metrics_[i]->name() ||
+        metrics_[i]->class_name() != other.metrics_[i]->class_name() ||
+        !metrics_[i]->variable_values().same_layout(other.metrics_[i]->variable_values())) {
+      throw StateError(internal::str_cat("MetricCollection: cannot ", what, ": member ", i, " is \"",
+                                         other.metrics_[i]->name(), "\" (", other.metrics_[i]->class_name(),
+                                         ") but this collection has \"", metrics_[i]->name(), "\" (",
+                                         metrics_[i]->class_name(), ")"));
+    }
+  }
+}
+
+void MetricCollection::merge_state(const MetricCollection& other) {
+  check_same_members(other, "merge");
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->merge_state(*other.metrics_[i]);
+}
+
+std::int64_t MetricCollection::vector_size() const {
+  std::int64_t n = 0;
+  for (const auto& m : metrics_) n += m->variable_values().vector_size();
+  return n;
+}
+
+std::vector<double> MetricCollection::to_vector() const {
+  std::vector<double> out(static_cast<std::size_t>(vector_size()));
+  std::size_t pos = 0;
+  for (const auto& m : metrics_) {
+    const std::int64_t n = m->variable_values().vector_size();
+    m->variable_values().write_vector(std::span<double>(out).subspan(pos, static_cast<std::size_t>(n)));
+    pos += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+void MetricCollection::from_vector(std::span<const double> values) {
+  if (static_cast<std::int64_t>(values.size()) != vector_size()) {
+    throw StateError(internal::str_cat("MetricCollection: state vector has ", values.size(), " elements; expected ",
+                                       vector_size(), " for ", metrics_.size(), " metrics"));
+  }
+  std::vector<Variables> restored;
+  std::size_t pos = 0;
+  for (const auto& m : metrics_) {
+    Variables v = m->variable_values();
+    const auto n = static_cast<std::size_t>(v.vector_size());
+    v.assign_vector(values.subspan(pos, n), m->name());  // validates before anything is committed
+    restored.push_back(std::move(v));
+    pos += n;
+  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_variable_values(restored[i]);
+}
+
+CollectionState MetricCollection::state() const {
+  std::vector<State> states;
+  for (const auto& m : metrics_) states.push_back(m->state());
+  return CollectionState(std::move(states));
+}
+
+void MetricCollection::set_state(const CollectionState& state) {
+  if (state.states().size() != metrics_.size()) {
+    throw StateError(internal::str_cat("MetricCollection: snapshot has ", state.states().size(),
+                                       " metrics; this collection has ", metrics_.size()));
+  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    const Metric& snapshot = state.states()[i].metric();
+    if (snapshot.name() != metrics_[i]->name() || snapshot.class_name() != metrics_[i]->class_name() ||
+        !snapshot.variable_values().same_layout(metrics_[i]->variable_values())) {
+      throw StateError(internal::str_cat("MetricCollection: snapshot member ", i, " is \"", snapshot.name(),
+                                         "\"; this collection has \"", metrics_[i]->name(), "\""));
+    }
+  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_state(state.states()[i]);
+}
+
+std::vector<std::string> MetricCollection::names() const {
+  std::vector<std::string> out;
+  for (const auto& m : metrics_) out.push_back(m->name());
+  return out;
+}
+
+Metric& MetricCollection::metric(std::string_view name) {
+  return const_cast<Metric&>(static_cast<const MetricCollection&>(*this).metric(name));
+}
+
+const Metric& MetricCollection::metric(std::string_view name) const {
+  std::string known;
+  for (const auto& m : metrics_) {
+    if (m->name() == name) return *m;
+    known += (known.empty() ? "" : ", ") + m->name();
+  }
+  throw InvalidArgument(internal::str_cat("MetricCollection: no metric named \"", name, "\"; the metrics are ", known));
+}
+
+std::vector<Metric*> MetricCollection::metrics() {
+  std::vector<Metric*> out;
+  for (const auto& m : metrics_) out.push_back(m.get());
+  return out;
+}
+
+std::vector<const Metric*> MetricCollection::metrics() const {
+  std::vector<const Metric*> out;
+  for (const auto& m : metrics_) out.push_back(m.get());
+  return out;
+}
+
+// --- CollectionState -------------------------------------------------------------------
+
+CollectionState::CollectionState(std::vector<State> states) : states_(std::move(states)) {}
+
+CollectionState CollectionState::operator+(const CollectionState& other) const {
+  if (other.states_.size() != states_.size()) {
+    throw StateError(internal::str_cat("CollectionState: cannot add snapshots of ", states_.size(), " and ",
+                                       other.states_.size(), " metrics"));
+  }
+  std::vector<State> sum;
+  for (std::size_t i = 0; i < states_.size(); ++i) sum.push_back(states_[i] + other.states_[i]);
+  return CollectionState(std::move(sum));
+}
+
+std::vector<double> CollectionState::to_vector() const {
+  std::vector<double> out;
+  for (const State& s : states_) {
+    const std::vector<double> v = s.to_vector();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+CollectionState CollectionState::from_vector(std::span<const double> values) const {
+  std::int64_t expected = 0;
+  for (const State& s : states_) expected += s.variables().vector_size();
+  if (static_cast<std::int64_t>(values.size()) != expected) {
+    throw StateError(internal::str_cat("CollectionState: state vector has ", values.size(), " elements; expected ",
+                                       expected));
+  }
+  std::vector<State> out;
+  std::size_t pos = 0;
+  for (const State& s : states_) {
+    const auto n = static_cast<std::size_t>(s.variables().vector_size());
+    out.push_back(s.from_vector(values.subspan(pos, n)));
+    pos += n;
+  }
+  return CollectionState(std::move(out));
+}
+
+std::vector<std::pair<std::string, Tensor>> CollectionState::result() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const State& s : states_) out.emplace_back(s.metric().name(), s.result());
+  return out;
+}
+
+}  // namespace tally

@@ -1,0 +1,433 @@
+#include "tally/metrics/f_score.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "internal/check.h"
+#include "internal/parallel.h"
+#include "metrics/kernels/f_score_math.h"
+#include "tally/config.h"
+
+namespace tally::metrics {
+namespace {
+
+using internal::str_cat;
+
+constexpr const char* kVariableNames[4] = {"true_positives", "false_positives", "false_negatives",
+                                           "intermediate_weights"};
+
+// Rounds a value the way Keras's cast of y_pred (and of a Python float compared with it)
+// to the metric dtype does.
+double round_to_dtype(double x, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return static_cast<double>(static_cast<float>(x));
+    case DType::kFloat16:
+      return static_cast<double>(static_cast<float>(Float16(static_cast<float>(x))));
+    case DType::kBFloat16:
+      return static_cast<double>(static_cast<float>(BFloat16(static_cast<float>(x))));
+    default:
+      return x;
+  }
+}
+
+// y_pred as the kernel reads it: contiguous float32 or float64 whose values are already
+// rounded to the metric dtype (a float32 input under a float32 metric is used in place).
+TensorView kernel_pred(const TensorView& in, DType dtype, Tensor& copy) {
+  const bool in_place =
+      in.is_contiguous() && ((in.dtype() == DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) ||
+                             (in.dtype() == DType::kFloat64 && dtype == DType::kFloat64));
+  if (in_place) return in;
+  const Tensor contiguous = Tensor::copy_of(in);
+  copy = Tensor(DType::kFloat64, in.shape());
+  double* out = copy.data_as<double>();
+  visit_dtype(in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = contiguous.data_as<T>();
+    for (std::int64_t i = 0; i < contiguous.numel(); ++i) out[i] = round_to_dtype(to_double(p[i]), dtype);
+  });
+  return copy.view();
+}
+
+// y_true as the kernel reads it: contiguous float32, float64, int32 or int64.
+TensorView kernel_true(const TensorView& in, Tensor& copy) {
+  const DType d = in.dtype();
+  if (in.is_contiguous() &&
+      (d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kInt32 || d == DType::kInt64)) {
+    return in;
+  }
+  const Tensor contiguous = Tensor::copy_of(in);
+  copy = Tensor(DType::kFloat64, in.shape());
+  double* out = copy.data_as<double>();
+  visit_dtype(d, [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = contiguous.data_as<T>();
+    for (std::int64_t i = 0; i < contiguous.numel(); ++i) out[i] = to_double(p[i]);
+  });
+  return copy.view();
+}
+
+// Sample weights as float64 with strides over [N, C]: (0, 0) scalar, (1, 0) per row,
+// (C, 1) per element. Empty when unweighted.
+struct WeightArray {
+  std::vector<double> values;
+  std::int64_t row_stride = 0;
+  std::int64_t class_stride = 0;
+};
+
+WeightArray weight_array(const TensorView& broadcast, std::int64_t rows, std::int64_t classes) {
+  WeightArray w;
+  if (!broadcast.has_value()) return w;
+  const std::int64_t s0 = broadcast.strides()[0];
+  const std::int64_t s1 = broadcast.strides()[1];
+  const std::int64_t n = s1 != 0 ? rows * classes : (s0 != 0 ? rows : 1);
+  w.values.resize(static_cast<std::size_t>(n));
+  visit_dtype(broadcast.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(broadcast.data());
+    if (s1 != 0) {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < classes; ++c)
+          w.values[static_cast<std::size_t>(r * classes + c)] = to_double(p[r * s0 + c * s1]);
+      }
+    } else {
+      for (std::int64_t r = 0; r < n; ++r) w.values[static_cast<std::size_t>(r)] = to_double(p[r * s0]);
+    }
+  });
+  w.row_stride = s1 != 0 ? classes : (s0 != 0 ? 1 : 0);
+  w.class_stride = s1 != 0 ? 1 : 0;
+  return w;
+}
+
+// Rows [rb, re): adds Σ w·ŷ·y, Σ w·ŷ and Σ w·y per class into sums [tp | predicted | support].
+// Returns true if a NaN was seen. One instantiation per input type pair and mode.
+template <bool kThreshold, bool kWeighted, class TP, class TT>
+bool count_rows_typed(const TP* __restrict p, const TT* __restrict y, const WeightArray& wa, double threshold,
+                      double zero_guard, std::int64_t rb, std::int64_t re, std::int64_t classes,
+                      double* __restrict sums) {
+  double* __restrict tp = sums;
+  double* __restrict predicted = sums + classes;
+  double* __restrict support = sums + 2 * classes;
+  const double* w = wa.values.data();
+  bool nan = false;
+  for (std::int64_t r = rb; r < re; ++r) {
+    const TP* pr = p + r * classes;
+    const TT* yr = y + r * classes;
+    double cut = threshold;
+    if constexpr (!kThreshold) {
+      // Two running maxima halve the chain of dependent max operations (NaN is caught below).
+      TP m0 = pr[0];
+      TP m1 = pr[0];
+      std::int64_t c = 1;
+      for (; c + 2 <= classes; c += 2) {
+        m0 = pr[c] > m0 ? pr[c] : m0;
+        m1 = pr[c + 1] > m1 ? pr[c + 1] : m1;
+      }
+      if (c < classes) m0 = pr[c] > m0 ? pr[c] : m0;
+      cut = static_cast<double>(m1 > m0 ? m1 : m0);
+    }
+    for (std::int64_t c = 0; c < classes; ++c) {
+      const double pc = static_cast<double>(pr[c]);
+      const double yc = static_cast<double>(yr[c]);
+      nan |= (pc != pc) | (yc != yc);
+      // Keras: p > threshold, or (without one) p >= row max and |p| > 1e-9.
+      const bool yhat = kThreshold ? pc > cut : (pc >= cut) & (std::fabs(pc) > zero_guard);
+      const double wc = kWeighted ? w[r * wa.row_stride + c * wa.class_stride] : 1.0;
+      kernels::f_score_add(yhat, yc, wc, tp[c], predicted[c], support[c]);
+    }
+  }
+  return nan;
+}
+
+template <class TP, class TT>
+bool count_rows_modes(const TP* p, const TT* y, const WeightArray& w, const std::optional<double>& threshold,
+                      double zero_guard, std::int64_t rb, std::int64_t re, std::int64_t classes, double* sums) {
+  const bool weighted = !w.values.empty();
+  const double t = threshold.value_or(0.0);
+  if (threshold) {
+    return weighted ? count_rows_typed<true, true>(p, y, w, t, zero_guard, rb, re, classes, sums)
+                    : count_rows_typed<true, false>(p, y, w, t, zero_guard, rb, re, classes, sums);
+  }
+  return weighted ? count_rows_typed<false, true>(p, y, w, t, zero_guard, rb, re, classes, sums)
+                  : count_rows_typed<false, false>(p, y, w, t, zero_guard, rb, re, classes, sums);
+}
+
+template <class TP>
+bool count_rows_pred(const TP* p, const TensorView& y_true, const WeightArray& w,
+                     const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
+                     std::int64_t classes, double* sums) {
+  switch (y_true.dtype()) {
+    case DType::kFloat32:
+      return count_rows_modes(p, y_true.data_as<float>(), w, threshold, zero_guard, rb, re, classes, sums);
+    case DType::kInt32:
+      return count_rows_modes(p, y_true.data_as<std::int32_t>(), w, threshold, zero_guard, rb, re, classes, sums);
+    case DType::kInt64:
+      return count_rows_modes(p, y_true.data_as<std::int64_t>(), w, threshold, zero_guard, rb, re, classes, sums);
+    default:
+      return count_rows_modes(p, y_true.data_as<double>(), w, threshold, zero_guard, rb, re, classes, sums);
+  }
+}
+
+bool count_rows(const TensorView& y_pred, const TensorView& y_true, const WeightArray& w,
+                const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
+                std::int64_t classes, double* sums) {
+  if (y_pred.dtype() == DType::kFloat32) {
+    return count_rows_pred(y_pred.data_as<float>(), y_true, w, threshold, zero_guard, rb, re, classes, sums);
+  }
+  return count_rows_pred(y_pred.data_as<double>(), y_true, w, threshold, zero_guard, rb, re, classes, sums);
+}
+
+// One chunk's per-class sums laid out [tp | predicted positive | support].
+struct Partial {
+  std::vector<double> sums;
+  bool nan = false;
+};
+
+std::int64_t state_classes(const Variables& vars) {
+  const Shape& shape = vars.layout()[0].shape;
+  return shape.empty() ? -1 : shape[0];  // -1: micro (scalars)
+}
+
+std::shared_ptr<const VariableLayout> layout_for(Shape shape) {
+  auto layout = std::make_shared<VariableLayout>();
+  for (const char* name : kVariableNames) layout->push_back(Variable{name, shape, DType::kFloat64, Aggregation::kSum});
+  return layout;
+}
+
+}  // namespace
+
+Json f_score_average_to_json(FScoreAverage average) {
+  switch (average) {
+    case FScoreAverage::kMicro:
+      return "micro";
+    case FScoreAverage::kMacro:
+      return "macro";
+    case FScoreAverage::kWeighted:
+      return "weighted";
+    case FScoreAverage::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+FScoreAverage f_score_average_from_json(const Json& value, std::string_view owner) {
+  if (value.is_null()) return FScoreAverage::kNone;
+  if (value.is_string()) {
+    const std::string s = value.get<std::string>();
+    if (s == "micro") return FScoreAverage::kMicro;
+    if (s == "macro") return FScoreAverage::kMacro;
+    if (s == "weighted") return FScoreAverage::kWeighted;
+  }
+  throw ConfigError(str_cat(owner,
+                            ": argument `average` must be one of null, \"micro\", \"macro\", \"weighted\"; "
+                            "received ",
+                            value.dump()));
+}
+
+// --- FBetaScore -------------------------------------------------------------------
+
+FBetaScore::FBetaScore(FScoreAverage average, double beta, std::optional<double> threshold, std::string name,
+                       DType dtype, std::optional<std::int64_t> num_classes)
+    : FBetaScore("FBetaScore", average, beta, threshold, std::move(name), dtype, num_classes) {}
+
+FBetaScore::FBetaScore(std::string class_name, FScoreAverage average, double beta, std::optional<double> threshold,
+                       std::string name, DType dtype, std::optional<std::int64_t> num_classes)
+    : MetricWithClone(std::move(name), dtype),
+      class_name_(std::move(class_name)),
+      average_(average),
+      beta_(beta),
+      threshold_(threshold),
+      num_classes_(num_classes) {
+  const std::string me = str_cat(class_name_, " \"", this->name(), "\"");
+  if (!(beta_ > 0.0) || std::isinf(beta_)) {
+    throw InvalidArgument(str_cat(me, ": argument `beta` must be a finite number > 0; received ", beta_));
+  }
+  if (threshold_ && !(*threshold_ > 0.0 && *threshold_ <= 1.0)) {
+    throw InvalidArgument(
+        str_cat(me, ": argument `threshold` must satisfy 0 < threshold <= 1 (or be null); received ", *threshold_));
+  }
+  if (num_classes_ && *num_classes_ < 1) {
+    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1 (or null); received ", *num_classes_));
+  }
+  // Micro holds scalars; otherwise one entry per class, or none until the first batch fixes C.
+  const Shape shape = average_ == FScoreAverage::kMicro ? Shape{} : Shape{num_classes_.value_or(0)};
+  for (const char* var : kVariableNames) add_variable(var, shape);
+}
+
+std::unique_ptr<Metric> FBetaScore::from_config(const Json& config) {
+  ConfigReader reader("FBetaScore", config);
+  const std::string name = reader.name("fbeta_score");
+  const DType dtype = reader.dtype();
+  const FScoreAverage average = f_score_average_from_json(reader.get_json("average"), "FBetaScore");
+  const double beta = reader.get_double("beta", 1.0);
+  const std::optional<double> threshold = reader.get_optional_double("threshold");
+  const std::optional<std::int64_t> num_classes = reader.get_optional_int("num_classes");
+  reader.finish();
+  return std::make_unique<FBetaScore>(average, beta, threshold, name, dtype, num_classes);
+}
+
+Json FBetaScore::get_config() const {
+  Json config = Metric::get_config();
+  config["average"] = f_score_average_to_json(average_);
+  config["beta"] = beta_;
+  config["threshold"] = threshold_ ? Json(*threshold_) : Json(nullptr);
+  if (num_classes_) config["num_classes"] = *num_classes_;
+  return config;
+}
+
+void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = str_cat(class_name_, " \"", name(), "\"");
+  // 1. Validate everything before computing or writing.
+  internal::check_present(me, "y_true", batch.y_true);
+  internal::check_present(me, "y_pred", batch.y_pred);
+  if (batch.y_true.ndim() != 2 || batch.y_pred.ndim() != 2) {
+    throw ShapeError(str_cat(me, ": expects 2D inputs of shape (batch_size, num_classes); received y_true shape ",
+                             shape_string(batch.y_true.shape()), ", y_pred shape ",
+                             shape_string(batch.y_pred.shape())));
+  }
+  internal::check_same_rows(me, "y_true", batch.y_true, "y_pred", batch.y_pred);
+  internal::check_same_shape(me, "y_true", batch.y_true, "y_pred", batch.y_pred);
+  const std::int64_t rows = batch.y_pred.shape()[0];
+  const std::int64_t classes = batch.y_pred.shape()[1];
+  if (classes < 1) {
+    throw ShapeError(str_cat(me, ": argument `y_pred` must have at least one class column; received shape ",
+                             shape_string(batch.y_pred.shape())));
+  }
+  const std::int64_t held = state_classes(vars);
+  if (num_classes_ && classes != *num_classes_) {
+    throw ShapeError(str_cat(me, ": argument `y_pred` must have num_classes = ", *num_classes_,
+                             " columns; received shape ", shape_string(batch.y_pred.shape())));
+  }
+  if (held > 0 && classes != held) {
+    throw ShapeError(str_cat(me, ": the first batch fixed the number of classes at ", held,
+                             "; argument `y_pred` has shape ", shape_string(batch.y_pred.shape())));
+  }
+  TensorView weight;
+  if (batch.sample_weight.has_value()) {
+    TensorView w = batch.sample_weight;
+    // Keras expands a lower-rank weight with trailing unit axes, then broadcasts to [N, C].
+    while (w.ndim() < 2) w = w.expand_dims(w.ndim());
+    try {
+      weight = w.broadcast_to(Shape{rows, classes});
+    } catch (const ShapeError&) {
+      throw ShapeError(str_cat(me,
+                               ": argument `sample_weight` must be a scalar or have shape [N], [N, 1] or [N, C] "
+                               "for inputs of shape ",
+                               shape_string(batch.y_pred.shape()), "; received shape ",
+                               shape_string(batch.sample_weight.shape())));
+    }
+    internal::check_sample_weight_values(me, batch.sample_weight);
+  }
+  // Kernel inputs: y_pred float32/float64 already in the metric dtype, y_true float or int,
+  // contiguous. Anything else (strided views, other dtypes) is converted once here.
+  Tensor pred_copy;
+  Tensor true_copy;
+  const DType dt = dtype();
+  const TensorView y_pred = kernel_pred(batch.y_pred, dt, pred_copy);
+  const TensorView y_true = kernel_true(batch.y_true, true_copy);
+  const WeightArray w = weight_array(weight, rows, classes);
+
+  // 2. The batch's contribution, chunked by rows so the sums do not depend on threads.
+  const std::optional<double> threshold =
+      threshold_ ? std::optional<double>(round_to_dtype(*threshold_, dt)) : std::nullopt;
+  const double zero_guard = round_to_dtype(1e-9, dt);
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / classes);
+  const std::size_t c_size = static_cast<std::size_t>(classes);
+  Partial init;
+  init.sums.assign(3 * c_size, 0.0);
+  std::vector<Partial> partials = internal::chunk_partials(
+      rows, init,
+      [&](std::int64_t rb, std::int64_t re, Partial& acc) {
+        acc.nan = count_rows(y_pred, y_true, w, threshold, zero_guard, rb, re, classes, acc.sums.data());
+      },
+      rows_per_chunk);
+  // [tp | predicted positive | support] -> [tp | fp | fn | support]
+  std::vector<double> total(4 * c_size, 0.0);
+  for (const Partial& part : partials) {
+    if (part.nan) {
+      throw InvalidArgument(str_cat(me, ": arguments `y_true` and `y_pred` must not contain NaN; received y_true ",
+                                    batch.y_true.describe(), ", y_pred ", batch.y_pred.describe()));
+    }
+    for (std::size_t c = 0; c < c_size; ++c) {
+      const double tp = part.sums[c];
+      const double predicted = part.sums[c_size + c];
+      const double support = part.sums[2 * c_size + c];
+      total[c] += tp;
+      total[c_size + c] += predicted - tp;
+      total[2 * c_size + c] += support - tp;
+      total[3 * c_size + c] += support;
+    }
+  }
+
+  // 3. Add it to the state (the first batch fixes C when num_classes was not given).
+  if (average_ == FScoreAverage::kMicro) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      double s = 0.0;
+      for (std::size_t c = 0; c < c_size; ++c) s += total[k * c_size + c];
+      vars.f64(k)[0] += s;
+    }
+    return;
+  }
+  if (held == 0) vars = Variables(layout_for(Shape{classes}));
+  for (std::size_t k = 0; k < 4; ++k) {
+    std::span<double> v = vars.f64(k);
+    for (std::size_t c = 0; c < c_size; ++c) v[c] += total[k * c_size + c];
+  }
+}
+
+Tensor FBetaScore::result_from(const Variables& vars) const {
+  const double beta2 = beta_ * beta_;
+  const std::span<const double> tp = vars.f64(0);
+  const std::span<const double> fp = vars.f64(1);
+  const std::span<const double> fn = vars.f64(2);
+  const std::span<const double> support = vars.f64(3);
+  std::vector<double> f(tp.size());
+  for (std::size_t c = 0; c < tp.size(); ++c) f[c] = kernels::f_beta_from_counts(tp[c], fp[c], fn[c], beta2);
+  switch (average_) {
+    case FScoreAverage::kNone:
+      return Tensor::from_vector(std::span<const double>(f));
+    case FScoreAverage::kMicro:
+      return Tensor::scalar(f[0]);
+    case FScoreAverage::kMacro: {
+      if (f.empty()) return Tensor::scalar(0.0);
+      double s = 0.0;
+      for (const double x : f) s += x;
+      return Tensor::scalar(s / static_cast<double>(f.size()));
+    }
+    case FScoreAverage::kWeighted: {
+      double total = 0.0;
+      for (const double x : support) total += x;
+      double s = 0.0;
+      for (std::size_t c = 0; c < f.size(); ++c) s += f[c] * (support[c] / (total + kernels::kFScoreEpsilon));
+      return Tensor::scalar(s);
+    }
+  }
+  return Tensor::scalar(0.0);
+}
+
+// --- F1Score ----------------------------------------------------------------------
+
+F1Score::F1Score(FScoreAverage average, std::optional<double> threshold, std::string name, DType dtype,
+                 std::optional<std::int64_t> num_classes)
+    : MetricWithClone("F1Score", average, 1.0, threshold, std::move(name), dtype, num_classes) {}
+
+std::unique_ptr<Metric> F1Score::from_config(const Json& config) {
+  ConfigReader reader("F1Score", config);
+  const std::string name = reader.name("f1_score");
+  const DType dtype = reader.dtype();
+  const FScoreAverage average = f_score_average_from_json(reader.get_json("average"), "F1Score");
+  const std::optional<double> threshold = reader.get_optional_double("threshold");
+  const std::optional<std::int64_t> num_classes = reader.get_optional_int("num_classes");
+  reader.finish();
+  return std::make_unique<F1Score>(average, threshold, name, dtype, num_classes);
+}
+
+Json F1Score::get_config() const {
+  Json config = FBetaScore::get_config();
+  config.erase("beta");
+  return config;
+}
+
+}  // namespace tally::metrics

@@ -1,0 +1,598 @@
+#include "tally/metrics/iou.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "internal/check.h"
+#include "internal/parallel.h"
+#include "metrics/kernels/iou_math.h"
+#include "tally/config.h"
+
+namespace tally::metrics {
+namespace {
+
+using internal::str_cat;
+
+// Keras's IoU dtype: "int" (int32 outside TensorFlow) by default; int64 or a float dtype
+// may be given. Only the config echoes it; counts are int64/float64 in tally.
+DType read_iou_dtype(ConfigReader& reader) {
+  const Json raw = reader.get_json("dtype");
+  if (raw.is_null()) return DType::kInt32;
+  std::string name;
+  if (raw.is_string()) {
+    name = raw.get<std::string>();
+  } else if (raw.is_object() && raw.contains("config") && raw["config"].is_object() && raw["config"].contains("name") &&
+             raw["config"]["name"].is_string()) {
+    name = raw["config"]["name"].get<std::string>();
+  }
+  if (name == "int") return DType::kInt32;
+  if (name == "int32") return DType::kInt32;
+  if (name == "int64") return DType::kInt64;
+  if (name == "float16" || name == "bfloat16" || name == "float32" || name == "float64") return dtype_from_name(name);
+  throw ConfigError(str_cat(reader.owner(),
+                            ": config key `dtype` must be one of int, int32, int64, float16, bfloat16, float32, "
+                            "float64; received ",
+                            raw.dump()));
+}
+
+DType check_iou_dtype(DType dtype, const std::string& who) {
+  if (dtype == DType::kInt32 || dtype == DType::kInt64 || is_floating(dtype)) return dtype;
+  throw DTypeError(
+      str_cat(who, ": argument `dtype` must be int32, int64 or a floating dtype; received ", dtype_name(dtype)));
+}
+
+std::vector<std::int64_t> all_classes(std::int64_t num_classes) {
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(std::max<std::int64_t>(num_classes, 0)));
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
+  return ids;
+}
+
+std::vector<std::int64_t> read_target_ids(ConfigReader& reader) {
+  std::optional<std::vector<std::int64_t>> ids = reader.get_optional_ints("target_class_ids");
+  if (!ids) throw ConfigError(reader.owner() + ": config needs `target_class_ids` (a list of class ids)");
+  return *ids;
+}
+
+std::int64_t read_num_classes(ConfigReader& reader) {
+  std::optional<std::int64_t> n = reader.get_optional_int("num_classes");
+  if (!n) throw ConfigError(reader.owner() + ": config needs `num_classes` (an integer >= 1)");
+  return *n;
+}
+
+// One side of the batch (labels or predictions) reduced to class ids.
+struct Side {
+  TensorView view;         // contiguous: [M] sparse values, or [M, K] dense scores
+  std::int64_t width = 1;  // K for dense inputs, 1 for sparse
+  bool dense = false;
+  Tensor copy;  // owns a contiguous copy when the input was strided or moved
+};
+
+// Class ids of pairs [b, e) of one side into `ids`; returns true if a NaN was seen.
+bool decode(const Side& side, std::int64_t b, std::int64_t e, std::int64_t classes, bool truncate_first,
+            bool has_ignore, std::int64_t ignore, const std::optional<double>& threshold,
+            std::int32_t* __restrict ids) {
+  // Locals, so the loops below keep them in registers (ids could alias captured references).
+  const std::int64_t k = side.width;
+  const bool dense = side.dense;
+  const bool binary = threshold.has_value();
+  const float t = static_cast<float>(threshold.value_or(0.0));
+  // A valid id is never -1, so "no ignore_class" can compare against -1.
+  const std::int64_t ignored = has_ignore ? ignore : -1;
+  return visit_dtype(side.view.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* __restrict p = static_cast<const T*>(side.view.data());
+    bool nan = false;
+    if (dense) {
+      // argmax over the class axis, ties to the first index (Keras/numpy argmax): the row
+      // maximum first (compare-only, no index chain), then the first position holding it.
+      for (std::int64_t i = b; i < e; ++i) {
+        const T* row = p + i * k;
+        using C = std::conditional_t<std::is_floating_point_v<T> || std::is_integral_v<T>, T, float>;
+        // Four running maxima: one would be a chain of dependent max operations.
+        C m0 = static_cast<C>(row[0]);
+        C m1 = m0;
+        C m2 = m0;
+        C m3 = m0;
+        bool row_nan = false;
+        std::int64_t j = 1;
+        for (; j + 4 <= k; j += 4) {
+          const C v0 = static_cast<C>(row[j]);
+          const C v1 = static_cast<C>(row[j + 1]);
+          const C v2 = static_cast<C>(row[j + 2]);
+          const C v3 = static_cast<C>(row[j + 3]);
+          row_nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);
+          m0 = v0 > m0 ? v0 : m0;
+          m1 = v1 > m1 ? v1 : m1;
+          m2 = v2 > m2 ? v2 : m2;
+          m3 = v3 > m3 ? v3 : m3;
+        }
+        for (; j < k; ++j) {
+          const C v = static_cast<C>(row[j]);
+          row_nan |= v != v;
+          m0 = v > m0 ? v : m0;
+        }
+        m0 = m1 > m0 ? m1 : m0;
+        m2 = m3 > m2 ? m3 : m2;
+        const C top = m2 > m0 ? m2 : m0;
+        row_nan |= top != top;
+        nan |= row_nan;
+        std::int64_t arg = 0;
+        while (arg < k - 1 && static_cast<C>(row[arg]) != top) ++arg;
+        ids[i - b] = arg < classes && arg != ignored ? static_cast<std::int32_t>(arg) : kernels::kSkip;
+      }
+    } else if (binary) {
+      // BinaryIoU: Keras compares in float32, inclusive.
+      for (std::int64_t i = b; i < e; ++i) {
+        const float v = static_cast<float>(to_double(p[i]));
+        nan |= v != v;
+        ids[i - b] = v >= t ? 1 : 0;
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      const std::int64_t n = classes;
+      const std::int64_t skip_id = ignored;
+      for (std::int64_t i = b; i < e; ++i) {
+        const auto v = static_cast<std::int64_t>(p[i]);
+        const bool ok = static_cast<std::uint64_t>(v) < static_cast<std::uint64_t>(n) && v != skip_id;
+        ids[i - b] = ok ? static_cast<std::int32_t>(v) : kernels::kSkip;
+      }
+    } else {
+      for (std::int64_t i = b; i < e; ++i) {
+        const double v = to_double(p[i]);
+        nan |= v != v;
+        ids[i - b] = kernels::class_id_of(v, classes, truncate_first, has_ignore, ignore);
+      }
+    }
+    return nan;
+  });
+}
+
+// The common case in one loop: integer labels and predictions, no weights. Each pair
+// becomes a cell index (invalid pairs go to a spare cell past the matrix) and is counted.
+template <class TT, class TP>
+void count_sparse_ints(const TT* __restrict t, const TP* __restrict p, std::int64_t b, std::int64_t e,
+                       std::int64_t classes, std::int64_t ignored, std::int64_t* __restrict cm) {
+  const std::int64_t spare = classes * classes;
+  const auto n = static_cast<std::uint64_t>(classes);
+  for (std::int64_t i = b; i < e; ++i) {
+    const auto ti = static_cast<std::int64_t>(t[i]);
+    const auto pi = static_cast<std::int64_t>(p[i]);
+    const bool ok = (static_cast<std::uint64_t>(ti) < n) & (static_cast<std::uint64_t>(pi) < n) & (ti != ignored);
+    ++cm[ok ? ti * classes + pi : spare];
+  }
+}
+
+template <class TT>
+void count_sparse_ints_pred(const TT* t, const TensorView& pred, std::int64_t b, std::int64_t e, std::int64_t classes,
+                            std::int64_t ignored, std::int64_t* cm) {
+  switch (pred.dtype()) {
+    case DType::kInt32:
+      return count_sparse_ints(t, pred.data_as<std::int32_t>(), b, e, classes, ignored, cm);
+    case DType::kInt64:
+      return count_sparse_ints(t, pred.data_as<std::int64_t>(), b, e, classes, ignored, cm);
+    case DType::kUInt8:
+      return count_sparse_ints(t, pred.data_as<std::uint8_t>(), b, e, classes, ignored, cm);
+    default:
+      return;
+  }
+}
+
+bool is_index_dtype(DType d) { return d == DType::kInt32 || d == DType::kInt64 || d == DType::kUInt8; }
+
+// Per-chunk confusion counts: int64 without weights, float64 with them.
+struct CmPartial {
+  std::vector<std::int64_t> counts;
+  std::vector<double> weights;
+  bool nan = false;
+};
+
+}  // namespace
+
+// --- IoUBase ----------------------------------------------------------------------
+
+IoUBase::IoUBase(std::string class_name, std::string name, DType dtype, std::int64_t num_classes,
+                 std::vector<std::int64_t> target_class_ids, IoUOptions options, std::optional<double> threshold)
+    : Metric(std::move(name), DType::kFloat32),
+      class_name_(std::move(class_name)),
+      config_dtype_(dtype),
+      num_classes_(num_classes),
+      target_class_ids_(std::move(target_class_ids)),
+      options_(options),
+      threshold_(threshold) {
+  const std::string me = str_cat(class_name_, " \"", this->name(), "\"");
+  check_iou_dtype(dtype, me);
+  if (num_classes_ < 1) {
+    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1; received ", num_classes_));
+  }
+  if (num_classes_ > (std::int64_t{1} << 20)) {
+    throw InvalidArgument(str_cat(me,
+                                  ": argument `num_classes` must be at most 1048576 (the state is C x C); "
+                                  "received ",
+                                  num_classes_));
+  }
+  if (target_class_ids_.empty()) {
+    throw InvalidArgument(str_cat(me, ": argument `target_class_ids` must not be empty"));
+  }
+  for (const std::int64_t id : target_class_ids_) {
+    if (id < 0 || id >= num_classes_) {
+      throw InvalidArgument(
+          str_cat(me, ": argument `target_class_ids` must lie in [0, ", num_classes_, "); received ", id));
+    }
+  }
+  if (threshold_ && !std::isfinite(*threshold_)) {
+    throw InvalidArgument(str_cat(me, ": argument `threshold` must be finite; received ", *threshold_));
+  }
+  add_variable("total_confusion_matrix", {num_classes_, num_classes_}, DType::kInt64);
+  add_variable("weighted_confusion_matrix", {num_classes_, num_classes_}, DType::kFloat64);
+}
+
+Json IoUBase::base_config() const { return Json{{"name", name()}, {"dtype", std::string(dtype_name(config_dtype_))}}; }
+
+Tensor IoUBase::confusion_matrix() const {
+  const Variables& vars = variable_values();
+  const std::span<const std::int64_t> counts = vars.i64(0);
+  const std::span<const double> weights = vars.f64(1);
+  std::vector<double> cm(counts.size());
+  for (std::size_t i = 0; i < cm.size(); ++i) cm[i] = static_cast<double>(counts[i]) + weights[i];
+  return Tensor::from_vector(std::span<const double>(cm), Shape{num_classes_, num_classes_});
+}
+
+void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = str_cat(class_name_, " \"", name(), "\"");
+  const std::int64_t classes = num_classes_;
+  // 1. Validate: shapes, the class axis of dense inputs, pair counts, weights.
+  internal::check_present(me, "y_true", batch.y_true);
+  internal::check_present(me, "y_pred", batch.y_pred);
+  auto make_side = [&](const TensorView& in, bool sparse, std::string_view arg) {
+    Side side;
+    side.dense = !sparse;
+    TensorView v = in;
+    if (side.dense) {
+      if (v.ndim() < 1) {
+        throw ShapeError(str_cat(me, ": argument `", arg, "` holds class scores (sparse_", arg,
+                                 "=false) and needs a class axis; received shape ", shape_string(v.shape())));
+      }
+      const std::int64_t axis = options_.axis < 0 ? options_.axis + v.ndim() : options_.axis;
+      if (axis < 0 || axis >= v.ndim()) {
+        throw ShapeError(str_cat(me, ": argument `axis` = ", options_.axis, " is out of range for `", arg,
+                                 "` of shape ", shape_string(v.shape())));
+      }
+      side.width = v.shape()[static_cast<std::size_t>(axis)];
+      if (side.width < 1 && v.numel() > 0) {
+        throw ShapeError(
+            str_cat(me, ": argument `", arg, "` has an empty class axis; received shape ", shape_string(v.shape())));
+      }
+      if (axis != v.ndim() - 1) v = v.move_axis_to_end(axis);
+    }
+    if (!v.is_contiguous()) {
+      side.copy = Tensor::copy_of(v);
+      v = side.copy.view();
+    }
+    side.view = v;
+    return side;
+  };
+  const bool binary = threshold_.has_value();
+  Side truth = make_side(batch.y_true, options_.sparse_y_true, "y_true");
+  Side pred = make_side(batch.y_pred, binary || options_.sparse_y_pred, "y_pred");
+  const std::int64_t pairs = truth.width > 0 ? truth.view.numel() / truth.width : 0;
+  const std::int64_t pred_pairs = pred.width > 0 ? pred.view.numel() / pred.width : 0;
+  if (pairs != pred_pairs) {
+    throw ShapeError(str_cat(me,
+                             ": arguments `y_true` and `y_pred` must give the same number of labels; received "
+                             "y_true shape ",
+                             shape_string(batch.y_true.shape()), " (", pairs, " labels), y_pred shape ",
+                             shape_string(batch.y_pred.shape()), " (", pred_pairs, " predictions)"));
+  }
+  // Weights: one for all pairs, one per pair, or one per row of y_true's first axis.
+  std::int64_t pairs_per_weight = 0;  // 0: unweighted
+  Tensor weight_copy;
+  TensorView weight;
+  if (batch.sample_weight.has_value()) {
+    const std::int64_t wn = batch.sample_weight.numel();
+    // Per row only when y_true's first axis survives (sparse labels, or argmax over another axis).
+    const bool first_axis_kept =
+        options_.sparse_y_true || (options_.axis < 0 ? options_.axis + batch.y_true.ndim() : options_.axis) != 0;
+    const bool per_row =
+        batch.y_true.ndim() >= 1 && first_axis_kept && wn > 0 && wn == batch.y_true.shape()[0] && pairs % wn == 0;
+    if (wn == 1) {
+      pairs_per_weight = std::max<std::int64_t>(pairs, 1);
+    } else if (wn == pairs) {
+      pairs_per_weight = 1;
+    } else if (per_row) {
+      pairs_per_weight = pairs / wn;
+    } else {
+      throw ShapeError(str_cat(me, ": argument `sample_weight` must have 1 element, one per label (", pairs,
+                               "), or one per row of y_true; received shape ",
+                               shape_string(batch.sample_weight.shape()), " for y_true shape ",
+                               shape_string(batch.y_true.shape())));
+    }
+    internal::check_sample_weight_values(me, batch.sample_weight);
+    weight = batch.sample_weight;
+    if (!weight.is_contiguous()) {
+      weight_copy = Tensor::copy_of(weight);
+      weight = weight_copy.view();
+    }
+  }
+
+  // 2. Count the batch in one pass: fixed chunks, folded in chunk order (thread invariant).
+  const bool weighted = pairs_per_weight > 0;
+  const bool truncate_first = !is_floating(config_dtype_);
+  const bool has_ignore = options_.ignore_class.has_value();
+  const std::int64_t ignore = options_.ignore_class.value_or(0);
+  const std::size_t cells = static_cast<std::size_t>(classes * classes);
+  const std::int64_t chunk = std::max<std::int64_t>(internal::kChunkSize, 4 * classes * classes);
+  // At most ~64 MiB of per-chunk matrices alive at once, whatever C and the batch size.
+  const std::int64_t chunks_per_block =
+      std::max<std::int64_t>(1, (std::int64_t{64} << 20) / static_cast<std::int64_t>(cells * 8));
+  const bool fused = !weighted && !binary && !truth.dense && !pred.dense && is_index_dtype(truth.view.dtype()) &&
+                     is_index_dtype(pred.view.dtype());
+  const std::int64_t ignored = has_ignore ? ignore : -1;  // a valid id is never -1
+  CmPartial init;
+  if (weighted) {
+    init.weights.assign(cells, 0.0);
+  } else {
+    init.counts.assign(cells + 1, 0);  // + the spare cell of the fused loop
+  }
+  CmPartial total = init;
+  bool nan = false;
+  const std::int64_t block = chunk * chunks_per_block;
+  for (std::int64_t block_begin = 0; block_begin < pairs; block_begin += block) {
+    const std::int64_t block_n = std::min(block, pairs - block_begin);
+    std::vector<CmPartial> partials = internal::chunk_partials(
+        block_n, init,
+        [&](std::int64_t rb, std::int64_t re, CmPartial& acc) {
+          // Decode ids in L1-sized blocks, then count them: two short loops the compiler
+          // keeps tight, without a buffer as large as the chunk.
+          if (fused) {
+            const std::int64_t b = block_begin + rb;
+            const std::int64_t e = block_begin + re;
+            std::int64_t* cm = acc.counts.data();
+            switch (truth.view.dtype()) {
+              case DType::kInt32:
+                count_sparse_ints_pred(truth.view.data_as<std::int32_t>(), pred.view, b, e, classes, ignored, cm);
+                break;
+              case DType::kInt64:
+                count_sparse_ints_pred(truth.view.data_as<std::int64_t>(), pred.view, b, e, classes, ignored, cm);
+                break;
+              default:
+                count_sparse_ints_pred(truth.view.data_as<std::uint8_t>(), pred.view, b, e, classes, ignored, cm);
+                break;
+            }
+            return;
+          }
+          constexpr std::int64_t kBlock = 1024;
+          std::int32_t t[kBlock];
+          std::int32_t p[kBlock];
+          for (std::int64_t b = block_begin + rb; b < block_begin + re; b += kBlock) {
+            const std::int64_t e = std::min(block_begin + re, b + kBlock);
+            const std::int64_t n = e - b;
+            acc.nan |= decode(truth, b, e, classes, truncate_first, has_ignore, ignore, std::nullopt, t);
+            acc.nan |= decode(pred, b, e, classes, truncate_first, false, 0, threshold_, p);
+            if (!weighted) {
+              std::int64_t* cm = acc.counts.data();
+              for (std::int64_t i = 0; i < n; ++i) {
+                if ((t[i] | p[i]) >= 0) ++cm[t[i] * classes + p[i]];
+              }
+              continue;
+            }
+            double* cm = acc.weights.data();
+            visit_dtype(weight.dtype(), [&](auto tag) {
+              using W = decltype(tag);
+              const W* w = static_cast<const W*>(weight.data());
+              const bool one = weight.numel() == 1;
+              for (std::int64_t i = 0; i < n; ++i) {
+                if ((t[i] | p[i]) < 0) continue;
+                const std::int64_t at = one ? 0 : (b + i) / pairs_per_weight;
+                cm[t[i] * classes + p[i]] += to_double(w[at]);
+              }
+            });
+          }
+        },
+        chunk);
+    for (const CmPartial& part : partials) {
+      nan |= part.nan;
+      for (std::size_t i = 0; i < cells && i < part.counts.size(); ++i) total.counts[i] += part.counts[i];
+      for (std::size_t i = 0; i < part.weights.size(); ++i) total.weights[i] += part.weights[i];
+    }
+  }
+  if (nan) {
+    throw InvalidArgument(str_cat(me, ": arguments `y_true` and `y_pred` must not contain NaN; received y_true ",
+                                  batch.y_true.describe(), ", y_pred ", batch.y_pred.describe()));
+  }
+
+  // 3. Add it to the state.
+  if (weighted) {
+    std::span<double> cm = vars.f64(1);
+    for (std::size_t i = 0; i < cells; ++i) cm[i] += total.weights[i];
+  } else {
+    std::span<std::int64_t> cm = vars.i64(0);
+    for (std::size_t i = 0; i < cells; ++i) cm[i] += total.counts[i];
+  }
+}
+
+Tensor IoUBase::result_from(const Variables& vars) const {
+  const std::span<const std::int64_t> counts = vars.i64(0);
+  const std::span<const double> weights = vars.f64(1);
+  const auto c = static_cast<std::size_t>(num_classes_);
+  auto cell = [&](std::size_t r, std::size_t k) { return static_cast<double>(counts[r * c + k]) + weights[r * c + k]; };
+  double sum = 0.0;
+  double valid = 0.0;
+  for (const std::int64_t id : target_class_ids_) {
+    const auto k = static_cast<std::size_t>(id);
+    double row = 0.0;
+    double column = 0.0;
+    for (std::size_t j = 0; j < c; ++j) {
+      row += cell(k, j);
+      column += cell(j, k);
+    }
+    double iou = 0.0;
+    if (kernels::class_iou(row, column, cell(k, k), iou)) {
+      sum += iou;
+      valid += 1.0;
+    }
+  }
+  return Tensor::scalar(sum / (valid + kernels::kIoUEpsilon));
+}
+
+// --- IoU --------------------------------------------------------------------------
+
+IoU::IoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, IoUOptions options, std::string name,
+         DType dtype)
+    : MetricWithClone("IoU", std::move(name), dtype, num_classes, std::move(target_class_ids), options, std::nullopt) {}
+
+std::unique_ptr<Metric> IoU::from_config(const Json& config) {
+  ConfigReader reader("IoU", config);
+  const std::string name = reader.name("io_u");
+  const DType dtype = read_iou_dtype(reader);
+  const std::int64_t num_classes = read_num_classes(reader);
+  std::vector<std::int64_t> ids = read_target_ids(reader);
+  IoUOptions options;
+  options.ignore_class = reader.get_optional_int("ignore_class");
+  options.sparse_y_true = reader.get_bool("sparse_y_true", true);
+  options.sparse_y_pred = reader.get_bool("sparse_y_pred", true);
+  options.axis = reader.get_int("axis", -1);
+  reader.finish();
+  return std::make_unique<IoU>(num_classes, std::move(ids), options, name, dtype);
+}
+
+Json IoU::get_config() const {
+  Json config = base_config();
+  config["num_classes"] = num_classes();
+  config["target_class_ids"] = target_class_ids();
+  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
+  config["sparse_y_true"] = options().sparse_y_true;
+  config["sparse_y_pred"] = options().sparse_y_pred;
+  config["axis"] = options().axis;
+  return config;
+}
+
+// --- BinaryIoU --------------------------------------------------------------------
+
+BinaryIoU::BinaryIoU(std::vector<std::int64_t> target_class_ids, double threshold, std::string name, DType dtype)
+    : MetricWithClone("BinaryIoU", std::move(name), dtype, 2, std::move(target_class_ids), IoUOptions{}, threshold),
+      threshold_(threshold) {}
+
+std::unique_ptr<Metric> BinaryIoU::from_config(const Json& config) {
+  ConfigReader reader("BinaryIoU", config);
+  const std::string name = reader.name("binary_io_u");
+  const DType dtype = read_iou_dtype(reader);
+  std::vector<std::int64_t> ids =
+      reader.get_optional_ints("target_class_ids").value_or(std::vector<std::int64_t>{0, 1});
+  const double threshold = reader.get_double("threshold", 0.5);
+  reader.finish();
+  return std::make_unique<BinaryIoU>(std::move(ids), threshold, name, dtype);
+}
+
+Json BinaryIoU::get_config() const {
+  Json config = base_config();
+  config["target_class_ids"] = target_class_ids();
+  config["threshold"] = threshold_;
+  return config;
+}
+
+// --- MeanIoU ----------------------------------------------------------------------
+
+MeanIoU::MeanIoU(std::int64_t num_classes, IoUOptions options, std::string name, DType dtype)
+    : MetricWithClone("MeanIoU", std::move(name), dtype, num_classes, all_classes(num_classes), options, std::nullopt) {
+}
+
+std::unique_ptr<Metric> MeanIoU::from_config(const Json& config) {
+  ConfigReader reader("MeanIoU", config);
+  const std::string name = reader.name("mean_io_u");
+  const DType dtype = read_iou_dtype(reader);
+  const std::int64_t num_classes = read_num_classes(reader);
+  IoUOptions options;
+  options.ignore_class = reader.get_optional_int("ignore_class");
+  options.sparse_y_true = reader.get_bool("sparse_y_true", true);
+  options.sparse_y_pred = reader.get_bool("sparse_y_pred", true);
+  options.axis = reader.get_int("axis", -1);
+  reader.finish();
+  return std::make_unique<MeanIoU>(num_classes, options, name, dtype);
+}
+
+Json MeanIoU::get_config() const {
+  Json config = base_config();
+  config["num_classes"] = num_classes();
+  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
+  config["sparse_y_true"] = options().sparse_y_true;
+  config["sparse_y_pred"] = options().sparse_y_pred;
+  config["axis"] = options().axis;
+  return config;
+}
+
+// --- OneHotIoU --------------------------------------------------------------------
+
+namespace {
+
+IoUOptions one_hot(const OneHotIoUOptions& o) {
+  IoUOptions options;
+  options.ignore_class = o.ignore_class;
+  options.sparse_y_true = false;
+  options.sparse_y_pred = o.sparse_y_pred;
+  options.axis = o.axis;
+  return options;
+}
+
+OneHotIoUOptions read_one_hot_options(ConfigReader& reader) {
+  OneHotIoUOptions options;
+  options.ignore_class = reader.get_optional_int("ignore_class");
+  options.sparse_y_pred = reader.get_bool("sparse_y_pred", false);
+  options.axis = reader.get_int("axis", -1);
+  return options;
+}
+
+}  // namespace
+
+OneHotIoU::OneHotIoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, OneHotIoUOptions options,
+                     std::string name, DType dtype)
+    : MetricWithClone("OneHotIoU", std::move(name), dtype, num_classes, std::move(target_class_ids), one_hot(options),
+                      std::nullopt) {}
+
+std::unique_ptr<Metric> OneHotIoU::from_config(const Json& config) {
+  ConfigReader reader("OneHotIoU", config);
+  const std::string name = reader.name("one_hot_io_u");
+  const DType dtype = read_iou_dtype(reader);
+  const std::int64_t num_classes = read_num_classes(reader);
+  std::vector<std::int64_t> ids = read_target_ids(reader);
+  const OneHotIoUOptions options = read_one_hot_options(reader);
+  reader.finish();
+  return std::make_unique<OneHotIoU>(num_classes, std::move(ids), options, name, dtype);
+}
+
+Json OneHotIoU::get_config() const {
+  Json config = base_config();
+  config["num_classes"] = num_classes();
+  config["target_class_ids"] = target_class_ids();
+  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
+  config["sparse_y_pred"] = options().sparse_y_pred;
+  config["axis"] = options().axis;
+  return config;
+}
+
+// --- OneHotMeanIoU ----------------------------------------------------------------
+
+OneHotMeanIoU::OneHotMeanIoU(std::int64_t num_classes, OneHotIoUOptions options, std::string name, DType dtype)
+    : MetricWithClone("OneHotMeanIoU", std::move(name), dtype, num_classes, all_classes(num_classes), one_hot(options),
+                      std::nullopt) {}
+
+std::unique_ptr<Metric> OneHotMeanIoU::from_config(const Json& config) {
+  ConfigReader reader("OneHotMeanIoU", config);
+  const std::string name = reader.name("one_hot_mean_io_u");
+  const DType dtype = read_iou_dtype(reader);
+  const std::int64_t num_classes = read_num_classes(reader);
+  const OneHotIoUOptions options = read_one_hot_options(reader);
+  reader.finish();
+  return std::make_unique<OneHotMeanIoU>(num_classes, options, name, dtype);
+}
+
+Json OneHotMeanIoU::get_config() const {
+  Json config = base_config();
+  config["num_classes"] = num_classes();
+  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
+  config["sparse_y_pred"] = options().sparse_y_pred;
+  config["axis"] = options().axis;
+  return config;
+}
+
+}  // namespace tally::metrics

@@ -1,0 +1,45 @@
+#pragma once
+// Shared plumbing of the mean-based families: per-sample values into Keras's Mean update,
+// contiguous typed access to inputs, and the rank alignment of y_true and y_pred.
+
+#include <string>
+#include <string_view>
+
+#include "internal/check.h"
+#include "internal/samplewise.h"
+#include "tally/metric.h"
+
+namespace tally::metrics::kernels {
+
+/// "Class \"name\"": the prefix of every message of a metric.
+inline std::string who(const Metric& metric) { return metric.class_name() + " \"" + metric.name() + "\""; }
+
+/// Adds per-sample `values` (first axis = batch) to total/count (variables 0 and 1) with
+/// Keras's sample-weight rules. Validates the weights before writing.
+inline void add_samplewise(Variables& vars, std::string_view who, const TensorView& values,
+                           const TensorView& sample_weight) {
+  const internal::WeightedTotals t =
+      internal::reduce_to_samplewise(who, values, sample_weight, internal::SampleReduce::kMean);
+  vars.f64(0)[0] += t.total;
+  vars.f64(1)[0] += t.count;
+}
+
+/// The view itself when contiguous, else a contiguous copy held in `holder`.
+inline TensorView contiguous(const TensorView& view, Tensor& holder) {
+  if (view.is_contiguous()) return view;
+  holder = Tensor::copy_of(view);
+  return holder.view();
+}
+
+/// Keras squeeze_or_expand_to_same_rank on (y_true, y_pred), then requires equal shapes.
+inline void align_same_shape(std::string_view who, TensorView& y_true, TensorView& y_pred) {
+  internal::check_not_empty(who, "y_true", y_true);
+  internal::check_not_empty(who, "y_pred", y_pred);
+  TensorView t = y_true, p = y_pred;
+  internal::squeeze_or_expand_to_same_rank(t, p);
+  internal::check_same_shape(who, "y_true", t, "y_pred", p);
+  y_true = t;
+  y_pred = p;
+}
+
+}  // namespace tally::metrics::kernels

@@ -1,0 +1,58 @@
+#pragma once
+// Per-element formulas of the regression family (Keras losses), written once for the
+// fused kernels and the per-sample functions.
+
+#include <cmath>
+
+#include "tally/metrics/regression.h"
+#include "tally/tensor.h"
+
+#ifndef TALLY_HD
+#define TALLY_HD
+#endif
+
+namespace tally::metrics::kernels {
+
+/// Keras backend.epsilon() (1e-7) rounded to the metric's dtype (tally decision 11).
+inline double keras_epsilon(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat64: return 1e-7;
+    case DType::kFloat16: return static_cast<double>(static_cast<float>(Float16(1e-7f)));
+    case DType::kBFloat16: return static_cast<double>(static_cast<float>(BFloat16(1e-7f)));
+    default: return static_cast<double>(1e-7f);
+  }
+}
+
+/// log(cosh(x)) = x + softplus(-2x) - log 2, stable for large |x| (Keras log_cosh).
+TALLY_HD inline double log_cosh(double x) {
+  const double z = -2.0 * x;
+  const double softplus = z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+  return x + softplus - 0.6931471805599453;
+}
+
+/// The elementwise error of kind E; `param` is eps (percentage, logarithmic) or unused.
+template <RegressionError E>
+TALLY_HD inline double elementwise_error(double t, double p, double param) {
+  if constexpr (E == RegressionError::kSquared) {
+    const double d = t - p;
+    return d * d;
+  } else if constexpr (E == RegressionError::kAbsolute) {
+    return std::fabs(t - p);
+  } else if constexpr (E == RegressionError::kAbsolutePercentage) {
+    return 100.0 * std::fabs((t - p) / std::fmax(std::fabs(t), param));
+  } else if constexpr (E == RegressionError::kSquaredLogarithmic) {
+    const double d = std::log(std::fmax(p, param) + 1.0) - std::log(std::fmax(t, param) + 1.0);
+    return d * d;
+  } else {
+    return log_cosh(p - t);
+  }
+}
+
+/// Keras huber: 0.5 e^2 where |e| <= delta, else delta |e| - 0.5 delta^2.
+TALLY_HD inline double huber_error(double t, double p, double delta) {
+  const double e = p - t;
+  const double a = std::fabs(e);
+  return a <= delta ? 0.5 * e * e : delta * a - 0.5 * delta * delta;
+}
+
+}  // namespace tally::metrics::kernels

@@ -1,0 +1,125 @@
+// DistributedContext and all_reduce_metrics, run with NotDistributedContext and with an
+// in-process context of 3 worker threads (the same bodies run under mpirun in tests/mpi).
+#include "tally/distributed.h"
+
+#include <gtest/gtest.h>
+
+#include "support/random_inputs.h"
+#include "support/thread_context.h"
+#include "tally/metrics/reduction.h"
+#include "tally/registry.h"
+
+namespace tally {
+namespace {
+
+const std::vector<std::string> kSpecs = {
+    "binary_accuracy", "mse", "mae", "r2_score", "pearson_correlation", "sparse_categorical_accuracy",
+    R"({"class_name": "Mean", "config": {"name": "mean_pred"}})"};
+
+// Row shards of one data set: rank r evaluates distribute_range(n) of it.
+void evaluate_shard(DistributedContext& ctx, MetricCollection& c, const Tensor& y, const Tensor& p) {
+  const auto [begin, end] = ctx.distribute_range(y.shape()[0]);
+  if (end > begin) c.update_state(y.view().slice_rows(begin, end), p.view().slice_rows(begin, end));
+}
+
+TEST(Distributed, RangesAndValuesFollowPfl) {
+  testing::run_workers(2, [](DistributedContext& ctx) {
+    const auto [b, e] = ctx.distribute_range(5);
+    EXPECT_EQ(b, ctx.global_rank() == 0 ? 0 : 3);
+    EXPECT_EQ(e, ctx.global_rank() == 0 ? 3 : 5);
+    EXPECT_EQ(ctx.distribute_value(5), ctx.global_rank() == 0 ? 3 : 2);
+    EXPECT_EQ(ctx.distribute_value(1), ctx.global_rank() == 0 ? 1 : 0);  // n < world size
+    EXPECT_EQ(ctx.distribute_value(2), 1);                                // n == world size
+  });
+  NotDistributedContext one;
+  EXPECT_EQ(one.distribute_range(7), (std::pair<std::int64_t, std::int64_t>{0, 7}));
+  EXPECT_THROW(one.distribute_range(-1), InvalidArgument);
+}
+
+TEST(Distributed, AllReduceOfTensorsSumsAndAverages) {
+  testing::run_workers(3, [](DistributedContext& ctx) {
+    const double r = ctx.global_rank();
+    const std::vector<Tensor> out =
+        ctx.all_reduce({Tensor::scalar(r), Tensor::from_vector(std::vector<double>{r, 2 * r})}, false);
+    EXPECT_DOUBLE_EQ(out[0].item(), 3.0);
+    EXPECT_EQ(out[1].to_doubles(), (std::vector<double>{3.0, 6.0}));
+    const std::vector<Tensor> avg = ctx.all_reduce({Tensor::scalar(r)}, true);
+    EXPECT_DOUBLE_EQ(avg[0].item(), 1.0);
+    std::vector<double> b{r == 1 ? 42.0 : 0.0};
+    ctx.broadcast(b, 1);
+    EXPECT_DOUBLE_EQ(b[0], 42.0);
+    EXPECT_EQ(ctx.all_gather(std::vector<double>{r}), (std::vector<double>{0, 1, 2}));
+  });
+}
+
+TEST(Distributed, AllReduceMetricsEqualsOneProcessOnAllData) {
+  const std::int64_t n = 997;  // uneven shards over 3 workers
+  const Tensor y = testing::random_labels({n}, 1, 2, DType::kFloat64);
+  const Tensor p = testing::random_uniform({n}, 2);
+  MetricCollection single = MetricCollection::from_specs({"binary_accuracy", "mse", "mae", "pearson_correlation"});
+  single.update_state(y, p);
+  testing::run_workers(3, [&](DistributedContext& ctx) {
+    MetricCollection c = MetricCollection::from_specs({"binary_accuracy", "mse", "mae", "pearson_correlation"});
+    evaluate_shard(ctx, c, y, p);
+    all_reduce_metrics(c, ctx);
+    const auto got = c.result(), want = single.result();
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i].second.item(), want[i].second.item(), 1e-12 * std::max(1.0, std::fabs(want[i].second.item())))
+          << got[i].first;
+    }
+  });
+}
+
+TEST(Distributed, ARankWithNoSamplesAndMinMaxVariables) {
+  testing::run_workers(3, [](DistributedContext& ctx) {
+    metrics::LambdaMetric extremes(
+        "extremes", {{"lo", {}, DType::kFloat64, Aggregation::kMin}, {"hi", {}, DType::kFloat64, Aggregation::kMax},
+                     {"n", {}, DType::kInt64, Aggregation::kSum}},
+        [](Variables& v, const Batch& b) {
+          for (std::int64_t i = 0; i < b.y_pred.numel(); ++i) {
+            v.f64(0)[0] = std::min(v.f64(0)[0], b.y_pred.value_at(i));
+            v.f64(1)[0] = std::max(v.f64(1)[0], b.y_pred.value_at(i));
+          }
+          v.i64(2)[0] += b.y_pred.numel();
+        },
+        [](const Variables& v) { return Tensor::from_vector(std::vector<double>{v.f64(0)[0], v.f64(1)[0]}); });
+    if (ctx.global_rank() == 0) extremes.update_state({}, std::vector<double>{3.0, -1.0});
+    if (ctx.global_rank() == 2) extremes.update_state({}, std::vector<double>{7.0});
+    // rank 1 saw nothing: its identity values (+inf, -inf, 0) leave the result unchanged
+    all_reduce_metrics(extremes, ctx);
+    EXPECT_EQ(extremes.result().to_doubles(), (std::vector<double>{-1.0, 7.0}));
+    EXPECT_EQ(extremes.variable_values().i64(2)[0], 3);
+  });
+}
+
+TEST(Distributed, MismatchedLayoutsFailOnEveryRank) {
+  std::atomic<int> failures{0};
+  testing::run_workers(3, [&](DistributedContext& ctx) {
+    MetricCollection c = ctx.global_rank() == 1 ? MetricCollection::from_specs({"mae"})
+                                                : MetricCollection::from_specs({"mse"});
+    try {
+      all_reduce_metrics(c, ctx);
+    } catch (const DistributedError& e) {
+      EXPECT_NE(std::string(e.what()).find("ranks hold different metrics"), std::string::npos);
+      ++failures;
+    }
+  });
+  EXPECT_EQ(failures.load(), 3);
+}
+
+TEST(Distributed, NotDistributedIsTheIdentity) {
+  NotDistributedContext ctx;
+  MetricCollection c = MetricCollection::from_specs(kSpecs);
+  const Tensor y = testing::random_labels({50}, 3, 3, DType::kFloat64);
+  MetricCollection only = MetricCollection::from_specs({"mse", "mean"});
+  only.update_state(y, testing::random_uniform({50}, 4));
+  const auto before = only.to_vector();
+  all_reduce_metrics(only, ctx);
+  EXPECT_EQ(before, only.to_vector());
+  EXPECT_EQ(ctx.world_size(), 1);
+  EXPECT_NE(layout_hash(std::vector<const Metric*>{&c.metric("mean_squared_error")}),
+            layout_hash(std::vector<const Metric*>{&c.metric("mean_absolute_error")}));
+}
+
+}  // namespace
+}  // namespace tally

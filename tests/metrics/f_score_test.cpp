@@ -1,0 +1,484 @@
+// FBetaScore and F1Score. Reference values are re-typed from
+// keras/src/metrics/f_score_metrics_test.py and the class docstrings (Keras 3), and read
+// from tests/fixtures/f_score_iou.json (scikit-learn, tests/fixtures/gen_f_score_iou.py).
+#include "tally/metrics/f_score.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "support/metric_harness.h"
+#include "support/random_inputs.h"
+#include "tally/registry.h"
+
+namespace tally::metrics {
+namespace {
+
+using Avg = FScoreAverage;
+
+// The inputs shared by several Keras tests (test_fbeta_random_score_none and friends).
+const std::vector<double> kTrue6 = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1};
+const std::vector<double> kPred6 = {0.9, 0.1, 0, 0.2, 0.6, 0.2, 0, 0, 1, 0.4, 0.3, 0.3, 0, 0.9, 0.1, 0, 0, 1};
+// test_fbeta_random_score / perfect / worst.
+const std::vector<double> kPred3 = {0.7, 0.7, 0.7, 1, 0, 0, 0.9, 0.8, 0};
+
+std::vector<double> run(Avg average, double beta, std::optional<double> threshold, const std::vector<double>& y_true,
+                        const std::vector<double>& y_pred, std::int64_t classes, const TensorView& weight = {}) {
+  FBetaScore m(average, beta, threshold);
+  const std::int64_t rows = static_cast<std::int64_t>(y_true.size()) / classes;
+  m.update_state(TensorView(y_true, {rows, classes}), TensorView(y_pred, {rows, classes}), weight);
+  return m.result().to_doubles();
+}
+
+void expect_values(const std::vector<double>& expected, const std::vector<double>& actual, double atol,
+                   const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(expected[i], actual[i], atol) << what << " [" << i << "]";
+}
+
+TEST(FBetaScore, KerasPerfectAndWorstScores) {
+  // test_fbeta_perfect_score and test_fbeta_worst_score, threshold 0.66.
+  const std::vector<double> perfect = {1, 1, 1, 1, 0, 0, 1, 1, 0};
+  const std::vector<double> worst = {0, 0, 0, 0, 1, 0, 0, 0, 1};
+  for (const Avg avg : {Avg::kMicro, Avg::kMacro, Avg::kWeighted}) {
+    for (const double beta : {0.5, 1.0, 2.0}) {
+      expect_values({1.0}, run(avg, beta, 0.66, perfect, kPred3, 3), 1e-6, "perfect");
+      expect_values({0.0}, run(avg, beta, 0.66, worst, kPred3, 3), 1e-6, "worst");
+    }
+  }
+}
+
+TEST(FBetaScore, KerasRandomScoreWithThreshold) {
+  // test_fbeta_random_score: y_true [[0,0,1],[1,1,0],[1,1,1]], threshold 0.66.
+  const std::vector<double> y_true = {0, 0, 1, 1, 1, 0, 1, 1, 1};
+  expect_values({0.71428573, 0.5, 0.833334}, run(Avg::kNone, 0.5, 0.66, y_true, kPred3, 3), 1e-5, "none 0.5");
+  expect_values({0.8, 0.5, 0.6666667}, run(Avg::kNone, 1.0, 0.66, y_true, kPred3, 3), 1e-5, "none 1");
+  expect_values({0.9090904, 0.5, 0.555556}, run(Avg::kNone, 2.0, 0.66, y_true, kPred3, 3), 1e-5, "none 2");
+  for (const double beta : {0.5, 1.0, 2.0}) {
+    expect_values({0.6666667}, run(Avg::kMicro, beta, 0.66, y_true, kPred3, 3), 1e-5, "micro");
+  }
+  expect_values({0.6825397}, run(Avg::kMacro, 0.5, 0.66, y_true, kPred3, 3), 1e-5, "macro 0.5");
+  expect_values({0.6555555}, run(Avg::kMacro, 1.0, 0.66, y_true, kPred3, 3), 1e-5, "macro 1");
+  expect_values({0.6548822}, run(Avg::kMacro, 2.0, 0.66, y_true, kPred3, 3), 1e-5, "macro 2");
+  expect_values({0.6825397}, run(Avg::kWeighted, 0.5, 0.66, y_true, kPred3, 3), 1e-5, "weighted 0.5");
+  expect_values({0.6555555}, run(Avg::kWeighted, 1.0, 0.66, y_true, kPred3, 3), 1e-5, "weighted 1");
+  expect_values({0.6548822}, run(Avg::kWeighted, 2.0, 0.66, y_true, kPred3, 3), 1e-5, "weighted 2");
+}
+
+TEST(FBetaScore, KerasRandomScoreArgmax) {
+  // test_fbeta_random_score_none: threshold None (argmax rule).
+  expect_values({0.9090904, 0.555556, 1.0}, run(Avg::kNone, 0.5, std::nullopt, kTrue6, kPred6, 3), 1e-5, "none 0.5");
+  expect_values({0.8, 0.6666667, 1.0}, run(Avg::kNone, 1.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "none 1");
+  expect_values({0.71428573, 0.833334, 1.0}, run(Avg::kNone, 2.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "none 2");
+  for (const double beta : {0.5, 1.0, 2.0}) {
+    expect_values({0.833334}, run(Avg::kMicro, beta, std::nullopt, kTrue6, kPred6, 3), 1e-5, "micro");
+  }
+  expect_values({0.821549}, run(Avg::kMacro, 0.5, std::nullopt, kTrue6, kPred6, 3), 1e-5, "macro 0.5");
+  expect_values({0.822222}, run(Avg::kMacro, 1.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "macro 1");
+  expect_values({0.849206}, run(Avg::kMacro, 2.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "macro 2");
+  expect_values({0.880471}, run(Avg::kWeighted, 0.5, std::nullopt, kTrue6, kPred6, 3), 1e-5, "weighted 0.5");
+  expect_values({0.844445}, run(Avg::kWeighted, 1.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "weighted 1");
+  expect_values({0.829365}, run(Avg::kWeighted, 2.0, std::nullopt, kTrue6, kPred6, 3), 1e-5, "weighted 2");
+}
+
+TEST(FBetaScore, KerasWeightedRandomScore) {
+  // test_fbeta_weighted_random_score_none: (average, beta, sample_weights, result).
+  struct Row {
+    Avg avg;
+    double beta;
+    std::vector<double> w;
+    std::vector<double> expected;
+  };
+  const std::vector<double> ones = {1, 1, 1, 1, 1, 1};
+  const std::vector<double> mask = {1, 0, 1, 1, 0, 1};
+  const std::vector<double> half = {0.5, 1, 1, 1, 0.5, 1};
+  const std::vector<Row> rows = {
+      {Avg::kNone, 0.5, ones, {0.909091, 0.555556, 1.0}},
+      {Avg::kNone, 0.5, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 0.5, half, {0.9375, 0.714286, 1.0}},
+      {Avg::kNone, 1.0, ones, {0.8, 0.666667, 1.0}},
+      {Avg::kNone, 1.0, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 1.0, half, {0.857143, 0.8, 1.0}},
+      {Avg::kNone, 2.0, ones, {0.714286, 0.833333, 1.0}},
+      {Avg::kNone, 2.0, mask, {1.0, 0.0, 1.0}},
+      {Avg::kNone, 2.0, half, {0.789474, 0.909091, 1.0}},
+      {Avg::kMicro, 0.5, ones, {0.833333}},
+      {Avg::kMicro, 0.5, mask, {1.0}},
+      {Avg::kMicro, 0.5, half, {0.9}},
+      {Avg::kMicro, 1.0, ones, {0.833333}},
+      {Avg::kMicro, 1.0, mask, {1.0}},
+      {Avg::kMicro, 1.0, half, {0.9}},
+      {Avg::kMicro, 2.0, ones, {0.833333}},
+      {Avg::kMicro, 2.0, mask, {1.0}},
+      {Avg::kMicro, 2.0, half, {0.9}},
+      {Avg::kMacro, 0.5, ones, {0.821549}},
+      {Avg::kMacro, 0.5, mask, {0.666667}},
+      {Avg::kMacro, 0.5, half, {0.883929}},
+      {Avg::kMacro, 1.0, ones, {0.822222}},
+      {Avg::kMacro, 1.0, mask, {0.666667}},
+      {Avg::kMacro, 1.0, half, {0.885714}},
+      {Avg::kMacro, 2.0, ones, {0.849206}},
+      {Avg::kMacro, 2.0, mask, {0.666667}},
+      {Avg::kMacro, 2.0, half, {0.899522}},
+      {Avg::kWeighted, 0.5, ones, {0.880471}},
+      {Avg::kWeighted, 0.5, mask, {1.0}},
+      {Avg::kWeighted, 0.5, half, {0.917857}},
+      {Avg::kWeighted, 1.0, ones, {0.844444}},
+      {Avg::kWeighted, 1.0, mask, {1.0}},
+      {Avg::kWeighted, 1.0, half, {0.902857}},
+      {Avg::kWeighted, 2.0, ones, {0.829365}},
+      {Avg::kWeighted, 2.0, mask, {1.0}},
+      {Avg::kWeighted, 2.0, half, {0.897608}},
+  };
+  for (const Row& r : rows) {
+    expect_values(r.expected, run(r.avg, r.beta, std::nullopt, kTrue6, kPred6, 3, r.w), 1e-5,
+                  "beta " + std::to_string(r.beta));
+  }
+}
+
+TEST(FBetaScore, KerasScalarAnd2dWeights) {
+  const std::vector<double> y_true = {1, 1, 1, 0};
+  const std::vector<double> y_pred = {0.2, 0.6, 0.2, 0.6};
+  // test_fbeta_scalar_weight: a scalar weight multiplies every element.
+  const std::vector<double> scalar = {0.5};
+  expect_values({0.0, 0.6666665}, run(Avg::kNone, 1.0, 0.5, y_true, y_pred, 2, TensorView(scalar, {})), 1e-5,
+                "scalar weight");
+  // test_fbeta_2d_weight: a weight per element.
+  const std::vector<double> w2 = {0.5, 0.2, 0.3, 0.8};
+  expect_values({0.0, 0.333333}, run(Avg::kNone, 1.0, 0.5, y_true, y_pred, 2, TensorView(w2, {2, 2})), 1e-5,
+                "2d weight");
+}
+
+TEST(FBetaScore, KerasDocstringExamples) {
+  // FBetaScore and F1Score class docstrings (threshold 0.5).
+  const std::vector<double> y_true = {1, 1, 1, 1, 0, 0, 1, 1, 0};
+  const std::vector<double> y_pred = {0.2, 0.6, 0.7, 0.2, 0.6, 0.6, 0.6, 0.8, 0.0};
+  expect_values({0.3846154, 0.90909094, 0.8333334}, run(Avg::kNone, 2.0, 0.5, y_true, y_pred, 3), 1e-6, "fbeta");
+  F1Score f1(Avg::kNone, 0.5);
+  f1.update_state(TensorView(y_true, {3, 3}), TensorView(y_pred, {3, 3}));
+  expect_values({0.5, 0.8, 0.6666667}, f1.result().to_doubles(), 1e-6, "f1");
+}
+
+TEST(F1Score, KerasCorrectnessEqualsFBetaOne) {
+  // F1ScoreTest.test_correctness.
+  F1Score f1;
+  FBetaScore fbeta(Avg::kNone, 1.0);
+  f1.update_state(TensorView(kTrue6, {6, 3}), TensorView(kPred6, {6, 3}));
+  fbeta.update_state(TensorView(kTrue6, {6, 3}), TensorView(kPred6, {6, 3}));
+  EXPECT_EQ(f1.result().to_doubles(), fbeta.result().to_doubles());
+  EXPECT_EQ(f1.class_name(), "F1Score");
+  EXPECT_EQ(f1.name(), "f1_score");
+  EXPECT_EQ(fbeta.name(), "fbeta_score");
+}
+
+TEST(FBetaScore, ConfigKeysAndRoundTrip) {
+  // test_config: FBetaScore(beta=0.5, threshold=0.3, average=None).
+  FBetaScore m(Avg::kNone, 0.5, 0.3);
+  EXPECT_EQ(
+      m.get_config(),
+      (Json{{"name", "fbeta_score"}, {"dtype", "float32"}, {"average", nullptr}, {"beta", 0.5}, {"threshold", 0.3}}));
+  const auto rebuilt = get(serialize(m));
+  EXPECT_EQ(rebuilt->get_config(), m.get_config());
+  // F1ScoreTest.test_config: no beta key.
+  F1Score f1(Avg::kMacro);
+  EXPECT_EQ(f1.get_config(),
+            (Json{{"name", "f1_score"}, {"dtype", "float32"}, {"average", "macro"}, {"threshold", nullptr}}));
+  EXPECT_THROW(F1Score::from_config(Json{{"beta", 1.0}}), ConfigError);  // F1Score has no beta
+  // The tally extension key appears only when given.
+  FBetaScore fixed(Avg::kWeighted, 2.0, std::nullopt, "f", DType::kFloat64, 4);
+  EXPECT_EQ(fixed.get_config()["num_classes"], 4);
+  EXPECT_EQ(get(serialize(fixed))->get_config(), fixed.get_config());
+  EXPECT_EQ(get("f_beta_score")->class_name(), "FBetaScore");
+  EXPECT_EQ(get("fbeta_score")->class_name(), "FBetaScore");
+  EXPECT_EQ(get("f1_score")->class_name(), "F1Score");
+  EXPECT_EQ(get("f1_score")->direction(), Direction::kHigherIsBetter);
+}
+
+TEST(FBetaScore, ConfigErrors) {
+  // test_invalid_average_raises_value_error
+  EXPECT_THROW(FBetaScore::from_config(Json{{"average", "invalid_average"}}), ConfigError);
+  try {
+    FBetaScore::from_config(Json{{"average", "invalid_average"}});
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("`average`"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("invalid_average"), std::string::npos) << e.what();
+  }
+  // test_beta_zero / negative_one / negative_half
+  for (const double beta : {0.0, -1.0, -0.5, std::nan("")}) {
+    EXPECT_THROW(FBetaScore(Avg::kMacro, beta), InvalidArgument) << beta;
+  }
+  EXPECT_THROW(FBetaScore::from_config(Json{{"beta", 0.0}}), InvalidArgument);
+  EXPECT_THROW(FBetaScore::from_config(Json{{"beta", "1.0"}}), ConfigError);  // test_beta_string_type
+  // test_threshold_above_one / zero / negative
+  for (const double t : {1.1, 0.0, -0.5}) EXPECT_THROW(FBetaScore(Avg::kMacro, 1.0, t), InvalidArgument) << t;
+  EXPECT_NO_THROW(FBetaScore(Avg::kMacro, 1.0, 1.0));                              // threshold 1 is allowed
+  EXPECT_THROW(FBetaScore::from_config(Json{{"threshold", "0.5"}}), ConfigError);  // test_threshold_string
+  EXPECT_THROW(FBetaScore::from_config(Json{{"thresholds", 0.5}}), ConfigError);   // unknown key
+  EXPECT_THROW(FBetaScore(Avg::kNone, 1.0, std::nullopt, "f", DType::kFloat32, 0), InvalidArgument);
+  try {
+    FBetaScore(Avg::kMacro, 1.0, 1.1);
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("`threshold`"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1.1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(FBetaScore, InputShapeErrors) {
+  // test_non_2d_input_shapes_raises_value_error
+  FBetaScore m;
+  const std::vector<double> v(24, 0.5);
+  EXPECT_THROW(m.update_state(TensorView(v, {2, 3, 4}), TensorView(v, {2, 3, 4})), ShapeError);
+  EXPECT_THROW(m.update_state(TensorView(v, {24}), TensorView(v, {24})), ShapeError);
+  EXPECT_THROW(m.update_state(TensorView(v, {4, 6}), TensorView(v, {6, 4})), ShapeError);
+  const std::vector<double> w(5, 1.0);
+  EXPECT_THROW(m.update_state(TensorView(v, {4, 6}), TensorView(v, {4, 6}), w), ShapeError);
+}
+
+TEST(FBetaScore, FirstBatchFixesTheClassCount) {
+  FBetaScore m;
+  EXPECT_EQ(m.result().shape(), Shape{0});  // nothing seen, no class count yet
+  EXPECT_TRUE(m.to_vector().empty());
+  const std::vector<double> y3 = {1, 0, 0, 0, 1, 0};
+  const std::vector<double> p3 = {0.9, 0.1, 0.0, 0.2, 0.7, 0.1};
+  FBetaScore built;
+  built.update_state(TensorView(y3, {2, 3}), TensorView(p3, {2, 3}));
+  EXPECT_EQ(built.to_vector().size(), 12u);
+  EXPECT_THROW(m.merge_state(built), StateError);  // layouts differ before the first update
+  m.update_state(TensorView(y3, {2, 3}), TensorView(p3, {2, 3}));
+  EXPECT_NO_THROW(m.merge_state(built));
+  const std::vector<double> y4(8, 0.0);
+  const auto before = m.to_vector();
+  try {
+    m.update_state(TensorView(y4, {2, 4}), TensorView(y4, {2, 4}));
+    ADD_FAILURE() << "a batch with another class count was accepted";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("fixed the number of classes at 3"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(before, m.to_vector());
+  m.reset_state();  // keeps C, as Keras keeps built variables
+  EXPECT_EQ(m.to_vector(), std::vector<double>(12, 0.0));
+  // A built metric equals one constructed with num_classes: they merge.
+  FBetaScore fixed(Avg::kNone, 1.0, std::nullopt, "fbeta_score", DType::kFloat32, 3);
+  EXPECT_NO_THROW(fixed.merge_state(built));
+  EXPECT_THROW(fixed.update_state(TensorView(y4, {2, 4}), TensorView(y4, {2, 4})), ShapeError);
+  // Micro keeps scalars: any class count, any order.
+  FBetaScore micro(Avg::kMicro);
+  micro.update_state(TensorView(y3, {2, 3}), TensorView(p3, {2, 3}));
+  micro.update_state(TensorView(y4, {2, 4}), TensorView(y4, {2, 4}));
+  EXPECT_EQ(micro.to_vector().size(), 4u);
+}
+
+TEST(FBetaScore, BinarisationRules) {
+  // Ties with the row max all count; an all-zero row predicts nothing (|p| > 1e-9 guard).
+  const std::vector<double> y_true = {1, 0, 1, 0, 0, 1};
+  const std::vector<double> y_pred = {0.5, 0.5, 0.0, 0.0, 0.0, 0.0};
+  FBetaScore m(Avg::kNone);
+  m.update_state(TensorView(y_true, {2, 3}), TensorView(y_pred, {2, 3}));
+  const Variables& v = m.variable_values();
+  EXPECT_EQ(std::vector<double>(v.f64(0).begin(), v.f64(0).end()), (std::vector<double>{1, 0, 0}));  // tp
+  EXPECT_EQ(std::vector<double>(v.f64(1).begin(), v.f64(1).end()), (std::vector<double>{0, 1, 0}));  // fp
+  EXPECT_EQ(std::vector<double>(v.f64(2).begin(), v.f64(2).end()), (std::vector<double>{0, 0, 2}));  // fn
+  // A threshold is strict, compared after rounding to the metric dtype (float32 here).
+  const std::vector<double> one = {1.0};
+  const std::vector<double> at = {0.5 + 1e-12};
+  FBetaScore f32(Avg::kMicro, 1.0, 0.5);
+  f32.update_state(TensorView(one, {1, 1}), TensorView(at, {1, 1}));
+  EXPECT_EQ(f32.variable_values().f64(0)[0], 0.0);  // 0.5 + 1e-12 rounds to 0.5f: not > 0.5
+  FBetaScore f64(Avg::kMicro, 1.0, 0.5, "f", DType::kFloat64);
+  f64.update_state(TensorView(one, {1, 1}), TensorView(at, {1, 1}));
+  EXPECT_EQ(f64.variable_values().f64(0)[0], 1.0);
+  // Soft labels contribute fractionally.
+  const std::vector<double> soft = {0.3, 0.7};
+  const std::vector<double> pred = {0.9, 0.1};
+  FBetaScore s(Avg::kNone, 1.0, 0.5);
+  s.update_state(TensorView(soft, {1, 2}), TensorView(pred, {1, 2}));
+  EXPECT_DOUBLE_EQ(s.variable_values().f64(0)[0], 0.3);  // tp
+  EXPECT_DOUBLE_EQ(s.variable_values().f64(1)[0], 0.7);  // fp
+  EXPECT_DOUBLE_EQ(s.variable_values().f64(2)[1], 0.7);  // fn
+  EXPECT_DOUBLE_EQ(s.variable_values().f64(3)[1], 0.7);  // support
+}
+
+TEST(FBetaScore, NaNInputsAreRejectedWithoutChangingState) {
+  FBetaScore m(Avg::kMacro, 1.0, std::nullopt, "f", DType::kFloat32, 2);
+  const std::vector<double> y = {1, 0, 0, 1};
+  const std::vector<double> p = {0.9, 0.1, 0.2, 0.8};
+  m.update_state(TensorView(y, {2, 2}), TensorView(p, {2, 2}));
+  const auto before = m.to_vector();
+  const std::vector<double> bad = {0.9, std::nan(""), 0.2, 0.8};
+  EXPECT_THROW(m.update_state(TensorView(y, {2, 2}), TensorView(bad, {2, 2})), InvalidArgument);
+  EXPECT_THROW(m.update_state(TensorView(bad, {2, 2}), TensorView(p, {2, 2})), InvalidArgument);
+  EXPECT_EQ(before, m.to_vector());
+}
+
+TEST(FBetaScore, StridedAndTypedInputs) {
+  // float32 scores, int64 labels, and a transposed (strided) view give the same counts.
+  const std::vector<float> pf = {0.9f, 0.2f, 0.1f, 0.8f};
+  const std::vector<std::int64_t> yi = {1, 0, 0, 1};
+  FBetaScore a(Avg::kNone);
+  a.update_state(TensorView(yi, {2, 2}), TensorView(pf, {2, 2}));
+  // The same data stored column-major and viewed with strides.
+  const std::vector<float> pt = {0.9f, 0.1f, 0.2f, 0.8f};
+  FBetaScore b(Avg::kNone);
+  b.update_state(TensorView(yi, {2, 2}), TensorView(pt.data(), DType::kFloat32, {2, 2}, {1, 2}));
+  EXPECT_EQ(a.to_vector(), b.to_vector());
+  expect_values({1.0, 1.0}, a.result().to_doubles(), 1e-6, "perfect argmax");
+}
+
+TEST(FBetaScore, ConvertedInputTypes) {
+  // Integer predictions, float64 scores under a float32 metric, and bool labels all take the
+  // converting path and agree with the same values given as float32.
+  const std::vector<std::int32_t> pi = {1, 0, 0, 1, 1, 0};
+  const std::vector<float> pf = {1, 0, 0, 1, 1, 0};
+  const std::vector<float> yf = {1, 0, 0, 1, 0, 1};
+  bool yb[6] = {true, false, false, true, false, true};
+  FBetaScore a(Avg::kNone, 1.0, 0.5);
+  a.update_state(TensorView(yf, {3, 2}), TensorView(pf, {3, 2}));
+  FBetaScore b(Avg::kNone, 1.0, 0.5);
+  b.update_state(TensorView(yb, DType::kBool, {3, 2}), TensorView(pi, {3, 2}));
+  EXPECT_EQ(a.to_vector(), b.to_vector());
+  EXPECT_EQ(a.to_vector(), (std::vector<double>{1, 1, 1, 0, 0, 1, 1, 2}));  // tp, fp, fn, support
+  // float16 dtype: 0.5002 rounds to 0.5 in binary16 (spacing 2^-11), so it is not above the threshold.
+  const std::vector<double> near = {0.5002};
+  const std::vector<double> one = {1.0};
+  FBetaScore h(Avg::kMicro, 1.0, 0.5, "h", DType::kFloat16);
+  h.update_state(TensorView(one, {1, 1}), TensorView(near, {1, 1}));
+  EXPECT_EQ(h.variable_values().f64(0)[0], 0.0);
+  FBetaScore s(Avg::kMicro, 1.0, 0.5);
+  s.update_state(TensorView(one, {1, 1}), TensorView(near, {1, 1}));
+  EXPECT_EQ(s.variable_values().f64(0)[0], 1.0);
+}
+
+// --- scikit-learn fixtures ------------------------------------------------------------
+
+Json load_fixtures() {
+  std::ifstream in(std::string(TALLY_FIXTURES_DIR) + "/f_score_iou.json");
+  EXPECT_TRUE(in.good()) << "missing fixture file; run tests/fixtures/gen_f_score_iou.py";
+  return Json::parse(in);
+}
+
+TEST(FBetaScore, MatchesScikitLearn) {
+  const Json all = load_fixtures();
+  const Json& fx = all["f_score"];
+  int checked = 0;
+  for (const Json& c : fx["cases"]) {
+    const Json& d = fx["datasets"][c["dataset"].get<std::size_t>()];
+    const std::int64_t n = d["n"];
+    const std::int64_t k = d["classes"];
+    const auto y_true = d["y_true"].get<std::vector<double>>();
+    const auto y_pred = d["y_pred"].get<std::vector<double>>();
+    const auto weights = d["sample_weight"].get<std::vector<double>>();
+    const double beta = c["beta"];
+    const std::optional<double> threshold =
+        c["threshold"].is_null() ? std::nullopt : std::optional<double>(c["threshold"].get<double>());
+    const bool weighted = c["weighted"];
+    const std::string what = "dataset " + c["dataset"].dump() + " beta " + std::to_string(beta) + " threshold " +
+                             c["threshold"].dump() + (weighted ? " weighted" : "");
+    for (const auto& [key, avg] : std::vector<std::pair<std::string, Avg>>{
+             {"none", Avg::kNone}, {"micro", Avg::kMicro}, {"macro", Avg::kMacro}, {"weighted", Avg::kWeighted}}) {
+      FBetaScore m(avg, beta, threshold);
+      m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}),
+                     weighted ? TensorView(weights) : TensorView());
+      const std::vector<double> expected =
+          avg == Avg::kNone ? c["f"][key].get<std::vector<double>>() : std::vector<double>{c["f"][key].get<double>()};
+      // Keras's 1e-7 epsilons are the only difference from scikit-learn.
+      expect_values(expected, m.result().to_doubles(), 2e-6, what + " average " + key);
+      ++checked;
+    }
+    // Per-class precision and recall from the state.
+    FBetaScore m(Avg::kNone, beta, threshold);
+    m.update_state(TensorView(y_true, {n, k}), TensorView(y_pred, {n, k}),
+                   weighted ? TensorView(weights) : TensorView());
+    const Variables& v = m.variable_values();
+    const auto precision = c["precision"].get<std::vector<double>>();
+    const auto recall = c["recall"].get<std::vector<double>>();
+    for (std::size_t j = 0; j < precision.size(); ++j) {
+      const double tp = v.f64(0)[j];
+      const double fp = v.f64(1)[j];
+      const double fn = v.f64(2)[j];
+      EXPECT_NEAR(precision[j], tp + fp > 0 ? tp / (tp + fp) : 0.0, 1e-12) << what;
+      EXPECT_NEAR(recall[j], tp + fn > 0 ? tp / (tp + fn) : 0.0, 1e-12) << what;
+    }
+  }
+  EXPECT_EQ(checked, 54 * 4);
+}
+
+// --- property harness ---------------------------------------------------------------
+
+// One-hot labels (multi-class) or independent 0/1 labels (multi-label) for N x C.
+Tensor labels(std::int64_t n, std::int64_t c, bool multilabel, std::uint64_t seed) {
+  Tensor t(DType::kFloat32, {n, c});
+  std::mt19937_64 rng(seed);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t hot = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c));
+    for (std::int64_t j = 0; j < c; ++j) {
+      t.data_as<float>()[i * c + j] = multilabel ? static_cast<float>(rng() & 1u) : (j == hot ? 1.0f : 0.0f);
+    }
+  }
+  return t;
+}
+
+TEST(FBetaScore, PassesPropertyHarness) {
+  const std::int64_t n = 97;
+  for (const Avg avg : {Avg::kNone, Avg::kMicro, Avg::kMacro, Avg::kWeighted}) {
+    for (const bool weighted : {false, true}) {
+      for (const bool multilabel : {false, true}) {
+        testing::HarnessCase c;
+        const std::optional<double> threshold = multilabel ? std::optional<double>(0.4) : std::nullopt;
+        c.factory = [avg, threshold] {
+          return std::make_unique<FBetaScore>(avg, 2.0, threshold, "fbeta_score", DType::kFloat32, 5);
+        };
+        c.y_true = labels(n, 5, multilabel, 11);
+        c.y_pred = testing::random_uniform({n, 5}, 12, 0.0, 1.0, DType::kFloat32);
+        if (weighted) c.sample_weight = testing::random_uniform({n}, 13, 0.0, 2.0);
+        c.names = {"FBetaScore", "f_beta_score", "fbeta_score"};
+        SCOPED_TRACE(std::string("average ") + f_score_average_to_json(avg).dump() + (weighted ? " weighted" : "") +
+                     (multilabel ? " multilabel" : " multiclass"));
+        testing::check_metric_properties(c);
+      }
+    }
+  }
+}
+
+TEST(F1Score, PassesPropertyHarness) {
+  testing::HarnessCase c;
+  c.factory = [] {
+    return std::make_unique<F1Score>(FScoreAverage::kWeighted, std::nullopt, "f1_score", DType::kFloat32, 10);
+  };
+  c.y_true = labels(120, 10, false, 21);
+  c.y_pred = testing::random_uniform({120, 10}, 22, 0.0, 1.0, DType::kFloat32);
+  c.sample_weight = testing::random_uniform({120}, 23, 0.0, 1.0);
+  c.names = {"F1Score", "f1_score"};
+  testing::check_metric_properties(c);
+}
+
+TEST(FBetaScore, LazyClassCountIsBatchAndThreadInvariant) {
+  // Without num_classes the harness's from_vector-on-a-fresh-metric step cannot apply, so
+  // check splits, merges of built shards and thread counts directly.
+  const Tensor y = labels(3000, 7, true, 31);
+  const Tensor p = testing::random_uniform({3000, 7}, 32, 0.0, 1.0, DType::kFloat32);
+  FBetaScore once(Avg::kNone, 1.0, 0.5);
+  once.update_state(y, p);
+  FBetaScore split(Avg::kNone, 1.0, 0.5);
+  FBetaScore other(Avg::kNone, 1.0, 0.5);
+  split.update_state(y.view().slice_rows(0, 1234), p.view().slice_rows(0, 1234));
+  other.update_state(y.view().slice_rows(1234, 3000), p.view().slice_rows(1234, 3000));
+  split.merge_state(other);
+  testing::expect_close(once.result(), split.result(), 1e-12, "split and merged");
+  const Tensor yb = testing::repeat_rows(y, 40);
+  const Tensor pb = testing::repeat_rows(p, 40);
+  set_num_threads(1);
+  FBetaScore one(Avg::kNone, 1.0, 0.5);
+  one.update_state(yb, pb);
+  set_num_threads(2);
+  FBetaScore two(Avg::kNone, 1.0, 0.5);
+  two.update_state(yb, pb);
+  set_num_threads(0);
+  EXPECT_EQ(one.to_vector(), two.to_vector());
+}
+
+}  // namespace
+}  // namespace tally::metrics

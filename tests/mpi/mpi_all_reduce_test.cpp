@@ -1,0 +1,91 @@
+// all_reduce_metrics over MPI: every rank evaluates its share of one data set and ends with
+// the result a single process gets on all of it. Run by ctest under mpirun -n 2 and -n 4.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "support/random_inputs.h"
+#include "tally/mpi.h"
+#include "tally/registry.h"
+
+namespace tally {
+namespace {
+
+MpiContext& context() {
+  static MpiContext ctx;
+  return ctx;
+}
+
+const std::vector<std::string> kSpecs = {
+    "binary_accuracy", "mse", "mae", "root_mean_squared_error", "pearson_correlation", "mean",
+    R"({"class_name": "R2Score", "config": {"class_aggregation": null}})",
+    R"({"class_name": "BinaryIoU"})", R"({"class_name": "F1Score", "config": {"num_classes": 1, "threshold": 0.5}})"};
+
+TEST(Mpi, ContextBasics) {
+  MpiContext& ctx = context();
+  EXPECT_TRUE(launched_under_mpi());
+  EXPECT_GE(ctx.world_size(), 2);
+  EXPECT_EQ(ctx.local_size(), ctx.world_size());  // one machine
+  std::vector<double> b{static_cast<double>(ctx.global_rank())};
+  ctx.all_reduce_in_place(b, ReduceOp::kMax);
+  EXPECT_DOUBLE_EQ(b[0], ctx.world_size() - 1);
+  const std::int64_t w = ctx.world_size();
+  for (const std::int64_t n : {w - 1, w, 3 * w + 1}) {  // smaller than, equal to, larger than the world
+    std::vector<double> total{static_cast<double>(ctx.distribute_value(n))};
+    ctx.all_reduce_in_place(total, ReduceOp::kSum);
+    EXPECT_DOUBLE_EQ(total[0], static_cast<double>(n));
+  }
+  const auto avg = ctx.all_reduce({Tensor::scalar(ctx.global_rank())}, true);
+  EXPECT_DOUBLE_EQ(avg[0].item(), (w - 1) / 2.0);
+}
+
+TEST(Mpi, AllReduceEqualsOneProcessOnAllData) {
+  MpiContext& ctx = context();
+  const std::int64_t n = 1001;  // uneven shards; with -n 4 ... every rank still has rows
+  const Tensor y = testing::random_labels({n, 1}, 11, 2, DType::kFloat64);
+  const Tensor p = testing::random_uniform({n, 1}, 12, 0.0, 1.0, DType::kFloat32);
+  MetricCollection single = MetricCollection::from_specs(kSpecs);
+  single.update_state(y, p);
+  MetricCollection mine = MetricCollection::from_specs(kSpecs);
+  const auto [begin, end] = ctx.distribute_range(n);
+  mine.update_state(y.view().slice_rows(begin, end), p.view().slice_rows(begin, end));
+  all_reduce_metrics(mine, ctx);
+  const auto got = mine.result(), want = single.result();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const std::vector<double> g = got[i].second.to_doubles(), e = want[i].second.to_doubles();
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      EXPECT_NEAR(g[k], e[k], 1e-12 * std::max(1.0, std::fabs(e[k]))) << got[i].first;
+    }
+  }
+}
+
+TEST(Mpi, ARankWithZeroSamples) {
+  MpiContext& ctx = context();
+  MetricCollection c = MetricCollection::from_specs({"mse", "mean"});
+  if (ctx.global_rank() == 0) c.update_state(std::vector<double>{1, 2}, std::vector<double>{2, 4});
+  all_reduce_metrics(c, ctx);
+  EXPECT_DOUBLE_EQ(c.metric("mean_squared_error").value(), 2.5);
+}
+
+TEST(Mpi, MismatchedLayoutFailsOnEveryRank) {
+  MpiContext& ctx = context();
+  MetricCollection c = MetricCollection::from_specs({ctx.global_rank() == 1 ? "mae" : "mse"});
+  EXPECT_THROW(all_reduce_metrics(c, ctx), DistributedError);
+}
+
+}  // namespace
+}  // namespace tally
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  tally::context();  // MPI is initialised before any test, finalised at exit
+  // Only rank 0 prints the report; every rank's failures still set the exit code.
+  if (tally::context().global_rank() != 0) {
+    delete testing::UnitTest::GetInstance()->listeners().Release(
+        testing::UnitTest::GetInstance()->listeners().default_result_printer());
+  }
+  const int rc = RUN_ALL_TESTS();
+  std::vector<double> worst{static_cast<double>(rc)};
+  tally::context().all_reduce_in_place(worst, tally::ReduceOp::kMax);
+  return static_cast<int>(worst[0]);
+}
