@@ -50,27 +50,15 @@ enum class HingeKind : std::uint8_t { kHinge, kSquared };
 template <class Sink>
 auto run_hinge(const Aligned& a, HingeKind kind, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
-    const std::int64_t w = a.spec.width;
-    const double wd = static_cast<double>(w);
     const bool map = all_binary(yt, a.y_true.view.numel());
     if (kind == HingeKind::kSquared) {
-      auto row = [=](std::int64_t r, bool&) {
-        double s = 0.0;
-        for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-          s += kernels::squared_hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
-        }
-        return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-      };
-      return sink(a.spec, row);
+      return kernels::mean_over_rows(
+          a.spec, yt, yp,
+          [map](double y, double p) { return kernels::squared_hinge_term(kernels::hinge_label(y, map), p); }, sink);
     }
-    auto row = [=](std::int64_t r, bool&) {
-      double s = 0.0;
-      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-        s += kernels::hinge_term(kernels::hinge_label(to_double(yt[k]), map), to_double(yp[k]));
-      }
-      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-    };
-    return sink(a.spec, row);
+    return kernels::mean_over_rows(
+        a.spec, yt, yp, [map](double y, double p) { return kernels::hinge_term(kernels::hinge_label(y, map), p); },
+        sink);
   });
 }
 

@@ -59,26 +59,17 @@ struct AccumulateSink {
 template <class Sink>
 auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, ClipBounds clip, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
-    const std::int64_t w = a.spec.width;
-    const double wd = static_cast<double>(w);
     if (from_logits) {
-      auto row = [=](std::int64_t r, bool&) {
-        double s = 0.0;
-        for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-          s += kernels::bce_from_logit(kernels::smooth_binary(to_double(yt[k]), ls), to_double(yp[k]));
-        }
-        return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-      };
-      return sink(a.spec, row);
+      return kernels::mean_over_rows(
+          a.spec, yt, yp,
+          [ls](double y, double x) { return kernels::bce_from_logit(kernels::smooth_binary(y, ls), x); }, sink);
     }
-    auto row = [=](std::int64_t r, bool&) {
-      double s = 0.0;
-      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-        s += kernels::bce_from_probability(kernels::smooth_binary(to_double(yt[k]), ls), to_double(yp[k]), clip);
-      }
-      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-    };
-    return sink(a.spec, row);
+    return kernels::mean_over_rows(
+        a.spec, yt, yp,
+        [ls, clip](double y, double p) {
+          return kernels::bce_from_probability(kernels::smooth_binary(y, ls), p, clip);
+        },
+        sink);
   });
 }
 
@@ -202,16 +193,9 @@ auto run_kl_divergence(const Aligned& a, ClipBounds clip, const Sink& sink) {
 template <class Sink>
 auto run_poisson(const Aligned& a, ClipBounds clip, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
-    const std::int64_t w = a.spec.width;
-    const double wd = static_cast<double>(w);
-    auto row = [=](std::int64_t r, bool&) {
-      double s = 0.0;
-      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-        s += kernels::poisson_term(to_double(yt[k]), to_double(yp[k]), clip.lo);
-      }
-      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-    };
-    return sink(a.spec, row);
+    const double eps = clip.lo;
+    return kernels::mean_over_rows(
+        a.spec, yt, yp, [eps](double y, double p) { return kernels::poisson_term(y, p, eps); }, sink);
   });
 }
 
@@ -221,18 +205,13 @@ template <class Sink>
 auto run_binary_focal(const Aligned& a, bool balance, double alpha, double gamma, bool from_logits, double ls,
                       ClipBounds clip, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
-    const std::int64_t w = a.spec.width;
-    const double wd = static_cast<double>(w);
-    auto row = [=](std::int64_t r, bool&) {
-      double s = 0.0;
-      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) {
-        const double y = kernels::smooth_binary(to_double(yt[k]), ls);
-        const double p = from_logits ? kernels::sigmoid(to_double(yp[k])) : to_double(yp[k]);
-        s += kernels::binary_focal_term(y, p, gamma, balance, alpha, clip);
-      }
-      return w == 1 ? s : s / wd;  // no division on the rank-1 path: it would bound the loop
-    };
-    return sink(a.spec, row);
+    return kernels::mean_over_rows(
+        a.spec, yt, yp,
+        [=](double y, double x) {
+          const double p = from_logits ? kernels::sigmoid(x) : x;
+          return kernels::binary_focal_term(kernels::smooth_binary(y, ls), p, gamma, balance, alpha, clip);
+        },
+        sink);
   });
 }
 

@@ -62,6 +62,11 @@ TEST(BinaryCrossentropy, KerasSaturatedTermsFollowTheMetricDType) {
   BinaryCrossentropy m64(false, 0.0, "bce64", DType::kFloat64);
   m64.update_state(Vec{0}, Vec{1});
   EXPECT_NEAR(m64.value(), 16.118095, 1e-6);
+  // With float16, 1 − ε rounds to 1, so the saturated wrong term is infinite, as Keras gives
+  // for half-precision inputs (documented).
+  BinaryCrossentropy m16(false, 0.0, "bce16", DType::kFloat16);
+  m16.update_state(Vec{0}, Vec{1});
+  EXPECT_TRUE(std::isinf(m16.value()));
   // Weighted (test_weighted): 3.4162.
   BinaryCrossentropy w;
   EXPECT_NEAR(eval(w, TensorView(yt, {2, 2}), TensorView(yp, {2, 2}), Vec{1.5, 2.0}), 3.4162, 1e-4);

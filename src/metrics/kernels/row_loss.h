@@ -79,6 +79,23 @@ decltype(auto) dispatch_inputs(const TensorView& y_true, const TensorView& y_pre
   }
 }
 
+/// Sinks `term(y, p)` averaged over each row of `spec.width` elements (Keras's mean over the
+/// last axis). Width 1 (rank-1 inputs, decision 9) gets its own loop with no inner loop or
+/// division: that per-row overhead would cost more than the term itself.
+template <class Yt, class Yp, class Term, class Sink>
+auto mean_over_rows(const RowSpec& spec, const Yt* yt, const Yp* yp, Term term, const Sink& sink) {
+  const std::int64_t w = spec.width;
+  if (w == 1) {
+    return sink(spec, [=](std::int64_t r, bool&) { return term(to_double(yt[r]), to_double(yp[r])); });
+  }
+  const double wd = static_cast<double>(w);
+  return sink(spec, [=](std::int64_t r, bool&) {
+    double s = 0.0;
+    for (std::int64_t k = r * w; k < (r + 1) * w; ++k) s += term(to_double(yt[k]), to_double(yp[k]));
+    return s / wd;
+  });
+}
+
 /// Rows per parallel chunk so that a chunk holds about internal::kChunkSize elements.
 inline std::int64_t rows_per_chunk(std::int64_t width) {
   return std::max<std::int64_t>(1, internal::kChunkSize / std::max<std::int64_t>(width, 1));
