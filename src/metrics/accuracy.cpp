@@ -48,8 +48,8 @@ template <class Match>
 Tensor elementwise_values(const std::string& me, const TensorView& y_true, const TensorView& y_pred, Match&& match);
 
 // Elementwise match counting for Accuracy and BinaryAccuracy. `match(t, p)` -> 0 or 1.
-template <class Match>
-void accumulate_elementwise(Variables& vars, const std::string& me, const Batch& batch, Match&& match) {
+template <class Match, class Count>
+void accumulate_elementwise(Variables& vars, const std::string& me, const Batch& batch, Match&& match, Count&& count) {
   TensorView t = batch.y_true, p = batch.y_pred;
   kernels::align_same_shape(me, t, p);
   const TensorView& w = batch.sample_weight;
@@ -68,11 +68,7 @@ void accumulate_elementwise(Variables& vars, const std::string& me, const Batch&
         const P* pp = static_cast<const P*>(pc.data());
         return internal::chunked_reduce(
             n, std::int64_t{0},
-            [&](std::int64_t b, std::int64_t e, std::int64_t& acc) {
-              std::int64_t local = 0;
-              for (std::int64_t i = b; i < e; ++i) local += match(to_double(tp[i]), to_double(pp[i])) ? 1 : 0;
-              acc += local;
-            },
+            [&](std::int64_t b, std::int64_t e, std::int64_t& acc) { acc += count(tp, pp, b, e); },
             [](std::int64_t& total, std::int64_t part) { total += part; });
       });
     });
@@ -101,7 +97,7 @@ Tensor elementwise_values(const std::string& me, const TensorView& y_true, const
       const T* tp = static_cast<const T*>(tc.data());
       const P* pp = static_cast<const P*>(pc.data());
       internal::parallel_for_chunks(n, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t i = b; i < e; ++i) out[i] = match(to_double(tp[i]), to_double(pp[i])) ? 1.0 : 0.0;
+        for (std::int64_t i = b; i < e; ++i) out[i] = match(tp[i], pp[i]) ? 1.0 : 0.0;
       });
     });
   });
@@ -132,7 +128,12 @@ std::unique_ptr<Metric> Accuracy::from_config(const Json& config) {
 }
 
 void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
-  accumulate_elementwise(vars, who(*this), batch, [](double t, double p) { return t == p; });
+  auto match = [](auto t, auto p) { return to_double(t) == to_double(p); };
+  accumulate_elementwise(vars, who(*this), batch, match, [match](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
+    std::int64_t n = 0;
+    for (std::int64_t i = b; i < e; ++i) n += static_cast<std::int64_t>(match(t[i], p[i]));
+    return n;
+  });
 }
 
 // --- BinaryAccuracy -------------------------------------------------------------------
@@ -163,8 +164,11 @@ Json BinaryAccuracy::get_config() const {
 
 void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
   const double threshold = threshold_;
-  accumulate_elementwise(vars, who(*this), batch,
-                         [threshold](double t, double p) { return kernels::binary_match(t, p, threshold) != 0.0; });
+  accumulate_elementwise(
+      vars, who(*this), batch, [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); },
+      [threshold](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
+        return kernels::count_binary_matches(t, p, b, e, threshold);
+      });
 }
 
 // --- CategoricalAccuracy ----------------------------------------------------------------
@@ -382,13 +386,12 @@ void SparseTopKCategoricalAccuracy::accumulate(Variables& vars, const Batch& bat
 namespace functional {
 
 Tensor accuracy(const TensorView& y_true, const TensorView& y_pred) {
-  return elementwise_values("accuracy", y_true, y_pred, [](double t, double p) { return t == p; });
+  return elementwise_values("accuracy", y_true, y_pred, [](auto t, auto p) { return to_double(t) == to_double(p); });
 }
 
 Tensor binary_accuracy(const TensorView& y_true, const TensorView& y_pred, double threshold) {
-  return elementwise_values("binary_accuracy", y_true, y_pred, [threshold](double t, double p) {
-    return kernels::binary_match(t, p, threshold) != 0.0;
-  });
+  return elementwise_values("binary_accuracy", y_true, y_pred,
+                            [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); });
 }
 
 Tensor categorical_accuracy(const TensorView& y_true, const TensorView& y_pred) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "tally/tensor.h"
 
@@ -12,9 +13,61 @@
 
 namespace tally::metrics::kernels {
 
+/// The threshold in y_pred's precision: Keras casts it to y_pred's dtype before comparing.
+template <class P>
+inline auto threshold_in(double threshold) {
+  if constexpr (std::is_same_v<P, double>) {
+    return threshold;
+  } else if constexpr (std::is_same_v<P, Float16> || std::is_same_v<P, BFloat16>) {
+    return static_cast<float>(P(static_cast<float>(threshold)));
+  } else {
+    return static_cast<float>(threshold);
+  }
+}
+
 /// Keras binary_accuracy: (y_pred > threshold) cast to the label's type, compared with it.
-TALLY_HD inline double binary_match(double y_true, double y_pred, double threshold) {
-  return (y_pred > threshold ? 1.0 : 0.0) == y_true ? 1.0 : 0.0;
+/// The label is compared in its own type: converting int64 labels to double costs more
+/// than the rest of the pass.
+template <class T, class P>
+TALLY_HD inline bool binary_match(T y_true, P y_pred, double threshold) {
+  const auto thr = threshold_in<P>(threshold);
+  const bool positive = static_cast<decltype(thr)>(to_double(y_pred)) > thr;
+  if constexpr (std::is_same_v<T, bool>) {
+    return y_true == positive;
+  } else if constexpr (std::is_integral_v<T>) {
+    return y_true == static_cast<T>(positive);  // branch-free: random labels defeat prediction
+  } else {
+    return to_double(y_true) == static_cast<double>(positive);
+  }
+}
+
+/// Counts binary_match over [b, e) with four independent counters and comparisons in
+/// y_pred's precision: branch-free, so random labels cost nothing extra.
+template <class T, class P>
+inline std::int64_t count_binary_matches(const T* t, const P* p, std::int64_t b, std::int64_t e, double threshold) {
+  const auto thr = threshold_in<P>(threshold);
+  using C = decltype(thr);
+  auto one = [&](std::int64_t i) -> std::int64_t {
+    const bool positive = static_cast<C>(to_double(p[i])) > thr;
+    if constexpr (std::is_same_v<T, bool>) {
+      return t[i] == positive;
+    } else if constexpr (std::is_integral_v<T>) {
+      return t[i] == static_cast<T>(positive);
+    } else {
+      const C label = static_cast<C>(to_double(t[i]));
+      return static_cast<std::int64_t>((label == C(1)) & positive) | static_cast<std::int64_t>((label == C(0)) & !positive);
+    }
+  };
+  std::int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  std::int64_t i = b;
+  for (; i + 4 <= e; i += 4) {
+    c0 += one(i);
+    c1 += one(i + 1);
+    c2 += one(i + 2);
+    c3 += one(i + 3);
+  }
+  for (; i < e; ++i) c0 += one(i);
+  return (c0 + c1) + (c2 + c3);
 }
 
 /// Index of the first largest element of a row (Keras argmax ties go to the first index).
