@@ -123,3 +123,26 @@ def test_contexts_follow_pfl():
 
     run_workers(2, body)
     assert shares == {0: (range(0, 3), 3), 1: (range(3, 5), 2)}
+
+
+def test_torch_distributed_example():
+    torch = pytest.importorskip("torch", reason="torch is optional (Debian's python3-torch)")
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "torch_distributed.py")
+    spec = importlib.util.spec_from_file_location("torch_distributed", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    import torch.distributed as dist
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    os.environ.setdefault("MASTER_PORT", "29513")
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        rng = np.random.default_rng(0)
+        y = (rng.random(100) > 0.5).astype(np.float64)
+        p = rng.random(100)
+        got = example.evaluate(example.TorchDistributedContext(), y, p)
+        assert got["binary_accuracy"] == pytest.approx(np.mean((p > 0.5) == y))
+    finally:
+        dist.destroy_process_group()
+    assert torch is not None
