@@ -184,3 +184,18 @@ def test_python_metric_min_max_and_int_variables():
     fresh = Extremes()
     fresh.from_vector(Extremes().to_vector())  # identity values (+inf, -inf) round-trip
     assert np.isinf(fresh.low.value)
+
+
+def test_torch_tensors_come_in_through_dlpack():
+    torch = pytest.importorskip("torch", reason="torch is optional (Debian's python3-torch)")
+    x = torch.rand(1000)
+    m = tally.metrics.Mean()
+    m.update_state(x)
+    assert m.result() == pytest.approx(float(x.double().mean()), rel=1e-12)
+    b = torch.rand(64).to(torch.bfloat16)  # bfloat16 has no numpy dtype: DLPack only
+    m = tally.metrics.Mean()
+    m.update_state(b)
+    assert m.result() == pytest.approx(float(b.double().mean()), rel=1e-12)
+    acc = tally.metrics.BinaryAccuracy()
+    acc.update_state(torch.tensor([1, 0, 1]), torch.tensor([0.9, 0.2, 0.4]))
+    assert acc.result() == pytest.approx(2 / 3)
