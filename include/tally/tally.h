@@ -8,6 +8,7 @@
 #include "tally/error.h"
 #include "tally/metric.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
 #include "tally/metrics/f_score.h"
 #include "tally/metrics/functional.h"

@@ -111,7 +111,20 @@ def test_hinge_matches_sklearn(rng):
 def test_auc_matches_sklearn_on_the_threshold_grid(rng):
     require("AUC")
     y = (rng.random(5000) < 0.3).astype(int)
-    grid = rng.integers(0, 200, 5000) / 199.0  # scores on Keras's default threshold grid
+    # One distinct score per bucket of Keras's default grid (bucket centres), so binning
+    # loses no ROC point and the binned AUC equals the exact one.
+    grid = (rng.integers(0, 199, 5000) + 0.5) / 199.0
     m = tally.metrics.AUC()
     m.update_state(y, grid)
     close(m.result(), skm.roc_auc_score(y, grid), rel=1e-6)
+    pr = tally.metrics.AUC(curve="PR", summation_method="majoring", num_thresholds=1000)
+    pr.update_state(y, grid)
+    assert abs(pr.result() - skm.average_precision_score(y, grid)) < 0.02
+    w = rng.random(5000)
+    m = tally.metrics.AUC()
+    m.update_state(y, grid, sample_weight=w)
+    close(m.result(), skm.roc_auc_score(y, grid, sample_weight=w), rel=1e-6)
+    for name, fn in [("Precision", skm.precision_score), ("Recall", skm.recall_score)]:
+        m = getattr(tally.metrics, name)()
+        m.update_state(y, grid, sample_weight=w)
+        close(m.result(), fn(y, grid > 0.5, sample_weight=w))

@@ -1,0 +1,240 @@
+#include "metrics/kernels/confusion_counts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "internal/check.h"
+#include "internal/parallel.h"
+#include "internal/samplewise.h"
+
+namespace tally::metrics::kernels {
+namespace {
+
+constexpr double kNegInf = -1e10;  // Keras NEG_INF for entries outside the top k
+
+// Number of fixed partitions of the rows: independent of the thread count (so weighted
+// float sums are identical on any number of threads) and few enough that per-partition
+// histograms stay small even for a million thresholds.
+std::int64_t partitions_for(std::int64_t rows, std::int64_t histogram_size) {
+  std::int64_t p = std::clamp<std::int64_t>(rows / 65536, 1, 8);
+  if (histogram_size > 100000) p = std::min<std::int64_t>(p, 2);
+  return p;
+}
+
+struct Histograms {
+  std::vector<std::int64_t> pos, neg;  // [L * (T + 1)]
+  std::vector<double> pos_w, neg_w;
+};
+
+// Level of a prediction: how many (sorted) thresholds lie strictly below it.
+struct Leveler {
+  bool evenly = false;
+  bool epsilon = false;
+  bool float32 = true;
+  std::int64_t t = 0;
+  std::vector<double> sorted;
+
+  std::int64_t operator()(double p) const {
+    if (evenly) {
+      // Keras: clip to [0, 1], bucket = ceil(p * (T - 1)) - 1 in the variable dtype.
+      double b;
+      if (float32) {
+        const float pf = std::clamp(static_cast<float>(p), 0.0f, 1.0f);
+        b = static_cast<double>(std::ceil(pf * static_cast<float>(t - 1)) - 1.0f);
+      } else {
+        const double pd = std::clamp(p, 0.0, 1.0);
+        b = std::ceil(pd * static_cast<double>(t - 1)) - 1.0;
+      }
+      if (epsilon && b < 0) b = 0;
+      return static_cast<std::int64_t>(b) + 1;
+    }
+    return std::lower_bound(sorted.begin(), sorted.end(), p) - sorted.begin();  // count of t < p
+  }
+};
+
+}  // namespace
+
+bool evenly_spaced(const std::vector<double>& thresholds) {
+  const std::size_t n = thresholds.size();
+  if (n < 3) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double even = static_cast<double>(static_cast<float>(i) / static_cast<float>(n - 1));
+    if (std::fabs(thresholds[i] - even) > 1e-7 + 1e-5 * std::fabs(even)) return false;  // np.allclose
+  }
+  return true;
+}
+
+ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& options, DType compute_dtype,
+                                std::int64_t labels, const Batch& batch) {
+  internal::check_not_empty(who, "y_true", batch.y_true);
+  internal::check_not_empty(who, "y_pred", batch.y_pred);
+  TensorView yp = batch.y_pred, yt = batch.y_true;
+  internal::squeeze_or_expand_to_same_rank(yp, yt);
+  internal::check_same_shape(who, "y_true", yt, "y_pred", yp);
+  internal::check_no_nan(who, "y_pred", yp);
+  const std::int64_t width = yp.ndim() >= 2 ? yp.shape().back() : 1;
+  const std::int64_t rows = yp.numel() / std::max<std::int64_t>(width, 1);
+  if (options.class_id) {
+    if (yp.ndim() < 2) {
+      throw ShapeError(internal::str_cat(who, ": class_id needs inputs of rank >= 2; received y_pred shape ",
+                                         shape_string(yp.shape())));
+    }
+    if (*options.class_id < 0 || *options.class_id >= width) {
+      throw InvalidArgument(internal::str_cat(who, ": class_id ", *options.class_id, " is outside the ", width,
+                                              " classes of y_pred"));
+    }
+  }
+  if (options.top_k && yp.ndim() < 1) throw ShapeError(internal::str_cat(who, ": top_k needs at least rank 1"));
+  std::int64_t num_labels = 1;
+  if (options.multi_label) {
+    if (yp.ndim() != 2) {
+      throw ShapeError(internal::str_cat(who, ": multi_label needs y_pred of rank 2 [batch, labels]; received ",
+                                         shape_string(yp.shape())));
+    }
+    num_labels = labels > 0 ? labels : width;
+    if (width != num_labels) {
+      throw ShapeError(internal::str_cat(who, ": y_pred has ", width, " labels but the metric counts ", num_labels));
+    }
+  }
+  if (!options.label_weights.empty() && static_cast<std::int64_t>(options.label_weights.size()) != width) {
+    throw ShapeError(internal::str_cat(who, ": label_weights has ", options.label_weights.size(),
+                                       " entries but y_pred has ", width, " columns"));
+  }
+
+  // Per-element weights: Keras expands the sample weight by a trailing axis, aligns it
+  // with y_true and broadcasts it to y_pred.
+  std::vector<double> weights;
+  const bool weighted = batch.sample_weight.has_value() || !options.label_weights.empty();
+  if (batch.sample_weight.has_value()) {
+    internal::check_sample_weight_values(who, batch.sample_weight);
+    TensorView w = batch.sample_weight.expand_dims(-1);
+    if (w.ndim() == yt.ndim() + 1 && w.shape().back() == 1) w = w.squeeze(-1);
+    TensorView wb;
+    try {
+      wb = w.broadcast_to(yp.shape());
+    } catch (const ShapeError&) {
+      throw ShapeError(internal::str_cat(who, ": argument `sample_weight` of shape ",
+                                         shape_string(batch.sample_weight.shape()),
+                                         " cannot be broadcast to y_pred of shape ", shape_string(yp.shape())));
+    }
+    weights = Tensor::copy_of(wb).to_doubles();
+  }
+
+  Tensor th, ph;
+  const TensorView t = yt.is_contiguous() ? yt : (th = Tensor::copy_of(yt)).view();
+  const TensorView p = yp.is_contiguous() ? yp : (ph = Tensor::copy_of(yp)).view();
+
+  Leveler level;
+  level.evenly = options.evenly_spaced;
+  level.epsilon = options.epsilon_endpoints;
+  level.float32 = compute_dtype != DType::kFloat64;
+  level.t = static_cast<std::int64_t>(options.thresholds.size());
+  std::vector<std::size_t> order(options.thresholds.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
+  for (const std::size_t i : order) level.sorted.push_back(options.thresholds[i]);
+
+  const std::int64_t T = level.t;
+  const std::int64_t levels = T + 1;
+  const std::int64_t hist_size = num_labels * levels;
+  const std::int64_t parts = partitions_for(rows, hist_size);
+  std::vector<Histograms> hist(static_cast<std::size_t>(parts));
+
+  visit_dtype(t.dtype(), [&](auto ttag) {
+    visit_dtype(p.dtype(), [&](auto ptag) {
+      using TT = decltype(ttag);
+      using PP = decltype(ptag);
+      const TT* tv = static_cast<const TT*>(t.data());
+      const PP* pv = static_cast<const PP*>(p.data());
+      const int threads = internal::threads_for(parts);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
+      for (std::int64_t part = 0; part < parts; ++part) {
+        Histograms& h = hist[static_cast<std::size_t>(part)];
+        if (weighted) {
+          h.pos_w.assign(static_cast<std::size_t>(hist_size), 0.0);
+          h.neg_w.assign(static_cast<std::size_t>(hist_size), 0.0);
+        } else {
+          h.pos.assign(static_cast<std::size_t>(hist_size), 0);
+          h.neg.assign(static_cast<std::size_t>(hist_size), 0);
+        }
+        const std::int64_t begin = rows * part / parts, end = rows * (part + 1) / parts;
+        std::vector<std::pair<double, std::int64_t>> row_scores;
+        std::vector<char> keep(static_cast<std::size_t>(width), 1);
+        for (std::int64_t r = begin; r < end; ++r) {
+          const std::int64_t base = r * width;
+          if (options.top_k) {
+            // Keras top_k: the k largest of the row (ties to the lower index) stay.
+            row_scores.clear();
+            for (std::int64_t c = 0; c < width; ++c) row_scores.emplace_back(to_double(pv[base + c]), c);
+            const auto k = static_cast<std::size_t>(std::min<std::int64_t>(*options.top_k, width));
+            std::partial_sort(row_scores.begin(), row_scores.begin() + static_cast<std::ptrdiff_t>(k), row_scores.end(),
+                              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+            std::fill(keep.begin(), keep.end(), 0);
+            for (std::size_t i = 0; i < k; ++i) keep[static_cast<std::size_t>(row_scores[i].second)] = 1;
+          }
+          const std::int64_t c_begin = options.class_id ? *options.class_id : 0;
+          const std::int64_t c_end = options.class_id ? *options.class_id + 1 : width;
+          for (std::int64_t c = c_begin; c < c_end; ++c) {
+            double score = to_double(pv[base + c]);
+            if (options.top_k && !keep[static_cast<std::size_t>(c)]) score = kNegInf;
+            if (options.from_logits) score = 1.0 / (1.0 + std::exp(-score));
+            const bool positive = to_double(tv[base + c]) != 0.0;
+            const std::int64_t slot = (options.multi_label ? c : 0) * levels + level(score);
+            if (weighted) {
+              double w = weights.empty() ? 1.0 : weights[static_cast<std::size_t>(base + c)];
+              if (!options.label_weights.empty()) w *= options.label_weights[static_cast<std::size_t>(c)];
+              (positive ? h.pos_w : h.neg_w)[static_cast<std::size_t>(slot)] += w;
+            } else {
+              ++(positive ? h.pos : h.neg)[static_cast<std::size_t>(slot)];
+            }
+          }
+        }
+      }
+    });
+  });
+
+  // Fold partitions in order, then reverse cumulative sums: tp at sorted threshold i counts
+  // predictions whose level exceeds i.
+  ConfusionCounts out;
+  out.weighted = weighted;
+  out.thresholds = T;
+  out.labels = num_labels;
+  auto fold = [&](auto member, auto& tp, auto& fp, auto& pos_total, auto& neg_total) {
+    using V = std::decay_t<decltype(tp[0])>;
+    std::vector<V> pos(static_cast<std::size_t>(hist_size)), neg(static_cast<std::size_t>(hist_size));
+    for (const Histograms& h : hist) {
+      const auto& [hp, hn] = member(h);
+      for (std::size_t i = 0; i < pos.size(); ++i) {
+        pos[i] += hp[i];
+        neg[i] += hn[i];
+      }
+    }
+    tp.assign(static_cast<std::size_t>(T * num_labels), V{});
+    fp.assign(static_cast<std::size_t>(T * num_labels), V{});
+    pos_total.assign(static_cast<std::size_t>(num_labels), V{});
+    neg_total.assign(static_cast<std::size_t>(num_labels), V{});
+    for (std::int64_t l = 0; l < num_labels; ++l) {
+      V run_p{}, run_n{};
+      for (std::int64_t lev = levels - 1; lev >= 1; --lev) {
+        run_p += pos[static_cast<std::size_t>(l * levels + lev)];
+        run_n += neg[static_cast<std::size_t>(l * levels + lev)];
+        const std::size_t original = order[static_cast<std::size_t>(lev - 1)];
+        tp[original * static_cast<std::size_t>(num_labels) + static_cast<std::size_t>(l)] = run_p;
+        fp[original * static_cast<std::size_t>(num_labels) + static_cast<std::size_t>(l)] = run_n;
+      }
+      pos_total[static_cast<std::size_t>(l)] = run_p + pos[static_cast<std::size_t>(l * levels)];
+      neg_total[static_cast<std::size_t>(l)] = run_n + neg[static_cast<std::size_t>(l * levels)];
+    }
+  };
+  if (weighted) {
+    fold([](const Histograms& h) { return std::tie(h.pos_w, h.neg_w); }, out.tp_w, out.fp_w, out.positives_w,
+         out.negatives_w);
+  } else {
+    fold([](const Histograms& h) { return std::tie(h.pos, h.neg); }, out.tp, out.fp, out.positives, out.negatives);
+  }
+  return out;
+}
+
+}  // namespace tally::metrics::kernels

@@ -1,0 +1,33 @@
+#pragma once
+// Confusion counts per threshold (and per label for multi-label AUC), shared by the
+// confusion family: bucketed in Keras's float32 arithmetic for evenly spaced thresholds,
+// binary search with strict > otherwise; chunked so results do not depend on threads.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tally/metric.h"
+#include "tally/metrics/confusion.h"
+
+namespace tally::metrics::kernels {
+
+/// One batch's counts. Unweighted batches fill the int64 vectors, weighted ones the float64
+/// vectors. tp/fp are [T * L] (threshold-major); positives/negatives are per label [L].
+struct ConfusionCounts final : SharedWork {
+  bool weighted = false;
+  std::int64_t thresholds = 0;
+  std::int64_t labels = 1;
+  std::vector<std::int64_t> tp, fp, positives, negatives;
+  std::vector<double> tp_w, fp_w, positives_w, negatives_w;
+};
+
+/// Validates the batch and counts it. `labels` is the number of label columns the state
+/// holds for multi-label counting (0: take it from the batch).
+ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& options, DType compute_dtype,
+                                std::int64_t labels, const Batch& batch);
+
+/// Keras's `is_evenly_distributed_thresholds`: T >= 3 and t_i within 1e-7 of i / (T - 1).
+bool evenly_spaced(const std::vector<double>& thresholds);
+
+}  // namespace tally::metrics::kernels

@@ -1,0 +1,261 @@
+// The confusion-matrix family. Reference values are re-typed from
+// keras/src/metrics/confusion_metrics_test.py (AUCTest, MultiAUCTest, TruePositivesTest ...).
+#include "tally/metrics/confusion.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "support/metric_harness.h"
+#include "support/random_inputs.h"
+#include "tally/collection.h"
+#include "tally/registry.h"
+
+namespace tally::metrics {
+namespace {
+
+// AUCTest.setUp: thresholds [-eps, 0.5, 1 + eps].
+const std::vector<float> kPred{0, 0.5f, 0.3f, 0.9f};
+const std::vector<int> kTrue{0, 0, 1, 1};
+const std::vector<double> kWeights{1, 2, 3, 4};
+
+AucOptions three(AucCurve curve = AucCurve::kROC, AucSummation s = AucSummation::kInterpolation) {
+  AucOptions o;
+  o.num_thresholds = 3;
+  o.curve = curve;
+  o.summation_method = s;
+  return o;
+}
+
+double auc_of(AucOptions o, bool weighted) {
+  AUC m(o);
+  m.update_state(kTrue, kPred, weighted ? TensorView(kWeights) : TensorView());
+  return m.value();
+}
+
+TEST(AUC, KerasReferenceValues) {
+  EXPECT_NEAR(auc_of(three(), false), 0.75, 1e-12);                                   // test_unweighted
+  EXPECT_NEAR(auc_of(three(), true), (1.0 + 4.0 / 7.0) / 2.0, 1e-12);                 // test_weighted_roc_interpolation
+  EXPECT_NEAR(auc_of(three(AucCurve::kROC, AucSummation::kMajoring), true), 1.0, 1e-12);
+  EXPECT_NEAR(auc_of(three(AucCurve::kROC, AucSummation::kMinoring), true), 4.0 / 7.0, 1e-12);
+  EXPECT_NEAR(auc_of(three(AucCurve::kPR, AucSummation::kMajoring), true), 1.0, 1e-12);  // test_weighted_pr_majoring
+  EXPECT_NEAR(auc_of(three(AucCurve::kPR, AucSummation::kMinoring), true), 0.7 * 3.0 / 7.0, 1e-12);
+  // test_weighted_pr_interpolation: 0.5 (3 + 2 log 2.5) / 7 + 4 / 7
+  EXPECT_NEAR(auc_of(three(AucCurve::kPR), true), 0.5 * (3 + 2 * std::log(2.5)) / 7.0 + 4.0 / 7.0, 1e-12);
+  AucOptions manual;
+  manual.num_thresholds = 2;
+  manual.thresholds = std::vector<double>{0.5};  // test_manual_thresholds
+  EXPECT_NEAR(auc_of(manual, false), 0.75, 1e-12);
+  AUC all_correct;  // test_unweighted_all_correct
+  all_correct.update_state(kTrue, kTrue);
+  EXPECT_DOUBLE_EQ(all_correct.value(), 1.0);
+  AucOptions logits = three();
+  logits.from_logits = true;  // test_unweighted_from_logits
+  AUC from_logits(logits);
+  std::vector<double> lg;
+  for (const float p : kPred) lg.push_back(-std::log(1.0 / (p + 1e-12) - 1.0));
+  from_logits.update_state(kTrue, lg);
+  EXPECT_NEAR(from_logits.value(), 0.75, 1e-9);
+}
+
+TEST(AUC, MultiLabelAndLabelWeights) {
+  // MultiAUCTest: y_pred columns [0, .5, .3, .9] and [.1, .2, .3, .4], 5 thresholds.
+  const std::vector<float> pred{0, 0.1f, 0.5f, 0.2f, 0.3f, 0.3f, 0.9f, 0.4f};
+  const std::vector<int> good{0, 0, 0, 0, 1, 1, 1, 1};
+  AucOptions o;
+  o.num_thresholds = 5;
+  o.multi_label = true;
+  AUC m(o);
+  m.update_state(TensorView(good, {4, 2}), TensorView(pred, {4, 2}));
+  EXPECT_NEAR(m.value(), (0.875 + 1.0) / 2.0, 1e-12);  // test_unweighted
+  o.label_weights = std::vector<double>{0.75, 0.25};
+  AUC w(o);
+  w.update_state(TensorView(good, {4, 2}), TensorView(pred, {4, 2}));
+  EXPECT_NEAR(w.value(), 0.875 * 0.75 + 1.0 * 0.25, 1e-12);
+  EXPECT_THROW(AUC([] { AucOptions bad; bad.num_labels = 2; return bad; }()), InvalidArgument);
+}
+
+TEST(AUC, ConfigAndErrors) {
+  EXPECT_THROW(AUC([] { AucOptions o; o.num_thresholds = 1; return o; }()), InvalidArgument);  // test_invalid_num_thresholds
+  EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"curve": "Invalid"}})"), ConfigError);
+  EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"summation_method": "Invalid"}})"), ConfigError);
+  EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"thresholds": [0.5, 1.5]}})"), InvalidArgument);
+  auto pr = get(R"({"class_name": "AUC", "config": {"curve": "pr", "num_thresholds": 100}})");
+  const Json c = pr->get_config();
+  EXPECT_EQ(c["curve"], "PR");
+  EXPECT_EQ(c["num_thresholds"], 100);
+  EXPECT_FALSE(c.contains("thresholds"));
+  auto manual = get(R"({"class_name": "AUC", "config": {"thresholds": [0.3, 0.5]}})");
+  EXPECT_EQ(manual->get_config()["num_thresholds"], 4);
+  EXPECT_EQ(manual->get_config()["thresholds"], Json::parse("[0.3, 0.5]"));
+}
+
+TEST(AUC, BucketsLikeKerasFloat32) {
+  // Default grid (200 thresholds): a prediction exactly on i/199 is not above threshold i.
+  AucOptions o;
+  AUC m(o);
+  const float on_grid = static_cast<float>(100.0 / 199.0);
+  m.update_state(std::vector<int>{1}, std::vector<float>{on_grid});
+  const std::vector<double> tp = m.variable_values().tensor(0).to_doubles();
+  // Keras's float32 arithmetic decides the bucket: positive at thresholds 0..bucket.
+  const auto bucket = static_cast<std::size_t>(std::ceil(on_grid * 199.0f) - 1.0f);
+  EXPECT_EQ(tp[bucket], 1.0);
+  EXPECT_EQ(tp[bucket + 1], 0.0);
+  // Out-of-range predictions are clipped first: -1 counts as 0 (positive only at -eps), 2 as 1.
+  AUC clip(o);
+  clip.update_state(std::vector<int>{1, 1}, std::vector<double>{-1.0, 2.0});
+  const std::vector<double> counts = clip.variable_values().tensor(0).to_doubles();
+  EXPECT_EQ(counts[0], 2.0);
+  EXPECT_EQ(counts[198], 1.0);
+  EXPECT_EQ(counts[199], 0.0);
+}
+
+TEST(ConfusionCounts, KerasReferenceValues) {
+  const std::vector<double> yt{0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1};
+  const std::vector<double> yp{0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1};
+  const std::vector<double> w{1.0, 1.5, 2.0, 2.5};
+  auto run = [&](Metric&& m, bool weighted) {
+    m.update_state(TensorView(yt, {4, 5}), TensorView(yp, {4, 5}), weighted ? TensorView(w) : TensorView());
+    return m.value();
+  };
+  EXPECT_DOUBLE_EQ(run(TruePositives(), false), 7.0);  // TruePositivesTest.test_unweighted
+  EXPECT_DOUBLE_EQ(run(TruePositives(), true), 12.0);  // test_weighted
+  EXPECT_DOUBLE_EQ(run(FalsePositives(), false), 7.0);
+  EXPECT_DOUBLE_EQ(run(FalsePositives(), true), 14.0);
+  EXPECT_DOUBLE_EQ(run(TrueNegatives(), false), 3.0);
+  EXPECT_DOUBLE_EQ(run(TrueNegatives(), true), 4.0);
+  EXPECT_DOUBLE_EQ(run(FalseNegatives(), false), 3.0);
+  EXPECT_DOUBLE_EQ(run(FalseNegatives(), true), 5.0);
+  TruePositives multi(std::vector<double>{0.15, 0.5, 0.85});
+  const std::vector<double> p2{0.9, 0.2, 0.8, 0.1, 0.2, 0.9, 0.7, 0.6, 0.1, 0.2, 0.4, 0.3, 0, 1, 0.7, 0.3};
+  const std::vector<double> t2{0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
+  multi.update_state(TensorView(t2, {4, 4}), TensorView(p2, {4, 4}));
+  EXPECT_EQ(multi.result().to_doubles(), (std::vector<double>{6, 3, 1}));  // test_unweighted_with_thresholds
+  EXPECT_EQ(multi.get_config()["thresholds"], Json::parse("[0.15, 0.5, 0.85]"));
+  EXPECT_THROW(TruePositives(std::vector<double>{-0.1}), InvalidArgument);
+}
+
+TEST(PrecisionRecall, ThresholdsTopKAndClassId) {
+  Precision p;
+  p.update_state(std::vector<int>{0, 1, 1, 0}, std::vector<double>{1, 0, 1, 0});
+  EXPECT_DOUBLE_EQ(p.value(), 0.5);  // PrecisionTest.test_unweighted
+  Recall r;
+  r.update_state(std::vector<int>{0, 1, 1, 0}, std::vector<double>{1, 0, 1, 0});
+  EXPECT_DOUBLE_EQ(r.value(), 0.5);
+  // top_k = 1 on [0.2, 0.1, 0.5, 0, 0.2] keeps only 0.5, whose label is 1 (PrecisionTest.test_top_k).
+  Precision top1(std::nullopt, 1);
+  top1.update_state(TensorView(std::vector<int>{0, 1, 1, 0, 1}, {1, 5}),
+                    TensorView(std::vector<double>{0.2, 0.1, 0.5, 0, 0.2}, {1, 5}));
+  EXPECT_DOUBLE_EQ(top1.value(), 1.0);
+  Precision top3(std::nullopt, 3);  // ties at 0.2 keep the lower index first, as tf.math.top_k
+  top3.update_state(TensorView(std::vector<int>{0, 1, 1, 0, 1}, {1, 5}),
+                    TensorView(std::vector<double>{0.2, 0.1, 0.5, 0, 0.2}, {1, 5}));
+  EXPECT_NEAR(top3.value(), 2.0 / 3.0, 1e-15);  // kept: index 2 (label 1), 0 (label 0), 4 (label 1)
+  Recall cls(std::nullopt, std::nullopt, 2);
+  cls.update_state(TensorView(std::vector<int>{0, 1, 1, 0, 0, 1}, {2, 3}),
+                   TensorView(std::vector<double>{0.1, 0.9, 0.6, 0.2, 0.8, 0.4}, {2, 3}));
+  EXPECT_DOUBLE_EQ(cls.value(), 0.5);  // column 2: labels (1, 1), predictions (0.6, 0.4)
+  EXPECT_EQ(cls.get_config()["class_id"], 2);
+  EXPECT_TRUE(p.get_config()["top_k"].is_null());
+  EXPECT_THROW(cls.update_state(std::vector<int>{0, 1}, std::vector<double>{0.1, 0.9}), ShapeError);
+}
+
+TEST(RateAtRate, SensitivityAtSpecificityAndFriends) {
+  // Perfectly separated scores: every rate reaches 1.
+  const std::vector<int> y{0, 0, 0, 1, 1, 1};
+  const std::vector<double> p{0.1, 0.2, 0.3, 0.7, 0.8, 0.9};
+  SensitivityAtSpecificity s(0.8);
+  s.update_state(y, p);
+  EXPECT_DOUBLE_EQ(s.value(), 1.0);
+  PrecisionAtRecall pr(1.0);
+  pr.update_state(y, p);
+  EXPECT_DOUBLE_EQ(pr.value(), 1.0);
+  // Overlapping scores: specificity >= 0.9 needs t >= 0.75, where sensitivity is 2/3.
+  SensitivityAtSpecificity o(0.9, 200);
+  o.update_state(std::vector<int>{0, 0, 0, 1, 1, 1}, std::vector<double>{0.1, 0.2, 0.75, 0.5, 0.8, 0.9});
+  EXPECT_NEAR(o.value(), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(o.get_config()["specificity"], 0.9);
+  EXPECT_EQ(get(R"({"class_name": "SensitivityAtSpecificity", "config": {"specificity": 0.9}})")->get_config(),
+            o.get_config());
+  EXPECT_THROW(SensitivityAtSpecificity(1.5), InvalidArgument);
+  EXPECT_THROW(SpecificityAtSensitivity(0.5, 0), InvalidArgument);
+  EXPECT_THROW(get(R"({"class_name": "RecallAtPrecision", "config": {}})"), ConfigError);
+}
+
+TEST(ConfusionFamily, PassesTheHarness) {
+  const Tensor y = testing::random_labels({3000}, 1, 2, DType::kInt64);
+  const Tensor p = testing::random_uniform({3000}, 2, 0.0, 1.0, DType::kFloat32);
+  const Tensor w = testing::random_uniform({3000}, 3);
+  struct Case {
+    std::function<std::unique_ptr<Metric>()> factory;
+    std::vector<std::string> names;
+  };
+  const std::vector<Case> cases = {
+      {[] { return std::make_unique<TruePositives>(std::vector<double>{0.2, 0.5, 0.8}); }, {"TruePositives", "true_positives"}},
+      {[] { return std::make_unique<FalsePositives>(); }, {"FalsePositives", "false_positives"}},
+      {[] { return std::make_unique<TrueNegatives>(); }, {"TrueNegatives", "true_negatives"}},
+      {[] { return std::make_unique<FalseNegatives>(); }, {"FalseNegatives", "false_negatives"}},
+      {[] { return std::make_unique<Precision>(std::vector<double>{0.3, 0.6}); }, {"Precision", "precision"}},
+      {[] { return std::make_unique<Recall>(); }, {"Recall", "recall"}},
+      {[] { return std::make_unique<AUC>(); }, {"AUC", "auc"}},
+      {[] { return std::make_unique<AUC>(three(AucCurve::kPR)); }, {}},
+      {[] { return std::make_unique<AUC>([] { AucOptions o; o.thresholds = std::vector<double>{0.1, 0.4, 0.45}; return o; }()); }, {}},
+      {[] { return std::make_unique<SensitivityAtSpecificity>(0.5); }, {}},
+      {[] { return std::make_unique<SpecificityAtSensitivity>(0.5); }, {}},
+      {[] { return std::make_unique<PrecisionAtRecall>(0.5); }, {}},
+      {[] { return std::make_unique<RecallAtPrecision>(0.5); }, {}},
+  };
+  for (const Case& c : cases) {
+    for (const bool weighted : {false, true}) {
+      testing::HarnessCase h;
+      h.factory = c.factory;
+      h.y_true = y;
+      h.y_pred = p;
+      if (weighted) h.sample_weight = w;
+      h.names = c.names;
+      SCOPED_TRACE(c.factory()->class_name() + (weighted ? " weighted" : ""));
+      testing::check_metric_properties(h);
+    }
+  }
+}
+
+TEST(ConfusionFamily, CollectionsShareTheCounts) {
+  MetricCollection shared = MetricCollection::from_specs({"precision", "recall", "true_positives", "mse"});
+  EXPECT_EQ(shared.shared_work_groups(), (std::vector<std::vector<std::size_t>>{{0, 1, 2}}));
+  const Tensor y = testing::random_labels({500}, 4, 2, DType::kFloat64);
+  const Tensor p = testing::random_uniform({500}, 5);
+  shared.update_state(y, p);
+  Precision alone;
+  alone.update_state(y, p);
+  EXPECT_EQ(shared.metric("precision").to_vector(), alone.to_vector());
+  EXPECT_EQ(MetricCollection::from_specs({"auc", "precision"}).shared_work_groups().size(), 0u);
+}
+
+TEST(AUC, LargeGridsApproachTheExactValue) {
+  // tally extension: a million thresholds stay O(N + T) and give sklearn's exact ROC AUC
+  // up to the bucketing of ties.
+  const Tensor y = testing::random_labels({20000}, 6, 2, DType::kInt64);
+  std::vector<double> p = testing::random_uniform({20000}, 7).to_doubles();
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.5 * p[i] + 0.4 * static_cast<double>(y.data_as<std::int64_t>()[i]);
+  double coarse = 0, fine = 0;
+  for (const std::int64_t t : {200, 1000000}) {
+    AucOptions o;
+    o.num_thresholds = t;
+    o.dtype = DType::kFloat64;
+    AUC m(o);
+    m.update_state(y, p);
+    (t == 200 ? coarse : fine) = m.value();
+  }
+  // Exact AUC by counting ordered pairs.
+  std::vector<double> pos, neg;
+  for (std::size_t i = 0; i < p.size(); ++i) (y.data_as<std::int64_t>()[i] ? pos : neg).push_back(p[i]);
+  std::sort(neg.begin(), neg.end());
+  double wins = 0;
+  for (const double x : pos) wins += static_cast<double>(std::lower_bound(neg.begin(), neg.end(), x) - neg.begin());
+  const double exact = wins / (static_cast<double>(pos.size()) * static_cast<double>(neg.size()));
+  EXPECT_NEAR(fine, exact, 1e-5);
+  EXPECT_LT(std::fabs(fine - exact), std::fabs(coarse - exact) + 1e-12);
+}
+
+}  // namespace
+}  // namespace tally::metrics
