@@ -34,6 +34,27 @@ struct Leveler {
   bool float32 = true;
   std::int64_t t = 0;
   std::vector<double> sorted;
+  // Uniform cells over [sorted.front(), sorted.back()] with, for each, the count of
+  // thresholds below the cell: a prediction's level is then a table lookup plus a step or
+  // two, O(1) instead of log2(T) dependent comparisons.
+  std::vector<std::uint32_t> cell_start;
+  double cell_lo = 0.0, cell_scale = 0.0;
+
+  void build_cells() {
+    if (evenly || sorted.size() < 16) return;
+    const double lo = sorted.front(), hi = sorted.back();
+    if (!(hi > lo)) return;
+    const std::size_t cells = std::min<std::size_t>(1u << 16, 4 * sorted.size());
+    cell_lo = lo;
+    cell_scale = static_cast<double>(cells) / (hi - lo);
+    cell_start.resize(cells + 1);
+    std::size_t k = 0;
+    for (std::size_t c = 0; c <= cells; ++c) {
+      const double edge = lo + static_cast<double>(c) / cell_scale;
+      while (k < sorted.size() && sorted[k] < edge) ++k;
+      cell_start[c] = static_cast<std::uint32_t>(k);
+    }
+  }
 
   std::int64_t operator()(double p) const {
     if (evenly) {
@@ -49,7 +70,26 @@ struct Leveler {
       if (epsilon && b < 0) b = 0;
       return static_cast<std::int64_t>(b) + 1;
     }
-    return std::lower_bound(sorted.begin(), sorted.end(), p) - sorted.begin();  // count of t < p
+    if (!cell_start.empty()) {
+      const double x = (p - cell_lo) * cell_scale;
+      if (x >= 0.0 && x < static_cast<double>(cell_start.size() - 1)) {
+        // Thresholds below the cell's lower edge are < p; walk the few inside the cell.
+        std::size_t k = cell_start[static_cast<std::size_t>(x)];
+        while (k < sorted.size() && sorted[k] < p) ++k;
+        return static_cast<std::int64_t>(k);
+      }
+    }
+    // Branch-free lower bound (count of thresholds < p): unpredictable comparisons become
+    // conditional moves.
+    const double* base = sorted.data();
+    std::size_t len = sorted.size();
+    if (len == 0) return 0;
+    while (len > 1) {
+      const std::size_t half = len / 2;
+      base = base[half - 1] < p ? base + half : base;
+      len -= half;
+    }
+    return (base - sorted.data()) + (*base < p ? 1 : 0);
   }
 };
 
@@ -135,6 +175,7 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
   for (const std::size_t i : order) level.sorted.push_back(options.thresholds[i]);
+  level.build_cells();
 
   const std::int64_t T = level.t;
   const std::int64_t levels = T + 1;
@@ -149,6 +190,52 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
       const TT* tv = static_cast<const TT*>(t.data());
       const PP* pv = static_cast<const PP*>(p.data());
       const int threads = internal::threads_for(parts);
+      // Fast path for the common case (one score per element, no top_k, class_id, logits or
+      // label weights): a flat loop of one level computation and one histogram increment.
+      const bool flat = !options.top_k && !options.class_id && !options.multi_label && options.label_weights.empty() &&
+                        !options.from_logits;
+      if (flat) {
+        const std::int64_t n = rows * width;
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
+        for (std::int64_t part = 0; part < parts; ++part) {
+          Histograms& h = hist[static_cast<std::size_t>(part)];
+          const std::int64_t begin = n * part / parts, end = n * (part + 1) / parts;
+          if (weighted) {
+            // [positive? levels : 0] + level in one array, split after the loop.
+            std::vector<double> both(static_cast<std::size_t>(2 * levels), 0.0);
+            for (std::int64_t i = begin; i < end; ++i) {
+              const std::int64_t lev = level(to_double(pv[i]));
+              both[static_cast<std::size_t>((to_double(tv[i]) != 0.0 ? levels : 0) + lev)] +=
+                  weights.empty() ? 1.0 : weights[static_cast<std::size_t>(i)];
+            }
+            h.neg_w.assign(both.begin(), both.begin() + levels);
+            h.pos_w.assign(both.begin() + levels, both.end());
+          } else {
+            std::vector<std::int64_t> both(static_cast<std::size_t>(2 * levels), 0);
+            if (level.evenly && level.float32) {
+              const float scale = static_cast<float>(T - 1);
+              const std::int64_t floor_level = level.epsilon ? 1 : 0;
+              for (std::int64_t i = begin; i < end; ++i) {
+                const float pf = std::clamp(static_cast<float>(to_double(pv[i])), 0.0f, 1.0f);
+                // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
+                const float x = pf * scale;
+                const auto whole = static_cast<std::int64_t>(x);
+                const std::int64_t lev = std::max(floor_level, whole + (static_cast<float>(whole) < x ? 1 : 0));
+                // Branch-free label offset: random labels would mispredict a branch every other row.
+                ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) + lev)];
+              }
+            } else {
+              for (std::int64_t i = begin; i < end; ++i) {
+                ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) +
+                                                level(to_double(pv[i])))];
+              }
+            }
+            h.neg.assign(both.begin(), both.begin() + levels);
+            h.pos.assign(both.begin() + levels, both.end());
+          }
+        }
+        return;
+      }
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
       for (std::int64_t part = 0; part < parts; ++part) {
         Histograms& h = hist[static_cast<std::size_t>(part)];
