@@ -219,6 +219,15 @@ TEST(ConfusionFamily, PassesTheHarness) {
   }
 }
 
+TEST(ConfusionFamily, NaNPredictionsAreRejectedAndChangeNothing) {
+  for (auto m : {std::unique_ptr<Metric>(new AUC()), std::unique_ptr<Metric>(new Precision(std::nullopt, 1))}) {
+    m->update_state(std::vector<int>{1, 0}, std::vector<double>{0.7, 0.2});
+    const auto before = m->to_vector();
+    EXPECT_THROW(m->update_state(std::vector<int>{1, 0}, std::vector<double>{0.7, std::nan("")}), InvalidArgument);
+    EXPECT_EQ(before, m->to_vector());
+  }
+}
+
 TEST(ConfusionFamily, CollectionsShareTheCounts) {
   MetricCollection shared = MetricCollection::from_specs({"precision", "recall", "true_positives", "mse"});
   EXPECT_EQ(shared.shared_work_groups(), (std::vector<std::vector<std::size_t>>{{0, 1, 2}}));

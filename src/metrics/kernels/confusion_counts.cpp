@@ -112,7 +112,10 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
   TensorView yp = batch.y_pred, yt = batch.y_true;
   internal::squeeze_or_expand_to_same_rank(yp, yt);
   internal::check_same_shape(who, "y_true", yt, "y_pred", yp);
-  internal::check_no_nan(who, "y_pred", yp);
+  // The common (flat) path screens for NaN inside its counting pass; the others check here.
+  const bool flat = !options.top_k && !options.class_id && !options.multi_label && options.label_weights.empty() &&
+                    !options.from_logits;
+  if (!flat) internal::check_no_nan(who, "y_pred", yp);
   const std::int64_t width = yp.ndim() >= 2 ? yp.shape().back() : 1;
   const std::int64_t rows = yp.numel() / std::max<std::int64_t>(width, 1);
   if (options.class_id) {
@@ -192,9 +195,8 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
       const int threads = internal::threads_for(parts);
       // Fast path for the common case (one score per element, no top_k, class_id, logits or
       // label weights): a flat loop of one level computation and one histogram increment.
-      const bool flat = !options.top_k && !options.class_id && !options.multi_label && options.label_weights.empty() &&
-                        !options.from_logits;
       if (flat) {
+        std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
         const std::int64_t n = rows * width;
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
         for (std::int64_t part = 0; part < parts; ++part) {
@@ -203,36 +205,66 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
           if (weighted) {
             // [positive? levels : 0] + level in one array, split after the loop.
             std::vector<double> both(static_cast<std::size_t>(2 * levels), 0.0);
+            unsigned nan = 0;
             for (std::int64_t i = begin; i < end; ++i) {
-              const std::int64_t lev = level(to_double(pv[i]));
+              const double raw = to_double(pv[i]);
+              nan |= static_cast<unsigned>(raw != raw);
+              const std::int64_t lev = level(raw);
               both[static_cast<std::size_t>((to_double(tv[i]) != 0.0 ? levels : 0) + lev)] +=
                   weights.empty() ? 1.0 : weights[static_cast<std::size_t>(i)];
             }
+            nan_seen[static_cast<std::size_t>(part)] = nan;
             h.neg_w.assign(both.begin(), both.begin() + levels);
             h.pos_w.assign(both.begin() + levels, both.end());
           } else {
             std::vector<std::int64_t> both(static_cast<std::size_t>(2 * levels), 0);
             if (level.evenly && level.float32) {
+              // Four interleaved histograms: consecutive increments of the same bucket would
+              // otherwise wait on each other through memory.
+              const auto stride = static_cast<std::size_t>(2 * levels);
+              std::vector<std::int64_t> four(4 * stride, 0);
               const float scale = static_cast<float>(T - 1);
               const std::int64_t floor_level = level.epsilon ? 1 : 0;
-              for (std::int64_t i = begin; i < end; ++i) {
-                const float pf = std::clamp(static_cast<float>(to_double(pv[i])), 0.0f, 1.0f);
+              unsigned nan = 0;
+              auto slot = [&](std::int64_t i) {
+                const double raw = to_double(pv[i]);
+                nan |= static_cast<unsigned>(raw != raw);
+                const float pf = std::clamp(static_cast<float>(raw), 0.0f, 1.0f);
                 // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
                 const float x = pf * scale;
                 const auto whole = static_cast<std::int64_t>(x);
                 const std::int64_t lev = std::max(floor_level, whole + (static_cast<float>(whole) < x ? 1 : 0));
                 // Branch-free label offset: random labels would mispredict a branch every other row.
-                ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) + lev)];
+                return static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) + lev);
+              };
+              std::int64_t i = begin;
+              for (; i + 4 <= end; i += 4) {
+                ++four[slot(i)];
+                ++four[stride + slot(i + 1)];
+                ++four[2 * stride + slot(i + 2)];
+                ++four[3 * stride + slot(i + 3)];
+              }
+              for (; i < end; ++i) ++four[slot(i)];
+              nan_seen[static_cast<std::size_t>(part)] = nan;
+              for (std::size_t k = 0; k < stride; ++k) {
+                both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
               }
             } else {
+              unsigned nan = 0;
               for (std::int64_t i = begin; i < end; ++i) {
+                const double raw = to_double(pv[i]);
+                nan |= static_cast<unsigned>(raw != raw);
                 ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) +
-                                                level(to_double(pv[i])))];
+                                                level(raw))];
               }
+              nan_seen[static_cast<std::size_t>(part)] = nan;
             }
             h.neg.assign(both.begin(), both.begin() + levels);
             h.pos.assign(both.begin() + levels, both.end());
           }
+        }
+        for (const unsigned seen : nan_seen) {
+          if (seen != 0) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
         }
         return;
       }
