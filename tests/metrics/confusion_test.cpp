@@ -220,7 +220,10 @@ TEST(ConfusionFamily, PassesTheHarness) {
 }
 
 TEST(ConfusionFamily, NaNPredictionsAreRejectedAndChangeNothing) {
-  for (auto m : {std::unique_ptr<Metric>(new AUC()), std::unique_ptr<Metric>(new Precision(std::nullopt, 1))}) {
+  std::vector<std::unique_ptr<Metric>> metrics;
+  metrics.push_back(std::make_unique<AUC>());
+  metrics.push_back(std::make_unique<Precision>(std::nullopt, 1));
+  for (auto& m : metrics) {
     m->update_state(std::vector<int>{1, 0}, std::vector<double>{0.7, 0.2});
     const auto before = m->to_vector();
     EXPECT_THROW(m->update_state(std::vector<int>{1, 0}, std::vector<double>{0.7, std::nan("")}), InvalidArgument);
