@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
@@ -241,6 +242,29 @@ TEST(ConfusionFamily, CollectionsShareTheCounts) {
   alone.update_state(y, p);
   EXPECT_EQ(shared.metric("precision").to_vector(), alone.to_vector());
   EXPECT_EQ(MetricCollection::from_specs({"auc", "precision"}).shared_work_groups().size(), 0u);
+}
+
+TEST(ConfusionFamily, MatchesScikitLearn) {
+  std::ifstream in(std::string(TALLY_FIXTURES_DIR) + "/confusion.json");
+  const Json f = Json::parse(in);
+  const Tensor y = Tensor::from_vector(f["y_true"].get<std::vector<double>>());
+  const Tensor p = Tensor::from_vector(f["y_pred"].get<std::vector<double>>());
+  const Tensor w = Tensor::from_vector(f["sample_weight"].get<std::vector<double>>());
+  auto check = [&](Metric&& m, const TensorView& weights, const Json& want) {
+    m.update_state(y, p, weights);
+    EXPECT_NEAR(m.value(), want.get<double>(), 1e-9) << m.class_name();
+  };
+  check(AUC(), {}, f["roc_auc"]);  // scores at bucket centres: binning is exact
+  check(AUC(), w, f["roc_auc_weighted"]);
+  check(Precision(), {}, f["precision"]);
+  check(Recall(), {}, f["recall"]);
+  check(Precision(), w, f["precision_weighted"]);
+  check(Recall(), w, f["recall_weighted"]);
+  const std::vector<double> cm = f["confusion_matrix"].get<std::vector<double>>();
+  check(TrueNegatives(), {}, Json(cm[0]));
+  check(FalsePositives(), {}, Json(cm[1]));
+  check(FalseNegatives(), {}, Json(cm[2]));
+  check(TruePositives(), {}, Json(cm[3]));
 }
 
 TEST(AUC, LargeGridsApproachTheExactValue) {
