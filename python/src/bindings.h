@@ -13,6 +13,7 @@ void bind_errors(py::module_& m);
 void bind_tensor(py::module_& m);
 void bind_metric(py::module_& m);
 void bind_distributed(py::module_& m);
+void bind_selection(py::module_& m);
 
 /// A Python object (dict, list, number, string) as JSON, through the json module.
 Json to_json(py::handle object);

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_tally, m) {
   tally::python::bind_tensor(m);
   tally::python::bind_metric(m);
   tally::python::bind_distributed(m);
+  tally::python::bind_selection(m);
 }

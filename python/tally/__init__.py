@@ -12,6 +12,7 @@ from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidAr
 from .metric import Metric, Variable
 from . import metrics
 from .collection import MetricCollection
+from .tracking import CsvSink, JsonLinesSink, Logger, ModelSelector, TensorBoardSink
 from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
                           launched_under_mpi)
 
@@ -21,5 +22,6 @@ __all__ = [
     "ConfigError", "DistributedError", "DTypeError", "Error", "InvalidArgument", "IOError", "ShapeError", "State",
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
     "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
-    "all_reduce_metrics", "launched_under_mpi",
+    "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
+    "TensorBoardSink",
 ]
