@@ -24,3 +24,15 @@ file(GLOB pc_file ${WORK_DIR}/prefix/lib*/pkgconfig/tally.pc ${WORK_DIR}/prefix/
 if(NOT pc_file)
   message(FATAL_ERROR "tally.pc was not installed")
 endif()
+# The Python package, when built, is installed where Debian's python3 looks for that prefix.
+file(GLOB py_init ${WORK_DIR}/prefix/lib/python3.*/dist-packages/tally/__init__.py)
+if(py_init)
+  get_filename_component(py_pkg ${py_init} DIRECTORY)
+  get_filename_component(py_site ${py_pkg} DIRECTORY)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${py_site} /usr/bin/python3 -c
+                          "import tally; assert tally.metrics.AUC()([0, 1], [0.2, 0.9]) == 1.0"
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the installed Python package does not import (${rc})")
+  endif()
+endif()
