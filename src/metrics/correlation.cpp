@@ -33,21 +33,10 @@ double coefficient(const Moments& m, CorrelationKind kind, double eps) {
 // One correlation per row along `axis` (rank >= 2), as Keras's functions return.
 Tensor row_values(std::string_view me, const TensorView& y_true, const TensorView& y_pred, std::int64_t axis,
                   CorrelationKind kind, double eps) {
-  TensorView t = y_true, p = y_pred;
-  kernels::align_same_shape(me, t, p);
-  const std::int64_t a = axis < 0 ? axis + p.ndim() : axis;
-  if (a < 0 || a >= p.ndim()) {
-    throw ShapeError(internal::str_cat(me, ": argument `axis` = ", axis, " is out of range for inputs of shape ",
-                                       shape_string(p.shape())));
-  }
-  const Tensor tc = Tensor::copy_of(t.move_axis_to_end(a));
-  const Tensor pc = Tensor::copy_of(p.move_axis_to_end(a));
-  const std::int64_t width = p.shape()[static_cast<std::size_t>(a)];
-  const std::int64_t rows = p.numel() / width;
-  Shape leading = tc.shape();
-  leading.pop_back();
-  const std::vector<double> tv = tc.to_doubles(), pv = pc.to_doubles();
-  Tensor values(DType::kFloat64, leading.empty() ? Shape{} : leading);
+  const kernels::AxisRows in = kernels::rows_along_axis(me, y_true, y_pred, axis);
+  const std::int64_t width = in.width, rows = in.rows;
+  const std::vector<double> tv = in.y_true.to_doubles(), pv = in.y_pred.to_doubles();
+  Tensor values(DType::kFloat64, in.leading);
   double* out = values.data_as<double>();
   internal::parallel_for_chunks(rows, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t r = b; r < e; ++r) {

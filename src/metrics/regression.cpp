@@ -207,21 +207,11 @@ namespace {
 
 Tensor cosine_values(std::string_view me, const TensorView& y_true, const TensorView& y_pred, std::int64_t axis,
                      double eps) {
-  TensorView t = y_true, p = y_pred;
-  kernels::align_same_shape(me, t, p);
-  if (p.ndim() == 0) throw ShapeError(internal::str_cat(me, ": inputs must have at least one axis; received scalars"));
-  const std::int64_t a = axis < 0 ? axis + p.ndim() : axis;
-  if (a < 0 || a >= p.ndim()) {
-    throw ShapeError(internal::str_cat(me, ": argument `axis` = ", axis, " is out of range for inputs of shape ",
-                                       shape_string(p.shape())));
-  }
-  const Tensor tc = Tensor::copy_of(t.move_axis_to_end(a));
-  const Tensor pc = Tensor::copy_of(p.move_axis_to_end(a));
-  const std::int64_t width = p.shape()[static_cast<std::size_t>(a)];
-  const std::int64_t rows = width == 0 ? 0 : p.numel() / width;
-  Shape leading = tc.shape();
-  leading.pop_back();
-  Tensor values(DType::kFloat64, leading);
+  const kernels::AxisRows in = kernels::rows_along_axis(me, y_true, y_pred, axis);
+  const Tensor& tc = in.y_true;
+  const Tensor& pc = in.y_pred;
+  const std::int64_t width = in.width, rows = in.rows;
+  Tensor values(DType::kFloat64, in.leading);
   double* out = values.data_as<double>();
   visit_dtype(tc.dtype(), [&](auto ttag) {
     visit_dtype(pc.dtype(), [&](auto ptag) {

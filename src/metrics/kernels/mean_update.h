@@ -42,4 +42,36 @@ inline void align_same_shape(std::string_view who, TensorView& y_true, TensorVie
   y_pred = p;
 }
 
+/// Aligned inputs as contiguous rows of the values along `axis` (moved last): the shared
+/// prologue of cosine similarity and the correlations.
+struct AxisRows {
+  Tensor y_true, y_pred;  ///< contiguous, `axis` last
+  std::int64_t rows = 0, width = 0;
+  Shape leading;          ///< the input shape without `axis`
+};
+
+/// Aligns the inputs and moves `axis` (negative counts from the end) to the end; throws
+/// ShapeError for scalars or an axis out of range.
+inline AxisRows rows_along_axis(std::string_view who, const TensorView& y_true, const TensorView& y_pred,
+                                std::int64_t axis) {
+  TensorView t = y_true, p = y_pred;
+  align_same_shape(who, t, p);
+  if (p.ndim() == 0) {
+    throw ShapeError(internal::str_cat(who, ": inputs must have at least one axis; received scalars"));
+  }
+  const std::int64_t a = axis < 0 ? axis + p.ndim() : axis;
+  if (a < 0 || a >= p.ndim()) {
+    throw ShapeError(internal::str_cat(who, ": argument `axis` = ", axis, " is out of range for inputs of shape ",
+                                       shape_string(p.shape())));
+  }
+  AxisRows out;
+  out.y_true = Tensor::copy_of(t.move_axis_to_end(a));
+  out.y_pred = Tensor::copy_of(p.move_axis_to_end(a));
+  out.width = p.shape()[static_cast<std::size_t>(a)];
+  out.rows = out.width == 0 ? 0 : p.numel() / out.width;
+  out.leading = out.y_pred.shape();
+  out.leading.pop_back();
+  return out;
+}
+
 }  // namespace tally::metrics::kernels
