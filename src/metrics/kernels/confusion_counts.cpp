@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 
 #include "internal/check.h"
 #include "internal/parallel.h"
@@ -221,33 +222,56 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
             if (level.evenly && level.float32) {
               // Four interleaved histograms: consecutive increments of the same bucket would
               // otherwise wait on each other through memory.
+              // (One table when the grid is large: four copies of a million-level histogram
+              // would cost more to clear than they save.)
               const auto stride = static_cast<std::size_t>(2 * levels);
-              std::vector<std::int64_t> four(4 * stride, 0);
+              const std::size_t copies = levels <= 65536 ? 4 : 1;
+              std::vector<std::int64_t> four(copies * stride, 0);
+              const std::size_t s1 = copies > 1 ? stride : 0, s2 = copies > 1 ? 2 * stride : 0,
+                                s3 = copies > 1 ? 3 * stride : 0;
               const float scale = static_cast<float>(T - 1);
               const std::int64_t floor_level = level.epsilon ? 1 : 0;
               unsigned nan = 0;
+              const auto floor32 = static_cast<std::int32_t>(floor_level);
+              const auto levels32 = static_cast<std::int32_t>(levels);
               auto slot = [&](std::int64_t i) {
-                const double raw = to_double(pv[i]);
-                nan |= static_cast<unsigned>(raw != raw);
-                const float pf = std::clamp(static_cast<float>(raw), 0.0f, 1.0f);
+                // Everything in float32 and int32: Keras's arithmetic, and the cheapest form.
+                float pf;
+                if constexpr (std::is_same_v<PP, float>) {
+                  pf = pv[i];
+                } else {
+                  pf = static_cast<float>(to_double(pv[i]));
+                }
+                nan |= static_cast<unsigned>(pf != pf);
+                pf = std::min(std::max(pf, 0.0f), 1.0f);
                 // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
                 const float x = pf * scale;
-                const auto whole = static_cast<std::int64_t>(x);
-                const std::int64_t lev = std::max(floor_level, whole + (static_cast<float>(whole) < x ? 1 : 0));
+                const auto whole = static_cast<std::int32_t>(x);
+                const std::int32_t lev = std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
                 // Branch-free label offset: random labels would mispredict a branch every other row.
-                return static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) + lev);
+                bool positive;
+                if constexpr (std::is_same_v<TT, float> || std::is_integral_v<TT>) {
+                  positive = tv[i] != TT(0);
+                } else {
+                  positive = to_double(tv[i]) != 0.0;
+                }
+                return static_cast<std::size_t>(levels32 * static_cast<std::int32_t>(positive) + lev);
               };
               std::int64_t i = begin;
               for (; i + 4 <= end; i += 4) {
                 ++four[slot(i)];
-                ++four[stride + slot(i + 1)];
-                ++four[2 * stride + slot(i + 2)];
-                ++four[3 * stride + slot(i + 3)];
+                ++four[s1 + slot(i + 1)];
+                ++four[s2 + slot(i + 2)];
+                ++four[s3 + slot(i + 3)];
               }
               for (; i < end; ++i) ++four[slot(i)];
               nan_seen[static_cast<std::size_t>(part)] = nan;
-              for (std::size_t k = 0; k < stride; ++k) {
-                both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
+              if (copies == 1) {
+                both.swap(four);
+              } else {
+                for (std::size_t k = 0; k < stride; ++k) {
+                  both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
+                }
               }
             } else {
               unsigned nan = 0;
