@@ -17,6 +17,13 @@ namespace tally {
 
 class CollectionState;
 
+/// A 64-bit hash of the metrics' layout: names, class names, configs, and every
+/// variable's name, shape, dtype and aggregation. Equal for metrics whose states can be merged
+/// (across ranks, or from a saved state file).
+std::uint64_t layout_hash(std::span<const Metric* const> metrics);
+/// layout_hash from the metrics' layout_fingerprint() values, in order.
+std::uint64_t layout_hash(std::span<const std::uint64_t> fingerprints);
+
 /// A named, ordered set of metrics with Keras's verbs and one flat state vector.
 class MetricCollection {
  public:

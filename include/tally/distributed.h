@@ -63,10 +63,6 @@ class NotDistributedContext final : public DistributedContext {
   void barrier() override {}
 };
 
-/// A 64-bit hash of the metrics' layout: names, class names, configs, and every
-/// variable's name, shape, dtype and aggregation. Equal on ranks that can be merged.
-std::uint64_t layout_hash(std::span<const Metric* const> metrics);
-
 /// Merges every rank's metrics so that each rank holds the state over all ranks' data:
 /// first a layout check (every rank fails with DistributedError if any rank's metrics
 /// differ), then one collective on one flat buffer of all sum variables, plus one each

@@ -7,6 +7,32 @@
 
 namespace tally {
 
+namespace {
+
+void fnv_mix(std::uint64_t& h, std::string_view bytes) {
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;  // FNV-1a
+  }
+  h ^= 0xff;
+  h *= 0x100000001b3ULL;
+}
+
+}  // namespace
+
+std::uint64_t layout_hash(std::span<const std::uint64_t> fingerprints) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const std::uint64_t f : fingerprints) fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&f), sizeof f));
+  return h;
+}
+
+std::uint64_t layout_hash(std::span<const Metric* const> metrics) {
+  std::vector<std::uint64_t> fingerprints;
+  fingerprints.reserve(metrics.size());
+  for (const Metric* m : metrics) fingerprints.push_back(m->layout_fingerprint());
+  return layout_hash(fingerprints);
+}
+
 MetricCollection::MetricCollection(std::vector<std::unique_ptr<Metric>> metrics) {
   for (auto& m : metrics) add(std::move(m));
 }

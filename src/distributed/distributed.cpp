@@ -48,28 +48,6 @@ void NotDistributedContext::broadcast(std::span<double> /*buffer*/, int root) {
 
 namespace {
 
-void mix(std::uint64_t& h, std::string_view bytes) {
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;  // FNV-1a
-  }
-  h ^= 0xff;
-  h *= 0x100000001b3ULL;
-}
-
-}  // namespace
-
-std::uint64_t layout_hash(std::span<const Metric* const> metrics) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const Metric* m : metrics) {
-    const std::uint64_t f = m->layout_fingerprint();
-    mix(h, std::string_view(reinterpret_cast<const char*>(&f), sizeof f));
-  }
-  return h;
-}
-
-namespace {
-
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
 std::vector<double>& buffer_for(Aggregation a, std::vector<double>& sums, std::vector<double>& mins,

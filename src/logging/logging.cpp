@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "internal/check.h"
+#include "internal/crc32c.h"
 
 namespace tally::log {
 namespace {
@@ -83,21 +84,7 @@ std::string number(double x) {
 
 }  // namespace
 
-std::uint32_t crc32c(const void* data, std::size_t size) {
-  static const std::array<std::uint32_t, 256> table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;  // reflected Castagnoli
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t crc = 0xffffffffu;
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < size; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return crc ^ 0xffffffffu;
-}
+std::uint32_t crc32c(const void* data, std::size_t size) { return internal::crc32c(data, size); }
 
 std::uint32_t masked_crc32c(const void* data, std::size_t size) {
   const std::uint32_t crc = crc32c(data, size);

@@ -141,8 +141,26 @@ std::uint64_t Metric::layout_fingerprint() const {
 
 Json Metric::get_config() const { return Json{{"name", name_}, {"dtype", std::string(dtype_name(dtype_))}}; }
 
+namespace {
+
+// A metric that sizes its variables on the first batch (F1Score without num_classes,
+// multi-label AUC without num_labels) takes sized values while it is still unsized.
+bool sizes_unsized(const Variables& current, const Variables& values) {
+  if (current.vector_size() != 0 || current.size() != values.size()) return false;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Variable& a = current.layout()[i];
+    const Variable& b = values.layout()[i];
+    if (a.name != b.name || a.dtype != b.dtype || a.aggregation != b.aggregation || a.shape.size() != b.shape.size()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void Metric::set_variable_values(const Variables& values) {
-  if (!variables_.same_layout(values)) {
+  if (!variables_.same_layout(values) && !sizes_unsized(variables_, values)) {
     throw StateError(name_ + ": the given variables do not match this metric's variable layout");
   }
   variables_ = values;
