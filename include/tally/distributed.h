@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,10 @@ class DistributedContext {
   virtual std::vector<double> all_gather(std::span<const double> local) = 0;
   /// Blocks until every process has called it.
   virtual void barrier() = 0;
+  /// Tells the other processes that this one has failed, so that their pending and later
+  /// collectives fail with DistributedError quoting `reason` instead of waiting for it.
+  /// Transports without out-of-band messages do nothing here (see docs/distributed.md).
+  virtual void signal_failure(std::string_view /*reason*/) {}
 
   /// pfl all_reduce: sums (or averages) each tensor across processes, in one collective
   /// over a flat float64 buffer; returns float64 tensors of the same shapes.

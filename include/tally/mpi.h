@@ -4,6 +4,10 @@
 
 #include <mpi.h>
 
+#include <array>
+#include <string>
+#include <string_view>
+
 #include "tally/distributed.h"
 
 namespace tally {
@@ -32,12 +36,35 @@ class MpiContext final : public DistributedContext {
   void broadcast(std::span<double> buffer, int root) override;
   std::vector<double> all_gather(std::span<const double> local) override;
   void barrier() override;
+  /// Sends `reason` to every other rank (their collectives then fail at once quoting it) and
+  /// waits up to two seconds for them to take notice. Called by the destructor when an
+  /// exception unwinds through the context. Afterwards every collective here throws.
+  void signal_failure(std::string_view reason) override;
   MPI_Comm communicator() const { return comm_; }
+
+  /// How long a collective waits for the other ranks before throwing DistributedError;
+  /// zero waits forever. Default: $TALLY_MPI_TIMEOUT seconds, else 600.
+  void set_collective_timeout(double seconds);
+  double collective_timeout() const { return timeout_seconds_; }
+  /// True once a collective has failed, a peer has signalled failure or this rank has:
+  /// the communicator can no longer be used, and the destructor does not finalise MPI.
+  bool failed() const { return !failure_.empty(); }
 
  private:
   void init(MPI_Comm communicator);
+  // Waits for `request` while watching for failure notices from peers and the deadline.
+  void wait(MPI_Request& request, const char* what);
+  void throw_if_failed(const char* what) const;
+  // Sends failure_ to every other rank; optionally waits (2 s at most) for their acknowledgements.
+  void notify_peers(bool wait_for_acknowledgements);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm fault_comm_ = MPI_COMM_NULL;  // a duplicate, so notices never match user traffic
+  MPI_Request fault_request_ = MPI_REQUEST_NULL;
+  std::array<char, 1024> fault_message_{};
+  std::string failure_;
+  double timeout_seconds_ = 600.0;
+  int uncaught_at_construction_ = 0;
   bool initialised_mpi_ = false;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };

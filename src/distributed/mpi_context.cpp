@@ -1,11 +1,32 @@
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <limits>
+#include <thread>
 
 #include "internal/check.h"
 #include "tally/mpi.h"
 
 namespace tally {
 namespace {
+
+// Tags on the duplicated fault communicator.
+constexpr int kFaultTag = 7001;
+constexpr int kAckTag = 7002;
+
+double timeout_from_environment() {
+  const char* text = std::getenv("TALLY_MPI_TIMEOUT");
+  if (text == nullptr || *text == '\0') return 600.0;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(seconds >= 0.0)) {
+    throw InvalidArgument(internal::str_cat("TALLY_MPI_TIMEOUT must be a number of seconds >= 0 (0: no limit); received \"",
+                                            text, "\""));
+  }
+  return seconds;
+}
 
 void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) {
@@ -46,6 +67,7 @@ MpiContext::MpiContext() { init(MPI_COMM_WORLD); }
 MpiContext::MpiContext(MPI_Comm communicator) { init(communicator); }
 
 void MpiContext::init(MPI_Comm communicator) {
+  timeout_seconds_ = timeout_from_environment();
   int initialised = 0;
   check(MPI_Initialized(&initialised), "MPI_Initialized");
   if (!initialised) {
@@ -63,9 +85,30 @@ void MpiContext::init(MPI_Comm communicator) {
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
   MPI_Comm_free(&local);
+  // Failure notices travel on their own communicator, received at any time from any rank,
+  // so a rank waiting in a collective learns at once that a peer will never arrive.
+  check(MPI_Comm_dup(comm_, &fault_comm_), "MPI_Comm_dup");
+  MPI_Comm_set_errhandler(fault_comm_, MPI_ERRORS_RETURN);
+  check(MPI_Irecv(fault_message_.data(), static_cast<int>(fault_message_.size()), MPI_CHAR, MPI_ANY_SOURCE,
+                  kFaultTag, fault_comm_, &fault_request_),
+        "MPI_Irecv");
+  uncaught_at_construction_ = std::uncaught_exceptions();
 }
 
 MpiContext::~MpiContext() {
+  if (std::uncaught_exceptions() > uncaught_at_construction_ && !failed()) {
+    signal_failure(internal::str_cat("rank ", rank_, " left its MpiContext with an exception"));
+  }
+  if (failed()) {
+    // A collective may still be pending here or on a peer, and MPI_Finalize could then wait
+    // for ever: leave MPI as it is; the process is exiting with an error, and mpirun ends the job.
+    return;
+  }
+  if (fault_request_ != MPI_REQUEST_NULL) {
+    MPI_Cancel(&fault_request_);
+    MPI_Wait(&fault_request_, MPI_STATUS_IGNORE);
+  }
+  if (fault_comm_ != MPI_COMM_NULL) MPI_Comm_free(&fault_comm_);
   if (initialised_mpi_) {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -73,26 +116,124 @@ MpiContext::~MpiContext() {
   }
 }
 
+void MpiContext::set_collective_timeout(double seconds) {
+  if (!(seconds >= 0.0)) {
+    throw InvalidArgument(internal::str_cat("MpiContext: collective timeout must be >= 0 seconds (0: no limit); received ",
+                                            seconds));
+  }
+  timeout_seconds_ = seconds;
+}
+
+void MpiContext::throw_if_failed(const char* what) const {
+  if (failed()) {
+    throw DistributedError(internal::str_cat("MPI: ", what, " on rank ", rank_, " refused: the job has already failed (",
+                                             failure_, ")"));
+  }
+}
+
+void MpiContext::wait(MPI_Request& request, const char* what) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  for (long spins = 0;; ++spins) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
+    if (done) return;
+    int noticed = 0;
+    MPI_Status status;
+    check(MPI_Test(&fault_request_, &noticed, &status), "MPI_Test");
+    if (noticed) {
+      int length = 0;
+      MPI_Get_count(&status, MPI_CHAR, &length);
+      failure_ = std::string(fault_message_.data(), static_cast<std::size_t>(std::max(length, 0)));
+      // Acknowledge, so that the failing rank may exit without the job being torn down
+      // before this rank has reported its error.
+      char ack = 1;
+      MPI_Send(&ack, 1, MPI_CHAR, status.MPI_SOURCE, kAckTag, fault_comm_);
+      throw DistributedError(internal::str_cat("MPI: ", what, " on rank ", rank_, " abandoned: ", failure_));
+    }
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (timeout_seconds_ > 0.0 && waited > timeout_seconds_) {
+      failure_ = internal::str_cat("rank ", rank_, " timed out in ", what, " after ", timeout_seconds_, " s");
+      // A stalled rank that arrives later learns at once that the job has failed.
+      notify_peers(/*wait_for_acknowledgements=*/false);
+      throw DistributedError(internal::str_cat(
+          "MPI: ", what, " on rank ", rank_, " timed out after ", timeout_seconds_,
+          " s waiting for the other ranks; a rank may have failed or stalled before reaching it "
+          "(set the limit with TALLY_MPI_TIMEOUT or MpiContext::set_collective_timeout)"));
+    }
+    // Spin first (most collectives finish in microseconds), then give the core away:
+    // ranks are often oversubscribed, and the peer we wait for may need this core.
+    if (spins > 2000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 20000 ? 200 : 20));
+  }
+}
+
+void MpiContext::signal_failure(std::string_view reason) {
+  if (failed()) return;
+  failure_ = internal::str_cat("rank ", rank_, " failed: ", reason);
+  notify_peers(/*wait_for_acknowledgements=*/true);
+}
+
+void MpiContext::notify_peers(bool wait_for_acknowledgements) {
+  const std::string notice = failure_.substr(0, fault_message_.size());
+  std::vector<MPI_Request> sends, acks;
+  std::vector<char> ack_bytes(static_cast<std::size_t>(size_));
+  for (int peer = 0; peer < size_; ++peer) {
+    if (peer == rank_) continue;
+    MPI_Request r = MPI_REQUEST_NULL;
+    if (MPI_Isend(notice.data(), static_cast<int>(notice.size()), MPI_CHAR, peer, kFaultTag, fault_comm_, &r) ==
+        MPI_SUCCESS) {
+      sends.push_back(r);
+    }
+    if (MPI_Irecv(&ack_bytes[static_cast<std::size_t>(peer)], 1, MPI_CHAR, peer, kAckTag, fault_comm_, &r) ==
+        MPI_SUCCESS) {
+      acks.push_back(r);
+    }
+  }
+  // Bounded: a peer busy outside any collective acknowledges only when it next enters one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_for_acknowledgements ? 2 : 0);
+  int all_sent = 0, all_acked = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    MPI_Testall(static_cast<int>(sends.size()), sends.data(), &all_sent, MPI_STATUSES_IGNORE);
+    MPI_Testall(static_cast<int>(acks.size()), acks.data(), &all_acked, MPI_STATUSES_IGNORE);
+    if (all_sent && all_acked) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 void MpiContext::all_reduce_in_place(std::span<double> buffer, ReduceOp op) {
-  check(MPI_Allreduce(MPI_IN_PLACE, buffer.data(), count_of(buffer.size()), MPI_DOUBLE, op_of(op), comm_),
+  throw_if_failed("MPI_Allreduce");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), count_of(buffer.size()), MPI_DOUBLE, op_of(op), comm_, &request),
         "MPI_Allreduce");
+  wait(request, "MPI_Allreduce");
 }
 
 void MpiContext::broadcast(std::span<double> buffer, int root) {
   if (root < 0 || root >= size_) {
     throw InvalidArgument(internal::str_cat("broadcast: root ", root, " is not a rank of a world of ", size_));
   }
-  check(MPI_Bcast(buffer.data(), count_of(buffer.size()), MPI_DOUBLE, root, comm_), "MPI_Bcast");
+  throw_if_failed("MPI_Bcast");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Ibcast(buffer.data(), count_of(buffer.size()), MPI_DOUBLE, root, comm_, &request), "MPI_Bcast");
+  wait(request, "MPI_Bcast");
 }
 
 std::vector<double> MpiContext::all_gather(std::span<const double> local) {
+  throw_if_failed("MPI_Allgather");
   std::vector<double> out(local.size() * static_cast<std::size_t>(size_));
-  check(MPI_Allgather(local.data(), count_of(local.size()), MPI_DOUBLE, out.data(), count_of(local.size()),
-                      MPI_DOUBLE, comm_),
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallgather(local.data(), count_of(local.size()), MPI_DOUBLE, out.data(), count_of(local.size()),
+                       MPI_DOUBLE, comm_, &request),
         "MPI_Allgather");
+  wait(request, "MPI_Allgather");
   return out;
 }
 
-void MpiContext::barrier() { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void MpiContext::barrier() {
+  throw_if_failed("MPI_Barrier");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Ibarrier(comm_, &request), "MPI_Barrier");
+  wait(request, "MPI_Barrier");
+}
 
 }  // namespace tally
