@@ -6,6 +6,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <vector>
+
 #include "tally/tensor.h"
 
 namespace tally::python {
@@ -27,6 +29,12 @@ py::array to_numpy(const Tensor& tensor);
 
 /// A Python float for 0-d results, a numpy array otherwise (Keras's result()).
 py::object result_to_python(const Tensor& tensor);
+
+/// A Python list or tuple of arrays as owned tensors; a bare array is refused (bind_ops.cpp).
+std::vector<Tensor> tensors_of(py::handle objects, const char* argument);
+
+/// A numpy array of the tensor's own dtype (bfloat16 as float32, which holds it exactly).
+py::array to_numpy_typed(const Tensor& tensor);
 
 /// Registers the tensor-level helpers on the module.
 void bind_tensor(py::module_& m);

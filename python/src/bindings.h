@@ -14,6 +14,8 @@ void bind_tensor(py::module_& m);
 void bind_metric(py::module_& m);
 void bind_distributed(py::module_& m);
 void bind_selection(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_privacy(py::module_& m);
 
 /// A Python object (dict, list, number, string) as JSON, through the json module.
 Json to_json(py::handle object);

@@ -4,13 +4,17 @@ Metrics take numpy arrays (without copying), anything with ``__dlpack__`` such a
 torch tensors, and Python lists or scalars. Every metric's state is a float64 vector
 whose element-wise sum is the merge of two states, so states can be summed across
 workers. See ``tally.metrics`` for the catalog and ``tally.Metric`` for metrics written
-in Python.
+in Python. ``tally.ops`` holds framework ops on arrays (flatten/reshape, norms,
+clipping, bfloat16 transport) and ``tally.privacy`` seeded noise and the private release
+of metric states.
 """
 from . import _tally
 from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidArgument, IOError, ShapeError, State,
                      StateError, build_info, num_threads, set_num_threads, version)
 from .metric import Metric, Variable
 from . import metrics
+from . import ops
+from . import privacy
 from .collection import MetricCollection
 from .tracking import CsvSink, JsonLinesSink, Logger, ModelSelector, TensorBoardSink
 from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
@@ -23,5 +27,5 @@ __all__ = [
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
     "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
-    "TensorBoardSink",
+    "TensorBoardSink", "ops", "privacy",
 ]
