@@ -222,5 +222,31 @@ TEST(Metric, ConstructionErrors) {
   EXPECT_THROW(metrics::LambdaMetric("", {}, nullptr, nullptr), InvalidArgument);
 }
 
+// Configs that would need more than kMaxStateElements are refused before any allocation,
+// so a typo (or a fuzzer) cannot make tally try to allocate terabytes.
+TEST(MetricLimits, OversizedStatesAreRejectedUpFront) {
+  auto message = [](const std::string& spec) {
+    try {
+      (void)metrics::get(spec);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(R"({"class_name": "AUC", "config": {"num_thresholds": 1000000000000}})").find("at most 16777216"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"class_name": "PrecisionAtRecall", "config": {"recall": 0.5, "num_thresholds": 100000000}})")
+                .find("at most 16777216"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"class_name": "MeanIoU", "config": {"num_classes": 8193}})").find("between 1 and 8192"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"class_name": "F1Score", "config": {"num_classes": 100000000}})").find("limit of 134217728"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"class_name": "AUC", "config": {"num_thresholds": 1000000, "multi_label": true, "num_labels": 100}})")
+                .find("limit of 134217728"),
+            std::string::npos);
+  EXPECT_NO_THROW((void)metrics::get(R"({"class_name": "MeanIoU", "config": {"num_classes": 1000}})"));
+}
+
 }  // namespace
 }  // namespace tally

@@ -37,6 +37,10 @@ struct Batch {
   TensorView sample_weight;  ///< absent when has_value() is false
 };
 
+/// The most elements a metric's state may hold (2^27: 1 GiB of float64). Configs that ask
+/// for more (num_thresholds, num_classes) are rejected up front rather than failing to allocate.
+inline constexpr std::int64_t kMaxStateElements = std::int64_t{1} << 27;
+
 class State;
 class MetricCollection;
 class DistributedContext;

@@ -40,8 +40,15 @@ std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Agg
   for (const Variable& v : variables_.layout()) {
     if (v.name == name) throw InvalidArgument(internal::str_cat(name_, ": variable \"", name, "\" declared twice"));
   }
+  std::int64_t elements = 1;
   for (const std::int64_t d : shape) {
     if (d < 0) throw ShapeError(internal::str_cat(name_, ": variable \"", name, "\" has a negative dimension"));
+    elements = d == 0 || elements <= kMaxStateElements / d ? elements * d : kMaxStateElements + 1;
+  }
+  if (elements > kMaxStateElements - variables_.vector_size()) {
+    throw InvalidArgument(internal::str_cat(name_, ": variable \"", name, "\" of shape ", shape_string(shape),
+                                            " would take the state past tally's limit of ", kMaxStateElements,
+                                            " elements (1 GiB); ask for fewer thresholds or classes"));
   }
   auto layout = std::make_shared<VariableLayout>(variables_.layout());
   layout->push_back(Variable{std::move(name), std::move(shape), dtype, aggregation});

@@ -264,6 +264,17 @@ Tensor Recall::result_from(const Variables& vars) const {
 
 namespace {
 
+// The threshold grid and eight count variables per threshold must fit the state limit
+// (2^24 thresholds), checked before the grid is built.
+void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) {
+  constexpr std::int64_t kMaxThresholds = kMaxStateElements / 8;
+  if (num_thresholds > kMaxThresholds) {
+    throw InvalidArgument(internal::str_cat(owner, ": Argument `num_thresholds` must be at most ", kMaxThresholds,
+                                            " (the state holds 8 counts per threshold). Received: num_thresholds=",
+                                            num_thresholds));
+  }
+}
+
 ConfusionOptions auc_confusion(const AucOptions& a) {
   ConfusionOptions o;
   std::vector<double> interior;
@@ -277,6 +288,7 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
                                               "num_thresholds=",
                                               a.num_thresholds));
     }
+    check_threshold_count("AUC", a.num_thresholds);
     for (std::int64_t i = 1; i < a.num_thresholds - 1; ++i) {
       interior.push_back(static_cast<double>(i) / static_cast<double>(a.num_thresholds - 1));
     }
@@ -459,6 +471,7 @@ ConfusionOptions rate_options(const char* owner, double target, std::int64_t num
                                             num_thresholds));
   }
   ConfusionOptions o;
+  check_threshold_count(owner, num_thresholds);
   if (num_thresholds == 1) {
     o.thresholds = {0.5};
   } else {

@@ -251,6 +251,11 @@ FBetaScore::FBetaScore(std::string class_name, FScoreAverage average, double bet
   if (num_classes_ && *num_classes_ < 1) {
     throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1 (or null); received ", *num_classes_));
   }
+  if (num_classes_ && *num_classes_ > kMaxStateElements / 4) {
+    throw InvalidArgument(str_cat(me, ": argument `num_classes` = ", *num_classes_,
+                                  " would take the state (4 per class) past tally's limit of ", kMaxStateElements,
+                                  " elements"));
+  }
   // Micro holds scalars; otherwise one entry per class, or none until the first batch fixes C.
   const Shape shape = average_ == FScoreAverage::kMicro ? Shape{} : Shape{num_classes_.value_or(0)};
   for (const char* var : kVariableNames) add_variable(var, shape);
@@ -296,6 +301,10 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
                              shape_string(batch.y_pred.shape())));
   }
   const std::int64_t held = state_classes(vars);
+  if (classes > kMaxStateElements / 4) {
+    throw ShapeError(str_cat(me, ": argument `y_pred` has ", classes, " class columns; the state would pass tally's limit of ",
+                             kMaxStateElements, " elements"));
+  }
   if (num_classes_ && classes != *num_classes_) {
     throw ShapeError(str_cat(me, ": argument `y_pred` must have num_classes = ", *num_classes_,
                              " columns; received shape ", shape_string(batch.y_pred.shape())));

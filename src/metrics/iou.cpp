@@ -55,9 +55,18 @@ std::vector<std::int64_t> read_target_ids(ConfigReader& reader) {
   return *ids;
 }
 
+// C x C counts, unweighted and weighted, within the state limit.
+constexpr std::int64_t kMaxIoUClasses = 8192;
+static_assert(2 * kMaxIoUClasses * kMaxIoUClasses <= kMaxStateElements);  // int64 and float64 matrices
+
 std::int64_t read_num_classes(ConfigReader& reader) {
   std::optional<std::int64_t> n = reader.get_optional_int("num_classes");
   if (!n) throw ConfigError(reader.owner() + ": config needs `num_classes` (an integer >= 1)");
+  // Checked here too: the default target_class_ids list is built before the constructor runs.
+  if (*n < 1 || *n > kMaxIoUClasses) {
+    throw ConfigError(str_cat(reader.owner(), ": `num_classes` must be between 1 and ", kMaxIoUClasses,
+                              " (the state is C x C); received ", *n));
+  }
   return *n;
 }
 
@@ -205,11 +214,9 @@ IoUBase::IoUBase(std::string class_name, std::string name, DType dtype, std::int
   if (num_classes_ < 1) {
     throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1; received ", num_classes_));
   }
-  if (num_classes_ > (std::int64_t{1} << 20)) {
-    throw InvalidArgument(str_cat(me,
-                                  ": argument `num_classes` must be at most 1048576 (the state is C x C); "
-                                  "received ",
-                                  num_classes_));
+  if (num_classes_ > kMaxIoUClasses) {
+    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be at most ", kMaxIoUClasses,
+                                  " (the state is C x C); received ", num_classes_));
   }
   if (target_class_ids_.empty()) {
     throw InvalidArgument(str_cat(me, ": argument `target_class_ids` must not be empty"));

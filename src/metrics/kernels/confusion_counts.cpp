@@ -140,6 +140,12 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
     if (width != num_labels) {
       throw ShapeError(internal::str_cat(who, ": y_pred has ", width, " labels but the metric counts ", num_labels));
     }
+    // A label count fixed by the first batch must keep the state within the limit.
+    if (num_labels > kMaxStateElements / 8 / std::max<std::int64_t>(static_cast<std::int64_t>(options.thresholds.size()), 1)) {
+      throw ShapeError(internal::str_cat(who, ": y_pred has ", num_labels, " labels; with ", options.thresholds.size(),
+                                         " thresholds the state would pass tally's limit of ", kMaxStateElements,
+                                         " elements"));
+    }
   }
   if (!options.label_weights.empty() && static_cast<std::int64_t>(options.label_weights.size()) != width) {
     throw ShapeError(internal::str_cat(who, ": label_weights has ", options.label_weights.size(),
