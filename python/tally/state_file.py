@@ -50,7 +50,8 @@ def _checked_user_data(user_data):
 def save_state(obj, path, user_data=None):
     """Writes a built-in metric's or a MetricCollection's config, layout and state to
     ``path`` atomically; ``user_data`` (any JSON-able object, e.g. the next batch index)
-    is stored alongside and returned by ``load_state(path).user_data``."""
+    is stored alongside and returned by ``load_state(path).user_data``. Metrics written
+    in Python (tally.Metric subclasses) are refused with tally.InvalidArgument."""
     user_data = _checked_user_data(user_data)
     path = os.fspath(path)
     if isinstance(obj, MetricCollection):
