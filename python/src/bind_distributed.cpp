@@ -1,6 +1,8 @@
 // tally's C++ MPI context for Python (when built with MPI); the Python package wraps it.
 #include <pybind11/numpy.h>
 
+#include <string>
+
 #include "bindings.h"
 
 #ifdef TALLY_PYTHON_WITH_MPI
@@ -37,7 +39,22 @@ void bind_distributed(py::module_& m) {
             self.all_reduce_in_place(data, o);
           },
           py::arg("buffer"), py::arg("op") = "sum", "Reduces a contiguous float64 array across ranks, in place.")
-      .def("barrier", &MpiContext::barrier);
+      .def("barrier", &MpiContext::barrier)
+      .def(
+          "signal_failure",
+          [](MpiContext& self, const std::string& reason) {
+            py::gil_scoped_release release;  // waits up to two seconds for the peers' acknowledgements
+            self.signal_failure(reason);
+          },
+          py::arg("reason"),
+          "Tells every other rank that this one failed: their collectives then raise DistributedError "
+          "quoting `reason`. Afterwards every collective on this context raises.")
+      .def("set_collective_timeout", &MpiContext::set_collective_timeout, py::arg("seconds"),
+           "Seconds a collective waits for the other ranks before raising DistributedError; 0 waits forever.")
+      .def_property_readonly("collective_timeout", &MpiContext::collective_timeout,
+                             "Seconds a collective waits (0: forever); default $TALLY_MPI_TIMEOUT, else 600.")
+      .def_property_readonly("failed", &MpiContext::failed,
+                             "True once a collective failed or a failure was signalled: the context is unusable.");
 #else
   static_cast<void>(m);
 #endif

@@ -16,6 +16,7 @@ void bind_distributed(py::module_& m);
 void bind_selection(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_privacy(py::module_& m);
+void bind_state_file(py::module_& m);
 
 /// A Python object (dict, list, number, string) as JSON, through the json module.
 Json to_json(py::handle object);

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_tally, m) {
   tally::python::bind_selection(m);
   tally::python::bind_ops(m);
   tally::python::bind_privacy(m);
+  tally::python::bind_state_file(m);
 }

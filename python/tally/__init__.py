@@ -6,7 +6,8 @@ whose element-wise sum is the merge of two states, so states can be summed acros
 workers. See ``tally.metrics`` for the catalog and ``tally.Metric`` for metrics written
 in Python. ``tally.ops`` holds framework ops on arrays (flatten/reshape, norms,
 clipping, bfloat16 transport) and ``tally.privacy`` seeded noise and the private release
-of metric states.
+of metric states. ``tally.save_state`` / ``tally.load_state`` keep metric states in
+checksummed files, so a killed evaluation resumes where it last saved.
 """
 from . import _tally
 from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidArgument, IOError, ShapeError, State,
@@ -16,6 +17,7 @@ from . import metrics
 from . import ops
 from . import privacy
 from .collection import MetricCollection
+from .state_file import SavedState, load_state, save_state
 from .tracking import CsvSink, JsonLinesSink, Logger, ModelSelector, TensorBoardSink
 from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
                           launched_under_mpi)
@@ -27,5 +29,5 @@ __all__ = [
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
     "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
-    "TensorBoardSink", "ops", "privacy",
+    "TensorBoardSink", "ops", "privacy", "SavedState", "save_state", "load_state",
 ]

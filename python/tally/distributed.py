@@ -48,6 +48,12 @@ class DistributedContext:
         """Blocks until every worker arrives (an all-reduce of one element by default)."""
         self.all_reduce_in_place(np.zeros(1))
 
+    def signal_failure(self, reason):
+        """Tells the other workers that this one has failed, so that their pending and later
+        collectives raise DistributedError quoting ``reason`` instead of waiting for it.
+        Transports without out-of-band messages do nothing here (the default): their peers
+        wait until their own timeout, if any."""
+
     def all_reduce(self, tensors, average=False):
         """pfl all_reduce: sums (or averages) a list of arrays in one collective."""
         arrays = [np.asarray(t, dtype=np.float64) for t in tensors]
@@ -113,9 +119,35 @@ class _CppContext(DistributedContext):
     def barrier(self):
         self._core.barrier()
 
+    def signal_failure(self, reason):
+        """Sends ``reason`` to every other rank (their collectives then raise DistributedError
+        quoting it) and waits up to two seconds for them to take notice. Afterwards every
+        collective on this context raises."""
+        self._core.signal_failure(str(reason))
+
+    def set_collective_timeout(self, seconds):
+        """How long a collective waits for the other ranks before raising DistributedError;
+        0 waits forever. Negative or NaN values raise InvalidArgument."""
+        self._core.set_collective_timeout(float(seconds))
+
+    @property
+    def collective_timeout(self):
+        """Seconds a collective waits (0: forever); default $TALLY_MPI_TIMEOUT, else 600."""
+        return self._core.collective_timeout
+
+    @property
+    def failed(self):
+        """True once a collective failed or a failure was signalled: the context is unusable."""
+        return self._core.failed
+
 
 class Mpi4pyContext(DistributedContext):
-    """A context over an mpi4py communicator (Debian's python3-mpi4py)."""
+    """A context over an mpi4py communicator (Debian's python3-mpi4py).
+
+    ``signal_failure`` is the inherited no-op: mpi4py's blocking collectives cannot watch
+    for a failure notice, so a rank that fails leaves its peers waiting in the collective.
+    Use ``MpiContext()`` (tally's C++ context) for collectives that fail on every rank
+    within a bounded time, or call ``comm.Abort()`` to end the whole job."""
 
     def __init__(self, comm=None):
         from mpi4py import MPI
@@ -151,7 +183,11 @@ class Mpi4pyContext(DistributedContext):
 
 
 def MpiContext(comm=None):
-    """tally's MPI context over MPI_COMM_WORLD, or a context over an mpi4py communicator."""
+    """tally's MPI context over MPI_COMM_WORLD, or a context over an mpi4py communicator.
+
+    tally's own context watches for failures: ``signal_failure(reason)`` makes every other
+    rank's collectives raise DistributedError quoting ``reason``, and a collective that waits
+    longer than ``collective_timeout`` seconds (``set_collective_timeout``) raises too."""
     if comm is not None:
         return Mpi4pyContext(comm)
     if not hasattr(_tally, "_MpiContext"):

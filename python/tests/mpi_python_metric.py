@@ -23,6 +23,23 @@ def check(context):
         assert abs(mine.result()[name] - value) <= 1e-12 * max(1.0, abs(value)), (name, mine.result()[name], value)
 
 
+def check_fault_api(context):
+    """tally's C++ context: the fault-handling settings, without failing anything."""
+    assert context.failed is False
+    context.set_collective_timeout(30)
+    assert context.collective_timeout == 30.0
+    for bad in (-1.0, float("nan")):
+        try:
+            context.set_collective_timeout(bad)
+        except tally.InvalidArgument as e:
+            assert "collective timeout must be >= 0 seconds" in str(e), e
+        else:
+            raise AssertionError(f"set_collective_timeout({bad}) was accepted")
+    assert context.collective_timeout == 30.0
+    context.barrier()  # still usable
+    assert context.failed is False
+
+
 def main():
     from mpi4py import MPI
     contexts = [tally.MpiContext(MPI.COMM_WORLD)]
@@ -32,6 +49,8 @@ def main():
     for ctx in contexts:
         try:
             check(ctx)
+            if hasattr(ctx, "set_collective_timeout"):
+                check_fault_api(ctx)
             passed += 1
         except AssertionError as e:
             failed += 1

@@ -125,6 +125,23 @@ def test_contexts_follow_pfl():
     assert shares == {0: (range(0, 3), 3), 1: (range(3, 5), 2)}
 
 
+def test_signal_failure_is_a_documented_no_op_without_out_of_band_messages():
+    ctx = tally.NotDistributedContext()
+    assert ctx.signal_failure("rank 0 ran out of memory") is None
+    assert ctx.all_reduce_in_place(np.ones(2)).tolist() == [1.0, 1.0]  # still usable
+    assert tally.Mpi4pyContext.signal_failure is tally.DistributedContext.signal_failure
+    assert "do nothing" in tally.DistributedContext.signal_failure.__doc__
+    # tally's C++ MPI context is exercised under mpirun by mpi_python_metric.py; here only
+    # the bound surface is checked, since a context would initialise MPI in this process.
+    if hasattr(tally._tally, "_MpiContext"):
+        core = tally._tally._MpiContext
+        for name in ("signal_failure", "set_collective_timeout", "collective_timeout", "failed"):
+            assert hasattr(core, name), name
+        cpp = tally.distributed._CppContext
+        for name in ("signal_failure", "set_collective_timeout", "collective_timeout", "failed"):
+            assert name in cpp.__dict__, name
+
+
 def test_torch_distributed_example():
     torch = pytest.importorskip("torch", reason="torch is optional (Debian's python3-torch)")
     import importlib.util
