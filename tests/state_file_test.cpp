@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +234,11 @@ TEST_F(BadStateFile, SavingIsAtomic) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
   EXPECT_EQ(load_state(path_).to_metric()->class_name(), "MeanAbsoluteError");
+  // Written with the mode a plain open() gives (0666 less the umask), not mkstemp's 0600.
+  const mode_t mask = ::umask(027);
+  save_state(*mae, alone.string());
+  ::umask(mask);
+  EXPECT_EQ(fs::status(alone).permissions(), fs::perms(0640));
   EXPECT_THROW(save_state(*mae, "/nonexistent/dir/x.state"), IOError);
 }
 

@@ -1,6 +1,7 @@
 #include "internal/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,10 +9,24 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "internal/check.h"
 
 namespace tally::internal {
+namespace {
+
+// The process umask, read without changing it (umask() itself would race with other threads).
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  }
+  return 022;
+}
+
+}  // namespace
 
 void write_file_atomically(const std::string& path, std::string_view content) {
   namespace fs = std::filesystem;
@@ -23,6 +38,8 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   std::string tmp = (folder / name).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw IOError(str_cat(path, ": cannot create a temporary file: ", std::strerror(errno)));
+  // mkstemp creates 0600; give the file the mode a plain open() would (0666 less the umask).
+  ::fchmod(fd, 0666 & ~current_umask());
   std::size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);

@@ -25,7 +25,6 @@ class Sum : public MetricWithClone<Sum> {
   /// Builds from a Keras config {"name", "dtype"}.
   static std::unique_ptr<Metric> from_config(const Json& config);
 
-  using Metric::update_state;
   /// Adds values (any shape) with an optional sample_weight broadcastable to them.
   void update_state(const TensorView& values, const TensorView& sample_weight = {}) {
     Metric::update_state({}, values, sample_weight);
@@ -43,7 +42,6 @@ class Mean : public MetricWithClone<Mean> {
   /// Builds from a Keras config {"name", "dtype"}.
   static std::unique_ptr<Metric> from_config(const Json& config);
 
-  using Metric::update_state;
   /// Adds values (any shape) with an optional sample_weight broadcastable to them.
   void update_state(const TensorView& values, const TensorView& sample_weight = {}) {
     Metric::update_state({}, values, sample_weight);

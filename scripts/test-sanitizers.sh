@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The second pass of the test command (issue 10): the whole test suite again, built with
+# clang's AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the test that
+# made it), then every libFuzzer target for TALLY_FUZZ_SECONDS (default 60) from its
+# committed seed corpus in tests/fuzz/corpus/. Any crash, leak or sanitizer report fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${TALLY_SANITIZE_BUILD_DIR:-build-sanitize}
+fuzz_seconds=${TALLY_FUZZ_SECONDS:-60}
+jobs=$(nproc)
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DTALLY_SANITIZE=ON -DTALLY_FUZZ=ON -DTALLY_BUILD_BENCHMARKS=OFF \
+  -DPython3_EXECUTABLE=/usr/bin/python3 -DPYTHON_EXECUTABLE=/usr/bin/python3 >/dev/null
+cmake --build "$build_dir" -j"$jobs"
+
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
+export TALLY_STRESS_SAMPLES=20000000  # the 1e9-sample stress runs in the main pass
+# install_consumer checks packaging with an unsanitized consumer; the main pass runs it.
+ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" -E '^install_consumer$'
+
+corpus_dir="$build_dir/fuzz-corpus"
+mkdir -p "$corpus_dir"
+fuzz_one() {
+  local name=$1 dir=$2 seconds=$3
+  mkdir -p "$dir/$name" "$dir/artifacts"
+  # New inputs go to the build folder; the committed seeds are only read.
+  if ! "$BUILD/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+      -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$name-" \
+      "$dir/$name" "tests/fuzz/corpus/$name" >"$dir/$name.log" 2>&1; then
+    tail -60 "$dir/$name.log"
+    echo "fuzz_$name FAILED (reproducer in $dir/artifacts/)" >&2
+    return 1
+  fi
+  echo "fuzz_$name: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$dir/$name.log" | grep -o '[0-9]*$') runs in ${seconds} s, no findings"
+}
+export -f fuzz_one
+export BUILD=$build_dir
+printf '%s\n' npy csv spec state selection |
+  xargs -P "$jobs" -I{} bash -c 'fuzz_one "$1" "$2" "$3"' _ {} "$corpus_dir" "$fuzz_seconds"
