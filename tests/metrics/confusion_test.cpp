@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
@@ -216,6 +217,51 @@ TEST(ConfusionFamily, PassesTheHarness) {
       h.names = c.names;
       SCOPED_TRACE(c.factory()->class_name() + (weighted ? " weighted" : ""));
       testing::check_metric_properties(h);
+    }
+  }
+}
+
+// The float32 fast path counts blocks of 512 scores with SSE2 and the rest one by one: both
+// must land every score, including grid points and their float32 neighbours, out-of-range
+// values and infinities, in the same bucket. Batches of 7 rows never reach the block path.
+TEST(AUC, VectorBlocksBucketLikeTheScalarPath) {
+  for (const std::int64_t T : {200, 3, 1001}) {
+    std::vector<float> scores;
+    for (std::int64_t k = 0; k < T; ++k) {
+      const float on = static_cast<float>(k) / static_cast<float>(T - 1);
+      scores.insert(scores.end(), {on, std::nextafter(on, -1.0f), std::nextafter(on, 2.0f)});
+    }
+    const std::vector<float> extremes = {-0.0f, -1.0f, 1.5f, std::numeric_limits<float>::infinity(),
+                                         -std::numeric_limits<float>::infinity(), 1e-30f, 0.99999994f};
+    scores.insert(scores.end(), extremes.begin(), extremes.end());
+    while (scores.size() % 7 != 0 || scores.size() < 2048) {
+      scores.push_back(static_cast<float>(scores.size() % 997) / 996.0f);
+    }
+    std::vector<float> float_labels(scores.size());
+    std::vector<std::int32_t> int_labels(scores.size());
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      int_labels[i] = static_cast<std::int32_t>((i * 2654435761u) >> 7 & 1u) * (i % 5 == 0 ? 3 : 1);
+      float_labels[i] = static_cast<float>(int_labels[i]);
+    }
+    AucOptions o;
+    o.num_thresholds = T;
+    for (const bool int_labels_too : {false, true}) {
+      AUC whole(o), pieces(o);
+      const auto n = static_cast<std::int64_t>(scores.size());
+      if (int_labels_too) {
+        whole.update_state(TensorView(int_labels.data(), DType::kInt32, {n}), TensorView(scores.data(), DType::kFloat32, {n}));
+      } else {
+        whole.update_state(TensorView(float_labels.data(), DType::kFloat32, {n}), TensorView(scores.data(), DType::kFloat32, {n}));
+      }
+      for (std::int64_t b = 0; b < n; b += 7) {
+        const TensorView p(scores.data() + b, DType::kFloat32, {7});
+        if (int_labels_too) {
+          pieces.update_state(TensorView(int_labels.data() + b, DType::kInt32, {7}), p);
+        } else {
+          pieces.update_state(TensorView(float_labels.data() + b, DType::kFloat32, {7}), p);
+        }
+      }
+      EXPECT_EQ(whole.to_vector(), pieces.to_vector()) << "T = " << T << (int_labels_too ? ", int32 labels" : "");
     }
   }
 }

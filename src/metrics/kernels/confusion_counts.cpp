@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <type_traits>
 
 #include "internal/check.h"
@@ -60,6 +63,7 @@ struct Leveler {
   std::int64_t operator()(double p) const {
     if (evenly) {
       // Keras: clip to [0, 1], bucket = ceil(p * (T - 1)) - 1 in the variable dtype.
+      if (p != p) p = 0.0;  // NaN is rejected after counting; keep the conversion below defined
       double b;
       if (float32) {
         const float pf = std::clamp(static_cast<float>(p), 0.0f, 1.0f);
@@ -249,7 +253,9 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
                   pf = static_cast<float>(to_double(pv[i]));
                 }
                 nan |= static_cast<unsigned>(pf != pf);
-                pf = std::min(std::max(pf, 0.0f), 1.0f);
+                // Clip to [0, 1]; NaN (rejected after counting) goes to 0 so the int conversion is defined.
+                pf = pf > 0.0f ? pf : 0.0f;
+                pf = pf < 1.0f ? pf : 1.0f;
                 // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
                 const float x = pf * scale;
                 const auto whole = static_cast<std::int32_t>(x);
@@ -264,6 +270,47 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
                 return static_cast<std::size_t>(levels32 * static_cast<std::int32_t>(positive) + lev);
               };
               std::int64_t i = begin;
+#if defined(__SSE2__)
+              if constexpr (std::is_same_v<PP, float> &&
+                            (std::is_same_v<TT, float> || std::is_same_v<TT, std::int32_t>)) {
+                // Two phases per block: the slots of 512 elements, four per SSE2 instruction and
+                // in exactly the float32/int32 arithmetic of slot() (max/min send NaN to 0, as
+                // slot() does), then the histogram increments.
+                constexpr std::int64_t kBlock = 512;
+                alignas(16) std::int32_t slots[kBlock];
+                const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), vscale = _mm_set1_ps(scale);
+                const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(levels32);
+                __m128 nan_lanes = _mm_setzero_ps();
+                for (; i + kBlock <= end; i += kBlock) {
+                  for (std::int64_t j = 0; j < kBlock; j += 4) {
+                    const __m128 raw = _mm_loadu_ps(pv + i + j);
+                    nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
+                    const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), vscale);
+                    const __m128i whole = _mm_cvttps_epi32(x);
+                    // ceil: whole + 1 where whole < x (the compare mask is -1).
+                    __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
+                    // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
+                    if (floor32 == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
+                    __m128i positive;
+                    if constexpr (std::is_same_v<TT, float>) {
+                      positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(tv + i + j), zero));
+                    } else {
+                      const __m128i label_bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tv + i + j));
+                      positive = _mm_xor_si128(_mm_cmpeq_epi32(label_bits, izero), _mm_set1_epi32(-1));
+                    }
+                    lev = _mm_add_epi32(lev, _mm_and_si128(positive, vlevels));
+                    _mm_store_si128(reinterpret_cast<__m128i*>(slots + j), lev);
+                  }
+                  for (std::int64_t j = 0; j < kBlock; j += 4) {
+                    ++four[static_cast<std::size_t>(slots[j])];
+                    ++four[s1 + static_cast<std::size_t>(slots[j + 1])];
+                    ++four[s2 + static_cast<std::size_t>(slots[j + 2])];
+                    ++four[s3 + static_cast<std::size_t>(slots[j + 3])];
+                  }
+                }
+                nan |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
+              }
+#endif
               for (; i + 4 <= end; i += 4) {
                 ++four[slot(i)];
                 ++four[s1 + slot(i + 1)];
