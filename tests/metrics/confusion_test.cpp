@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <random>
 
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
@@ -262,6 +264,45 @@ TEST(AUC, VectorBlocksBucketLikeTheScalarPath) {
         }
       }
       EXPECT_EQ(whole.to_vector(), pieces.to_vector()) << "T = " << T << (int_labels_too ? ", int32 labels" : "");
+    }
+  }
+}
+
+// Explicit threshold lists use a cell table and a short branch-free walk; counts must equal
+// a brute-force strict comparison with every threshold, for scores on, just beside, between
+// and outside the thresholds, whether the list is spread out, clustered or has duplicates.
+TEST(AUC, ExplicitThresholdsCountLikeBruteForce) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<std::vector<double>> lists(3);
+  for (int i = 0; i < 300; ++i) lists[0].push_back(unit(rng));
+  for (int i = 0; i < 40; ++i) lists[1].push_back(0.5 + 1e-6 * unit(rng));  // clustered
+  lists[1].push_back(0.01);
+  lists[1].push_back(0.99);
+  for (int i = 0; i < 50; ++i) lists[2].push_back(std::round(unit(rng) * 20.0) / 20.0);  // duplicates
+  for (const std::vector<double>& list : lists) {
+    std::vector<double> scores;
+    for (const double t : list) scores.insert(scores.end(), {t, std::nextafter(t, 0.0), std::nextafter(t, 1.0)});
+    for (int i = 0; i < 3000; ++i) scores.push_back(unit(rng));
+    scores.insert(scores.end(), {-0.5, 0.0, 1.0, 1.5});
+    std::vector<double> labels(scores.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<double>((i * 7) % 3 == 0);
+    AucOptions o;
+    o.thresholds = list;
+    AUC auc(o);
+    auc.update_state(labels, scores);
+    std::vector<double> sorted = list;
+    std::sort(sorted.begin(), sorted.end());
+    const std::vector<double> tp = auc.variable_values().tensor(0).to_doubles();
+    const std::vector<double> fp = auc.variable_values().tensor(2).to_doubles();
+    ASSERT_EQ(tp.size(), sorted.size() + 2);
+    for (std::size_t j = 0; j < sorted.size(); ++j) {
+      double want_tp = 0, want_fp = 0;
+      for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (scores[i] > sorted[j]) (labels[i] != 0 ? want_tp : want_fp) += 1;
+      }
+      ASSERT_EQ(tp[j + 1], want_tp) << "threshold " << sorted[j];
+      ASSERT_EQ(fp[j + 1], want_fp) << "threshold " << sorted[j];
     }
   }
 }

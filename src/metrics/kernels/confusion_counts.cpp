@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -38,26 +39,43 @@ struct Leveler {
   bool float32 = true;
   std::int64_t t = 0;
   std::vector<double> sorted;
-  // Uniform cells over [sorted.front(), sorted.back()] with, for each, the count of
-  // thresholds below the cell: a prediction's level is then a table lookup plus a step or
-  // two, O(1) instead of log2(T) dependent comparisons.
+  // Uniform cells over [sorted.front(), sorted.back()]: cell_start[c] counts the thresholds
+  // whose cell is below c. Cells come from one monotone function of the value, so a
+  // prediction in cell c exceeds exactly cell_start[c] thresholds plus some of the (at most
+  // walk_steps) thresholds in its own cell: a table lookup and a fixed, branch-free walk
+  // instead of log2(T) dependent comparisons.
   std::vector<std::uint32_t> cell_start;
-  double cell_lo = 0.0, cell_scale = 0.0;
+  std::vector<double> padded;  // sorted, then walk_steps +inf so the walk never leaves it
+  double cell_lo = 0.0, cell_scale = 0.0, last_cell = 0.0;
+  int walk_steps = 0;
+
+  std::size_t cell_of(double p) const {
+    double x = (p - cell_lo) * cell_scale;
+    x = x > 0.0 ? x : 0.0;  // below the grid, and NaN
+    x = x < last_cell ? x : last_cell;
+    return static_cast<std::size_t>(x);
+  }
 
   void build_cells() {
     if (evenly || sorted.size() < 16) return;
     const double lo = sorted.front(), hi = sorted.back();
     if (!(hi > lo)) return;
-    const std::size_t cells = std::min<std::size_t>(1u << 16, 4 * sorted.size());
+    const std::size_t cells = std::min<std::size_t>(1u << 16, 16 * sorted.size());
     cell_lo = lo;
     cell_scale = static_cast<double>(cells) / (hi - lo);
-    cell_start.resize(cells + 1);
-    std::size_t k = 0;
-    for (std::size_t c = 0; c <= cells; ++c) {
-      const double edge = lo + static_cast<double>(c) / cell_scale;
-      while (k < sorted.size() && sorted[k] < edge) ++k;
-      cell_start[c] = static_cast<std::uint32_t>(k);
+    last_cell = static_cast<double>(cells - 1);
+    std::vector<std::uint32_t> start(cells + 1, 0);
+    for (const double t : sorted) ++start[cell_of(t) + 1];
+    std::uint32_t most = 0;
+    for (std::size_t c = 1; c <= cells; ++c) {
+      most = std::max(most, start[c]);
+      start[c] += start[c - 1];
     }
+    if (most > 8) return;  // clustered thresholds: the binary search is cheaper than a long walk
+    walk_steps = static_cast<int>(std::max<std::uint32_t>(most, 1));
+    cell_start = std::move(start);
+    padded = sorted;
+    padded.insert(padded.end(), static_cast<std::size_t>(walk_steps), std::numeric_limits<double>::infinity());
   }
 
   std::int64_t operator()(double p) const {
@@ -76,13 +94,9 @@ struct Leveler {
       return static_cast<std::int64_t>(b) + 1;
     }
     if (!cell_start.empty()) {
-      const double x = (p - cell_lo) * cell_scale;
-      if (x >= 0.0 && x < static_cast<double>(cell_start.size() - 1)) {
-        // Thresholds below the cell's lower edge are < p; walk the few inside the cell.
-        std::size_t k = cell_start[static_cast<std::size_t>(x)];
-        while (k < sorted.size() && sorted[k] < p) ++k;
-        return static_cast<std::int64_t>(k);
-      }
+      std::size_t k = cell_start[cell_of(p)];
+      for (int step = 0; step < walk_steps; ++step) k += static_cast<std::size_t>(padded[k] < p);
+      return static_cast<std::int64_t>(k);
     }
     // Branch-free lower bound (count of thresholds < p): unpredictable comparisons become
     // conditional moves.
