@@ -44,6 +44,8 @@ TEST(Registry, BadSpecsFailClearly) {
   EXPECT_THROW(get(R"({"class_name": "Mean", "config": {"dtype": "int32"}})"), ConfigError);
   EXPECT_THROW(get(R"({"class_name": "Mean", "config": [1]})"), ConfigError);
   EXPECT_THROW(get(R"({"class_name": "Mean", "extra": 1})"), ConfigError);
+  // Found by fuzz_selection (the same parser): a number beyond double's range is a ConfigError too.
+  EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"num_thresholds": 2e308}})"), ConfigError);
   try {
     get(R"({"class_name": "Mean", "config": {"nmae": "x"}})");
   } catch (const ConfigError& e) {

@@ -102,6 +102,9 @@ TEST(ModelSelector, CorruptAndForeignRecordsAreErrorsAndUntouched) {
   const fs::path record = fs::path(dir) / "best" / "f1" / "f1.json";
   std::ofstream(record) << "{not json";
   EXPECT_THROW(ModelSelector("f1", ModelSelector::greater(), dir), ConfigError);
+  // Found by fuzz_selection: a value beyond double's range escaped as a JSON library exception.
+  std::ofstream(record) << R"({"metric": "f1", "value": 2e308, "step": 3})";
+  EXPECT_THROW(ModelSelector("f1", ModelSelector::greater(), dir), ConfigError);
   std::ofstream(record) << R"({"metric": "other", "value": 1.0, "step": 2})";
   try {
     ModelSelector("f1", ModelSelector::greater(), dir);

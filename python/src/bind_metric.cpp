@@ -12,7 +12,11 @@ namespace tally::python {
 
 Json to_json(py::handle object) {
   const std::string text = py::cast<std::string>(py::module_::import("json").attr("dumps")(object));
-  return Json::parse(text);
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {  // NaN and Infinity, which Python's json writes, are not JSON
+    throw InvalidArgument("not representable as JSON (" + std::string(e.what()) + "): " + text);
+  }
 }
 
 py::object from_json(const Json& json) { return py::module_::import("json").attr("loads")(json.dump()); }

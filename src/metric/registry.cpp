@@ -190,7 +190,7 @@ std::unique_ptr<Metric> get(std::string_view spec) {
     Json parsed;
     try {
       parsed = Json::parse(spec);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse errors, and numbers too large for a double
       throw ConfigError(internal::str_cat("metrics.get: spec is not valid JSON (", e.what(), "); received ", spec));
     }
     return get(parsed);

@@ -76,7 +76,7 @@ Json ModelSelector::json_read(const std::string& path) {
   const std::string text = internal::read_file(path);
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse errors, and numbers too large for a double
     throw ConfigError(internal::str_cat(path, ": not valid JSON (", e.what(), ")"));
   }
 }

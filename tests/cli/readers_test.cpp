@@ -121,6 +121,11 @@ TEST(Npy, RejectsBadFilesWithTheFileName) {
   const auto garbage = temp_path("g.npy");
   std::ofstream(garbage) << "not an npy file at all";
   EXPECT_NE(error_of([&] { open_npy(garbage); }).find("bad magic"), std::string::npos);
+  // Found by fuzz_npy: a bool byte other than 0 or 1 must be an error, not a C++ bool read.
+  const auto bad_bool = write_npy("bb.npy", "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }",
+                                  std::string("\x01\x00\x20", 3));
+  EXPECT_NE(error_of([&] { open_npy(bad_bool)->read(0, 3); }).find("bb.npy: bool element 2 (row 2) holds the byte 32"),
+            std::string::npos);
   const auto broken = write_npy("b.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", std::string(4, '\0'));
   EXPECT_NE(error_of([&] { open_npy(broken); }).find("malformed .npy header"), std::string::npos);
   EXPECT_NE(error_of([&] { open_npy(temp_path("missing.npy")); }).find("cannot open"), std::string::npos);

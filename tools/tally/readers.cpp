@@ -205,6 +205,7 @@ class NpySource final : public ArraySource {
     const unsigned char* data = map_ + data_offset_;
     Shape shape{end - begin};
     if (shape_.size() == 2) shape.push_back(cols);
+    if (type_.dtype == DType::kBool) check_bools(data, begin, end, cols);
     if (!type_.swap) {
       if (shape_.size() == 2 && fortran_) {
         // Column-major: a strided view, no copy.
@@ -227,6 +228,19 @@ class NpySource final : public ArraySource {
   }
 
  private:
+  // A bool is one byte holding 0 or 1; any other byte would be undefined behaviour once read
+  // as a C++ bool (found by fuzz_npy), so it is an input error naming the element.
+  void check_bools(const unsigned char* data, std::int64_t begin, std::int64_t end, std::int64_t cols) const {
+    for (std::int64_t r = begin; r < end; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) {
+        const std::int64_t index = fortran_ ? c * rows() + r : r * cols + c;
+        if (data[index] > 1) {
+          fail(path_, fmt::format("bool element {} (row {}) holds the byte {}, not 0 or 1", index, r, int{data[index]}));
+        }
+      }
+    }
+  }
+
   void parse_header() {
     static const unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
     if (std::memcmp(map_, kMagic, 6) != 0) fail(path_, "not a .npy file (bad magic)");
