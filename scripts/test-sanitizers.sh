@@ -9,7 +9,7 @@ build_dir=${TALLY_SANITIZE_BUILD_DIR:-build-sanitize}
 fuzz_seconds=${TALLY_FUZZ_SECONDS:-60}
 jobs=$(nproc)
 
-CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
   -DTALLY_SANITIZE=ON -DTALLY_FUZZ=ON -DTALLY_BUILD_BENCHMARKS=OFF \
   -DPython3_EXECUTABLE=/usr/bin/python3 -DPYTHON_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build "$build_dir" -j"$jobs"
