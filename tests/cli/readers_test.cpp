@@ -104,6 +104,17 @@ TEST(Npy, ReadsEverySupportedDType) {
   }
 }
 
+// Found by fuzz_npy: a file rejected while parsing its header kept its descriptor and map.
+TEST(Npy, RejectedFilesReleaseTheirDescriptors) {
+  const auto bad = write_npy("leak.npy", "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
+  auto open_descriptors = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
+  };
+  const auto before = open_descriptors();
+  for (int i = 0; i < 100; ++i) EXPECT_THROW(open_npy(bad), InputError);
+  EXPECT_EQ(open_descriptors(), before);
+}
+
 TEST(Npy, RejectsBadFilesWithTheFileName) {
   const auto truncated =
       write_npy("t.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }", std::string(12, '\0'));

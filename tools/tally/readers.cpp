@@ -173,6 +173,28 @@ class NpySource final : public ArraySource {
   explicit NpySource(std::string path) : path_(std::move(path)) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) fail(path_, std::string("cannot open: ") + std::strerror(errno));
+    // A throwing constructor runs no destructor: release the file and the map here (fuzz_npy
+    // ran out of file descriptors on rejected files before this).
+    try {
+      map_and_parse();
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~NpySource() override { release(); }
+  NpySource(const NpySource&) = delete;
+  NpySource& operator=(const NpySource&) = delete;
+
+ private:
+  void release() {
+    if (map_ != nullptr) ::munmap(const_cast<unsigned char*>(map_), size_);
+    if (fd_ >= 0) ::close(fd_);
+    map_ = nullptr;
+    fd_ = -1;
+  }
+
+  void map_and_parse() {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail(path_, std::string("cannot stat: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) fail(path_, "not a regular file");
@@ -184,13 +206,8 @@ class NpySource final : public ArraySource {
     ::madvise(map, size_, MADV_SEQUENTIAL);
     parse_header();
   }
-  ~NpySource() override {
-    if (map_ != nullptr) ::munmap(const_cast<unsigned char*>(map_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  NpySource(const NpySource&) = delete;
-  NpySource& operator=(const NpySource&) = delete;
 
+ public:
   const std::string& path() const override { return path_; }
   std::int64_t rows() const override { return shape_.empty() ? 1 : shape_[0]; }
   Shape row_shape() const override { return shape_.size() == 2 ? Shape{shape_[1]} : Shape{}; }
