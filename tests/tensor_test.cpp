@@ -57,6 +57,14 @@ TEST(TensorView, BuildsFromContainersAndRawPointers) {
   EXPECT_EQ(absent.describe(), "None");
 }
 
+// Found by fuzz_npy: copying an empty view without a data pointer passed null to memcpy.
+TEST(Tensor, CopiesAnEmptyViewWithoutAPointer) {
+  const TensorView empty(nullptr, DType::kFloat64, Shape{1, 0});
+  const Tensor copy = Tensor::copy_of(empty);
+  EXPECT_EQ(copy.shape(), (Shape{1, 0}));
+  EXPECT_TRUE(copy.to_doubles().empty());
+}
+
 TEST(TensorView, ReshapeSqueezeExpandBroadcastSlice) {
   const std::vector<double> v{1, 2, 3, 4, 5, 6};
   const TensorView t(v, {3, 2});

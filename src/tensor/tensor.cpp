@@ -331,6 +331,7 @@ Tensor Tensor::copy_of(const TensorView& view) {
   Tensor out(view.dtype(), view.shape());
   const std::size_t size = dtype_size(view.dtype());
   auto* dst = static_cast<char*>(out.mutable_data());
+  if (view.numel() == 0) return out;  // an empty view may hold no pointer, and memcpy needs one (fuzz_npy)
   if (view.is_contiguous()) {
     std::memcpy(dst, view.data(), static_cast<std::size_t>(view.numel()) * size);
     return out;
