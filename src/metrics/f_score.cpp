@@ -295,6 +295,7 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
     throw ShapeError(str_cat(me, ": argument `y_pred` must have at least one class column; received shape ",
                              shape_string(batch.y_pred.shape())));
   }
+  internal::check_not_empty(me, "y_pred", batch.y_pred);  // an empty batch is an error (docs/guide.md)
   const std::int64_t held = state_classes(vars);
   if (num_classes_ && classes != *num_classes_) {
     throw ShapeError(str_cat(me, ": argument `y_pred` must have num_classes = ", *num_classes_,

@@ -244,6 +244,8 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
   // 1. Validate: shapes, the class axis of dense inputs, pair counts, weights.
   internal::check_present(me, "y_true", batch.y_true);
   internal::check_present(me, "y_pred", batch.y_pred);
+  internal::check_not_empty(me, "y_true", batch.y_true);  // an empty batch is an error (docs/guide.md)
+  internal::check_not_empty(me, "y_pred", batch.y_pred);
   auto make_side = [&](const TensorView& in, bool sparse, std::string_view arg) {
     Side side;
     side.dense = !sparse;
