@@ -11,13 +11,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -450,7 +448,8 @@ char run_case(const std::string& class_name, const Setup& setup, int c) {
     return 'X';
   }
   // A rejected batch: clear message, untouched state.
-  EXPECT_TRUE(contains(message, m->class_name()) || contains(message, m->name())) << where << ": message does not name the metric: " << message;
+  EXPECT_TRUE(contains(message, m->class_name()) || contains(message, m->name()))
+      << where << ": message does not name the metric: " << message;
   bool names_argument = false;
   for (const std::string& arg : case_arguments(c)) names_argument = names_argument || contains(message, arg);
   EXPECT_TRUE(names_argument) << where << ": message does not name the argument: " << message;
