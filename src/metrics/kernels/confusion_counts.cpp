@@ -59,6 +59,7 @@ struct Leveler {
 
   std::int64_t operator()(double p) const {
     if (evenly) {
+      if (p != p) return 0;  // NaN: the caller rejects the batch; keeps the int cast below defined
       // Keras: clip to [0, 1], bucket = ceil(p * (T - 1)) - 1 in the variable dtype.
       double b;
       if (float32) {
@@ -243,7 +244,7 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
                   pf = static_cast<float>(to_double(pv[i]));
                 }
                 nan |= static_cast<unsigned>(pf != pf);
-                pf = std::min(std::max(pf, 0.0f), 1.0f);
+                pf = std::min(std::max(0.0f, pf), 1.0f);  // NaN -> 0, so the int cast below is defined
                 // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
                 const float x = pf * scale;
                 const auto whole = static_cast<std::int32_t>(x);
