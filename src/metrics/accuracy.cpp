@@ -369,7 +369,9 @@ Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, cons
           return 0.0;
         }
         // Keras casts sparse targets to int32: truncation toward zero.
-        const std::int64_t target = std::isfinite(label) ? static_cast<std::int64_t>(label) : -1;
+        // Ids outside (-1, C) are misses; test before casting (1e30 does not fit an int64).
+        const std::int64_t target =
+            label > -1.0 && label < static_cast<double>(p.width) ? static_cast<std::int64_t>(label) : -1;
         return kernels::in_top_k(row, p.width, target, k) ? 1.0 : 0.0;
       });
     });

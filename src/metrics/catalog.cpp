@@ -185,6 +185,10 @@ std::vector<functional::FunctionInfo> builtin_functions() {
   fns.push_back(FunctionInfo{"top_k_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row target in the top k.",
                              [](ConfigReader& r) {
                                const std::int64_t k = r.get_int("k", 5);
+                               if (k < 1) {
+                                 throw ConfigError(internal::str_cat(
+                                     "top_k_categorical_accuracy: config key `k` must be >= 1; received ", k));
+                               }
                                return BoundFunction{[k](const TensorView& a, const TensorView& b) {
                                                       return functional::top_k_categorical_accuracy(a, b, k);
                                                     },
@@ -193,6 +197,10 @@ std::vector<functional::FunctionInfo> builtin_functions() {
   fns.push_back(FunctionInfo{"sparse_top_k_categorical_accuracy", {}, "accuracy", kUpFn,
                              "Per-row integer target in the top k.", [](ConfigReader& r) {
                                const std::int64_t k = r.get_int("k", 5);
+                               if (k < 1) {
+                                 throw ConfigError(internal::str_cat(
+                                     "sparse_top_k_categorical_accuracy: config key `k` must be >= 1; received ", k));
+                               }
                                const bool sorted = r.get_bool("from_sorted_ids", false);
                                Json kwargs{{"k", k}};
                                if (sorted) kwargs["from_sorted_ids"] = true;

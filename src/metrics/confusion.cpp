@@ -27,6 +27,17 @@ const char* count_name(ConfusionCount c) {
   return "false_negatives";
 }
 
+// The Keras class name of a count metric, for messages raised before the object exists.
+const char* count_class(ConfusionCount c) {
+  switch (c) {
+    case ConfusionCount::kTruePositives: return "TruePositives";
+    case ConfusionCount::kFalsePositives: return "FalsePositives";
+    case ConfusionCount::kTrueNegatives: return "TrueNegatives";
+    case ConfusionCount::kFalseNegatives: break;
+  }
+  return "FalseNegatives";
+}
+
 double divide_no_nan(double a, double b) { return b == 0.0 ? 0.0 : a / b; }
 
 void check_thresholds(const char* owner, const std::vector<double>& thresholds) {
@@ -168,7 +179,7 @@ ConfusionOptions plain_options(const char* owner, const std::optional<std::vecto
 
 ConfusionCountMetric::ConfusionCountMetric(std::string name, DType dtype, std::optional<std::vector<double>> thresholds,
                                            ConfusionCount which)
-    : ConfusionMetric(std::move(name), dtype, plain_options("ConfusionCount", thresholds), {which}, true),
+    : ConfusionMetric(std::move(name), dtype, plain_options(count_class(which), thresholds), {which}, true),
       thresholds_config_(std::move(thresholds)),
       which_(which) {}
 
@@ -460,11 +471,22 @@ const char* target_key(RateAtRate k) {
   return "precision";
 }
 
-ConfusionOptions rate_options(const char* owner, double target, std::int64_t num_thresholds,
+const char* rate_class(RateAtRate k) {
+  switch (k) {
+    case RateAtRate::kSensitivityAtSpecificity: return "SensitivityAtSpecificity";
+    case RateAtRate::kSpecificityAtSensitivity: return "SpecificityAtSensitivity";
+    case RateAtRate::kPrecisionAtRecall: return "PrecisionAtRecall";
+    case RateAtRate::kRecallAtPrecision: break;
+  }
+  return "RecallAtPrecision";
+}
+
+ConfusionOptions rate_options(RateAtRate kind, double target, std::int64_t num_thresholds,
                               std::optional<std::int64_t> class_id) {
+  const char* owner = rate_class(kind);
   if (!(target >= 0.0 && target <= 1.0)) {
-    throw InvalidArgument(internal::str_cat(owner, ": Argument `", "target", "` must be in the range [0, 1]. Received: ",
-                                            target));
+    throw InvalidArgument(internal::str_cat(owner, ": Argument `", target_key(kind),
+                                            "` must be in the range [0, 1]. Received: ", target));
   }
   if (num_thresholds <= 0) {
     throw InvalidArgument(internal::str_cat(owner, ": Argument `num_thresholds` must be an integer > 0. Received: ",
@@ -489,7 +511,7 @@ ConfusionOptions rate_options(const char* owner, double target, std::int64_t num
 
 RateAtRateMetric::RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds,
                                    std::optional<std::int64_t> class_id, std::string name, DType dtype)
-    : ConfusionMetric(std::move(name), dtype, rate_options(target_key(kind), target, num_thresholds, class_id),
+    : ConfusionMetric(std::move(name), dtype, rate_options(kind, target, num_thresholds, class_id),
                       {ConfusionCount::kTruePositives, ConfusionCount::kTrueNegatives,
                        ConfusionCount::kFalsePositives, ConfusionCount::kFalseNegatives}),
       kind_(kind),

@@ -79,13 +79,15 @@ void CorrelationMetric::accumulate(Variables& vars, const Batch& batch) const {
   kernels::align_same_shape(me, t, p);
   if (p.ndim() >= 2 && !(p.ndim() == 2 && p.shape()[1] == 1)) {
     if (vars.f64(kW)[0] != 0.0) {
-      throw InvalidArgument(me + ": received rank-2 inputs after rank-1 updates; use one metric per input rank");
+      throw InvalidArgument(internal::str_cat(me, ": received `y_pred` of rank ", p.ndim(),
+                                              " after rank-1 updates; use one metric per input rank"));
     }
     kernels::add_samplewise(vars, me, row_values(me, t, p, axis_, kind_, eps), batch.sample_weight);
     return;
   }
   if (vars.f64(kCount)[0] != 0.0) {
-    throw InvalidArgument(me + ": received rank-1 inputs after rank-2 updates; use one metric per input rank");
+    throw InvalidArgument(internal::str_cat(me, ": received `y_pred` of rank ", p.ndim(),
+                                            " after rank-2 updates; use one metric per input rank"));
   }
   // Rank 1 (or [N, 1]): weighted sufficient statistics over every sample.
   if (p.ndim() == 2) {

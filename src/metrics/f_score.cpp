@@ -300,6 +300,7 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
     throw ShapeError(str_cat(me, ": argument `y_pred` must have at least one class column; received shape ",
                              shape_string(batch.y_pred.shape())));
   }
+  internal::check_not_empty(me, "y_pred", batch.y_pred);  // an empty batch is an error (docs/guide.md)
   const std::int64_t held = state_classes(vars);
   if (classes > kMaxStateElements / 4) {
     throw ShapeError(str_cat(me, ": argument `y_pred` has ", classes, " class columns; the state would pass tally's limit of ",

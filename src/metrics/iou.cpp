@@ -64,7 +64,7 @@ std::int64_t read_num_classes(ConfigReader& reader) {
   if (!n) throw ConfigError(reader.owner() + ": config needs `num_classes` (an integer >= 1)");
   // Checked here too: the default target_class_ids list is built before the constructor runs.
   if (*n < 1 || *n > kMaxIoUClasses) {
-    throw ConfigError(str_cat(reader.owner(), ": `num_classes` must be between 1 and ", kMaxIoUClasses,
+    throw InvalidArgument(str_cat(reader.owner(), ": argument `num_classes` must be between 1 and ", kMaxIoUClasses,
                               " (the state is C x C); received ", *n));
   }
   return *n;
@@ -251,6 +251,8 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
   // 1. Validate: shapes, the class axis of dense inputs, pair counts, weights.
   internal::check_present(me, "y_true", batch.y_true);
   internal::check_present(me, "y_pred", batch.y_pred);
+  internal::check_not_empty(me, "y_true", batch.y_true);  // an empty batch is an error (docs/guide.md)
+  internal::check_not_empty(me, "y_pred", batch.y_pred);
   auto make_side = [&](const TensorView& in, bool sparse, std::string_view arg) {
     Side side;
     side.dense = !sparse;

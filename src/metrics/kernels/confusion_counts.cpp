@@ -80,8 +80,8 @@ struct Leveler {
 
   std::int64_t operator()(double p) const {
     if (evenly) {
+      if (p != p) return 0;  // NaN: the caller rejects the batch; keeps the int cast below defined
       // Keras: clip to [0, 1], bucket = ceil(p * (T - 1)) - 1 in the variable dtype.
-      if (p != p) p = 0.0;  // NaN is rejected after counting; keep the conversion below defined
       double b;
       if (float32) {
         const float pf = std::clamp(static_cast<float>(p), 0.0f, 1.0f);

@@ -57,7 +57,7 @@ inline AxisRows rows_along_axis(std::string_view who, const TensorView& y_true, 
   TensorView t = y_true, p = y_pred;
   align_same_shape(who, t, p);
   if (p.ndim() == 0) {
-    throw ShapeError(internal::str_cat(who, ": inputs must have at least one axis; received scalars"));
+    throw ShapeError(internal::str_cat(who, ": arguments `y_true` and `y_pred` must have at least one axis; received scalars"));
   }
   const std::int64_t a = axis < 0 ? axis + p.ndim() : axis;
   if (a < 0 || a >= p.ndim()) {
