@@ -41,7 +41,9 @@ TALLY_HD inline double elementwise_error(double t, double p, double param) {
   } else if constexpr (E == RegressionError::kAbsolutePercentage) {
     return 100.0 * std::fabs((t - p) / std::fmax(std::fabs(t), param));
   } else if constexpr (E == RegressionError::kSquaredLogarithmic) {
-    const double d = std::log(std::fmax(p, param) + 1.0) - std::log(std::fmax(t, param) + 1.0);
+    // Keras's ops.maximum propagates NaN; std::fmax would turn a NaN into eps.
+    const auto clip = [param](double x) { return x != x ? x : std::fmax(x, param); };
+    const double d = std::log(clip(p) + 1.0) - std::log(clip(t) + 1.0);
     return d * d;
   } else {
     return log_cosh(p - t);
