@@ -132,6 +132,10 @@ TEST(Npy, RejectsBadFilesWithTheFileName) {
   const auto garbage = temp_path("g.npy");
   std::ofstream(garbage) << "not an npy file at all";
   EXPECT_NE(error_of([&] { open_npy(garbage); }).find("bad magic"), std::string::npos);
+  // Found by fuzz_npy: 6.8e8 rows of zero columns spun the reader; no columns is an error.
+  const auto no_columns =
+      write_npy("nc.npy", "{'descr': '<f2', 'fortran_order': False, 'shape': (681424901, 0), }", std::string());
+  EXPECT_NE(error_of([&] { open_npy(no_columns); }).find("needs at least one column"), std::string::npos);
   // Found by fuzz_npy: a bool byte other than 0 or 1 must be an error, not a C++ bool read.
   const auto bad_bool = write_npy("bb.npy", "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }",
                                   std::string("\x01\x00\x20", 3));

@@ -284,6 +284,11 @@ class NpySource final : public ArraySource {
     if (shape_.empty() || shape_.size() > 2) {
       fail(path_, fmt::format("arrays must be 1-D or 2-D; this one has shape {}", shape_string(shape_)));
     }
+    if (shape_.size() == 2 && shape_[1] == 0) {
+      // Rows without values say nothing to a metric, and a huge row count of them would only
+      // spin (found by fuzz_npy).
+      fail(path_, fmt::format("a 2-D array needs at least one column; this one has shape {}", shape_string(shape_)));
+    }
     data_offset_ = prefix + header_len;
     const std::size_t item = dtype_size(type_.dtype);
     std::size_t elements = 1;
