@@ -3,22 +3,12 @@
 #include <map>
 
 #include "internal/check.h"
+#include "internal/fnv.h"
 #include "tally/registry.h"
 
 namespace tally {
 
-namespace {
-
-void fnv_mix(std::uint64_t& h, std::string_view bytes) {
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;  // FNV-1a
-  }
-  h ^= 0xff;
-  h *= 0x100000001b3ULL;
-}
-
-}  // namespace
+using internal::fnv_mix;
 
 std::uint64_t layout_hash(std::span<const std::uint64_t> fingerprints) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

@@ -3,6 +3,7 @@
 #include <typeinfo>
 
 #include "internal/check.h"
+#include "internal/fnv.h"
 
 namespace tally {
 namespace {
@@ -113,16 +114,7 @@ Tensor Metric::operator()(const TensorView& y_true, const TensorView& y_pred, co
   return result();
 }
 
-namespace {
-void fnv_mix(std::uint64_t& h, std::string_view bytes) {
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;  // FNV-1a
-  }
-  h ^= 0xff;
-  h *= 0x100000001b3ULL;
-}
-}  // namespace
+using internal::fnv_mix;
 
 std::uint64_t Metric::layout_fingerprint() const {
   if (!config_hash_) {
