@@ -51,8 +51,7 @@ inline double baseline_seconds(const void* data, std::size_t bytes) {
 /// baseline's time over the same bytes divided by this benchmark's time (1.0 = memory speed).
 /// `streams` counts inputs of `bytes` each that the body reads (y_true and y_pred: 2).
 template <class Body>
-void run_against_baseline(benchmark::State& state, const void* data, std::size_t bytes, Body&& body,
-                          int streams = 1) {
+void run_against_baseline(benchmark::State& state, const void* data, std::size_t bytes, Body&& body, int streams = 1) {
   const double base = baseline_seconds(data, bytes) * streams;
   bytes *= static_cast<std::size_t>(streams);
   const auto t0 = std::chrono::steady_clock::now();

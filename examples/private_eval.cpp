@@ -28,8 +28,7 @@ int main() {
   const std::vector<double> summed = tally::sum_clipped(contributions, clip, tally::NormOrder::kL2);
   const double epsilon = 1.0, delta = 1e-5;
   const auto mechanism = tally::GaussianMechanism::from_budget(epsilon, delta, clip);
-  const tally::State released =
-      tally::privatize(exact.state().from_vector(summed), mechanism, /*seed=*/2026);
+  const tally::State released = tally::privatize(exact.state().from_vector(summed), mechanism, /*seed=*/2026);
   std::cout << "users " << users << ", (epsilon, delta) = (" << epsilon << ", " << delta << "), sigma "
             << mechanism.stddev() << "\n"
             << "exact accuracy       " << exact.result().item() << "\n"

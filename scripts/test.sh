@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-debian.sh
+./scripts/check-format.sh
 build_dir=${TALLY_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/bin/python3 \
       -DPYTHON_EXECUTABLE=/usr/bin/python3 >/dev/null

@@ -107,28 +107,28 @@ const std::map<std::string, Setup>& setups() {
 
 // The bad-input cases, in the column order of expected() and of docs/reliability.md.
 enum Case : int {
-  kRank0,         // y_true and y_pred 0-d
-  kRankPlusOne,   // y_true and y_pred with an extra trailing axis of size 2
-  kRowMismatch,   // y_pred has one row less than y_true
-  kWeightShape,   // sample_weight has one row more than the batch
-  kBoolPred,      // y_pred of dtype bool
-  kIntPred,       // y_pred of dtype int64 (values 0 and 1)
-  kNanPred,       // one y_pred element NaN
-  kInfPred,       // one y_pred element +inf
-  kNanWeight,     // one sample_weight NaN
-  kNegWeight,     // one sample_weight -1
-  kEmpty,         // 0 rows
-  kLabelTooBig,   // a label >= num_classes (2 for binary labels)
-  kLabelNegative, // a label -1
-  kNanTrue,       // one y_true element NaN (class ids given as float64)
-  kHugeLabel,     // a y_true class id of 1e30 as float64 (no integer type holds it)
+  kRank0,          // y_true and y_pred 0-d
+  kRankPlusOne,    // y_true and y_pred with an extra trailing axis of size 2
+  kRowMismatch,    // y_pred has one row less than y_true
+  kWeightShape,    // sample_weight has one row more than the batch
+  kBoolPred,       // y_pred of dtype bool
+  kIntPred,        // y_pred of dtype int64 (values 0 and 1)
+  kNanPred,        // one y_pred element NaN
+  kInfPred,        // one y_pred element +inf
+  kNanWeight,      // one sample_weight NaN
+  kNegWeight,      // one sample_weight -1
+  kEmpty,          // 0 rows
+  kLabelTooBig,    // a label >= num_classes (2 for binary labels)
+  kLabelNegative,  // a label -1
+  kNanTrue,        // one y_true element NaN (class ids given as float64)
+  kHugeLabel,      // a y_true class id of 1e30 as float64 (no integer type holds it)
   kNumCases,
 };
 
-const char* const kCaseNames[kNumCases] = {"rank 0",      "rank + 1",     "rows differ",  "weight shape", "bool y_pred",
-                                           "int64 y_pred", "NaN y_pred",  "+inf y_pred",  "NaN weight",   "negative weight",
-                                           "empty batch",  "label >= C",  "label < 0",    "NaN y_true",
-                                           "label 1e30"};
+const char* const kCaseNames[kNumCases] = {"rank 0",      "rank + 1",        "rows differ", "weight shape",
+                                           "bool y_pred", "int64 y_pred",    "NaN y_pred",  "+inf y_pred",
+                                           "NaN weight",  "negative weight", "empty batch", "label >= C",
+                                           "label < 0",   "NaN y_true",      "label 1e30"};
 
 // The argument a message must name for each case (any of the listed).
 const std::vector<std::string>& case_arguments(int c) {
@@ -139,16 +139,20 @@ const std::vector<std::string>& case_arguments(int c) {
   switch (c) {
     case kWeightShape:
     case kNanWeight:
-    case kNegWeight: return weight;
+    case kNegWeight:
+      return weight;
     case kBoolPred:
     case kIntPred:
     case kNanPred:
-    case kInfPred: return pred;
+    case kInfPred:
+      return pred;
     case kLabelTooBig:
     case kLabelNegative:
     case kNanTrue:
-    case kHugeLabel: return truth;
-    default: return both;
+    case kHugeLabel:
+      return truth;
+    default:
+      return both;
   }
 }
 
@@ -226,11 +230,21 @@ Tensor make(DType dtype, Shape shape, const std::vector<double>& values) {
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     const double v = values.at(static_cast<std::size_t>(i));
     switch (dtype) {
-      case DType::kBool: t.data_as<bool>()[i] = v != 0.0; break;
-      case DType::kInt64: t.data_as<std::int64_t>()[i] = static_cast<std::int64_t>(v); break;
-      case DType::kFloat32: t.data_as<float>()[i] = static_cast<float>(v); break;
-      case DType::kFloat64: t.data_as<double>()[i] = v; break;
-      default: ADD_FAILURE() << "unsupported dtype in make()"; break;
+      case DType::kBool:
+        t.data_as<bool>()[i] = v != 0.0;
+        break;
+      case DType::kInt64:
+        t.data_as<std::int64_t>()[i] = static_cast<std::int64_t>(v);
+        break;
+      case DType::kFloat32:
+        t.data_as<float>()[i] = static_cast<float>(v);
+        break;
+      case DType::kFloat64:
+        t.data_as<double>()[i] = v;
+        break;
+      default:
+        ADD_FAILURE() << "unsupported dtype in make()";
+        break;
     }
   }
   return t;
@@ -272,7 +286,9 @@ Inputs valid_inputs(Kind kind, std::int64_t rows) {
   };
   Inputs in;
   switch (kind) {
-    case Kind::kValues: in.y_pred = make(DType::kFloat64, {rows}, seq(n)); break;
+    case Kind::kValues:
+      in.y_pred = make(DType::kFloat64, {rows}, seq(n));
+      break;
     case Kind::kRegression:
       in.y_true = make(DType::kFloat64, {rows, 2}, seq(2 * n));
       in.y_pred = make(DType::kFloat64, {rows, 2}, seq2(2 * n));
@@ -364,9 +380,15 @@ std::optional<Inputs> bad_inputs(Kind kind, int c) {
       if (!in.y_true) return std::nullopt;
       in.y_pred = first_rows(in.y_pred, kRows - 1);
       break;
-    case kWeightShape: in.sample_weight = make(DType::kFloat64, {kRows + 1}, std::vector<double>(kRows + 1, 1.0)); break;
-    case kBoolPred: in.y_pred = as_dtype(in.y_pred, DType::kBool); break;
-    case kIntPred: in.y_pred = as_dtype(in.y_pred, DType::kInt64); break;
+    case kWeightShape:
+      in.sample_weight = make(DType::kFloat64, {kRows + 1}, std::vector<double>(kRows + 1, 1.0));
+      break;
+    case kBoolPred:
+      in.y_pred = as_dtype(in.y_pred, DType::kBool);
+      break;
+    case kIntPred:
+      in.y_pred = as_dtype(in.y_pred, DType::kInt64);
+      break;
     case kNanPred:
       in.y_pred = make(DType::kFloat64, in.y_pred.shape(), in.y_pred.to_doubles());
       in.y_pred = with_value_at(in.y_pred, 0, std::numeric_limits<double>::quiet_NaN());
@@ -376,10 +398,15 @@ std::optional<Inputs> bad_inputs(Kind kind, int c) {
       in.y_pred = with_value_at(in.y_pred, 0, std::numeric_limits<double>::infinity());
       break;
     case kNanWeight:
-      in.sample_weight = with_value_at(make(DType::kFloat64, {kRows}, ones), 2, std::numeric_limits<double>::quiet_NaN());
+      in.sample_weight =
+          with_value_at(make(DType::kFloat64, {kRows}, ones), 2, std::numeric_limits<double>::quiet_NaN());
       break;
-    case kNegWeight: in.sample_weight = with_value_at(make(DType::kFloat64, {kRows}, ones), 2, -1.0); break;
-    case kEmpty: in = valid_inputs(kind, 0); break;
+    case kNegWeight:
+      in.sample_weight = with_value_at(make(DType::kFloat64, {kRows}, ones), 2, -1.0);
+      break;
+    case kEmpty:
+      in = valid_inputs(kind, 0);
+      break;
     case kLabelTooBig:
     case kLabelNegative: {
       if (!has_classes(kind)) return std::nullopt;
@@ -395,7 +422,8 @@ std::optional<Inputs> bad_inputs(Kind kind, int c) {
       in.y_true = with_value_at(as_float, 1, c == kNanTrue ? std::numeric_limits<double>::quiet_NaN() : 1e30);
       break;
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
   return in;
 }
@@ -438,7 +466,8 @@ char run_case(const std::string& class_name, const Setup& setup, int c) {
       if (!std::isfinite(x)) code = 'N';
     }
     if (c == kEmpty) {
-      EXPECT_TRUE(bitwise_equal(state_before, m->to_vector())) << where << ": an accepted empty batch changed the state";
+      EXPECT_TRUE(bitwise_equal(state_before, m->to_vector()))
+          << where << ": an accepted empty batch changed the state";
     }
     return code;
   } catch (const ShapeError& e) {
@@ -467,7 +496,8 @@ char run_case(const std::string& class_name, const Setup& setup, int c) {
   for (const std::string& arg : case_arguments(c)) names_argument = names_argument || contains(message, arg);
   EXPECT_TRUE(names_argument) << where << ": message does not name the argument: " << message;
   EXPECT_TRUE(bitwise_equal(state_before, m->to_vector())) << where << ": a failed update changed the state";
-  EXPECT_TRUE(bitwise_equal(result_before, m->result().to_doubles())) << where << ": a failed update changed the result";
+  EXPECT_TRUE(bitwise_equal(result_before, m->result().to_doubles()))
+      << where << ": a failed update changed the result";
   // The metric still works after the rejected batch.
   EXPECT_NO_THROW(update(*m, valid_inputs(setup.kind, kRows))) << where;
   return code;
@@ -549,7 +579,8 @@ void expect_config_outcome(const BadConfig& bad) {
     const char type = dynamic_cast<const ConfigError*>(&e) != nullptr ? 'C' : 'I';
     EXPECT_EQ(bad.type, type) << where << ": " << message;
     EXPECT_TRUE(contains(message, owner)) << where << ": message does not name the metric: " << message;
-    EXPECT_TRUE(contains(message, bad.mention)) << where << ": message does not name `" << bad.mention << "`: " << message;
+    EXPECT_TRUE(contains(message, bad.mention))
+        << where << ": message does not name `" << bad.mention << "`: " << message;
   } catch (const std::exception& e) {
     ADD_FAILURE() << where << ": threw something other than ConfigError/InvalidArgument: " << e.what();
   }

@@ -34,11 +34,12 @@ TEST(MetricCollection, UpdatesEveryMemberLikeSeparateMetrics) {
   EXPECT_DOUBLE_EQ(r[0].second.item(), acc.value());
   EXPECT_DOUBLE_EQ(r[1].second.item(), mse.value());
   EXPECT_EQ(c.names(), (std::vector<std::string>{"binary_accuracy", "mean_squared_error", "m"}));
-  EXPECT_DOUBLE_EQ(c.metric("m").value(), p.to_doubles()[0] * 0 + [&] {
-    double s = 0;
-    for (const double x : p.to_doubles()) s += x;
-    return s / 1000.0;
-  }());
+  EXPECT_DOUBLE_EQ(
+      c.metric("m").value(), p.to_doubles()[0] * 0 + [&] {
+        double s = 0;
+        for (const double x : p.to_doubles()) s += x;
+        return s / 1000.0;
+      }());
   EXPECT_THROW(c.metric("nope"), InvalidArgument);
 }
 
@@ -113,9 +114,7 @@ class PositiveCount : public MetricWithClone<PositiveCount> {
     vars.i64(0)[0] += c.positives;
     vars.i64(1)[0] += c.rows;
   }
-  void accumulate(Variables& vars, const Batch& b) const override {
-    accumulate_shared(vars, b, *prepare_shared(b));
-  }
+  void accumulate(Variables& vars, const Batch& b) const override { accumulate_shared(vars, b, *prepare_shared(b)); }
   Tensor result_from(const Variables& vars) const override {
     const double n = static_cast<double>(vars.i64(0)[0]);
     return Tensor::scalar(fraction_ ? n / static_cast<double>(vars.i64(1)[0]) : n);

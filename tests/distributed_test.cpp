@@ -12,9 +12,13 @@
 namespace tally {
 namespace {
 
-const std::vector<std::string> kSpecs = {
-    "binary_accuracy", "mse", "mae", "r2_score", "pearson_correlation", "sparse_categorical_accuracy",
-    R"({"class_name": "Mean", "config": {"name": "mean_pred"}})"};
+const std::vector<std::string> kSpecs = {"binary_accuracy",
+                                         "mse",
+                                         "mae",
+                                         "r2_score",
+                                         "pearson_correlation",
+                                         "sparse_categorical_accuracy",
+                                         R"({"class_name": "Mean", "config": {"name": "mean_pred"}})"};
 
 // Row shards of one data set: rank r evaluates distribute_range(n) of it.
 void evaluate_shard(DistributedContext& ctx, MetricCollection& c, const Tensor& y, const Tensor& p) {
@@ -29,7 +33,7 @@ TEST(Distributed, RangesAndValuesFollowPfl) {
     EXPECT_EQ(e, ctx.global_rank() == 0 ? 3 : 5);
     EXPECT_EQ(ctx.distribute_value(5), ctx.global_rank() == 0 ? 3 : 2);
     EXPECT_EQ(ctx.distribute_value(1), ctx.global_rank() == 0 ? 1 : 0);  // n < world size
-    EXPECT_EQ(ctx.distribute_value(2), 1);                                // n == world size
+    EXPECT_EQ(ctx.distribute_value(2), 1);                               // n == world size
   });
   NotDistributedContext one;
   EXPECT_EQ(one.distribute_range(7), (std::pair<std::int64_t, std::int64_t>{0, 7}));
@@ -73,8 +77,10 @@ TEST(Distributed, AllReduceMetricsEqualsOneProcessOnAllData) {
 TEST(Distributed, ARankWithNoSamplesAndMinMaxVariables) {
   testing::run_workers(3, [](DistributedContext& ctx) {
     metrics::LambdaMetric extremes(
-        "extremes", {{"lo", {}, DType::kFloat64, Aggregation::kMin}, {"hi", {}, DType::kFloat64, Aggregation::kMax},
-                     {"n", {}, DType::kInt64, Aggregation::kSum}},
+        "extremes",
+        {{"lo", {}, DType::kFloat64, Aggregation::kMin},
+         {"hi", {}, DType::kFloat64, Aggregation::kMax},
+         {"n", {}, DType::kInt64, Aggregation::kSum}},
         [](Variables& v, const Batch& b) {
           for (std::int64_t i = 0; i < b.y_pred.numel(); ++i) {
             v.f64(0)[0] = std::min(v.f64(0)[0], b.y_pred.value_at(i));
@@ -82,7 +88,9 @@ TEST(Distributed, ARankWithNoSamplesAndMinMaxVariables) {
           }
           v.i64(2)[0] += b.y_pred.numel();
         },
-        [](const Variables& v) { return Tensor::from_vector(std::vector<double>{v.f64(0)[0], v.f64(1)[0]}); });
+        [](const Variables& v) {
+          return Tensor::from_vector(std::vector<double>{v.f64(0)[0], v.f64(1)[0]});
+        });
     if (ctx.global_rank() == 0) extremes.update_state({}, std::vector<double>{3.0, -1.0});
     if (ctx.global_rank() == 2) extremes.update_state({}, std::vector<double>{7.0});
     // rank 1 saw nothing: its identity values (+inf, -inf, 0) leave the result unchanged
@@ -95,8 +103,8 @@ TEST(Distributed, ARankWithNoSamplesAndMinMaxVariables) {
 TEST(Distributed, MismatchedLayoutsFailOnEveryRank) {
   std::atomic<int> failures{0};
   testing::run_workers(3, [&](DistributedContext& ctx) {
-    MetricCollection c = ctx.global_rank() == 1 ? MetricCollection::from_specs({"mae"})
-                                                : MetricCollection::from_specs({"mse"});
+    MetricCollection c =
+        ctx.global_rank() == 1 ? MetricCollection::from_specs({"mae"}) : MetricCollection::from_specs({"mse"});
     try {
       all_reduce_metrics(c, ctx);
     } catch (const DistributedError& e) {

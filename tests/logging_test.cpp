@@ -22,7 +22,9 @@ std::string fresh(const std::string& name) {
   return p.string();
 }
 
-Results sample(double a) { return {{"acc", Tensor::scalar(a)}, {"f1", Tensor::from_vector(std::vector<double>{0.5, 0.25})}}; }
+Results sample(double a) {
+  return {{"acc", Tensor::scalar(a)}, {"f1", Tensor::from_vector(std::vector<double>{0.5, 0.25})}};
+}
 
 TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(crc32c("123456789", 9), 0xe3069283u);  // the CRC-32C check value

@@ -218,9 +218,7 @@ TEST(Variables, IdentityValuesAndMinMaxMerge) {
   EXPECT_EQ(c.tensor(0).shape(), (Shape{2}));
 }
 
-TEST(Metric, ConstructionErrors) {
-  EXPECT_THROW(metrics::LambdaMetric("", {}, nullptr, nullptr), InvalidArgument);
-}
+TEST(Metric, ConstructionErrors) { EXPECT_THROW(metrics::LambdaMetric("", {}, nullptr, nullptr), InvalidArgument); }
 
 // Configs that would need more than kMaxStateElements are refused before any allocation,
 // so a typo (or a fuzzer) cannot make tally try to allocate terabytes.
@@ -242,9 +240,10 @@ TEST(MetricLimits, OversizedStatesAreRejectedUpFront) {
             std::string::npos);
   EXPECT_NE(message(R"({"class_name": "F1Score", "config": {"num_classes": 100000000}})").find("limit of 134217728"),
             std::string::npos);
-  EXPECT_NE(message(R"({"class_name": "AUC", "config": {"num_thresholds": 1000000, "multi_label": true, "num_labels": 100}})")
-                .find("limit of 134217728"),
-            std::string::npos);
+  EXPECT_NE(
+      message(R"({"class_name": "AUC", "config": {"num_thresholds": 1000000, "multi_label": true, "num_labels": 100}})")
+          .find("limit of 134217728"),
+      std::string::npos);
   EXPECT_NO_THROW((void)metrics::get(R"({"class_name": "MeanIoU", "config": {"num_classes": 1000}})"));
 }
 

@@ -44,9 +44,11 @@ TEST(GaussianNoise, MeanVarianceAndTails) {
   EXPECT_NEAR(m.mean, 0.0, 6 * sigma / std::sqrt(double(kN)));
   EXPECT_NEAR(m.var / (sigma * sigma), 1.0, 0.014);
   // P(|Z| > 2) = 0.0455003; binomial sd = sqrt(p(1-p)/n) = 3.3e-4.
-  const double tail = double(std::count_if(x.begin(), x.end(), [&](double v) { return std::fabs(v) > 2 * sigma; })) / kN;
+  const double tail =
+      double(std::count_if(x.begin(), x.end(), [&](double v) { return std::fabs(v) > 2 * sigma; })) / kN;
   EXPECT_NEAR(tail, 0.0455003, 0.002);
-  const double tail3 = double(std::count_if(x.begin(), x.end(), [&](double v) { return std::fabs(v) > 3 * sigma; })) / kN;
+  const double tail3 =
+      double(std::count_if(x.begin(), x.end(), [&](double v) { return std::fabs(v) > 3 * sigma; })) / kN;
   EXPECT_NEAR(tail3, 0.0026998, 0.0005);
 }
 

@@ -32,7 +32,7 @@ TEST(ModelSelector, GreaterLessTiesAndNaN) {
     ++checkpoints;
     EXPECT_TRUE(fs::is_directory(folder));
   };
-  EXPECT_TRUE(up.update(0.7, 1, save));   // the first value always improves
+  EXPECT_TRUE(up.update(0.7, 1, save));  // the first value always improves
   EXPECT_FALSE(up.update(0.6, 2, save));
   EXPECT_FALSE(up.update(0.7, 3, save));  // a tie does not
   EXPECT_FALSE(up.update(std::nan(""), 4, save));

@@ -18,8 +18,8 @@
 #include "internal/atomic_file.h"
 #include "internal/crc32c.h"
 #include "support/random_inputs.h"
-#include "tally/tally.h"
 #include "tally/state_file.h"
+#include "tally/tally.h"
 
 extern char** environ;
 
@@ -45,7 +45,8 @@ std::string error_of(F&& f) {
 }
 
 const std::vector<std::string> kSpecs = {
-    "auc", "mean_squared_error", "binary_accuracy", R"({"class_name": "Precision", "config": {"thresholds": [0.3, 0.6]}})",
+    "auc", "mean_squared_error", "binary_accuracy",
+    R"({"class_name": "Precision", "config": {"thresholds": [0.3, 0.6]}})",
     // No num_classes: the state is sized by the first batch, and must restore into a fresh one.
     R"({"class_name": "F1Score", "config": {"average": "macro", "threshold": 0.5}})"};
 
@@ -164,8 +165,9 @@ class BadStateFile : public ::testing::Test {
 };
 
 TEST_F(BadStateFile, MissingFile) {
-  EXPECT_NE(error_of([] { (void)load_state("/nonexistent/dir/x.state"); }).find("/nonexistent/dir/x.state: cannot open"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { (void)load_state("/nonexistent/dir/x.state"); }).find("/nonexistent/dir/x.state: cannot open"),
+      std::string::npos);
 }
 
 TEST_F(BadStateFile, ForeignFile) {

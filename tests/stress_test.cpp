@@ -69,10 +69,10 @@ TEST(Stress, OneBillionSamplesCountExactlyAndSumWithin1e12) {
       const std::uint64_t g = splitmix64(h);
       const auto r = static_cast<std::size_t>(i);
       labels[r] = static_cast<float>(h & 1);
-      scores[r] = static_cast<float>((h >> 40) & 0xffffff) * 0x1p-24f;        // 24 random bits in [0, 1)
+      scores[r] = static_cast<float>((h >> 40) & 0xffffff) * 0x1p-24f;  // 24 random bits in [0, 1)
       const auto bin = static_cast<std::size_t>((h >> 8) & (kGrid - 1));
       grid_scores[r] = (static_cast<float>(bin) + 0.5f) / static_cast<float>(kGrid);
-      values[r] = static_cast<double>(g >> 11) * 0x1p-53 * 1000.0 + 1e-3;     // full 53-bit mantissas
+      values[r] = static_cast<double>(g >> 11) * 0x1p-53 * 1000.0 + 1e-3;  // full 53-bit mantissas
 
       mean_total.add(values[r]);
       const double d = static_cast<double>(labels[r]) - static_cast<double>(scores[r]);
@@ -131,7 +131,8 @@ TEST(Stress, SmallBatchesKeepTheSumWithin1e12) {
   for (std::int64_t start = 0; start < n; start += kSmall) {
     const std::int64_t rows = std::min(kSmall, n - start);
     for (std::int64_t i = 0; i < rows; ++i) {
-      values[static_cast<std::size_t>(i)] = static_cast<double>(splitmix64(static_cast<std::uint64_t>(start + i)) >> 11) * 0x1p-53;
+      values[static_cast<std::size_t>(i)] =
+          static_cast<double>(splitmix64(static_cast<std::uint64_t>(start + i)) >> 11) * 0x1p-53;
       reference.add(values[static_cast<std::size_t>(i)]);
     }
     mean.update_state(TensorView(values.data(), DType::kFloat64, Shape{rows}));

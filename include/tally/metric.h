@@ -139,7 +139,7 @@ class Metric {
   std::string name_;
   DType dtype_;
   Variables variables_;
-  mutable std::optional<std::uint64_t> config_hash_;    // class name, name and config
+  mutable std::optional<std::uint64_t> config_hash_;            // class name, name and config
   mutable const VariableLayout* fingerprint_layout_ = nullptr;  // layout the cached fingerprint covers
   mutable std::uint64_t fingerprint_ = 0;
 };

@@ -50,8 +50,7 @@ enum class NormOrder : std::uint8_t { kL1, kL2 };
 /// Scales `values` so its norm is at most max_norm (unchanged if already within).
 std::vector<double> clip_by_norm(std::span<const double> values, double max_norm, NormOrder order);
 /// Sum of contributions, each clipped first, so one contribution moves the sum by <= max_norm.
-std::vector<double> sum_clipped(std::span<const std::vector<double>> contributions, double max_norm,
-                                NormOrder order);
+std::vector<double> sum_clipped(std::span<const std::vector<double>> contributions, double max_norm, NormOrder order);
 
 /// Standard normal CDF.
 double standard_normal_cdf(double x);

@@ -37,8 +37,7 @@ class ModelSelector {
   /// Returns whether it improved.
   bool update(double value, std::int64_t step, const std::function<void(const std::string&)>& checkpoint = {});
   /// Offers a scalar metric's value.
-  bool update(const Metric& metric, std::int64_t step,
-              const std::function<void(const std::string&)>& checkpoint = {});
+  bool update(const Metric& metric, std::int64_t step, const std::function<void(const std::string&)>& checkpoint = {});
 
   /// <logdir>/best/<metric name>/
   std::string best_folder() const;

@@ -22,8 +22,7 @@ inline constexpr std::uint32_t kStateFileVersion = 1;
 /// stored alongside and returned by load_state. Throws IOError when the file cannot be written.
 void save_state(const Metric& metric, const std::string& path, const Json& user_data = Json::object());
 /// Writes every metric of `collection` to one file, as save_state(metric) does for one.
-void save_state(const MetricCollection& collection, const std::string& path,
-                const Json& user_data = Json::object());
+void save_state(const MetricCollection& collection, const std::string& path, const Json& user_data = Json::object());
 
 /// A state file read and verified (magic, version, lengths, checksum, layout hash): what it
 /// holds can be restored into metrics, or built into new ones from the saved configurations.

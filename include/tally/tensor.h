@@ -66,15 +66,24 @@ struct BFloat16 {
 template <class T>
 constexpr DType dtype_of() {
   using U = std::remove_cv_t<T>;
-  if constexpr (std::is_same_v<U, bool>) return DType::kBool;
-  else if constexpr (std::is_same_v<U, std::uint8_t>) return DType::kUInt8;
-  else if constexpr (std::is_same_v<U, std::int32_t>) return DType::kInt32;
-  else if constexpr (std::is_same_v<U, std::int64_t>) return DType::kInt64;
-  else if constexpr (std::is_same_v<U, Float16>) return DType::kFloat16;
-  else if constexpr (std::is_same_v<U, BFloat16>) return DType::kBFloat16;
-  else if constexpr (std::is_same_v<U, float>) return DType::kFloat32;
-  else if constexpr (std::is_same_v<U, double>) return DType::kFloat64;
-  else static_assert(sizeof(T) == 0, "tally: unsupported element type");
+  if constexpr (std::is_same_v<U, bool>)
+    return DType::kBool;
+  else if constexpr (std::is_same_v<U, std::uint8_t>)
+    return DType::kUInt8;
+  else if constexpr (std::is_same_v<U, std::int32_t>)
+    return DType::kInt32;
+  else if constexpr (std::is_same_v<U, std::int64_t>)
+    return DType::kInt64;
+  else if constexpr (std::is_same_v<U, Float16>)
+    return DType::kFloat16;
+  else if constexpr (std::is_same_v<U, BFloat16>)
+    return DType::kBFloat16;
+  else if constexpr (std::is_same_v<U, float>)
+    return DType::kFloat32;
+  else if constexpr (std::is_same_v<U, double>)
+    return DType::kFloat64;
+  else
+    static_assert(sizeof(T) == 0, "tally: unsupported element type");
 }
 
 /// True when T is one of the element types tally reads.
@@ -116,7 +125,8 @@ class TensorView {
       : TensorView(values.begin(), dtype_of<T>(), Shape{static_cast<std::int64_t>(values.size())}) {}
   /// A view of a vector reshaped to `shape` (numel must match; throws ShapeError).
   template <class T, class A, class = std::enable_if_t<is_element_type_v<T> && !std::is_same_v<T, bool>>>
-  TensorView(const std::vector<T, A>& values, Shape shape) : TensorView(values.data(), dtype_of<T>(), std::move(shape)) {
+  TensorView(const std::vector<T, A>& values, Shape shape)
+      : TensorView(values.data(), dtype_of<T>(), std::move(shape)) {
     check_numel(static_cast<std::int64_t>(values.size()));
   }
 
@@ -227,14 +237,22 @@ class Tensor {
 template <class Fn>
 decltype(auto) visit_dtype(DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::kBool: return fn(bool{});
-    case DType::kUInt8: return fn(std::uint8_t{});
-    case DType::kInt32: return fn(std::int32_t{});
-    case DType::kInt64: return fn(std::int64_t{});
-    case DType::kFloat16: return fn(Float16{});
-    case DType::kBFloat16: return fn(BFloat16{});
-    case DType::kFloat32: return fn(float{});
-    case DType::kFloat64: return fn(double{});
+    case DType::kBool:
+      return fn(bool{});
+    case DType::kUInt8:
+      return fn(std::uint8_t{});
+    case DType::kInt32:
+      return fn(std::int32_t{});
+    case DType::kInt64:
+      return fn(std::int64_t{});
+    case DType::kFloat16:
+      return fn(Float16{});
+    case DType::kBFloat16:
+      return fn(BFloat16{});
+    case DType::kFloat32:
+      return fn(float{});
+    case DType::kFloat64:
+      return fn(double{});
   }
   throw DTypeError("tally: unknown dtype code " + std::to_string(static_cast<int>(dtype)));
 }

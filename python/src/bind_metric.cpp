@@ -27,7 +27,8 @@ using MetricPtr = std::shared_ptr<Metric>;
 
 std::vector<double> vector_of(py::handle values) {
   ArrayArg arg = to_view(values, "values");
-  if (arg.view.ndim() != 1) throw ShapeError("from_vector: the state vector must be 1-D; received " + arg.view.describe());
+  if (arg.view.ndim() != 1)
+    throw ShapeError("from_vector: the state vector must be 1-D; received " + arg.view.describe());
   const Tensor t = Tensor::copy_of(arg.view);
   return t.to_doubles();
 }
@@ -68,8 +69,9 @@ void bind_metric(py::module_& m) {
   py::class_<Metric, MetricPtr>(m, "_Metric", "A built-in (C++) metric.")
       .def("update_state", &update, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(),
            "Adds one batch; on error the state is unchanged. The GIL is released during the update.")
-      .def("result", [](const Metric& self) { return result_to_python(self.result()); },
-           "The value over everything seen: a float for scalar metrics, a numpy array otherwise.")
+      .def(
+          "result", [](const Metric& self) { return result_to_python(self.result()); },
+          "The value over everything seen: a float for scalar metrics, a numpy array otherwise.")
       .def("reset_state", &Metric::reset_state, "Forgets everything seen.")
       .def(
           "merge_state", [](Metric& self, const Metric& other) { self.merge_state(other); }, py::arg("other"),
@@ -82,15 +84,18 @@ void bind_metric(py::module_& m) {
             self.merge_state(raw);
           },
           py::arg("others"), "Merges a list of metrics (all or nothing).")
-      .def("to_vector", [](const Metric& self) { return vector_to_numpy(self.to_vector()); },
-           "The state as one float64 vector (sum of vectors = merge, for sum variables).")
+      .def(
+          "to_vector", [](const Metric& self) { return vector_to_numpy(self.to_vector()); },
+          "The state as one float64 vector (sum of vectors = merge, for sum variables).")
       .def(
           "from_vector", [](Metric& self, py::handle values) { self.from_vector(vector_of(values)); },
           py::arg("values"), "Restores the state from a vector; checks length and integrality.")
       .def("state", &Metric::state, "An immutable snapshot of the state.")
       .def("set_state", &Metric::set_state, py::arg("state"), "Replaces the state with a snapshot.")
-      .def("get_config", [](const Metric& self) { return from_json(self.get_config()); }, "The Keras config.")
-      .def("clone", [](const Metric& self) { return MetricPtr(self.clone()); }, "A deep copy with config and state.")
+      .def(
+          "get_config", [](const Metric& self) { return from_json(self.get_config()); }, "The Keras config.")
+      .def(
+          "clone", [](const Metric& self) { return MetricPtr(self.clone()); }, "A deep copy with config and state.")
       .def_property_readonly("name", &Metric::name)
       .def_property_readonly("dtype", [](const Metric& self) { return std::string(dtype_name(self.dtype())); })
       .def_property_readonly("class_name", &Metric::class_name)
@@ -101,7 +106,8 @@ void bind_metric(py::module_& m) {
   py::class_<State>(m, "State", "An immutable metric state with +, to_vector, from_vector and result.")
       .def("__add__", &State::operator+)
       .def("to_vector", [](const State& s) { return vector_to_numpy(s.to_vector()); })
-      .def("from_vector", [](const State& s, py::handle v) { return s.from_vector(vector_of(v)); }, py::arg("values"))
+      .def(
+          "from_vector", [](const State& s, py::handle v) { return s.from_vector(vector_of(v)); }, py::arg("values"))
       .def("result", [](const State& s) { return result_to_python(s.result()); })
       .def("value", &State::value);
 

@@ -38,12 +38,18 @@ py::array to_numpy_typed(const Tensor& tensor) {
     return a;
   };
   switch (tensor.dtype()) {
-    case DType::kBool: return copy(bool{});
-    case DType::kUInt8: return copy(std::uint8_t{});
-    case DType::kInt32: return copy(std::int32_t{});
-    case DType::kInt64: return copy(std::int64_t{});
-    case DType::kFloat32: return copy(float{});
-    case DType::kFloat64: return copy(double{});
+    case DType::kBool:
+      return copy(bool{});
+    case DType::kUInt8:
+      return copy(std::uint8_t{});
+    case DType::kInt32:
+      return copy(std::int32_t{});
+    case DType::kInt64:
+      return copy(std::int64_t{});
+    case DType::kFloat32:
+      return copy(float{});
+    case DType::kFloat64:
+      return copy(double{});
     case DType::kFloat16: {
       // numpy's float16 has no C++ twin in pybind11: copy the raw halves.
       py::array a(py::dtype("float16"), tensor.shape());

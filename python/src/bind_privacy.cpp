@@ -134,7 +134,8 @@ void bind_privacy(py::module_& m) {
       .def("exit", &PySeedScope::exit)
       .def_property_readonly("seed", [](const PySeedScope& s) { return seed_to_python(s.seed()); });
   p.def("current_seed", [] { return seed_to_python(SeedScope::current()); });
-  p.def("resolve_seed", [](py::handle seed) { return resolve_seed(seed_of(seed)); }, py::arg("seed") = py::none());
+  p.def(
+      "resolve_seed", [](py::handle seed) { return resolve_seed(seed_of(seed)); }, py::arg("seed") = py::none());
 
   p.def(
       "add_gaussian_noise",
@@ -198,7 +199,8 @@ void bind_privacy(py::module_& m) {
   py::class_<GaussianMechanism, Mechanism, std::shared_ptr<GaussianMechanism>>(
       p, "GaussianMechanism", "Gaussian noise with a fixed standard deviation.")
       .def_static(
-          "from_stddev", [](double s) { return std::make_shared<GaussianMechanism>(GaussianMechanism::from_stddev(s)); },
+          "from_stddev",
+          [](double s) { return std::make_shared<GaussianMechanism>(GaussianMechanism::from_stddev(s)); },
           py::arg("stddev"), "From a noise standard deviation (>= 0).")
       .def_static(
           "from_budget",
@@ -219,7 +221,8 @@ void bind_privacy(py::module_& m) {
       .def_static(
           "from_budget",
           [](double e, double l1) { return std::make_shared<LaplaceMechanism>(LaplaceMechanism::from_budget(e, l1)); },
-          py::arg("epsilon"), py::arg("l1_sensitivity"), "epsilon-DP for the L1 sensitivity: b = sensitivity / epsilon.")
+          py::arg("epsilon"), py::arg("l1_sensitivity"),
+          "epsilon-DP for the L1 sensitivity: b = sensitivity / epsilon.")
       .def_property_readonly("scale", &LaplaceMechanism::scale, "The noise scale b.")
       .def("__repr__", [](const LaplaceMechanism& l) {
         return "LaplaceMechanism(scale=" + py::cast<std::string>(py::repr(py::float_(l.scale()))) + ")";

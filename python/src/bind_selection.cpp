@@ -59,9 +59,8 @@ void bind_selection(py::module_& m) {
                   [](const std::string& path, py::handle object) { ModelSelector::json_write(path, to_json(object)); });
 
   py::class_<log::Sink, std::shared_ptr<log::Sink>>(m, "_Sink")
-      .def("write", [](log::Sink& self, std::int64_t step, const py::dict& results) {
-        self.write(step, results_of(results));
-      });
+      .def("write",
+           [](log::Sink& self, std::int64_t step, const py::dict& results) { self.write(step, results_of(results)); });
   py::class_<log::JsonLinesSink, log::Sink, std::shared_ptr<log::JsonLinesSink>>(m, "JsonLinesSink")
       .def(py::init<std::string>(), py::arg("path"));
   py::class_<log::CsvSink, log::Sink, std::shared_ptr<log::CsvSink>>(m, "CsvSink")

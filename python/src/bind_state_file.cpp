@@ -43,8 +43,9 @@ void bind_state_file(py::module_& m) {
             }
           },
           py::arg("metrics"), "Restores a collection file into the metrics of a collection, all or nothing.")
-      .def("to_metric", [](const SavedState& s) { return MetricPtr(s.to_metric()); },
-           "A new metric built from the saved spec, holding the saved state.")
+      .def(
+          "to_metric", [](const SavedState& s) { return MetricPtr(s.to_metric()); },
+          "A new metric built from the saved spec, holding the saved state.")
       .def(
           "to_metrics",
           [](const SavedState& s) {

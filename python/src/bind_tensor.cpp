@@ -21,8 +21,7 @@ std::optional<DType> dtype_of_numpy(const py::dtype& dt) {
 
 bool native_byte_order(const py::dtype& dt) {
   const char order = py::cast<std::string>(dt.attr("byteorder"))[0];
-  return order == '=' || order == '|' ||
-         (order == '<') == (std::endian::native == std::endian::little);
+  return order == '=' || order == '|' || (order == '<') == (std::endian::native == std::endian::little);
 }
 
 TensorView view_of_numpy(const py::array& array) {
@@ -61,8 +60,8 @@ ArrayArg to_view(py::handle object, const char* argument) {
     return out;
   }
   py::module_ np = py::module_::import("numpy");
-  py::object array_obj = py::isinstance<py::array>(object) ? py::reinterpret_borrow<py::object>(object)
-                                                           : np.attr("asarray")(object);
+  py::object array_obj =
+      py::isinstance<py::array>(object) ? py::reinterpret_borrow<py::object>(object) : np.attr("asarray")(object);
   py::array array = py::reinterpret_borrow<py::array>(array_obj);
   const py::dtype dt = array.dtype();
   const bool item_strides = [&] {

@@ -247,8 +247,8 @@ CollectionState CollectionState::from_vector(std::span<const double> values) con
   std::int64_t expected = 0;
   for (const State& s : states_) expected += s.variables().vector_size();
   if (static_cast<std::int64_t>(values.size()) != expected) {
-    throw StateError(internal::str_cat("CollectionState: state vector has ", values.size(), " elements; expected ",
-                                       expected));
+    throw StateError(
+        internal::str_cat("CollectionState: state vector has ", values.size(), " elements; expected ", expected));
   }
   std::vector<State> out;
   std::size_t pos = 0;

@@ -103,8 +103,8 @@ class HeaderReader {
     if (!object.is_object()) fail(str_cat("expected an object holding `", key, "`"));
     const auto it = object.find(key);
     if (it == object.end()) fail(str_cat("missing `", key, "`"));
-    const bool numeric_ok = type == Json::value_t::number_integer &&
-                            (it->is_number_integer() || it->is_number_unsigned());
+    const bool numeric_ok =
+        type == Json::value_t::number_integer && (it->is_number_integer() || it->is_number_unsigned());
     if (it->type() != type && !numeric_ok) fail(str_cat("`", key, "` has the wrong type"));
     return *it;
   }
@@ -131,9 +131,8 @@ Variable read_variable(const HeaderReader& r, const Json& j) {
   v.name = r.field(j, "name", Json::value_t::string).get<std::string>();
   for (const Json& d : r.field(j, "shape", Json::value_t::array)) {
     if (!d.is_number_integer() && !d.is_number_unsigned()) r.fail(str_cat("variable `", v.name, "`: bad shape"));
-    const std::int64_t extent = d.is_number_unsigned() && d.get<std::uint64_t>() > std::uint64_t{1} << 62
-                                    ? -1
-                                    : d.get<std::int64_t>();
+    const std::int64_t extent =
+        d.is_number_unsigned() && d.get<std::uint64_t>() > std::uint64_t{1} << 62 ? -1 : d.get<std::int64_t>();
     if (extent < 0 || extent > kMaxDimension) r.fail(str_cat("variable `", v.name, "`: bad shape"));
     v.shape.push_back(extent);
   }
@@ -196,16 +195,15 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
   const auto header_bytes = get<std::uint32_t>(bytes, kMagic.size() + 4);
   const std::size_t header_at = kMagic.size() + 8;
   if (header_bytes > kMaxHeaderBytes || header_at + header_bytes + 8 + 4 > bytes.size()) {
-    throw StateError(str_cat(source, ": truncated tally state file (", bytes.size(), " bytes, header of ",
-                             header_bytes, " bytes)"));
+    throw StateError(
+        str_cat(source, ": truncated tally state file (", bytes.size(), " bytes, header of ", header_bytes, " bytes)"));
   }
   const std::size_t payload_at = header_at + header_bytes + 8;
   const auto payload_bytes = get<std::uint64_t>(bytes, header_at + header_bytes);
   const std::size_t available = bytes.size() - payload_at - 4;
   if (payload_bytes != available) {
     throw StateError(str_cat(source, payload_bytes > available ? ": truncated" : ": trailing bytes in",
-                             " tally state file (payload of ", payload_bytes, " bytes, ", available,
-                             " present)"));
+                             " tally state file (payload of ", payload_bytes, " bytes, ", available, " present)"));
   }
   const auto stored_crc = get<std::uint32_t>(bytes, bytes.size() - 4);
   if (internal::crc32c(bytes.data(), bytes.size() - 4) != stored_crc) {
@@ -252,7 +250,8 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
         n *= static_cast<std::uint64_t>(d);
       }
       elements += n;
-      if (elements > (payload_end - offset) / 8) r.fail(str_cat(describe(member.spec), ": variables larger than the payload"));
+      if (elements > (payload_end - offset) / 8)
+        r.fail(str_cat(describe(member.spec), ": variables larger than the payload"));
     }
     Variables values(std::move(layout));
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -266,8 +265,10 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
     fingerprints.push_back(member.fingerprint);
     out.members_.push_back(std::move(member));
   }
-  if (offset != payload_end) r.fail(str_cat("payload of ", payload_bytes, " bytes but the variables take ", offset - payload_at));
-  if (layout_hash(std::span<const std::uint64_t>(fingerprints)) != out.layout_hash_) r.fail("`layout_hash` does not match the metrics' fingerprints");
+  if (offset != payload_end)
+    r.fail(str_cat("payload of ", payload_bytes, " bytes but the variables take ", offset - payload_at));
+  if (layout_hash(std::span<const std::uint64_t>(fingerprints)) != out.layout_hash_)
+    r.fail("`layout_hash` does not match the metrics' fingerprints");
   return out;
 }
 

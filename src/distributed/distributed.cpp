@@ -22,8 +22,8 @@ std::vector<Tensor> DistributedContext::all_reduce(const std::vector<Tensor>& te
   std::size_t pos = 0;
   for (const Tensor& t : tensors) {
     const auto n = static_cast<std::size_t>(t.numel());
-    out.push_back(Tensor::from_vector(std::span<const double>(flat).subspan(pos, n), Shape{t.numel()})
-                      .reshaped(t.shape()));
+    out.push_back(
+        Tensor::from_vector(std::span<const double>(flat).subspan(pos, n), Shape{t.numel()}).reshaped(t.shape()));
     pos += n;
   }
   return out;
@@ -119,13 +119,15 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
         if (v.dtype == DType::kInt64) {
           for (std::size_t k = 0; k < n; ++k) {
             if (pass == 0) {
-              if (std::fabs(from[k]) > kMaxExactInteger && !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
-                throw StateError(internal::str_cat(m->name(), ": merged count \"", v.name, "\" exceeds 2^53 and "
+              if (std::fabs(from[k]) > kMaxExactInteger &&
+                  !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
+                throw StateError(internal::str_cat(m->name(), ": merged count \"", v.name,
+                                                   "\" exceeds 2^53 and "
                                                    "cannot be held exactly"));
               }
             } else if (std::isinf(from[k])) {
-              vars.i64(i)[k] = from[k] > 0 ? std::numeric_limits<std::int64_t>::max()
-                                           : std::numeric_limits<std::int64_t>::min();
+              vars.i64(i)[k] =
+                  from[k] > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
             } else {
               vars.i64(i)[k] = static_cast<std::int64_t>(from[k]);
             }

@@ -22,8 +22,8 @@ double timeout_from_environment() {
   char* end = nullptr;
   const double seconds = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(seconds >= 0.0)) {
-    throw InvalidArgument(internal::str_cat("TALLY_MPI_TIMEOUT must be a number of seconds >= 0 (0: no limit); received \"",
-                                            text, "\""));
+    throw InvalidArgument(
+        internal::str_cat("TALLY_MPI_TIMEOUT must be a number of seconds >= 0 (0: no limit); received \"", text, "\""));
   }
   return seconds;
 }
@@ -33,15 +33,19 @@ void check(int rc, const char* what) {
     char message[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(rc, message, &length);
-    throw DistributedError(internal::str_cat("MPI: ", what, " failed: ", std::string(message, static_cast<std::size_t>(length))));
+    throw DistributedError(
+        internal::str_cat("MPI: ", what, " failed: ", std::string(message, static_cast<std::size_t>(length))));
   }
 }
 
 MPI_Op op_of(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kMin: return MPI_MIN;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kSum: break;
+    case ReduceOp::kMin:
+      return MPI_MIN;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kSum:
+      break;
   }
   return MPI_SUM;
 }
@@ -89,8 +93,8 @@ void MpiContext::init(MPI_Comm communicator) {
   // so a rank waiting in a collective learns at once that a peer will never arrive.
   check(MPI_Comm_dup(comm_, &fault_comm_), "MPI_Comm_dup");
   MPI_Comm_set_errhandler(fault_comm_, MPI_ERRORS_RETURN);
-  check(MPI_Irecv(fault_message_.data(), static_cast<int>(fault_message_.size()), MPI_CHAR, MPI_ANY_SOURCE,
-                  kFaultTag, fault_comm_, &fault_request_),
+  check(MPI_Irecv(fault_message_.data(), static_cast<int>(fault_message_.size()), MPI_CHAR, MPI_ANY_SOURCE, kFaultTag,
+                  fault_comm_, &fault_request_),
         "MPI_Irecv");
   uncaught_at_construction_ = std::uncaught_exceptions();
 }
@@ -118,16 +122,16 @@ MpiContext::~MpiContext() {
 
 void MpiContext::set_collective_timeout(double seconds) {
   if (!(seconds >= 0.0)) {
-    throw InvalidArgument(internal::str_cat("MpiContext: collective timeout must be >= 0 seconds (0: no limit); received ",
-                                            seconds));
+    throw InvalidArgument(
+        internal::str_cat("MpiContext: collective timeout must be >= 0 seconds (0: no limit); received ", seconds));
   }
   timeout_seconds_ = seconds;
 }
 
 void MpiContext::throw_if_failed(const char* what) const {
   if (failed()) {
-    throw DistributedError(internal::str_cat("MPI: ", what, " on rank ", rank_, " refused: the job has already failed (",
-                                             failure_, ")"));
+    throw DistributedError(
+        internal::str_cat("MPI: ", what, " on rank ", rank_, " refused: the job has already failed (", failure_, ")"));
   }
 }
 
@@ -156,10 +160,10 @@ void MpiContext::wait(MPI_Request& request, const char* what) {
       failure_ = internal::str_cat("rank ", rank_, " timed out in ", what, " after ", timeout_seconds_, " s");
       // A stalled rank that arrives later learns at once that the job has failed.
       notify_peers(/*wait_for_acknowledgements=*/false);
-      throw DistributedError(internal::str_cat(
-          "MPI: ", what, " on rank ", rank_, " timed out after ", timeout_seconds_,
-          " s waiting for the other ranks; a rank may have failed or stalled before reaching it "
-          "(set the limit with TALLY_MPI_TIMEOUT or MpiContext::set_collective_timeout)"));
+      throw DistributedError(
+          internal::str_cat("MPI: ", what, " on rank ", rank_, " timed out after ", timeout_seconds_,
+                            " s waiting for the other ranks; a rank may have failed or stalled before reaching it "
+                            "(set the limit with TALLY_MPI_TIMEOUT or MpiContext::set_collective_timeout)"));
     }
     // Spin first (most collectives finish in microseconds), then give the core away:
     // ranks are often oversubscribed, and the peer we wait for may need this core.
@@ -222,8 +226,8 @@ std::vector<double> MpiContext::all_gather(std::span<const double> local) {
   throw_if_failed("MPI_Allgather");
   std::vector<double> out(local.size() * static_cast<std::size_t>(size_));
   MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Iallgather(local.data(), count_of(local.size()), MPI_DOUBLE, out.data(), count_of(local.size()),
-                       MPI_DOUBLE, comm_, &request),
+  check(MPI_Iallgather(local.data(), count_of(local.size()), MPI_DOUBLE, out.data(), count_of(local.size()), MPI_DOUBLE,
+                       comm_, &request),
         "MPI_Allgather");
   wait(request, "MPI_Allgather");
   return out;

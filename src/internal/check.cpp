@@ -1,8 +1,8 @@
 #include "internal/check.h"
 
 #include <cmath>
-#include <type_traits>
 #include <limits>
+#include <type_traits>
 
 namespace tally::internal {
 
@@ -13,8 +13,8 @@ void check_present(std::string_view who, std::string_view arg, const TensorView&
 void check_not_empty(std::string_view who, std::string_view arg, const TensorView& view) {
   check_present(who, arg, view);
   if (view.numel() == 0) {
-    throw InvalidArgument(str_cat(who, ": argument `", arg, "` is an empty batch; received shape ",
-                                  shape_string(view.shape())));
+    throw InvalidArgument(
+        str_cat(who, ": argument `", arg, "` is an empty batch; received shape ", shape_string(view.shape())));
   }
 }
 
@@ -41,15 +41,15 @@ void check_rank(std::string_view who, std::string_view arg, const TensorView& vi
   if (view.ndim() < min_rank || view.ndim() > max_rank) {
     const std::string expected =
         min_rank == max_rank ? str_cat("rank ", min_rank) : str_cat("rank ", min_rank, " to ", max_rank);
-    throw ShapeError(str_cat(who, ": argument `", arg, "` must have ", expected, "; received shape ",
-                             shape_string(view.shape())));
+    throw ShapeError(
+        str_cat(who, ": argument `", arg, "` must have ", expected, "; received shape ", shape_string(view.shape())));
   }
 }
 
 void check_floating(std::string_view who, std::string_view arg, const TensorView& view) {
   if (!is_floating(view.dtype())) {
-    throw DTypeError(str_cat(who, ": argument `", arg, "` must be a floating dtype; received ",
-                             dtype_name(view.dtype())));
+    throw DTypeError(
+        str_cat(who, ": argument `", arg, "` must be a floating dtype; received ", dtype_name(view.dtype())));
   }
 }
 
@@ -96,9 +96,8 @@ void check_no_nan(std::string_view who, std::string_view arg, const TensorView& 
     });
     if (!suspect) return;
   }
-  const std::int64_t at = visit_dtype(view.dtype(), [&](auto tag) {
-    return find_first<decltype(tag)>(view, [](double x) { return std::isnan(x); });
-  });
+  const std::int64_t at = visit_dtype(
+      view.dtype(), [&](auto tag) { return find_first<decltype(tag)>(view, [](double x) { return std::isnan(x); }); });
   if (at >= 0) throw InvalidArgument(str_cat(who, ": argument `", arg, "` contains NaN (at flat index ", at, ")"));
 }
 

@@ -4,10 +4,10 @@
 
 #include <bit>
 #include <cstdint>
-#include <type_traits>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "tally/error.h"
 #include "tally/tensor.h"

@@ -15,7 +15,8 @@ std::atomic<int> g_threads{0};  // 0: OpenMP's default
 }  // namespace
 
 void set_num_threads(int threads) {
-  if (threads < 0) throw InvalidArgument(internal::str_cat("set_num_threads: threads must be >= 0; received ", threads));
+  if (threads < 0)
+    throw InvalidArgument(internal::str_cat("set_num_threads: threads must be >= 0; received ", threads));
   g_threads.store(threads);
 }
 

@@ -35,8 +35,7 @@ std::vector<Acc> chunk_partials(std::int64_t n, const Acc& init, Body&& body, st
 /// Reduces [0, n) chunk by chunk: body(begin, end, acc) fills one chunk's partial and
 /// combine(total, partial) folds the partials in chunk order.
 template <class Acc, class Body, class Combine>
-Acc chunked_reduce(std::int64_t n, const Acc& init, Body&& body, Combine&& combine,
-                   std::int64_t chunk = kChunkSize) {
+Acc chunked_reduce(std::int64_t n, const Acc& init, Body&& body, Combine&& combine, std::int64_t chunk = kChunkSize) {
   if (n <= chunk) {
     Acc acc = init;
     if (n > 0) body(std::int64_t{0}, n, acc);

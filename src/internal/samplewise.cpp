@@ -187,8 +187,8 @@ WeightedTotals reduce_to_samplewise(std::string_view who, const TensorView& valu
 
   TensorView w = sample_weight;
   if (w.numel() == 0 && w.ndim() > 0) {
-    throw InvalidArgument(str_cat(who, ": argument `sample_weight` is empty; received shape ",
-                                  shape_string(w.shape())));
+    throw InvalidArgument(
+        str_cat(who, ": argument `sample_weight` is empty; received shape ", shape_string(w.shape())));
   }
   squeeze_or_expand_to_same_rank(v, w);
   const auto wn = static_cast<std::size_t>(w.ndim());

@@ -22,8 +22,8 @@ struct WeightedTotals {
 /// dims the weight lacks, broadcasts the weight, and returns Σ values·weight and Σ weight
 /// (without weights: the number of rows, or 1 for a 0-d value). Validates everything first
 /// (present, non-empty, numeric, broadcastable, weights finite and >= 0) naming `who`.
-WeightedTotals reduce_to_samplewise(std::string_view who, const TensorView& values,
-                                    const TensorView& sample_weight, SampleReduce reduce);
+WeightedTotals reduce_to_samplewise(std::string_view who, const TensorView& values, const TensorView& sample_weight,
+                                    SampleReduce reduce);
 
 /// Keras squeeze_or_expand_to_same_rank: when ranks differ by one and the longer one ends
 /// in a unit axis, squeeze it (or, for a rank-1 partner with expand_rank_1, expand that).

@@ -28,7 +28,9 @@ void varint(std::string& out, std::uint64_t v) {
   }
   out.push_back(static_cast<char>(v));
 }
-void key(std::string& out, int field, int wire_type) { varint(out, static_cast<std::uint64_t>(field << 3 | wire_type)); }
+void key(std::string& out, int field, int wire_type) {
+  varint(out, static_cast<std::uint64_t>(field << 3 | wire_type));
+}
 template <class T>
 void fixed(std::string& out, T value) {
   char bytes[sizeof(T)];

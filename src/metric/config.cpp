@@ -107,8 +107,8 @@ DType ConfigReader::dtype() {
   std::string name;
   if (v->is_string()) {
     name = v->get<std::string>();
-  } else if (v->is_object() && v->contains("config") && (*v)["config"].is_object() &&
-             (*v)["config"].contains("name") && (*v)["config"]["name"].is_string()) {
+  } else if (v->is_object() && v->contains("config") && (*v)["config"].is_object() && (*v)["config"].contains("name") &&
+             (*v)["config"]["name"].is_string()) {
     name = (*v)["config"]["name"].get<std::string>();  // a serialized DTypePolicy
   } else {
     fail_type("dtype", "a dtype name such as \"float32\"", *v);

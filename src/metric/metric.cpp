@@ -17,9 +17,12 @@ constexpr std::int64_t kSnapshotLimit = 4096;
 
 std::string_view direction_name(Direction direction) {
   switch (direction) {
-    case Direction::kHigherIsBetter: return "up";
-    case Direction::kLowerIsBetter: return "down";
-    case Direction::kNone: break;
+    case Direction::kHigherIsBetter:
+      return "up";
+    case Direction::kLowerIsBetter:
+      return "down";
+    case Direction::kNone:
+      break;
   }
   return "none";
 }
@@ -35,8 +38,8 @@ Metric::Metric(std::string name, DType dtype)
 
 std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Aggregation aggregation) {
   if (dtype != DType::kFloat64 && dtype != DType::kInt64) {
-    throw DTypeError(internal::str_cat(name_, ": variable \"", name, "\" must be float64 or int64; received ",
-                                       dtype_name(dtype)));
+    throw DTypeError(
+        internal::str_cat(name_, ": variable \"", name, "\" must be float64 or int64; received ", dtype_name(dtype)));
   }
   for (const Variable& v : variables_.layout()) {
     if (v.name == name) throw InvalidArgument(internal::str_cat(name_, ": variable \"", name, "\" declared twice"));
@@ -125,7 +128,9 @@ std::uint64_t Metric::layout_fingerprint() const {
   const VariableLayout* layout = &variables_.layout();
   if (fingerprint_layout_ != layout) {
     std::uint64_t h = *config_hash_;
-    auto mix_value = [&h](std::uint64_t value) { fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&value), 8)); };
+    auto mix_value = [&h](std::uint64_t value) {
+      fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&value), 8));
+    };
     for (const Variable& v : *layout) {
       fnv_mix(h, v.name);
       mix_value(v.shape.size());
@@ -187,8 +192,8 @@ State::State(std::shared_ptr<const Metric> metric, Variables values)
 
 State State::operator+(const State& other) const {
   if (metric_->class_name() != other.metric_->class_name() || !values_.same_layout(other.values_)) {
-    throw StateError(internal::str_cat(metric_->name(), ": cannot add a state of ", other.metric_->class_name(),
-                                       " (\"", other.metric_->name(), "\") to a state of ", metric_->class_name()));
+    throw StateError(internal::str_cat(metric_->name(), ": cannot add a state of ", other.metric_->class_name(), " (\"",
+                                       other.metric_->name(), "\") to a state of ", metric_->class_name()));
   }
   Variables sum = values_;
   sum.merge(other.values_, metric_->name());

@@ -117,7 +117,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -136,7 +137,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
     seen.push_back(k);
     std::size_t d = edit_distance(key, k);
-    if (!key.empty() && (k.find(key) != std::string::npos || key.find(k) != std::string::npos)) d = std::min<std::size_t>(d, 1);
+    if (!key.empty() && (k.find(key) != std::string::npos || key.find(k) != std::string::npos))
+      d = std::min<std::size_t>(d, 1);
     scored.emplace_back(d, known);
   }
   std::sort(scored.begin(), scored.end());
@@ -145,8 +147,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     if (i) closest += ", ";
     closest += "\"" + scored[i].second + "\"";
   }
-  throw InvalidArgument(internal::str_cat("metrics.get: unknown metric \"", name, "\"; closest known names: ",
-                                          closest, " (tally list shows them all)"));
+  throw InvalidArgument(internal::str_cat("metrics.get: unknown metric \"", name, "\"; closest known names: ", closest,
+                                          " (tally list shows them all)"));
 }
 
 }  // namespace
@@ -167,8 +169,10 @@ std::unique_ptr<Metric> from_config(std::string_view class_name, const Json& con
 std::unique_ptr<Metric> get(const Json& spec) {
   if (spec.is_string()) return from_config(spec.get<std::string>(), Json::object());
   if (!spec.is_object()) {
-    throw ConfigError("metrics.get: a spec must be a name or an object {\"class_name\": ..., \"config\": {...}}; "
-                      "received " + spec.dump());
+    throw ConfigError(
+        "metrics.get: a spec must be a name or an object {\"class_name\": ..., \"config\": {...}}; "
+        "received " +
+        spec.dump());
   }
   if (!spec.contains("class_name") || !spec["class_name"].is_string()) {
     throw ConfigError("metrics.get: spec object needs a string \"class_name\"; received " + spec.dump());

@@ -13,18 +13,24 @@ constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53: int64 values t
 
 double identity_f64(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kMin: return std::numeric_limits<double>::infinity();
-    case Aggregation::kMax: return -std::numeric_limits<double>::infinity();
-    case Aggregation::kSum: break;
+    case Aggregation::kMin:
+      return std::numeric_limits<double>::infinity();
+    case Aggregation::kMax:
+      return -std::numeric_limits<double>::infinity();
+    case Aggregation::kSum:
+      break;
   }
   return 0.0;
 }
 
 std::int64_t identity_i64(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kMin: return std::numeric_limits<std::int64_t>::max();
-    case Aggregation::kMax: return std::numeric_limits<std::int64_t>::min();
-    case Aggregation::kSum: break;
+    case Aggregation::kMin:
+      return std::numeric_limits<std::int64_t>::max();
+    case Aggregation::kMax:
+      return std::numeric_limits<std::int64_t>::min();
+    case Aggregation::kSum:
+      break;
   }
   return 0;
 }
@@ -48,9 +54,12 @@ void merge_values(std::span<T> into, std::span<const T> from, Aggregation aggreg
 
 std::string_view aggregation_name(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kSum: return "sum";
-    case Aggregation::kMin: return "min";
-    case Aggregation::kMax: return "max";
+    case Aggregation::kSum:
+      return "sum";
+    case Aggregation::kMin:
+      return "min";
+    case Aggregation::kMax:
+      return "max";
   }
   return "unknown";
 }
@@ -139,8 +148,8 @@ std::vector<double> Variables::to_vector() const {
 
 void Variables::write_vector(std::span<double> out) const {
   if (static_cast<std::int64_t>(out.size()) != vector_size()) {
-    throw StateError(internal::str_cat("state vector buffer has ", out.size(), " elements; the state needs ",
-                                       vector_size()));
+    throw StateError(
+        internal::str_cat("state vector buffer has ", out.size(), " elements; the state needs ", vector_size()));
   }
   std::size_t pos = 0;
   for (std::size_t i = 0; i < size(); ++i) {

@@ -38,9 +38,12 @@ template <class Fn>
 Tensor per_row(const Shape& leading, std::int64_t rows, Fn&& fn) {
   Tensor values(DType::kFloat64, leading.empty() ? Shape{1} : leading);
   double* out = values.data_as<double>();
-  internal::parallel_for_chunks(rows, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t r = b; r < e; ++r) out[r] = fn(r);
-  }, std::max<std::int64_t>(1, internal::kChunkSize / 64));
+  internal::parallel_for_chunks(
+      rows,
+      [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t r = b; r < e; ++r) out[r] = fn(r);
+      },
+      std::max<std::int64_t>(1, internal::kChunkSize / 64));
   return values;
 }
 
@@ -67,8 +70,7 @@ void accumulate_elementwise(Variables& vars, const std::string& me, const Batch&
         const T* tp = static_cast<const T*>(tc.data());
         const P* pp = static_cast<const P*>(pc.data());
         return internal::chunked_reduce(
-            n, std::int64_t{0},
-            [&](std::int64_t b, std::int64_t e, std::int64_t& acc) { acc += count(tp, pp, b, e); },
+            n, std::int64_t{0}, [&](std::int64_t b, std::int64_t e, std::int64_t& acc) { acc += count(tp, pp, b, e); },
             [](std::int64_t& total, std::int64_t part) { total += part; });
       });
     });
@@ -129,11 +131,12 @@ std::unique_ptr<Metric> Accuracy::from_config(const Json& config) {
 
 void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
   auto match = [](auto t, auto p) { return to_double(t) == to_double(p); };
-  accumulate_elementwise(vars, who(*this), batch, match, [match](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
-    std::int64_t n = 0;
-    for (std::int64_t i = b; i < e; ++i) n += static_cast<std::int64_t>(match(t[i], p[i]));
-    return n;
-  });
+  accumulate_elementwise(vars, who(*this), batch, match,
+                         [match](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
+                           std::int64_t n = 0;
+                           for (std::int64_t i = b; i < e; ++i) n += static_cast<std::int64_t>(match(t[i], p[i]));
+                           return n;
+                         });
 }
 
 // --- BinaryAccuracy -------------------------------------------------------------------
@@ -142,8 +145,10 @@ BinaryAccuracy::BinaryAccuracy(std::string name, DType dtype, double threshold)
     : MeanBasedMetric(std::move(name), dtype), threshold_(threshold) {
   // Keras: "Invalid value for argument `threshold`" outside [0, 1].
   if (!(threshold >= 0.0 && threshold <= 1.0)) {
-    throw InvalidArgument(internal::str_cat("BinaryAccuracy: Invalid value for argument `threshold`: it must be in [0, 1]; "
-                                            "received ", threshold));
+    throw InvalidArgument(
+        internal::str_cat("BinaryAccuracy: Invalid value for argument `threshold`: it must be in [0, 1]; "
+                          "received ",
+                          threshold));
   }
 }
 
@@ -231,8 +236,9 @@ TensorView sparse_labels(std::string_view me, const TensorView& y_true, const Ro
   TensorView t = y_true;
   if (t.ndim() == static_cast<std::int64_t>(p.leading.size()) + 1 && t.shape().back() == 1) t = t.squeeze(-1);
   if (t.shape() != p.leading) {
-    throw ShapeError(internal::str_cat(me, ": argument `y_true` must hold one label per row of `y_pred`; received "
-                                           "y_true shape ",
+    throw ShapeError(internal::str_cat(me,
+                                       ": argument `y_true` must hold one label per row of `y_pred`; received "
+                                       "y_true shape ",
                                        shape_string(y_true.shape()), ", y_pred shape ",
                                        shape_string(Shape(p.leading.begin(), p.leading.end())), " + [", p.width, "]"));
   }
@@ -333,9 +339,8 @@ std::unique_ptr<Metric> SparseTopKCategoricalAccuracy::from_config(const Json& c
   const std::int64_t k = read_k(r, "SparseTopKCategoricalAccuracy");
   const bool sorted = r.get_bool("from_sorted_ids", false);
   r.finish();
-  return std::make_unique<SparseTopKCategoricalAccuracy>(k, sorted ? PredictionKind::kSortedIds
-                                                                   : PredictionKind::kScores,
-                                                         name, dtype);
+  return std::make_unique<SparseTopKCategoricalAccuracy>(
+      k, sorted ? PredictionKind::kSortedIds : PredictionKind::kScores, name, dtype);
 }
 
 Json SparseTopKCategoricalAccuracy::get_config() const {
@@ -347,7 +352,8 @@ Json SparseTopKCategoricalAccuracy::get_config() const {
 
 namespace {
 // Per-sample values of SparseTopKCategoricalAccuracy (also the functional form).
-Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, const TensorView& y_pred, std::int64_t k, PredictionKind kind) {
+Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, const TensorView& y_pred, std::int64_t k,
+                           PredictionKind kind) {
   Tensor th, ph;
   const Rows p = rows_of(me, "y_pred", y_pred, ph);
   const TensorView labels = kernels::contiguous(sparse_labels(me, y_true, p), th);
@@ -382,7 +388,8 @@ Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, cons
 
 void SparseTopKCategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  kernels::add_samplewise(vars, me, sparse_top_k_values(me, batch.y_true, batch.y_pred, k_, kind_), batch.sample_weight);
+  kernels::add_samplewise(vars, me, sparse_top_k_values(me, batch.y_true, batch.y_pred, k_, kind_),
+                          batch.sample_weight);
 }
 
 namespace functional {

@@ -104,8 +104,7 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- hinge ---
   rows.push_back(row("Hinge", {"hinge"}, "hinge", Direction::kLowerIsBetter, &Hinge::from_config,
                      "Mean hinge loss max(1 - y * p, 0); {0, 1} labels mapped to {-1, 1} per batch."));
-  rows.push_back(row("SquaredHinge", {"squared_hinge"}, "hinge", Direction::kLowerIsBetter,
-                     &SquaredHinge::from_config,
+  rows.push_back(row("SquaredHinge", {"squared_hinge"}, "hinge", Direction::kLowerIsBetter, &SquaredHinge::from_config,
                      "Mean squared hinge loss max(1 - y * p, 0)^2; {0, 1} labels mapped per batch."));
   rows.push_back(row("CategoricalHinge", {"categorical_hinge"}, "hinge", Direction::kLowerIsBetter,
                      &CategoricalHinge::from_config, "Mean categorical hinge loss max(neg - pos + 1, 0)."));
@@ -164,38 +163,39 @@ std::vector<functional::FunctionInfo> builtin_functions() {
   using functional::BoundFunction;
   using functional::FunctionInfo;
   constexpr Direction kUpFn = Direction::kHigherIsBetter;
-  fns.push_back(FunctionInfo{"accuracy", {}, "accuracy", kUpFn, "Per-element y_true == y_pred.",
-                             [](ConfigReader&) { return BoundFunction{&functional::accuracy, Json::object()}; }});
-  fns.push_back(FunctionInfo{"binary_accuracy", {}, "accuracy", kUpFn, "Per-element (y_pred > threshold) == y_true.",
-                             [](ConfigReader& r) {
-                               const double t = r.get_double("threshold", 0.5);
-                               return BoundFunction{[t](const TensorView& a, const TensorView& b) {
-                                                      return functional::binary_accuracy(a, b, t);
-                                                    },
-                                                    Json{{"threshold", t}}};
+  fns.push_back(FunctionInfo{"accuracy", {}, "accuracy", kUpFn, "Per-element y_true == y_pred.", [](ConfigReader&) {
+                               return BoundFunction{&functional::accuracy, Json::object()};
                              }});
-  fns.push_back(FunctionInfo{"categorical_accuracy", {}, "accuracy", kUpFn, "Per-row argmax match.",
-                             [](ConfigReader&) {
+  fns.push_back(FunctionInfo{
+      "binary_accuracy", {}, "accuracy", kUpFn, "Per-element (y_pred > threshold) == y_true.", [](ConfigReader& r) {
+        const double t = r.get_double("threshold", 0.5);
+        return BoundFunction{
+            [t](const TensorView& a, const TensorView& b) { return functional::binary_accuracy(a, b, t); },
+            Json{{"threshold", t}}};
+      }});
+  fns.push_back(FunctionInfo{"categorical_accuracy", {}, "accuracy", kUpFn, "Per-row argmax match.", [](ConfigReader&) {
                                return BoundFunction{&functional::categorical_accuracy, Json::object()};
                              }});
-  fns.push_back(FunctionInfo{"sparse_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row label == argmax.",
-                             [](ConfigReader&) {
-                               return BoundFunction{&functional::sparse_categorical_accuracy, Json::object()};
-                             }});
-  fns.push_back(FunctionInfo{"top_k_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row target in the top k.",
+  fns.push_back(
+      FunctionInfo{"sparse_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row label == argmax.", [](ConfigReader&) {
+                     return BoundFunction{&functional::sparse_categorical_accuracy, Json::object()};
+                   }});
+  fns.push_back(FunctionInfo{
+      "top_k_categorical_accuracy", {}, "accuracy", kUpFn, "Per-row target in the top k.", [](ConfigReader& r) {
+        const std::int64_t k = r.get_int("k", 5);
+        if (k < 1) {
+          throw ConfigError(internal::str_cat("top_k_categorical_accuracy: config key `k` must be >= 1; received ", k));
+        }
+        return BoundFunction{
+            [k](const TensorView& a, const TensorView& b) { return functional::top_k_categorical_accuracy(a, b, k); },
+            Json{{"k", k}}};
+      }});
+  fns.push_back(FunctionInfo{"sparse_top_k_categorical_accuracy",
+                             {},
+                             "accuracy",
+                             kUpFn,
+                             "Per-row integer target in the top k.",
                              [](ConfigReader& r) {
-                               const std::int64_t k = r.get_int("k", 5);
-                               if (k < 1) {
-                                 throw ConfigError(internal::str_cat(
-                                     "top_k_categorical_accuracy: config key `k` must be >= 1; received ", k));
-                               }
-                               return BoundFunction{[k](const TensorView& a, const TensorView& b) {
-                                                      return functional::top_k_categorical_accuracy(a, b, k);
-                                                    },
-                                                    Json{{"k", k}}};
-                             }});
-  fns.push_back(FunctionInfo{"sparse_top_k_categorical_accuracy", {}, "accuracy", kUpFn,
-                             "Per-row integer target in the top k.", [](ConfigReader& r) {
                                const std::int64_t k = r.get_int("k", 5);
                                if (k < 1) {
                                  throw ConfigError(internal::str_cat(
@@ -212,78 +212,118 @@ std::vector<functional::FunctionInfo> builtin_functions() {
                              }});
   // --- regression ---
   constexpr Direction kDownFn = Direction::kLowerIsBetter;
-  fns.push_back(FunctionInfo{"mean_squared_error", {}, "regression", kDownFn, "Per-sample mean squared error.",
-                             [](ConfigReader&) { return BoundFunction{&functional::mean_squared_error, Json::object()}; }});
-  fns.push_back(FunctionInfo{"mean_absolute_error", {}, "regression", kDownFn, "Per-sample mean absolute error.",
-                             [](ConfigReader&) { return BoundFunction{&functional::mean_absolute_error, Json::object()}; }});
-  fns.push_back(FunctionInfo{"mean_absolute_percentage_error", {}, "regression", kDownFn, "Per-sample mean absolute percentage error.",
-                             [](ConfigReader&) { return BoundFunction{&functional::mean_absolute_percentage_error, Json::object()}; }});
-  fns.push_back(FunctionInfo{"mean_squared_logarithmic_error", {}, "regression", kDownFn, "Per-sample mean squared logarithmic error.",
-                             [](ConfigReader&) { return BoundFunction{&functional::mean_squared_logarithmic_error, Json::object()}; }});
-  fns.push_back(FunctionInfo{"log_cosh", {}, "regression", kDownFn, "Per-sample mean of log(cosh(y_pred - y_true)).",
-                             [](ConfigReader&) { return BoundFunction{&functional::log_cosh, Json::object()}; }});
-  fns.push_back(FunctionInfo{"huber", {}, "regression", kDownFn, "Per-sample mean Huber loss (delta).",
-                             [](ConfigReader& r) {
-                               const double delta = r.get_double("delta", 1.0);
-                               if (!(delta >= 0.0)) throw ConfigError("huber: config key `delta` must be >= 0");
-                               return BoundFunction{[delta](const TensorView& a, const TensorView& b) {
-                                                      return functional::huber(a, b, delta);
-                                                    },
-                                                    Json{{"delta", delta}}};
+  fns.push_back(FunctionInfo{
+      "mean_squared_error", {}, "regression", kDownFn, "Per-sample mean squared error.", [](ConfigReader&) {
+        return BoundFunction{&functional::mean_squared_error, Json::object()};
+      }});
+  fns.push_back(FunctionInfo{
+      "mean_absolute_error", {}, "regression", kDownFn, "Per-sample mean absolute error.", [](ConfigReader&) {
+        return BoundFunction{&functional::mean_absolute_error, Json::object()};
+      }});
+  fns.push_back(FunctionInfo{"mean_absolute_percentage_error",
+                             {},
+                             "regression",
+                             kDownFn,
+                             "Per-sample mean absolute percentage error.",
+                             [](ConfigReader&) {
+                               return BoundFunction{&functional::mean_absolute_percentage_error, Json::object()};
                              }});
-  fns.push_back(FunctionInfo{"cosine_similarity", {}, "regression", kUpFn, "Per-sample cosine similarity (axis).",
-                             [](ConfigReader& r) {
-                               const std::int64_t axis = r.get_int("axis", -1);
-                               return BoundFunction{[axis](const TensorView& a, const TensorView& b) {
-                                                      return functional::cosine_similarity(a, b, axis);
-                                                    },
-                                                    Json{{"axis", axis}}};
+  fns.push_back(FunctionInfo{"mean_squared_logarithmic_error",
+                             {},
+                             "regression",
+                             kDownFn,
+                             "Per-sample mean squared logarithmic error.",
+                             [](ConfigReader&) {
+                               return BoundFunction{&functional::mean_squared_logarithmic_error, Json::object()};
                              }});
+  fns.push_back(FunctionInfo{
+      "log_cosh", {}, "regression", kDownFn, "Per-sample mean of log(cosh(y_pred - y_true)).", [](ConfigReader&) {
+        return BoundFunction{&functional::log_cosh, Json::object()};
+      }});
+  fns.push_back(
+      FunctionInfo{"huber", {}, "regression", kDownFn, "Per-sample mean Huber loss (delta).", [](ConfigReader& r) {
+                     const double delta = r.get_double("delta", 1.0);
+                     if (!(delta >= 0.0)) throw ConfigError("huber: config key `delta` must be >= 0");
+                     return BoundFunction{
+                         [delta](const TensorView& a, const TensorView& b) { return functional::huber(a, b, delta); },
+                         Json{{"delta", delta}}};
+                   }});
+  fns.push_back(FunctionInfo{
+      "cosine_similarity", {}, "regression", kUpFn, "Per-sample cosine similarity (axis).", [](ConfigReader& r) {
+        const std::int64_t axis = r.get_int("axis", -1);
+        return BoundFunction{
+            [axis](const TensorView& a, const TensorView& b) { return functional::cosine_similarity(a, b, axis); },
+            Json{{"axis", axis}}};
+      }});
   // --- probabilistic ---
-  fns.push_back({"binary_crossentropy", {"bce", "BCE"}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"binary_crossentropy",
+                 {"bce", "BCE"},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample binary crossentropy (from_logits, label_smoothing, axis).",
                  &functional::bindings::bind_binary_crossentropy});
-  fns.push_back({"categorical_crossentropy", {}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"categorical_crossentropy",
+                 {},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample categorical crossentropy (from_logits, label_smoothing, axis).",
                  &functional::bindings::bind_categorical_crossentropy});
-  fns.push_back({"sparse_categorical_crossentropy", {}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"sparse_categorical_crossentropy",
+                 {},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample sparse categorical crossentropy (from_logits, ignore_class, axis).",
                  &functional::bindings::bind_sparse_categorical_crossentropy});
-  fns.push_back({"kl_divergence", {"kld", "KLD", "kullback_leibler_divergence"}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"kl_divergence",
+                 {"kld", "KLD", "kullback_leibler_divergence"},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample Kullback-Leibler divergence.",
                  &functional::bindings::bind_kl_divergence});
-  fns.push_back({"poisson", {}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"poisson",
+                 {},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample Poisson loss.",
                  &functional::bindings::bind_poisson});
-  fns.push_back({"binary_focal_crossentropy", {}, "probabilistic", Direction::kLowerIsBetter,
-                 "Per-sample binary focal crossentropy (apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis).",
+  fns.push_back({"binary_focal_crossentropy",
+                 {},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
+                 "Per-sample binary focal crossentropy (apply_class_balancing, alpha, gamma, from_logits, "
+                 "label_smoothing, axis).",
                  &functional::bindings::bind_binary_focal_crossentropy});
-  fns.push_back({"categorical_focal_crossentropy", {}, "probabilistic", Direction::kLowerIsBetter,
+  fns.push_back({"categorical_focal_crossentropy",
+                 {},
+                 "probabilistic",
+                 Direction::kLowerIsBetter,
                  "Per-sample categorical focal crossentropy (alpha, gamma, from_logits, label_smoothing, axis).",
                  &functional::bindings::bind_categorical_focal_crossentropy});
   // --- hinge ---
-  fns.push_back({"hinge", {}, "hinge", Direction::kLowerIsBetter,
-                 "Per-sample hinge loss.",
-                 &functional::bindings::bind_hinge});
-  fns.push_back({"squared_hinge", {}, "hinge", Direction::kLowerIsBetter,
+  fns.push_back(
+      {"hinge", {}, "hinge", Direction::kLowerIsBetter, "Per-sample hinge loss.", &functional::bindings::bind_hinge});
+  fns.push_back({"squared_hinge",
+                 {},
+                 "hinge",
+                 Direction::kLowerIsBetter,
                  "Per-sample squared hinge loss.",
                  &functional::bindings::bind_squared_hinge});
-  fns.push_back({"categorical_hinge", {}, "hinge", Direction::kLowerIsBetter,
+  fns.push_back({"categorical_hinge",
+                 {},
+                 "hinge",
+                 Direction::kLowerIsBetter,
                  "Per-sample categorical hinge loss.",
                  &functional::bindings::bind_categorical_hinge});
   // --- correlation ---
-  for (const auto& [fn_name, fn] :
-       {std::pair{"pearson_correlation", &functional::pearson_correlation},
-        std::pair{"concordance_correlation", &functional::concordance_correlation}}) {
+  for (const auto& [fn_name, fn] : {std::pair{"pearson_correlation", &functional::pearson_correlation},
+                                    std::pair{"concordance_correlation", &functional::concordance_correlation}}) {
     const auto f = fn;
-    fns.push_back(FunctionInfo{fn_name, {}, "correlation", kUpFn, "Per-row correlation along axis.",
-                               [f](ConfigReader& r) {
-                                 const std::int64_t axis = r.get_int("axis", -1);
-                                 return BoundFunction{[f, axis](const TensorView& a, const TensorView& b) {
-                                                        return f(a, b, axis);
-                                                      },
-                                                      Json{{"axis", axis}}};
-                               }});
+    fns.push_back(FunctionInfo{
+        fn_name, {}, "correlation", kUpFn, "Per-row correlation along axis.", [f](ConfigReader& r) {
+          const std::int64_t axis = r.get_int("axis", -1);
+          return BoundFunction{[f, axis](const TensorView& a, const TensorView& b) { return f(a, b, axis); },
+                               Json{{"axis", axis}}};
+        }});
   }
   return fns;
 }

@@ -19,10 +19,14 @@ constexpr double kEpsilon = 1e-7;  // Keras backend.epsilon()
 
 const char* count_name(ConfusionCount c) {
   switch (c) {
-    case ConfusionCount::kTruePositives: return "true_positives";
-    case ConfusionCount::kFalsePositives: return "false_positives";
-    case ConfusionCount::kTrueNegatives: return "true_negatives";
-    case ConfusionCount::kFalseNegatives: break;
+    case ConfusionCount::kTruePositives:
+      return "true_positives";
+    case ConfusionCount::kFalsePositives:
+      return "false_positives";
+    case ConfusionCount::kTrueNegatives:
+      return "true_negatives";
+    case ConfusionCount::kFalseNegatives:
+      break;
   }
   return "false_negatives";
 }
@@ -30,10 +34,14 @@ const char* count_name(ConfusionCount c) {
 // The Keras class name of a count metric, for messages raised before the object exists.
 const char* count_class(ConfusionCount c) {
   switch (c) {
-    case ConfusionCount::kTruePositives: return "TruePositives";
-    case ConfusionCount::kFalsePositives: return "FalsePositives";
-    case ConfusionCount::kTrueNegatives: return "TrueNegatives";
-    case ConfusionCount::kFalseNegatives: break;
+    case ConfusionCount::kTruePositives:
+      return "TruePositives";
+    case ConfusionCount::kFalsePositives:
+      return "FalsePositives";
+    case ConfusionCount::kTrueNegatives:
+      return "TrueNegatives";
+    case ConfusionCount::kFalseNegatives:
+      break;
   }
   return "FalseNegatives";
 }
@@ -83,10 +91,9 @@ std::string ConfusionMetric::shared_work_key() const {
     key += ':';
     key += std::to_string(std::bit_cast<std::uint64_t>(t));
   }
-  key += internal::str_cat("|e", options_.evenly_spaced, options_.epsilon_endpoints, "|k",
-                           options_.top_k.value_or(-1), "|c", options_.class_id.value_or(-1), "|l",
-                           options_.from_logits, options_.multi_label, options_.num_labels, "|d",
-                           dtype() == DType::kFloat64);
+  key += internal::str_cat("|e", options_.evenly_spaced, options_.epsilon_endpoints, "|k", options_.top_k.value_or(-1),
+                           "|c", options_.class_id.value_or(-1), "|l", options_.from_logits, options_.multi_label,
+                           options_.num_labels, "|d", dtype() == DType::kFloat64);
   for (const double w : options_.label_weights) {
     key += ':';
     key += std::to_string(std::bit_cast<std::uint64_t>(w));
@@ -118,10 +125,18 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t l = i % L;
         switch (c) {
-          case ConfusionCount::kTruePositives: out[i] += w.tp_w[i]; break;
-          case ConfusionCount::kFalsePositives: out[i] += w.fp_w[i]; break;
-          case ConfusionCount::kFalseNegatives: out[i] += w.positives_w[l] - w.tp_w[i]; break;
-          case ConfusionCount::kTrueNegatives: out[i] += w.negatives_w[l] - w.fp_w[i]; break;
+          case ConfusionCount::kTruePositives:
+            out[i] += w.tp_w[i];
+            break;
+          case ConfusionCount::kFalsePositives:
+            out[i] += w.fp_w[i];
+            break;
+          case ConfusionCount::kFalseNegatives:
+            out[i] += w.positives_w[l] - w.tp_w[i];
+            break;
+          case ConfusionCount::kTrueNegatives:
+            out[i] += w.negatives_w[l] - w.fp_w[i];
+            break;
         }
       }
     } else {
@@ -129,10 +144,18 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t l = i % L;
         switch (c) {
-          case ConfusionCount::kTruePositives: out[i] += w.tp[i]; break;
-          case ConfusionCount::kFalsePositives: out[i] += w.fp[i]; break;
-          case ConfusionCount::kFalseNegatives: out[i] += w.positives[l] - w.tp[i]; break;
-          case ConfusionCount::kTrueNegatives: out[i] += w.negatives[l] - w.fp[i]; break;
+          case ConfusionCount::kTruePositives:
+            out[i] += w.tp[i];
+            break;
+          case ConfusionCount::kFalsePositives:
+            out[i] += w.fp[i];
+            break;
+          case ConfusionCount::kFalseNegatives:
+            out[i] += w.positives[l] - w.tp[i];
+            break;
+          case ConfusionCount::kTrueNegatives:
+            out[i] += w.negatives[l] - w.fp[i];
+            break;
         }
       }
     }
@@ -165,7 +188,8 @@ ConfusionOptions plain_options(const char* owner, const std::optional<std::vecto
                                std::optional<std::int64_t> class_id = std::nullopt) {
   ConfusionOptions o;
   if (thresholds) check_thresholds(owner, *thresholds);
-  if (top_k && *top_k < 1) throw InvalidArgument(internal::str_cat(owner, ": argument `top_k` must be >= 1; received ", *top_k));
+  if (top_k && *top_k < 1)
+    throw InvalidArgument(internal::str_cat(owner, ": argument `top_k` must be >= 1; received ", *top_k));
   if (class_id && *class_id < 0) {
     throw InvalidArgument(internal::str_cat(owner, ": argument `class_id` must be >= 0; received ", *class_id));
   }
@@ -195,16 +219,16 @@ Tensor ConfusionCountMetric::result_from(const Variables& vars) const {
   return Tensor::from_vector(v);
 }
 
-#define TALLY_DEFINE_COUNT(Class, snake, kind)                                                                  \
-  Class::Class(std::optional<std::vector<double>> thresholds, std::string name, DType dtype)                     \
-      : MetricWithClone(std::move(name), dtype, std::move(thresholds), ConfusionCount::kind) {}                  \
-  std::unique_ptr<Metric> Class::from_config(const Json& config) {                                             \
-    ConfigReader r(#Class, config);                                                                            \
-    const std::string name = r.name(snake);                                                                    \
-    const DType dtype = r.dtype();                                                                             \
-    auto thresholds = r.get_optional_doubles("thresholds");                                                    \
-    r.finish();                                                                                                \
-    return std::make_unique<Class>(std::move(thresholds), name, dtype);                                        \
+#define TALLY_DEFINE_COUNT(Class, snake, kind)                                                  \
+  Class::Class(std::optional<std::vector<double>> thresholds, std::string name, DType dtype)    \
+      : MetricWithClone(std::move(name), dtype, std::move(thresholds), ConfusionCount::kind) {} \
+  std::unique_ptr<Metric> Class::from_config(const Json& config) {                              \
+    ConfigReader r(#Class, config);                                                             \
+    const std::string name = r.name(snake);                                                     \
+    const DType dtype = r.dtype();                                                              \
+    auto thresholds = r.get_optional_doubles("thresholds");                                     \
+    r.finish();                                                                                 \
+    return std::make_unique<Class>(std::move(thresholds), name, dtype);                         \
   }
 TALLY_DEFINE_COUNT(TruePositives, "true_positives", kTruePositives)
 TALLY_DEFINE_COUNT(FalsePositives, "false_positives", kFalsePositives)
@@ -280,9 +304,9 @@ namespace {
 void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) {
   constexpr std::int64_t kMaxThresholds = kMaxStateElements / 8;
   if (num_thresholds > kMaxThresholds) {
-    throw InvalidArgument(internal::str_cat(owner, ": Argument `num_thresholds` must be at most ", kMaxThresholds,
-                                            " (the state holds 8 counts per threshold). Received: num_thresholds=",
-                                            num_thresholds));
+    throw InvalidArgument(
+        internal::str_cat(owner, ": Argument `num_thresholds` must be at most ", kMaxThresholds,
+                          " (the state holds 8 counts per threshold). Received: num_thresholds=", num_thresholds));
   }
 }
 
@@ -295,9 +319,10 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
     std::sort(interior.begin(), interior.end());
   } else {
     if (a.num_thresholds <= 1) {
-      throw InvalidArgument(internal::str_cat("AUC: Argument `num_thresholds` must be an integer > 1. Received: "
-                                              "num_thresholds=",
-                                              a.num_thresholds));
+      throw InvalidArgument(
+          internal::str_cat("AUC: Argument `num_thresholds` must be an integer > 1. Received: "
+                            "num_thresholds=",
+                            a.num_thresholds));
     }
     check_threshold_count("AUC", a.num_thresholds);
     for (std::int64_t i = 1; i < a.num_thresholds - 1; ++i) {
@@ -324,7 +349,8 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   if (a.label_weights) {
     for (const double w : *a.label_weights) {
       if (!(w >= 0.0) || std::isinf(w)) {
-        throw InvalidArgument(internal::str_cat("AUC: All values of `label_weights` must be non-negative; received ", w));
+        throw InvalidArgument(
+            internal::str_cat("AUC: All values of `label_weights` must be non-negative; received ", w));
       }
     }
     if (!a.multi_label) o.label_weights = *a.label_weights;  // multi-label: only the final average
@@ -335,9 +361,7 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   return o;
 }
 
-std::string curve_name(AucCurve c) {
-  return c == AucCurve::kROC ? "ROC" : (c == AucCurve::kPR ? "PR" : "PRGAIN");
-}
+std::string curve_name(AucCurve c) { return c == AucCurve::kROC ? "ROC" : (c == AucCurve::kPR ? "PR" : "PRGAIN"); }
 std::string summation_name(AucSummation s) {
   return s == AucSummation::kInterpolation ? "interpolation" : (s == AucSummation::kMinoring ? "minoring" : "majoring");
 }
@@ -357,18 +381,28 @@ std::unique_ptr<Metric> AUC::from_config(const Json& config) {
   AucOptions o;
   o.num_thresholds = r.get_int("num_thresholds", 200);
   std::string curve = r.get_string("curve", "ROC");
-  std::transform(curve.begin(), curve.end(), curve.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  if (curve == "ROC") o.curve = AucCurve::kROC;
-  else if (curve == "PR") o.curve = AucCurve::kPR;
-  else if (curve == "PRGAIN") o.curve = AucCurve::kPRGain;
-  else throw ConfigError("AUC: Invalid AUC curve value: \"" + curve + "\". Expected values are ROC, PR or PRGAIN");
+  std::transform(curve.begin(), curve.end(), curve.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  if (curve == "ROC")
+    o.curve = AucCurve::kROC;
+  else if (curve == "PR")
+    o.curve = AucCurve::kPR;
+  else if (curve == "PRGAIN")
+    o.curve = AucCurve::kPRGain;
+  else
+    throw ConfigError("AUC: Invalid AUC curve value: \"" + curve + "\". Expected values are ROC, PR or PRGAIN");
   std::string summation = r.get_string("summation_method", "interpolation");
-  std::transform(summation.begin(), summation.end(), summation.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  if (summation == "interpolation") o.summation_method = AucSummation::kInterpolation;
-  else if (summation == "minoring") o.summation_method = AucSummation::kMinoring;
-  else if (summation == "majoring") o.summation_method = AucSummation::kMajoring;
-  else throw ConfigError("AUC: Invalid AUC summation method value: \"" + summation +
-                         "\". Expected values are interpolation, minoring or majoring");
+  std::transform(summation.begin(), summation.end(), summation.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (summation == "interpolation")
+    o.summation_method = AucSummation::kInterpolation;
+  else if (summation == "minoring")
+    o.summation_method = AucSummation::kMinoring;
+  else if (summation == "majoring")
+    o.summation_method = AucSummation::kMajoring;
+  else
+    throw ConfigError("AUC: Invalid AUC summation method value: \"" + summation +
+                      "\". Expected values are interpolation, minoring or majoring");
   o.name = r.name("auc");
   o.dtype = r.dtype();
   o.thresholds = r.get_optional_doubles("thresholds");
@@ -436,8 +470,8 @@ Tensor AUC::result_from(const Variables& vars) const {
       }
       for (std::size_t i = 0; i + 1 < T; ++i) {
         const double h = auc_.summation_method == AucSummation::kInterpolation ? (y[i] + y[i + 1]) / 2.0
-                         : auc_.summation_method == AucSummation::kMinoring  ? std::min(y[i], y[i + 1])
-                                                                             : std::max(y[i], y[i + 1]);
+                         : auc_.summation_method == AucSummation::kMinoring    ? std::min(y[i], y[i + 1])
+                                                                               : std::max(y[i], y[i + 1]);
         area += (x[i] - x[i + 1]) * h;
       }
     }
@@ -463,20 +497,28 @@ namespace {
 
 const char* target_key(RateAtRate k) {
   switch (k) {
-    case RateAtRate::kSensitivityAtSpecificity: return "specificity";
-    case RateAtRate::kSpecificityAtSensitivity: return "sensitivity";
-    case RateAtRate::kPrecisionAtRecall: return "recall";
-    case RateAtRate::kRecallAtPrecision: break;
+    case RateAtRate::kSensitivityAtSpecificity:
+      return "specificity";
+    case RateAtRate::kSpecificityAtSensitivity:
+      return "sensitivity";
+    case RateAtRate::kPrecisionAtRecall:
+      return "recall";
+    case RateAtRate::kRecallAtPrecision:
+      break;
   }
   return "precision";
 }
 
 const char* rate_class(RateAtRate k) {
   switch (k) {
-    case RateAtRate::kSensitivityAtSpecificity: return "SensitivityAtSpecificity";
-    case RateAtRate::kSpecificityAtSensitivity: return "SpecificityAtSensitivity";
-    case RateAtRate::kPrecisionAtRecall: return "PrecisionAtRecall";
-    case RateAtRate::kRecallAtPrecision: break;
+    case RateAtRate::kSensitivityAtSpecificity:
+      return "SensitivityAtSpecificity";
+    case RateAtRate::kSpecificityAtSensitivity:
+      return "SpecificityAtSensitivity";
+    case RateAtRate::kPrecisionAtRecall:
+      return "PrecisionAtRecall";
+    case RateAtRate::kRecallAtPrecision:
+      break;
   }
   return "RecallAtPrecision";
 }
@@ -489,8 +531,8 @@ ConfusionOptions rate_options(RateAtRate kind, double target, std::int64_t num_t
                                             "` must be in the range [0, 1]. Received: ", target));
   }
   if (num_thresholds <= 0) {
-    throw InvalidArgument(internal::str_cat(owner, ": Argument `num_thresholds` must be an integer > 0. Received: ",
-                                            num_thresholds));
+    throw InvalidArgument(
+        internal::str_cat(owner, ": Argument `num_thresholds` must be an integer > 0. Received: ", num_thresholds));
   }
   ConfusionOptions o;
   check_threshold_count(owner, num_thresholds);
@@ -512,8 +554,8 @@ ConfusionOptions rate_options(RateAtRate kind, double target, std::int64_t num_t
 RateAtRateMetric::RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds,
                                    std::optional<std::int64_t> class_id, std::string name, DType dtype)
     : ConfusionMetric(std::move(name), dtype, rate_options(kind, target, num_thresholds, class_id),
-                      {ConfusionCount::kTruePositives, ConfusionCount::kTrueNegatives,
-                       ConfusionCount::kFalsePositives, ConfusionCount::kFalseNegatives}),
+                      {ConfusionCount::kTruePositives, ConfusionCount::kTrueNegatives, ConfusionCount::kFalsePositives,
+                       ConfusionCount::kFalseNegatives}),
       kind_(kind),
       target_(target),
       num_thresholds_(num_thresholds),
@@ -540,10 +582,22 @@ Tensor RateAtRateMetric::result_from(const Variables& vars) const {
     const double precision = divide_no_nan(tp[i], tp[i] + fp[i]);
     double constrained = 0.0, dependent = 0.0;
     switch (kind_) {
-      case RateAtRate::kSensitivityAtSpecificity: constrained = specificity; dependent = sensitivity; break;
-      case RateAtRate::kSpecificityAtSensitivity: constrained = sensitivity; dependent = specificity; break;
-      case RateAtRate::kPrecisionAtRecall: constrained = sensitivity; dependent = precision; break;
-      case RateAtRate::kRecallAtPrecision: constrained = precision; dependent = sensitivity; break;
+      case RateAtRate::kSensitivityAtSpecificity:
+        constrained = specificity;
+        dependent = sensitivity;
+        break;
+      case RateAtRate::kSpecificityAtSensitivity:
+        constrained = sensitivity;
+        dependent = specificity;
+        break;
+      case RateAtRate::kPrecisionAtRecall:
+        constrained = sensitivity;
+        dependent = precision;
+        break;
+      case RateAtRate::kRecallAtPrecision:
+        constrained = precision;
+        dependent = sensitivity;
+        break;
     }
     if (constrained >= target_) {
       best = found ? std::max(best, dependent) : dependent;
@@ -553,22 +607,22 @@ Tensor RateAtRateMetric::result_from(const Variables& vars) const {
   return Tensor::scalar(found ? best : 0.0);
 }
 
-#define TALLY_DEFINE_RATE(Class, snake, kind)                                                                   \
+#define TALLY_DEFINE_RATE(Class, snake, kind)                                                                      \
   Class::Class(double target, std::int64_t num_thresholds, std::optional<std::int64_t> class_id, std::string name, \
-               DType dtype)                                                                                     \
-      : MetricWithClone(RateAtRate::kind, target, num_thresholds, class_id, std::move(name), dtype) {}            \
-  std::unique_ptr<Metric> Class::from_config(const Json& config) {                                             \
-    ConfigReader r(#Class, config);                                                                            \
-    const std::string name = r.name(snake);                                                                    \
-    const DType dtype = r.dtype();                                                                             \
-    const auto target = r.get_optional_double(target_key(RateAtRate::kind));                                   \
-    if (!target) {                                                                                             \
-      throw ConfigError(std::string(#Class) + ": config key `" + target_key(RateAtRate::kind) + "` is required"); \
-    }                                                                                                          \
-    const std::int64_t num_thresholds = r.get_int("num_thresholds", 200);                                       \
-    const auto class_id = r.get_optional_int("class_id");                                                      \
-    r.finish();                                                                                                \
-    return std::make_unique<Class>(*target, num_thresholds, class_id, name, dtype);                            \
+               DType dtype)                                                                                        \
+      : MetricWithClone(RateAtRate::kind, target, num_thresholds, class_id, std::move(name), dtype) {}             \
+  std::unique_ptr<Metric> Class::from_config(const Json& config) {                                                 \
+    ConfigReader r(#Class, config);                                                                                \
+    const std::string name = r.name(snake);                                                                        \
+    const DType dtype = r.dtype();                                                                                 \
+    const auto target = r.get_optional_double(target_key(RateAtRate::kind));                                       \
+    if (!target) {                                                                                                 \
+      throw ConfigError(std::string(#Class) + ": config key `" + target_key(RateAtRate::kind) + "` is required");  \
+    }                                                                                                              \
+    const std::int64_t num_thresholds = r.get_int("num_thresholds", 200);                                          \
+    const auto class_id = r.get_optional_int("class_id");                                                          \
+    r.finish();                                                                                                    \
+    return std::make_unique<Class>(*target, num_thresholds, class_id, name, dtype);                                \
   }
 TALLY_DEFINE_RATE(SensitivityAtSpecificity, "sensitivity_at_specificity", kSensitivityAtSpecificity)
 TALLY_DEFINE_RATE(SpecificityAtSensitivity, "specificity_at_sensitivity", kSpecificityAtSensitivity)

@@ -60,8 +60,8 @@ Tensor row_values(std::string_view me, const TensorView& y_true, const TensorVie
 
 CorrelationMetric::CorrelationMetric(std::string name, DType dtype, std::int64_t axis, CorrelationKind kind)
     : Metric(std::move(name), dtype), axis_(axis), kind_(kind) {
-  for (const char* v : {"total", "count", "weight", "sum_true", "sum_pred", "sum_true_sq", "sum_pred_sq",
-                        "sum_true_pred"}) {
+  for (const char* v :
+       {"total", "count", "weight", "sum_true", "sum_pred", "sum_true_sq", "sum_pred_sq", "sum_true_pred"}) {
     add_variable(v, {});
   }
 }
@@ -143,8 +143,8 @@ void CorrelationMetric::accumulate(Variables& vars, const Batch& batch) const {
 
 Tensor CorrelationMetric::result_from(const Variables& vars) const {
   if (vars.f64(kW)[0] > 0.0) {
-    const Moments m{vars.f64(kW)[0], vars.f64(kY)[0], vars.f64(kP)[0], vars.f64(kYY)[0], vars.f64(kPP)[0],
-                    vars.f64(kYP)[0]};
+    const Moments m{vars.f64(kW)[0],  vars.f64(kY)[0],  vars.f64(kP)[0],
+                    vars.f64(kYY)[0], vars.f64(kPP)[0], vars.f64(kYP)[0]};
     return Tensor::scalar(coefficient(m, kind_, kernels::keras_epsilon(dtype())));
   }
   const double count = vars.f64(kCount)[0];

@@ -303,8 +303,8 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
   internal::check_not_empty(me, "y_pred", batch.y_pred);  // an empty batch is an error (docs/guide.md)
   const std::int64_t held = state_classes(vars);
   if (classes > kMaxStateElements / 4) {
-    throw ShapeError(str_cat(me, ": argument `y_pred` has ", classes, " class columns; the state would pass tally's limit of ",
-                             kMaxStateElements, " elements"));
+    throw ShapeError(str_cat(me, ": argument `y_pred` has ", classes,
+                             " class columns; the state would pass tally's limit of ", kMaxStateElements, " elements"));
   }
   if (num_classes_ && classes != *num_classes_) {
     throw ShapeError(str_cat(me, ": argument `y_pred` must have num_classes = ", *num_classes_,

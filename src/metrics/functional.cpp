@@ -25,8 +25,8 @@ std::unique_ptr<MeanMetricWrapper> make_wrapper(std::string_view fn_name, const 
   if (!info) {
     std::string known;
     for (const FunctionInfo& f : functions()) known += (known.empty() ? "" : ", ") + f.name;
-    throw ConfigError(internal::str_cat("MeanMetricWrapper: unknown function \"", fn_name, "\"; known functions: ",
-                                        known));
+    throw ConfigError(
+        internal::str_cat("MeanMetricWrapper: unknown function \"", fn_name, "\"; known functions: ", known));
   }
   ConfigReader reader(info->name, config);
   const std::string name = reader.name(info->name);

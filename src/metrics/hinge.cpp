@@ -149,7 +149,9 @@ Tensor categorical_hinge(const TensorView& y_true, const TensorView& y_pred) {
 
 namespace bindings {
 
-BoundFunction bind_hinge(ConfigReader&) { return {[](const TensorView& t, const TensorView& p) { return hinge(t, p); }}; }
+BoundFunction bind_hinge(ConfigReader&) {
+  return {[](const TensorView& t, const TensorView& p) { return hinge(t, p); }};
+}
 
 BoundFunction bind_squared_hinge(ConfigReader&) {
   return {[](const TensorView& t, const TensorView& p) { return squared_hinge(t, p); }};

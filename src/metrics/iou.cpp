@@ -65,7 +65,7 @@ std::int64_t read_num_classes(ConfigReader& reader) {
   // Checked here too: the default target_class_ids list is built before the constructor runs.
   if (*n < 1 || *n > kMaxIoUClasses) {
     throw InvalidArgument(str_cat(reader.owner(), ": argument `num_classes` must be between 1 and ", kMaxIoUClasses,
-                              " (the state is C x C); received ", *n));
+                                  " (the state is C x C); received ", *n));
   }
   return *n;
 }

@@ -37,8 +37,7 @@ kernels::RowSpec spec_with_last_axis_reduced(const TensorView& moved) {
 
 }  // namespace
 
-Aligned align_elementwise(std::string_view who, const TensorView& y_true, const TensorView& y_pred,
-                          std::int64_t axis) {
+Aligned align_elementwise(std::string_view who, const TensorView& y_true, const TensorView& y_pred, std::int64_t axis) {
   internal::check_not_empty(who, "y_true", y_true);
   internal::check_not_empty(who, "y_pred", y_pred);
   check_numeric(who, "y_pred", y_pred);
@@ -98,8 +97,9 @@ Aligned align_sparse(std::string_view who, const TensorView& y_true, const Tenso
   Shape expected = yp.shape();
   expected.erase(expected.begin() + a);
   if (yt.shape() != expected) {
-    throw ShapeError(internal::str_cat(who, ": argument `y_true` must have the shape of `y_pred` without its class axis ",
-                                       a, " (", shape_string(expected), "); received y_true shape ",
+    throw ShapeError(internal::str_cat(who,
+                                       ": argument `y_true` must have the shape of `y_pred` without its class axis ", a,
+                                       " (", shape_string(expected), "); received y_true shape ",
                                        shape_string(y_true.shape()), ", y_pred shape ", shape_string(y_pred.shape())));
   }
   if (a != yp.ndim() - 1) yp = yp.move_axis_to_end(a);

@@ -183,7 +183,8 @@ auto run_kl_divergence(const Aligned& a, ClipBounds clip, const Sink& sink) {
     const std::int64_t w = a.spec.width;
     auto row = [=](std::int64_t r, bool&) {
       double s = 0.0;
-      for (std::int64_t k = r * w; k < (r + 1) * w; ++k) s += kernels::kl_term(to_double(yt[k]), to_double(yp[k]), clip.lo);
+      for (std::int64_t k = r * w; k < (r + 1) * w; ++k)
+        s += kernels::kl_term(to_double(yt[k]), to_double(yp[k]), clip.lo);
       return s;
     };
     return sink(a.spec, row);
@@ -276,9 +277,8 @@ Json BinaryCrossentropy::get_config() const {
 void BinaryCrossentropy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
   const Aligned a = detail::align_elementwise(me, batch.y_true, batch.y_pred, -1);
-  const internal::WeightedTotals t = run_binary_crossentropy(a, from_logits_, label_smoothing_,
-                                                            kernels::clip_bounds(dtype()),
-                                                            AccumulateSink{me, batch.sample_weight, false});
+  const internal::WeightedTotals t = run_binary_crossentropy(
+      a, from_logits_, label_smoothing_, kernels::clip_bounds(dtype()), AccumulateSink{me, batch.sample_weight, false});
   add_totals(vars, t.total, t.count);
 }
 
@@ -313,9 +313,8 @@ Json CategoricalCrossentropy::get_config() const {
 void CategoricalCrossentropy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
   const Aligned a = detail::align_classes(me, batch.y_true, batch.y_pred, axis_);
-  const internal::WeightedTotals t = run_categorical_crossentropy(a, from_logits_, label_smoothing_,
-                                                                 kernels::clip_bounds(dtype()),
-                                                                 AccumulateSink{me, batch.sample_weight, false});
+  const internal::WeightedTotals t = run_categorical_crossentropy(
+      a, from_logits_, label_smoothing_, kernels::clip_bounds(dtype()), AccumulateSink{me, batch.sample_weight, false});
   add_totals(vars, t.total, t.count);
 }
 
@@ -345,9 +344,9 @@ Json SparseCategoricalCrossentropy::get_config() const {
 void SparseCategoricalCrossentropy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
   const Aligned a = detail::align_sparse(me, batch.y_true, batch.y_pred, axis_);
-  const internal::WeightedTotals t = run_sparse_categorical_crossentropy(
-      me, a, from_logits_, ignore_class_, kernels::clip_bounds(dtype()),
-      AccumulateSink{me, batch.sample_weight, ignore_class_.has_value()});
+  const internal::WeightedTotals t =
+      run_sparse_categorical_crossentropy(me, a, from_logits_, ignore_class_, kernels::clip_bounds(dtype()),
+                                          AccumulateSink{me, batch.sample_weight, ignore_class_.has_value()});
   add_totals(vars, t.total, t.count);
 }
 
@@ -391,8 +390,8 @@ void Poisson::accumulate(Variables& vars, const Batch& batch) const {
 
 namespace functional {
 
-Tensor binary_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits,
-                           double label_smoothing, std::int64_t axis, DType dtype) {
+Tensor binary_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits, double label_smoothing,
+                           std::int64_t axis, DType dtype) {
   constexpr std::string_view me = "binary_crossentropy";
   check_label_smoothing(me, label_smoothing);
   const Aligned a = detail::align_elementwise(me, y_true, y_pred, axis);
@@ -404,8 +403,7 @@ Tensor categorical_crossentropy(const TensorView& y_true, const TensorView& y_pr
   constexpr std::string_view me = "categorical_crossentropy";
   check_label_smoothing(me, label_smoothing);
   const Aligned a = detail::align_classes(me, y_true, y_pred, axis);
-  return run_categorical_crossentropy(a, from_logits, label_smoothing, kernels::clip_bounds(dtype),
-                                      MaterializeSink{});
+  return run_categorical_crossentropy(a, from_logits, label_smoothing, kernels::clip_bounds(dtype), MaterializeSink{});
 }
 
 Tensor sparse_categorical_crossentropy(const TensorView& y_true, const TensorView& y_pred, bool from_logits,
@@ -457,8 +455,9 @@ BoundFunction bind_binary_crossentropy(ConfigReader& kw) {
   const std::int64_t axis = kw.get_int("axis", -1);
   const DType dtype = kw.dtype();
   check_label_smoothing(kw.owner(), ls);
-  return {[=](const TensorView& t, const TensorView& p) { return binary_crossentropy(t, p, from_logits, ls, axis, dtype); },
-          Json{{"from_logits", from_logits}, {"label_smoothing", ls}, {"axis", axis}}};
+  return {
+      [=](const TensorView& t, const TensorView& p) { return binary_crossentropy(t, p, from_logits, ls, axis, dtype); },
+      Json{{"from_logits", from_logits}, {"label_smoothing", ls}, {"axis", axis}}};
 }
 
 BoundFunction bind_categorical_crossentropy(ConfigReader& kw) {
@@ -478,10 +477,12 @@ BoundFunction bind_sparse_categorical_crossentropy(ConfigReader& kw) {
   const std::optional<std::int64_t> ignore_class = kw.get_optional_int("ignore_class");
   const std::int64_t axis = kw.get_int("axis", -1);
   const DType dtype = kw.dtype();
-  return {[=](const TensorView& t, const TensorView& p) {
-            return sparse_categorical_crossentropy(t, p, from_logits, ignore_class, axis, dtype);
-          },
-          Json{{"from_logits", from_logits}, {"ignore_class", ignore_class ? Json(*ignore_class) : Json()}, {"axis", axis}}};
+  return {
+      [=](const TensorView& t, const TensorView& p) {
+        return sparse_categorical_crossentropy(t, p, from_logits, ignore_class, axis, dtype);
+      },
+      Json{
+          {"from_logits", from_logits}, {"ignore_class", ignore_class ? Json(*ignore_class) : Json()}, {"axis", axis}}};
 }
 
 BoundFunction bind_kl_divergence(ConfigReader& kw) {
@@ -524,10 +525,11 @@ BoundFunction bind_categorical_focal_crossentropy(ConfigReader& kw) {
   const DType dtype = kw.dtype();
   check_label_smoothing(kw.owner(), ls);
   check_focal(kw.owner(), alpha, gamma);
-  return {[=](const TensorView& t, const TensorView& p) {
-            return categorical_focal_crossentropy(t, p, alpha, gamma, from_logits, ls, axis, dtype);
-          },
-          Json{{"alpha", alpha}, {"gamma", gamma}, {"from_logits", from_logits}, {"label_smoothing", ls}, {"axis", axis}}};
+  return {
+      [=](const TensorView& t, const TensorView& p) {
+        return categorical_focal_crossentropy(t, p, alpha, gamma, from_logits, ls, axis, dtype);
+      },
+      Json{{"alpha", alpha}, {"gamma", gamma}, {"from_logits", from_logits}, {"label_smoothing", ls}, {"axis", axis}}};
 }
 
 }  // namespace bindings

@@ -59,8 +59,8 @@ Tensor Mean::result_from(const Variables& vars) const {
 
 // --- MeanMetricWrapper ------------------------------------------------------------
 
-MeanMetricWrapper::MeanMetricWrapper(PerSampleFn fn, std::string name, DType dtype, std::string fn_name,
-                                     Json fn_kwargs, Direction direction)
+MeanMetricWrapper::MeanMetricWrapper(PerSampleFn fn, std::string name, DType dtype, std::string fn_name, Json fn_kwargs,
+                                     Direction direction)
     : MetricWithClone(std::move(name), dtype),
       fn_(std::move(fn)),
       fn_name_(std::move(fn_name)),

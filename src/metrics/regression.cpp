@@ -70,8 +70,7 @@ double sum_errors(const T* t, const P* p, std::int64_t rows, std::int64_t width,
       [&](std::int64_t b, std::int64_t e, double& acc) {
         for (std::int64_t r = b; r < e; ++r) acc += row_error<E>(t + r * width, p + r * width, width, param);
       },
-      [](double& total, double part) { total += part; },
-      std::max<std::int64_t>(1, internal::kChunkSize / width));
+      [](double& total, double part) { total += part; }, std::max<std::int64_t>(1, internal::kChunkSize / width));
 }
 
 // Per-row mean errors as a tensor of the per-sample shape.
@@ -88,13 +87,16 @@ Tensor error_values(const T* t, const P* p, const ErrorInputs& in, double param)
 template <class Fn>
 decltype(auto) visit_error(RegressionError e, Fn&& fn) {
   switch (e) {
-    case RegressionError::kSquared: return fn(std::integral_constant<RegressionError, RegressionError::kSquared>{});
-    case RegressionError::kAbsolute: return fn(std::integral_constant<RegressionError, RegressionError::kAbsolute>{});
+    case RegressionError::kSquared:
+      return fn(std::integral_constant<RegressionError, RegressionError::kSquared>{});
+    case RegressionError::kAbsolute:
+      return fn(std::integral_constant<RegressionError, RegressionError::kAbsolute>{});
     case RegressionError::kAbsolutePercentage:
       return fn(std::integral_constant<RegressionError, RegressionError::kAbsolutePercentage>{});
     case RegressionError::kSquaredLogarithmic:
       return fn(std::integral_constant<RegressionError, RegressionError::kSquaredLogarithmic>{});
-    case RegressionError::kLogCosh: break;
+    case RegressionError::kLogCosh:
+      break;
   }
   return fn(std::integral_constant<RegressionError, RegressionError::kLogCosh>{});
 }
@@ -253,7 +255,8 @@ std::unique_ptr<Metric> CosineSimilarity::from_config(const Json& config) {
 
 void CosineSimilarity::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  kernels::add_samplewise(vars, me, cosine_values(me, batch.y_true, batch.y_pred, axis_, kernels::keras_epsilon(dtype())),
+  kernels::add_samplewise(vars, me,
+                          cosine_values(me, batch.y_true, batch.y_pred, axis_, kernels::keras_epsilon(dtype())),
                           batch.sample_weight);
 }
 
@@ -265,9 +268,12 @@ constexpr std::size_t kNumSamples = 0, kSquaredSum = 1, kSum = 2, kResidual = 3,
 
 std::string aggregation_name(ClassAggregation a) {
   switch (a) {
-    case ClassAggregation::kUniformAverage: return "uniform_average";
-    case ClassAggregation::kVarianceWeightedAverage: return "variance_weighted_average";
-    case ClassAggregation::kNone: break;
+    case ClassAggregation::kUniformAverage:
+      return "uniform_average";
+    case ClassAggregation::kVarianceWeightedAverage:
+      return "variance_weighted_average";
+    case ClassAggregation::kNone:
+      break;
   }
   return "none";
 }
@@ -305,11 +311,15 @@ std::unique_ptr<Metric> R2Score::from_config(const Json& config) {
   if (has_key && !a) {
     agg = ClassAggregation::kNone;  // null: per-output scores
   } else if (a) {
-    if (*a == "uniform_average") agg = ClassAggregation::kUniformAverage;
-    else if (*a == "variance_weighted_average") agg = ClassAggregation::kVarianceWeightedAverage;
+    if (*a == "uniform_average")
+      agg = ClassAggregation::kUniformAverage;
+    else if (*a == "variance_weighted_average")
+      agg = ClassAggregation::kVarianceWeightedAverage;
     else
-      throw ConfigError("R2Score: Invalid value for argument `class_aggregation`. Expected one of None, "
-                        "\"uniform_average\", \"variance_weighted_average\". Received: class_aggregation=" + *a);
+      throw ConfigError(
+          "R2Score: Invalid value for argument `class_aggregation`. Expected one of None, "
+          "\"uniform_average\", \"variance_weighted_average\". Received: class_aggregation=" +
+          *a);
   }
   const std::int64_t regressors = r.get_int("num_regressors", 0);
   const std::int64_t outputs = r.get_int("num_outputs", 1);
@@ -334,8 +344,9 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
     p = p.expand_dims(-1);
   }
   if (p.ndim() != 2) {
-    throw ShapeError(internal::str_cat(me, ": R2Score expects 2D inputs with shape (batch_size, output_dim); received "
-                                           "y_pred shape ",
+    throw ShapeError(internal::str_cat(me,
+                                       ": R2Score expects 2D inputs with shape (batch_size, output_dim); received "
+                                       "y_pred shape ",
                                        shape_string(batch.y_pred.shape())));
   }
   const std::int64_t rows = p.shape()[0], k = p.shape()[1];
@@ -352,8 +363,9 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
     } else {
       if (sw.ndim() == 2 && sw.shape()[1] == 1) sw = sw.squeeze(-1);
       if (sw.ndim() != 1 || sw.shape()[0] != rows) {
-        throw ShapeError(internal::str_cat(me, ": argument `sample_weight` must have one weight per row; received "
-                                               "shape ",
+        throw ShapeError(internal::str_cat(me,
+                                           ": argument `sample_weight` must have one weight per row; received "
+                                           "shape ",
                                            shape_string(batch.sample_weight.shape()), " for ", rows, " rows"));
       }
       for (std::int64_t r = 0; r < rows; ++r) w[static_cast<std::size_t>(r)] = sw.value_at(r);

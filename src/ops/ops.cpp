@@ -213,8 +213,10 @@ void assign_variable(Tensor& reference, const TensorView& value) {
 void exponential_moving_average_update(std::span<const Tensor> variables, std::span<Tensor> ema_variables,
                                        double decay) {
   if (variables.size() != ema_variables.size()) {
-    throw InvalidArgument("exponential_moving_average_update: `variables` and `ema_variables` must have equal lengths; "
-                          "received " + std::to_string(variables.size()) + " and " + std::to_string(ema_variables.size()));
+    throw InvalidArgument(
+        "exponential_moving_average_update: `variables` and `ema_variables` must have equal lengths; "
+        "received " +
+        std::to_string(variables.size()) + " and " + std::to_string(ema_variables.size()));
   }
   for (std::size_t i = 0; i < variables.size(); ++i) {
     if (!is_floating(ema_variables[i].dtype()) || variables[i].shape() != ema_variables[i].shape()) {
@@ -243,7 +245,8 @@ std::vector<Tensor> simulate_bfloat16_transport(std::span<const Tensor> tensors)
 
 std::pair<std::vector<Tensor>, double> clip_by_global_norm(std::span<const Tensor> tensors, double max_norm) {
   if (!(max_norm >= 0.0)) {
-    throw InvalidArgument("clip_by_global_norm: argument `max_norm` must be >= 0; received " + std::to_string(max_norm));
+    throw InvalidArgument("clip_by_global_norm: argument `max_norm` must be >= 0; received " +
+                          std::to_string(max_norm));
   }
   const double g = global_norm(tensors, 2.0);
   if (g <= max_norm) return {clone(tensors), g};
@@ -260,8 +263,9 @@ std::pair<std::vector<Tensor>, double> clip_by_global_norm(std::span<const Tenso
 GradAccumulationState::GradAccumulationState(std::int64_t num_steps, std::int64_t accumulation_steps)
     : num_steps_(num_steps), accumulation_steps_(accumulation_steps) {
   if (num_steps <= 0 || accumulation_steps <= 0) {
-    throw InvalidArgument("GradAccumulationState: arguments `num_steps` and `accumulation_steps` must be > 0; received " +
-                          std::to_string(num_steps) + " and " + std::to_string(accumulation_steps));
+    throw InvalidArgument(
+        "GradAccumulationState: arguments `num_steps` and `accumulation_steps` must be > 0; received " +
+        std::to_string(num_steps) + " and " + std::to_string(accumulation_steps));
   }
 }
 

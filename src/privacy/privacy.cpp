@@ -18,8 +18,8 @@ constexpr double kTwoPi = 6.283185307179586476925286766559;
 // Two uniforms strictly inside (0, 1) for element `index` of stream `stream`.
 std::pair<double, double> uniforms(std::uint64_t seed, std::uint32_t stream, std::uint64_t index) {
   r123::Philox4x32 gen;
-  const r123::Philox4x32::ctr_type ctr = {{static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
-                                           stream, 0x74616c6cU}};
+  const r123::Philox4x32::ctr_type ctr = {
+      {static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), stream, 0x74616c6cU}};
   const r123::Philox4x32::key_type key = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
   const auto r = gen(ctr, key);
   const std::uint64_t a = (static_cast<std::uint64_t>(r[0]) << 32) | r[1];
@@ -101,14 +101,12 @@ std::vector<Tensor> add_laplacian_noise(std::span<const Tensor> tensors, double 
   return noisy_tensors(tensors, scale, seed, &laplace);
 }
 
-std::vector<double> add_gaussian_noise(std::span<const double> values, double stddev, Seed seed,
-                                       std::uint32_t stream) {
+std::vector<double> add_gaussian_noise(std::span<const double> values, double stddev, Seed seed, std::uint32_t stream) {
   check_scale(stddev, "add_gaussian_noise", "stddev");
   return noisy(values, stddev, resolve_seed(seed), stream, &gaussian);
 }
 
-std::vector<double> add_laplacian_noise(std::span<const double> values, double scale, Seed seed,
-                                        std::uint32_t stream) {
+std::vector<double> add_laplacian_noise(std::span<const double> values, double scale, Seed seed, std::uint32_t stream) {
   check_scale(scale, "add_laplacian_noise", "scale");
   return noisy(values, scale, resolve_seed(seed), stream, &laplace);
 }
@@ -127,8 +125,7 @@ std::vector<double> clip_by_norm(std::span<const double> values, double max_norm
   return out;
 }
 
-std::vector<double> sum_clipped(std::span<const std::vector<double>> contributions, double max_norm,
-                                NormOrder order) {
+std::vector<double> sum_clipped(std::span<const std::vector<double>> contributions, double max_norm, NormOrder order) {
   if (contributions.empty()) throw InvalidArgument("sum_clipped: argument `contributions` is empty");
   std::vector<double> sum(contributions[0].size(), 0.0);
   for (std::size_t c = 0; c < contributions.size(); ++c) {
@@ -149,10 +146,12 @@ double standard_normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0
 
 double analytic_gaussian_sigma(double epsilon, double delta, double l2_sensitivity) {
   if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
-    throw InvalidArgument("analytic_gaussian_sigma: argument `epsilon` must be > 0; received " + std::to_string(epsilon));
+    throw InvalidArgument("analytic_gaussian_sigma: argument `epsilon` must be > 0; received " +
+                          std::to_string(epsilon));
   }
   if (!(delta > 0.0 && delta < 1.0)) {
-    throw InvalidArgument("analytic_gaussian_sigma: argument `delta` must be in (0, 1); received " + std::to_string(delta));
+    throw InvalidArgument("analytic_gaussian_sigma: argument `delta` must be in (0, 1); received " +
+                          std::to_string(delta));
   }
   check_scale(l2_sensitivity, "analytic_gaussian_sigma", "l2_sensitivity");
   const double e = epsilon;
@@ -175,11 +174,13 @@ double analytic_gaussian_sigma(double epsilon, double delta, double l2_sensitivi
   double alpha = 1.0;
   if (delta >= delta0) {
     // v* = sup{v >= 0 : B+(v) <= delta}, B+(v) = Phi(sqrt(e v)) - e^e Phi(-sqrt(e (v + 2))), increasing.
-    const double v = solve([&](double x) { return Phi(std::sqrt(e * x)) - ee * Phi(-std::sqrt(e * (x + 2.0))) <= delta; });
+    const double v =
+        solve([&](double x) { return Phi(std::sqrt(e * x)) - ee * Phi(-std::sqrt(e * (x + 2.0))) <= delta; });
     alpha = std::sqrt(1.0 + v / 2.0) - std::sqrt(v / 2.0);
   } else {
     // u* = inf{u >= 0 : B-(u) <= delta}, B-(u) = Phi(-sqrt(e u)) - e^e Phi(-sqrt(e (u + 2))), decreasing.
-    const double u = solve([&](double x) { return Phi(-std::sqrt(e * x)) - ee * Phi(-std::sqrt(e * (x + 2.0))) > delta; });
+    const double u =
+        solve([&](double x) { return Phi(-std::sqrt(e * x)) - ee * Phi(-std::sqrt(e * (x + 2.0))) > delta; });
     alpha = std::sqrt(1.0 + u / 2.0) + std::sqrt(u / 2.0);
   }
   return alpha * l2_sensitivity / std::sqrt(2.0 * e);

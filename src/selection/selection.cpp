@@ -18,9 +18,12 @@ SelectionOperator ModelSelector::less() {
 
 SelectionOperator ModelSelector::from_direction(const Metric& metric) {
   switch (metric.direction()) {
-    case Direction::kHigherIsBetter: return greater();
-    case Direction::kLowerIsBetter: return less();
-    case Direction::kNone: break;
+    case Direction::kHigherIsBetter:
+      return greater();
+    case Direction::kLowerIsBetter:
+      return less();
+    case Direction::kNone:
+      break;
   }
   throw InvalidArgument(internal::str_cat("ModelSelector: ", metric.class_name(), " \"", metric.name(),
                                           "\" has no direction (higher or lower is better); pass greater() or less()"));
@@ -30,14 +33,16 @@ ModelSelector::ModelSelector(std::string metric_name, SelectionOperator op, std:
     : metric_name_(std::move(metric_name)), op_(std::move(op)), logdir_(std::move(logdir)) {
   if (metric_name_.empty() || metric_name_.find('/') != std::string::npos || metric_name_ == "." ||
       metric_name_ == "..") {
-    throw InvalidArgument("ModelSelector: the metric name must be a plain file name; received \"" + metric_name_ + "\"");
+    throw InvalidArgument("ModelSelector: the metric name must be a plain file name; received \"" + metric_name_ +
+                          "\"");
   }
   const std::string record = best_model_sel_file();
   if (!std::filesystem::exists(record)) return;
   const Json j = json_read(record);
   if (!j.is_object() || !j.contains("metric") || !j.contains("value") || !j.contains("step") ||
       !j["metric"].is_string() || !j["value"].is_number() || !j["step"].is_number_integer()) {
-    throw ConfigError(record + ": not a tally model-selection record (needs \"metric\", \"value\" and \"step\"); "
+    throw ConfigError(record +
+                      ": not a tally model-selection record (needs \"metric\", \"value\" and \"step\"); "
                       "refusing to overwrite it");
   }
   if (j["metric"].get<std::string>() != metric_name_) {

@@ -43,12 +43,22 @@ DLDataType dtype_to_dlpack(DType dtype) {
   out.lanes = 1;
   out.bits = static_cast<std::uint8_t>(dtype_size(dtype) * 8);
   switch (dtype) {
-    case DType::kBool: out.code = kDLUInt; break;  // DLPack 0.6 has no bool code; 8-bit uint is how numpy reads it
-    case DType::kUInt8: out.code = kDLUInt; break;
+    case DType::kBool:
+      out.code = kDLUInt;
+      break;  // DLPack 0.6 has no bool code; 8-bit uint is how numpy reads it
+    case DType::kUInt8:
+      out.code = kDLUInt;
+      break;
     case DType::kInt32:
-    case DType::kInt64: out.code = kDLInt; break;
-    case DType::kBFloat16: out.code = kDLBfloat; break;
-    default: out.code = kDLFloat; break;
+    case DType::kInt64:
+      out.code = kDLInt;
+      break;
+    case DType::kBFloat16:
+      out.code = kDLBfloat;
+      break;
+    default:
+      out.code = kDLFloat;
+      break;
   }
   return out;
 }

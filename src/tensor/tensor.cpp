@@ -56,20 +56,23 @@ DType dtype_from_name(std::string_view name) {
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::kBool:
-    case DType::kUInt8: return 1;
+    case DType::kUInt8:
+      return 1;
     case DType::kFloat16:
-    case DType::kBFloat16: return 2;
+    case DType::kBFloat16:
+      return 2;
     case DType::kInt32:
-    case DType::kFloat32: return 4;
+    case DType::kFloat32:
+      return 4;
     case DType::kInt64:
-    case DType::kFloat64: return 8;
+    case DType::kFloat64:
+      return 8;
   }
   return 0;
 }
 
 bool is_floating(DType dtype) {
-  return dtype == DType::kFloat16 || dtype == DType::kBFloat16 || dtype == DType::kFloat32 ||
-         dtype == DType::kFloat64;
+  return dtype == DType::kFloat16 || dtype == DType::kBFloat16 || dtype == DType::kFloat32 || dtype == DType::kFloat64;
 }
 
 bool is_integral(DType dtype) { return !is_floating(dtype); }
@@ -152,8 +155,8 @@ TensorView::TensorView(const void* data, DType dtype, Shape shape, Shape strides
   if (strides_.empty()) {
     strides_ = contiguous_strides(shape_);
   } else if (strides_.size() != shape_.size()) {
-    throw ShapeError(internal::str_cat("tensor: strides ", shape_string(strides_), " do not match shape ",
-                                       shape_string(shape_)));
+    throw ShapeError(
+        internal::str_cat("tensor: strides ", shape_string(strides_), " do not match shape ", shape_string(shape_)));
   }
   if (data_ == nullptr && numel() > 0) throw InvalidArgument("tensor: null data pointer for a non-empty view");
   if (static_cast<std::size_t>(dtype_) >= kDTypeNames.size()) throw DTypeError("tensor: invalid dtype code");
@@ -278,8 +281,8 @@ void TensorView::check_numel(std::int64_t numel_expected) const {
 }
 
 void TensorView::throw_dtype_mismatch(DType requested) const {
-  throw DTypeError(internal::str_cat("tensor: requested ", dtype_name(requested), " data from a ",
-                                     dtype_name(dtype_), " view"));
+  throw DTypeError(
+      internal::str_cat("tensor: requested ", dtype_name(requested), " data from a ", dtype_name(dtype_), " view"));
 }
 
 // --- Tensor ---------------------------------------------------------------------
@@ -303,8 +306,8 @@ Tensor Tensor::from_vector(std::span<const double> values, Shape shape) {
   if (shape.empty()) shape = {static_cast<std::int64_t>(values.size())};
   Tensor out(DType::kFloat64, std::move(shape));
   if (out.numel() != static_cast<std::int64_t>(values.size())) {
-    throw ShapeError(internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ",
-                                       values.size(), " values"));
+    throw ShapeError(
+        internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
   }
   std::copy(values.begin(), values.end(), out.data_as<double>());
   return out;
@@ -314,8 +317,8 @@ Tensor Tensor::from_vector(std::span<const std::int64_t> values, Shape shape) {
   if (shape.empty()) shape = {static_cast<std::int64_t>(values.size())};
   Tensor out(DType::kInt64, std::move(shape));
   if (out.numel() != static_cast<std::int64_t>(values.size())) {
-    throw ShapeError(internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ",
-                                       values.size(), " values"));
+    throw ShapeError(
+        internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
   }
   std::copy(values.begin(), values.end(), out.data_as<std::int64_t>());
   return out;

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <functional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,20 +93,21 @@ TEST(Npy, SwapsBigEndianData) {
 }
 
 TEST(Npy, ReadsEverySupportedDType) {
-  const std::pair<const char*, DType> cases[] = {{"|b1", DType::kBool},    {"|u1", DType::kUInt8},
-                                                 {"<i4", DType::kInt32},   {"<i8", DType::kInt64},
-                                                 {"<f2", DType::kFloat16}, {"<f4", DType::kFloat32},
-                                                 {"<f8", DType::kFloat64}};
+  const std::pair<const char*, DType> cases[] = {
+      {"|b1", DType::kBool},    {"|u1", DType::kUInt8},   {"<i4", DType::kInt32},  {"<i8", DType::kInt64},
+      {"<f2", DType::kFloat16}, {"<f4", DType::kFloat32}, {"<f8", DType::kFloat64}};
   for (const auto& [descr, dtype] : cases) {
     const std::string data(dtype_size(dtype) * 2, '\0');
-    const auto path = write_npy("dt.npy", std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2,), }", data);
+    const auto path =
+        write_npy("dt.npy", std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (2,), }", data);
     EXPECT_EQ(open_npy(path)->dtype(), dtype) << descr;
   }
 }
 
 // Found by fuzz_npy: a file rejected while parsing its header kept its descriptor and map.
 TEST(Npy, RejectedFilesReleaseTheirDescriptors) {
-  const auto bad = write_npy("leak.npy", "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
+  const auto bad =
+      write_npy("leak.npy", "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
   auto open_descriptors = [] {
     return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
   };
@@ -137,11 +138,12 @@ TEST(Npy, RejectsBadFilesWithTheFileName) {
       write_npy("nc.npy", "{'descr': '<f2', 'fortran_order': False, 'shape': (681424901, 0), }", std::string());
   EXPECT_NE(error_of([&] { open_npy(no_columns); }).find("needs at least one column"), std::string::npos);
   // Found by fuzz_npy: a bool byte other than 0 or 1 must be an error, not a C++ bool read.
-  const auto bad_bool = write_npy("bb.npy", "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }",
-                                  std::string("\x01\x00\x20", 3));
+  const auto bad_bool =
+      write_npy("bb.npy", "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", std::string("\x01\x00\x20", 3));
   EXPECT_NE(error_of([&] { open_npy(bad_bool)->read(0, 3); }).find("bb.npy: bool element 2 (row 2) holds the byte 32"),
             std::string::npos);
-  const auto broken = write_npy("b.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", std::string(4, '\0'));
+  const auto broken =
+      write_npy("b.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", std::string(4, '\0'));
   EXPECT_NE(error_of([&] { open_npy(broken); }).find("malformed .npy header"), std::string::npos);
   EXPECT_NE(error_of([&] { open_npy(temp_path("missing.npy")); }).find("cannot open"), std::string::npos);
 }

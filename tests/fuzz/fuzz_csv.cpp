@@ -13,7 +13,8 @@ void read_all(const std::string& path, const std::vector<std::string>& columns) 
     const std::int64_t rows = source->rows();
     double sum = 0.0;
     for (std::int64_t begin = 0; begin < rows; begin += 5) {
-      for (const double x : tally::Tensor::copy_of(source->read(begin, std::min(rows, begin + 5))).to_doubles()) sum += x;
+      for (const double x : tally::Tensor::copy_of(source->read(begin, std::min(rows, begin + 5))).to_doubles())
+        sum += x;
     }
     if (rows > 1) static_cast<void>(source->read(0, 1));  // going back re-reads from the start
     static_cast<void>(sum);

@@ -35,9 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::vector<double> values(size / sizeof(double));
   if (!values.empty()) std::memcpy(values.data(), data, values.size() * sizeof(double));
-  static const char* const kSpecs[] = {
-      "mean", "auc", R"({"class_name": "MeanIoU", "config": {"num_classes": 3}})",
-      R"({"class_name": "F1Score", "config": {"num_classes": 2}})", "true_positives", "r2_score"};
+  static const char* const kSpecs[] = {"mean",
+                                       "auc",
+                                       R"({"class_name": "MeanIoU", "config": {"num_classes": 3}})",
+                                       R"({"class_name": "F1Score", "config": {"num_classes": 2}})",
+                                       "true_positives",
+                                       "r2_score"};
   for (const char* spec : kSpecs) {
     auto m = tally::metrics::get(spec);
     try {

@@ -66,7 +66,7 @@ TEST(BinaryAccuracy, KerasReferenceValues) {
   BinaryAccuracy t3("a", DType::kFloat32, 0.3), t9("b", DType::kFloat32, 0.9);
   t3.update_state(TensorView(yt, {4, 1}), TensorView(yp2, {4, 1}));
   t9.update_state(TensorView(yt, {4, 1}), TensorView(yp2, {4, 1}));
-  EXPECT_DOUBLE_EQ(t3.value(), 1.0);  // test_threshold
+  EXPECT_DOUBLE_EQ(t3.value(), 1.0);   // test_threshold
   EXPECT_DOUBLE_EQ(t9.value(), 0.75);  // only 0.98 > 0.9: matches 1, 0, 1, 1
   EXPECT_EQ(t3.get_config()["threshold"], 0.3);
   EXPECT_THROW(BinaryAccuracy("x", DType::kFloat32, -0.5), InvalidArgument);  // test_invalid_threshold
@@ -123,7 +123,8 @@ TEST(TopKCategoricalAccuracy, KerasReferenceValuesAndTies) {
   EXPECT_DOUBLE_EQ(k2.value(), 1.0);
   // Ties count as hits: no score is strictly larger than the target's.
   TopKCategoricalAccuracy tie(1);
-  tie.update_state(TensorView(std::vector<double>{0, 0, 1}, {1, 3}), TensorView(std::vector<double>{0.5, 0.5, 0.5}, {1, 3}));
+  tie.update_state(TensorView(std::vector<double>{0, 0, 1}, {1, 3}),
+                   TensorView(std::vector<double>{0.5, 0.5, 0.5}, {1, 3}));
   EXPECT_DOUBLE_EQ(tie.value(), 1.0);
   EXPECT_EQ(k2.get_config()["k"], 2);
   EXPECT_THROW(TopKCategoricalAccuracy(0), InvalidArgument);
@@ -189,17 +190,29 @@ TEST(AccuracyFamily, PassesTheHarness) {
     std::vector<std::string> names;
   };
   const std::vector<Case> cases = {
-      {[] { return std::make_unique<Accuracy>(); }, testing::random_labels({n}, 4, 3), testing::random_labels({n}, 5, 3),
+      {[] { return std::make_unique<Accuracy>(); },
+       testing::random_labels({n}, 4, 3),
+       testing::random_labels({n}, 5, 3),
        {"Accuracy", "accuracy"}},
-      {[] { return std::make_unique<BinaryAccuracy>(); }, testing::random_labels({n}, 6, 2, DType::kFloat32),
-       testing::random_uniform({n}, 7, 0.0, 1.0, DType::kFloat32), {"BinaryAccuracy", "binary_accuracy"}},
-      {[] { return std::make_unique<CategoricalAccuracy>(); }, onehot, scores,
+      {[] { return std::make_unique<BinaryAccuracy>(); },
+       testing::random_labels({n}, 6, 2, DType::kFloat32),
+       testing::random_uniform({n}, 7, 0.0, 1.0, DType::kFloat32),
+       {"BinaryAccuracy", "binary_accuracy"}},
+      {[] { return std::make_unique<CategoricalAccuracy>(); },
+       onehot,
+       scores,
        {"CategoricalAccuracy", "categorical_accuracy"}},
-      {[] { return std::make_unique<SparseCategoricalAccuracy>(); }, labels, scores,
+      {[] { return std::make_unique<SparseCategoricalAccuracy>(); },
+       labels,
+       scores,
        {"SparseCategoricalAccuracy", "sparse_categorical_accuracy"}},
-      {[] { return std::make_unique<TopKCategoricalAccuracy>(2); }, onehot, scores,
+      {[] { return std::make_unique<TopKCategoricalAccuracy>(2); },
+       onehot,
+       scores,
        {"TopKCategoricalAccuracy", "top_k_categorical_accuracy"}},
-      {[] { return std::make_unique<SparseTopKCategoricalAccuracy>(2); }, labels, scores,
+      {[] { return std::make_unique<SparseTopKCategoricalAccuracy>(2); },
+       labels,
+       scores,
        {"SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy"}},
   };
   for (const Case& c : cases) {
@@ -222,8 +235,8 @@ TEST(AccuracyFamily, FunctionsAreMetricsByName) {
   EXPECT_DOUBLE_EQ(m->value(), 1.0);
   EXPECT_EQ(serialize(*m)["config"]["fn"], "binary_accuracy");
   EXPECT_EQ(get(serialize(*m))->get_config(), m->get_config());
-  const Tensor v = functional::sparse_top_k_categorical_accuracy(std::vector<double>{2, 1},
-                                                                 TensorView(std::vector<double>{0.1, 0.9, 0.8, 0.05, 0.95, 0}, {2, 3}), 1);
+  const Tensor v = functional::sparse_top_k_categorical_accuracy(
+      std::vector<double>{2, 1}, TensorView(std::vector<double>{0.1, 0.9, 0.8, 0.05, 0.95, 0}, {2, 3}), 1);
   EXPECT_EQ(v.to_doubles(), (std::vector<double>{0.0, 1.0}));
 }
 

@@ -38,8 +38,8 @@ double auc_of(AucOptions o, bool weighted) {
 }
 
 TEST(AUC, KerasReferenceValues) {
-  EXPECT_NEAR(auc_of(three(), false), 0.75, 1e-12);                                   // test_unweighted
-  EXPECT_NEAR(auc_of(three(), true), (1.0 + 4.0 / 7.0) / 2.0, 1e-12);                 // test_weighted_roc_interpolation
+  EXPECT_NEAR(auc_of(three(), false), 0.75, 1e-12);                    // test_unweighted
+  EXPECT_NEAR(auc_of(three(), true), (1.0 + 4.0 / 7.0) / 2.0, 1e-12);  // test_weighted_roc_interpolation
   EXPECT_NEAR(auc_of(three(AucCurve::kROC, AucSummation::kMajoring), true), 1.0, 1e-12);
   EXPECT_NEAR(auc_of(three(AucCurve::kROC, AucSummation::kMinoring), true), 4.0 / 7.0, 1e-12);
   EXPECT_NEAR(auc_of(three(AucCurve::kPR, AucSummation::kMajoring), true), 1.0, 1e-12);  // test_weighted_pr_majoring
@@ -76,11 +76,21 @@ TEST(AUC, MultiLabelAndLabelWeights) {
   AUC w(o);
   w.update_state(TensorView(good, {4, 2}), TensorView(pred, {4, 2}));
   EXPECT_NEAR(w.value(), 0.875 * 0.75 + 1.0 * 0.25, 1e-12);
-  EXPECT_THROW(AUC([] { AucOptions bad; bad.num_labels = 2; return bad; }()), InvalidArgument);
+  EXPECT_THROW(AUC([] {
+                 AucOptions bad;
+                 bad.num_labels = 2;
+                 return bad;
+               }()),
+               InvalidArgument);
 }
 
 TEST(AUC, ConfigAndErrors) {
-  EXPECT_THROW(AUC([] { AucOptions o; o.num_thresholds = 1; return o; }()), InvalidArgument);  // test_invalid_num_thresholds
+  EXPECT_THROW(AUC([] {
+                 AucOptions o;
+                 o.num_thresholds = 1;
+                 return o;
+               }()),
+               InvalidArgument);  // test_invalid_num_thresholds
   EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"curve": "Invalid"}})"), ConfigError);
   EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"summation_method": "Invalid"}})"), ConfigError);
   EXPECT_THROW(get(R"({"class_name": "AUC", "config": {"thresholds": [0.5, 1.5]}})"), InvalidArgument);
@@ -195,15 +205,28 @@ TEST(ConfusionFamily, PassesTheHarness) {
     std::vector<std::string> names;
   };
   const std::vector<Case> cases = {
-      {[] { return std::make_unique<TruePositives>(std::vector<double>{0.2, 0.5, 0.8}); }, {"TruePositives", "true_positives"}},
+      {[] {
+         return std::make_unique<TruePositives>(std::vector<double>{0.2, 0.5, 0.8});
+       },
+       {"TruePositives", "true_positives"}},
       {[] { return std::make_unique<FalsePositives>(); }, {"FalsePositives", "false_positives"}},
       {[] { return std::make_unique<TrueNegatives>(); }, {"TrueNegatives", "true_negatives"}},
       {[] { return std::make_unique<FalseNegatives>(); }, {"FalseNegatives", "false_negatives"}},
-      {[] { return std::make_unique<Precision>(std::vector<double>{0.3, 0.6}); }, {"Precision", "precision"}},
+      {[] {
+         return std::make_unique<Precision>(std::vector<double>{0.3, 0.6});
+       },
+       {"Precision", "precision"}},
       {[] { return std::make_unique<Recall>(); }, {"Recall", "recall"}},
       {[] { return std::make_unique<AUC>(); }, {"AUC", "auc"}},
       {[] { return std::make_unique<AUC>(three(AucCurve::kPR)); }, {}},
-      {[] { return std::make_unique<AUC>([] { AucOptions o; o.thresholds = std::vector<double>{0.1, 0.4, 0.45}; return o; }()); }, {}},
+      {[] {
+         return std::make_unique<AUC>([] {
+           AucOptions o;
+           o.thresholds = std::vector<double>{0.1, 0.4, 0.45};
+           return o;
+         }());
+       },
+       {}},
       {[] { return std::make_unique<SensitivityAtSpecificity>(0.5); }, {}},
       {[] { return std::make_unique<SpecificityAtSensitivity>(0.5); }, {}},
       {[] { return std::make_unique<PrecisionAtRecall>(0.5); }, {}},
@@ -233,8 +256,9 @@ TEST(AUC, VectorBlocksBucketLikeTheScalarPath) {
       const float on = static_cast<float>(k) / static_cast<float>(T - 1);
       scores.insert(scores.end(), {on, std::nextafter(on, -1.0f), std::nextafter(on, 2.0f)});
     }
-    const std::vector<float> extremes = {-0.0f, -1.0f, 1.5f, std::numeric_limits<float>::infinity(),
-                                         -std::numeric_limits<float>::infinity(), 1e-30f, 0.99999994f};
+    const std::vector<float> extremes = {
+        -0.0f,  -1.0f,      1.5f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+        1e-30f, 0.99999994f};
     scores.insert(scores.end(), extremes.begin(), extremes.end());
     while (scores.size() % 7 != 0 || scores.size() < 2048) {
       scores.push_back(static_cast<float>(scores.size() % 997) / 996.0f);
@@ -251,9 +275,11 @@ TEST(AUC, VectorBlocksBucketLikeTheScalarPath) {
       AUC whole(o), pieces(o);
       const auto n = static_cast<std::int64_t>(scores.size());
       if (int_labels_too) {
-        whole.update_state(TensorView(int_labels.data(), DType::kInt32, {n}), TensorView(scores.data(), DType::kFloat32, {n}));
+        whole.update_state(TensorView(int_labels.data(), DType::kInt32, {n}),
+                           TensorView(scores.data(), DType::kFloat32, {n}));
       } else {
-        whole.update_state(TensorView(float_labels.data(), DType::kFloat32, {n}), TensorView(scores.data(), DType::kFloat32, {n}));
+        whole.update_state(TensorView(float_labels.data(), DType::kFloat32, {n}),
+                           TensorView(scores.data(), DType::kFloat32, {n}));
       }
       for (std::int64_t b = 0; b < n; b += 7) {
         const TensorView p(scores.data() + b, DType::kFloat32, {7});
@@ -359,7 +385,8 @@ TEST(AUC, LargeGridsApproachTheExactValue) {
   // up to the bucketing of ties.
   const Tensor y = testing::random_labels({20000}, 6, 2, DType::kInt64);
   std::vector<double> p = testing::random_uniform({20000}, 7).to_doubles();
-  for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.5 * p[i] + 0.4 * static_cast<double>(y.data_as<std::int64_t>()[i]);
+  for (std::size_t i = 0; i < p.size(); ++i)
+    p[i] = 0.5 * p[i] + 0.4 * static_cast<double>(y.data_as<std::int64_t>()[i]);
   double coarse = 0, fine = 0;
   for (const std::int64_t t : {200, 1000000}) {
     AucOptions o;

@@ -100,7 +100,8 @@ TEST(Hinge, MatchesSklearnHingeLoss) {
   const auto labels = c["labels"].get<std::vector<std::int64_t>>();
   const auto n = static_cast<std::int64_t>(labels.size());
   Vec onehot(static_cast<std::size_t>(n * k), 0.0);
-  for (std::int64_t i = 0; i < n; ++i) onehot[static_cast<std::size_t>(i * k + labels[static_cast<std::size_t>(i)])] = 1;
+  for (std::int64_t i = 0; i < n; ++i)
+    onehot[static_cast<std::size_t>(i * k + labels[static_cast<std::size_t>(i)])] = 1;
   const Vec d = c["y_pred"].get<Vec>();
   CategoricalHinge ch;
   EXPECT_NEAR(eval(ch, TensorView(onehot, {n, k}), TensorView(d, {n, k})), c["hinge_loss"].get<double>(), 1e-12);
@@ -139,8 +140,8 @@ TEST(Hinge, EveryMetricPassesTheHarness) {
   cases.push_back({[] { return std::make_unique<Hinge>(); }, pm1, scores, {"Hinge", "hinge"}});
   cases.push_back({[] { return std::make_unique<Hinge>(); }, pm1_flat, scores_flat, {}});
   cases.push_back({[] { return std::make_unique<SquaredHinge>(); }, pm1, scores, {"SquaredHinge", "squared_hinge"}});
-  cases.push_back({[] { return std::make_unique<CategoricalHinge>(); }, onehot, scores,
-                   {"CategoricalHinge", "categorical_hinge"}});
+  cases.push_back(
+      {[] { return std::make_unique<CategoricalHinge>(); }, onehot, scores, {"CategoricalHinge", "categorical_hinge"}});
   for (const Case& k : cases) {
     for (const bool weighted : {false, true}) {
       SCOPED_TRACE(k.factory()->class_name() + (weighted ? " weighted" : ""));

@@ -147,7 +147,8 @@ TEST(BinaryCrossentropy, MatchesSklearnLogLoss) {
 
 TEST(BinaryCrossentropy, ConfigAndErrors) {
   BinaryCrossentropy m(true, 0.2, "bce");
-  EXPECT_EQ(m.get_config(), (Json{{"name", "bce"}, {"dtype", "float32"}, {"from_logits", true}, {"label_smoothing", 0.2}}));
+  EXPECT_EQ(m.get_config(),
+            (Json{{"name", "bce"}, {"dtype", "float32"}, {"from_logits", true}, {"label_smoothing", 0.2}}));
   EXPECT_EQ(m.direction(), Direction::kLowerIsBetter);
   EXPECT_EQ(get("bce")->class_name(), "BinaryCrossentropy");
   EXPECT_EQ(get("BCE")->class_name(), "BinaryCrossentropy");
@@ -213,8 +214,8 @@ TEST(CategoricalCrossentropy, KerasLabelSmoothingWithAxis) {
   expected /= 4;
   CategoricalCrossentropy m(false, ls, 1);
   EXPECT_NEAR(eval(m, TensorView(yt, {2, 3, 2}), TensorView(yp, {2, 3, 2})), expected, 1e-6);
-  const Tensor per = functional::categorical_crossentropy(TensorView(yt, {2, 3, 2}), TensorView(yp, {2, 3, 2}), false,
-                                                          ls, 1);
+  const Tensor per =
+      functional::categorical_crossentropy(TensorView(yt, {2, 3, 2}), TensorView(yp, {2, 3, 2}), false, ls, 1);
   EXPECT_EQ(per.shape(), (Shape{2, 2}));
   // Per-position weights of the loss shape [2, 2].
   CategoricalCrossentropy pw(false, ls, 1);
@@ -238,7 +239,8 @@ TEST(CategoricalCrossentropy, MatchesSklearnLogLoss) {
   const Vec w = f["sample_weight"].get<Vec>();
   const auto n = static_cast<std::int64_t>(labels.size());
   Vec onehot(static_cast<std::size_t>(n * c), 0.0);
-  for (std::int64_t i = 0; i < n; ++i) onehot[static_cast<std::size_t>(i * c + labels[static_cast<std::size_t>(i)])] = 1;
+  for (std::int64_t i = 0; i < n; ++i)
+    onehot[static_cast<std::size_t>(i * c + labels[static_cast<std::size_t>(i)])] = 1;
   CategoricalCrossentropy m;
   EXPECT_NEAR(eval(m, TensorView(onehot, {n, c}), TensorView(yp, {n, c})), f["log_loss"].get<double>(), 1e-12);
   CategoricalCrossentropy mw;
@@ -357,8 +359,8 @@ TEST(Poisson, KerasReferenceValues) {
   Poisson d;
   EXPECT_NEAR(eval(d, TensorView(Vec{0, 1, 0, 0}, {2, 2}), TensorView(Vec{1, 1, 0, 0}, {2, 2})), 0.49999997, 1e-6);
   Poisson dw;
-  EXPECT_NEAR(eval(dw, TensorView(Vec{0, 1, 0, 0}, {2, 2}), TensorView(Vec{1, 1, 0, 0}, {2, 2}), Vec{1, 0}),
-              0.99999994, 1e-6);
+  EXPECT_NEAR(eval(dw, TensorView(Vec{0, 1, 0, 0}, {2, 2}), TensorView(Vec{1, 1, 0, 0}, {2, 2}), Vec{1, 0}), 0.99999994,
+              1e-6);
   const Vec yt{4, 8, 12, 8, 1, 3};
   const Vec yp{1, 9, 2, 5, 2, 6};
   double r0 = 0;
@@ -390,8 +392,8 @@ TEST(BinaryFocalCrossentropy, KerasLossFunctionValues) {
   // Logits, gamma 3: 0.799.
   const Vec yl{1, 1, 0, 0, 1, 0};
   const Vec x{1.5, -2.7, 2.9, -3.8, 1.2, -4.5};
-  const Tensor pl = functional::binary_focal_crossentropy(TensorView(yl, {2, 3}), TensorView(x, {2, 3}), false, 0.25,
-                                                          3.0, true);
+  const Tensor pl =
+      functional::binary_focal_crossentropy(TensorView(yl, {2, 3}), TensorView(x, {2, 3}), false, 0.25, 3.0, true);
   EXPECT_NEAR((pl.data_as<double>()[0] + pl.data_as<double>()[1]) / 2, 0.799, 1e-3);
   // Docstring (binary_focal_crossentropy): [0.330, 0.206] with gamma 2.
   const Tensor d = functional::binary_focal_crossentropy(TensorView(Vec{0, 1, 0, 0}, {2, 2}),
@@ -418,17 +420,16 @@ TEST(CategoricalFocalCrossentropy, KerasLossFunctionValues) {
   const Tensor a = functional::categorical_focal_crossentropy(TensorView(eye, {3, 3}), TensorView(p, {3, 3}));
   const double* av = a.data_as<double>();
   EXPECT_NEAR((av[0] + av[1] + av[2]) / 3, 0.02059, 1e-5);  // test_unweighted
-  const Tensor l = functional::categorical_focal_crossentropy(TensorView(eye, {3, 3}), TensorView(x, {3, 3}), 0.25,
-                                                              2.0, true);
+  const Tensor l =
+      functional::categorical_focal_crossentropy(TensorView(eye, {3, 3}), TensorView(x, {3, 3}), 0.25, 2.0, true);
   const Vec expected{1.5096224e-09, 2.4136547e-11, 1.0360638e-03};  // test_no_reduction
   // Keras computes 1 − o in float32, where o within 1e-7 of 1 is quantised: the two tiny
   // values agree to 1e-3 relative (Keras's own test uses atol 1e-6), the third to 1e-6.
   for (int i = 0; i < 2; ++i) EXPECT_NEAR(l.data_as<double>()[i], expected[i], 1e-3 * expected[i]);
   EXPECT_NEAR(l.data_as<double>()[2], expected[2], 1e-6 * expected[2]);
   // test_label_smoothing: 0.06685.
-  const Tensor s = functional::categorical_focal_crossentropy(TensorView(Vec{1, 0, 0}, {1, 3}),
-                                                              TensorView(Vec{4.9, -0.5, 2.05}, {1, 3}), 0.25, 2.0, true,
-                                                              0.1);
+  const Tensor s = functional::categorical_focal_crossentropy(
+      TensorView(Vec{1, 0, 0}, {1, 3}), TensorView(Vec{4.9, -0.5, 2.05}, {1, 3}), 0.25, 2.0, true, 0.1);
   EXPECT_NEAR(s.data_as<double>()[0], 0.06685, 1e-5);
   // The registry path with kwargs.
   auto m = get(Json::parse(
@@ -473,17 +474,24 @@ TEST(Probabilistic, EveryMetricPassesTheHarness) {
     std::vector<std::string> names;
   };
   std::vector<Case> cases;
-  cases.push_back({[] { return std::make_unique<BinaryCrossentropy>(); }, labels01, probs,
+  cases.push_back({[] { return std::make_unique<BinaryCrossentropy>(); },
+                   labels01,
+                   probs,
                    {"BinaryCrossentropy", "binary_crossentropy", "bce", "BCE"}});
   cases.push_back({[] { return std::make_unique<BinaryCrossentropy>(true, 0.1); }, labels01, logits, {}});
   cases.push_back({[] { return std::make_unique<BinaryCrossentropy>(); }, labels1, probs1, {}});  // rank 1
-  cases.push_back({[] { return std::make_unique<CategoricalCrossentropy>(); }, labels01, probs,
+  cases.push_back({[] { return std::make_unique<CategoricalCrossentropy>(); },
+                   labels01,
+                   probs,
                    {"CategoricalCrossentropy", "categorical_crossentropy"}});
   cases.push_back({[] { return std::make_unique<CategoricalCrossentropy>(true, 0.2); }, labels01, logits, {}});
-  cases.push_back({[] { return std::make_unique<SparseCategoricalCrossentropy>(); }, sparse, probs,
+  cases.push_back({[] { return std::make_unique<SparseCategoricalCrossentropy>(); },
+                   sparse,
+                   probs,
                    {"SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"}});
   cases.push_back({[] { return std::make_unique<SparseCategoricalCrossentropy>(true, 1); }, sparse, logits, {}});
-  cases.push_back({[] { return std::make_unique<KLDivergence>(); }, probs,
+  cases.push_back({[] { return std::make_unique<KLDivergence>(); },
+                   probs,
                    testing::random_uniform({900, 3}, 19, 0.0, 1.0, DType::kFloat32),
                    {"KLDivergence", "kl_divergence", "kld", "KLD", "kullback_leibler_divergence"}});
   cases.push_back({[] { return std::make_unique<Poisson>(); }, labels01, probs, {"Poisson", "poisson"}});

@@ -71,7 +71,8 @@ TEST(Mean, KerasReferenceValues) {
 TEST(Mean, ScalarSampleWeightWeightsTheBatchAsOneSample) {
   // Keras reduce_to_samplewise_values: the batch mean enters with weight w, not N * w.
   Mean m;
-  m.update_state(std::vector<double>{1, 3, 5, 7}, std::vector<double>{2.0}.front() == 2.0 ? TensorView(std::vector<double>{2.0}, {}) : TensorView());
+  m.update_state(std::vector<double>{1, 3, 5, 7},
+                 std::vector<double>{2.0}.front() == 2.0 ? TensorView(std::vector<double>{2.0}, {}) : TensorView());
   m.update_state(std::vector<double>{10}, TensorView(std::vector<double>{1.0}, {}));
   EXPECT_DOUBLE_EQ(m.value(), (4.0 * 2.0 + 10.0) / 3.0);
 }

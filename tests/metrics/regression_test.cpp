@@ -79,7 +79,7 @@ TEST(Regression, LogCoshAndCosineMatchTheirFormulas) {
   CosineSimilarity cw;
   cw.update_state(TensorView(yt, {2, 3}), TensorView(yp, {2, 3}), std::vector<double>{1.2, 3.4});
   EXPECT_NEAR(cw.value(), (cos[0] * 1.2 + cos[1] * 3.4) / 4.6, 1e-12);  // test_weighted
-  CosineSimilarity zero;  // a zero vector gives 0, not NaN
+  CosineSimilarity zero;                                                // a zero vector gives 0, not NaN
   zero.update_state(TensorView(std::vector<double>{0, 0}, {1, 2}), TensorView(std::vector<double>{1, 1}, {1, 2}));
   EXPECT_DOUBLE_EQ(zero.value(), 0.0);
   CosineSimilarity axis0("c", DType::kFloat32, 0);  // columns as vectors
@@ -211,7 +211,9 @@ TEST(Regression, PassesTheHarness) {
     }
   }
   testing::HarnessCase r2;
-  r2.factory = [] { return std::make_unique<R2Score>(ClassAggregation::kVarianceWeightedAverage, 1, "r2", DType::kFloat32, 3); };
+  r2.factory = [] {
+    return std::make_unique<R2Score>(ClassAggregation::kVarianceWeightedAverage, 1, "r2", DType::kFloat32, 3);
+  };
   r2.y_true = y2;
   r2.y_pred = p2;
   r2.sample_weight = w;

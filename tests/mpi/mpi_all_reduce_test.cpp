@@ -17,9 +17,15 @@ MpiContext& context() {
 }
 
 const std::vector<std::string> kSpecs = {
-    "binary_accuracy", "mse", "mae", "root_mean_squared_error", "pearson_correlation", "mean",
+    "binary_accuracy",
+    "mse",
+    "mae",
+    "root_mean_squared_error",
+    "pearson_correlation",
+    "mean",
     R"({"class_name": "R2Score", "config": {"class_aggregation": null}})",
-    R"({"class_name": "BinaryIoU"})", R"({"class_name": "F1Score", "config": {"num_classes": 1, "threshold": 0.5}})"};
+    R"({"class_name": "BinaryIoU"})",
+    R"({"class_name": "F1Score", "config": {"num_classes": 1, "threshold": 0.5}})"};
 
 TEST(Mpi, ContextBasics) {
   MpiContext& ctx = context();

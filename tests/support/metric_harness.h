@@ -160,7 +160,8 @@ inline void check_metric_properties(const HarnessCase& c) {
   // 3. One vs two threads, bit for bit, on data long enough for several chunks.
   {
     HarnessCase big = c;
-    const int copies = static_cast<int>(std::max<std::int64_t>(1, 200000 / std::max<std::int64_t>(c.y_pred.numel(), 1)));
+    const int copies =
+        static_cast<int>(std::max<std::int64_t>(1, 200000 / std::max<std::int64_t>(c.y_pred.numel(), 1)));
     big.y_true = repeat_rows(c.y_true, copies);
     big.y_pred = repeat_rows(c.y_pred, copies);
     if (c.sample_weight && c.sample_weight->ndim() > 0) big.sample_weight = repeat_rows(*c.sample_weight, copies);

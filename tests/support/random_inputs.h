@@ -32,10 +32,18 @@ inline Tensor random_labels(Shape shape, std::uint64_t seed, std::int64_t classe
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     const std::int64_t v = dist(rng);
     switch (dtype) {
-      case DType::kInt64: t.data_as<std::int64_t>()[i] = v; break;
-      case DType::kInt32: t.data_as<std::int32_t>()[i] = static_cast<std::int32_t>(v); break;
-      case DType::kFloat32: t.data_as<float>()[i] = static_cast<float>(v); break;
-      default: t.data_as<double>()[i] = static_cast<double>(v); break;
+      case DType::kInt64:
+        t.data_as<std::int64_t>()[i] = v;
+        break;
+      case DType::kInt32:
+        t.data_as<std::int32_t>()[i] = static_cast<std::int32_t>(v);
+        break;
+      case DType::kFloat32:
+        t.data_as<float>()[i] = static_cast<float>(v);
+        break;
+      default:
+        t.data_as<double>()[i] = static_cast<double>(v);
+        break;
     }
   }
   return t;

@@ -29,7 +29,7 @@ class ThreadGroup {
         const auto& b = buffers_[static_cast<std::size_t>(r)];
         if (b.size() != result_.size()) throw DistributedError("ThreadContext: buffers of different lengths");
         for (std::size_t i = 0; i < b.size(); ++i) {
-          result_[i] = op == ReduceOp::kSum ? result_[i] + b[i]
+          result_[i] = op == ReduceOp::kSum   ? result_[i] + b[i]
                        : op == ReduceOp::kMin ? std::min(result_[i], b[i])
                                               : std::max(result_[i], b[i]);
         }

@@ -79,9 +79,7 @@ class ProgressBar {
   }
 
  private:
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   bool enabled_;
   std::int64_t total_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -93,10 +91,14 @@ class ProgressBar {
 
 std::string_view task_name(Task task) {
   switch (task) {
-    case Task::kBinary: return "binary";
-    case Task::kMulticlass: return "multiclass";
-    case Task::kMultilabel: return "multilabel";
-    case Task::kRegression: break;
+    case Task::kBinary:
+      return "binary";
+    case Task::kMulticlass:
+      return "multiclass";
+    case Task::kMultilabel:
+      return "multilabel";
+    case Task::kRegression:
+      break;
   }
   return "regression";
 }
@@ -131,14 +133,16 @@ Task infer_task(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_row
 std::vector<std::string> default_metrics(Task task, std::int64_t classes) {
   switch (task) {
     case Task::kBinary:
-    case Task::kMultilabel: return {"binary_accuracy", "precision", "recall", "auc"};
+    case Task::kMultilabel:
+      return {"binary_accuracy", "precision", "recall", "auc"};
     case Task::kMulticlass: {
       std::vector<std::string> out{"categorical_accuracy"};
       if (classes > 5) out.push_back("top_k_categorical_accuracy");
       out.push_back("categorical_crossentropy");
       return out;
     }
-    case Task::kRegression: break;
+    case Task::kRegression:
+      break;
   }
   return {"mean_squared_error", "mean_absolute_error", "root_mean_squared_error", "r2_score"};
 }
@@ -184,15 +188,16 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
   for (const std::string& spec : specs) {
     std::unique_ptr<Metric> m = metrics::get(spec);
     if (!names.insert(m->name()).second) {
-      throw InvalidArgument(fmt::format("two metrics are named \"{}\"; give one a different \"name\" in its JSON spec",
-                                        m->name()));
+      throw InvalidArgument(
+          fmt::format("two metrics are named \"{}\"; give one a different \"name\" in its JSON spec", m->name()));
     }
     out.metrics.push_back(std::move(m));
   }
   if (options.make_extra) out.extra = options.make_extra(out.task, columns_of(*y_pred));
 
   if (participation.world_size < 1 || participation.rank < 0 || participation.rank >= participation.world_size) {
-    throw InvalidArgument(fmt::format("rank {} is outside a world of {}", participation.rank, participation.world_size));
+    throw InvalidArgument(
+        fmt::format("rank {} is outside a world of {}", participation.rank, participation.world_size));
   }
   const auto [begin, end] = shard(out.samples, participation.rank, participation.world_size);
   ProgressBar progress(options.progress && participation.rank == 0, end - begin);

@@ -29,9 +29,9 @@ struct Participation {
 
 /// Options of one evaluation.
 struct EvalOptions {
-  std::string y_true;         ///< FILE or FILE:columns
-  std::string y_pred;         ///< FILE or FILE:columns
-  std::string sample_weight;  ///< empty: unweighted
+  std::string y_true;                ///< FILE or FILE:columns
+  std::string y_pred;                ///< FILE or FILE:columns
+  std::string sample_weight;         ///< empty: unweighted
   std::vector<std::string> metrics;  ///< specs; empty: defaults for the task
   std::int64_t batch_size = 1 << 16;
   bool progress = false;  ///< draw a progress bar on stderr (only when stderr is a terminal)

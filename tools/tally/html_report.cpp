@@ -36,11 +36,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (const char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -107,8 +116,9 @@ std::string svg_plot(const std::string& title, const std::string& x_label, const
   }
   s << fmt::format(R"(<text x="{}" y="{}" text-anchor="middle" font-size="13">{}</text>)", pad + size / 2,
                    size + 2 * pad - 8, escape(x_label));
-  s << fmt::format(R"svg(<text x="12" y="{}" text-anchor="middle" font-size="13" transform="rotate(-90 12 {})">{}</text>)svg",
-                   pad + size / 2, pad + size / 2, escape(y_label));
+  s << fmt::format(
+      R"svg(<text x="12" y="{}" text-anchor="middle" font-size="13" transform="rotate(-90 12 {})">{}</text>)svg",
+      pad + size / 2, pad + size / 2, escape(y_label));
   s << fmt::format(R"(<text x="{}" y="24" text-anchor="middle" font-size="15" font-weight="bold">{}</text>)",
                    pad + size / 2, escape(title));
   s << "</svg>";
@@ -136,8 +146,9 @@ std::string svg_bars(const std::string& title, const std::vector<double>& values
   const double bar = width / static_cast<double>(std::max<std::size_t>(values.size(), 1));
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double h = top > 0 ? values[i] / top * height : 0.0;
-    s << fmt::format(R"(<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="#4c78a8"><title>{}: {:.6g}</title></rect>)",
-                     pad + i * bar, pad + height - h, std::max(bar - 1.0, 0.5), h, escape(labels[i]), values[i]);
+    s << fmt::format(
+        R"(<rect x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}" fill="#4c78a8"><title>{}: {:.6g}</title></rect>)",
+        pad + i * bar, pad + height - h, std::max(bar - 1.0, 0.5), h, escape(labels[i]), values[i]);
   }
   s << fmt::format(R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#333"/>)", pad, pad + height, pad + width);
   if (!labels.empty()) {
@@ -312,7 +323,8 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
   h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << escape(title) << "</title><style>"
     << "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
     << "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f0f0}"
-    << "td.name{text-align:left;font-family:monospace}.cm td{min-width:2.5em}figure{display:inline-block;margin:1em;max-width:400px;vertical-align:top}"
+    << "td.name{text-align:left;font-family:monospace}.cm "
+       "td{min-width:2.5em}figure{display:inline-block;margin:1em;max-width:400px;vertical-align:top}"
     << "footer{margin-top:2em;color:#777;font-size:small}</style></head><body>";
   h << "<h1>" << escape(title) << "</h1>";
   h << fmt::format("<p>{} samples; task: {}.</p>", result.samples, task_name(result.task));
@@ -335,8 +347,9 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       auto row = [&](const char* name, std::size_t sum, std::size_t sq, std::size_t k) {
         const double mean = s[sum] / n;
         const double sd = std::sqrt(std::max(0.0, s[sq] / n - mean * mean));
-        h << fmt::format("<tr><td class=\"name\">{}</td><td>{:.6g}</td><td>{:.6g}</td><td>{:.6g}</td><td>{:.6g}</td></tr>",
-                         name, mean, sd, v.f64(kLow)[k], v.f64(kHigh)[k]);
+        h << fmt::format(
+            "<tr><td class=\"name\">{}</td><td>{:.6g}</td><td>{:.6g}</td><td>{:.6g}</td><td>{:.6g}</td></tr>", name,
+            mean, sd, v.f64(kLow)[k], v.f64(kHigh)[k]);
       };
       h << "<h2>Data</h2><table><tr><th></th><th>mean</th><th>std</th><th>min</th><th>max</th></tr>";
       row("y_true", kT, kTT, 0);
@@ -353,15 +366,14 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       for (std::int64_t k = 0; k < curves; ++k) {
         const auto b = static_cast<std::size_t>(k * DataSummary::kCurveBins);
         const Curve c = curve_from(pos.subspan(b, DataSummary::kCurveBins), neg.subspan(b, DataSummary::kCurveBins));
-        const std::string name =
-            curves == 1 ? fmt::format("ROC AUC {:.4f} (binned)", c.roc_auc)
-                        : fmt::format("class {} (AUC {:.3f})", k, c.roc_auc);
+        const std::string name = curves == 1 ? fmt::format("ROC AUC {:.4f} (binned)", c.roc_auc)
+                                             : fmt::format("class {} (AUC {:.3f})", k, c.roc_auc);
         roc.emplace_back(name, c.roc);
         pr.emplace_back(curves == 1 ? std::string("precision-recall") : fmt::format("class {}", k), c.pr);
       }
       if (curves > 0) {
-        h << svg_plot(curves == 1 ? roc.front().first : "ROC, one vs rest", "false positive rate",
-                      "true positive rate", roc, true);
+        h << svg_plot(curves == 1 ? roc.front().first : "ROC, one vs rest", "false positive rate", "true positive rate",
+                      roc, true);
         h << svg_plot("Precision-recall", "recall", "precision", pr, false);
       } else {
         h << "<p>Too many classes for per-class curves.</p>";
@@ -370,8 +382,7 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       if (!cm.empty()) {
         const std::int64_t n = summary->task() == Task::kMulticlass ? classes : 2;
         h << "<h2>Confusion matrix</h2><p>Rows: true class; columns: predicted class"
-          << (summary->task() == Task::kMulticlass ? " (argmax)" : " (score &gt; 0.5)") << ".</p>"
-          << heat_map(cm, n);
+          << (summary->task() == Task::kMulticlass ? " (argmax)" : " (score &gt; 0.5)") << ".</p>" << heat_map(cm, n);
       }
       h << "<h2>Data</h2>";
       std::vector<double> balance(v.f64(kClassWeight).begin(), v.f64(kClassWeight).end());

@@ -29,7 +29,8 @@ namespace {
 
 std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext;
 }
 
@@ -58,7 +59,8 @@ class HeaderParser {
       expect(':');
       skip_space();
       if (key == "descr") {
-        if (peek() != '\'' && peek() != '"') bad("'descr' is not a simple dtype string (structured arrays are not supported)");
+        if (peek() != '\'' && peek() != '"')
+          bad("'descr' is not a simple dtype string (structured arrays are not supported)");
         header.descr = string_literal();
         have_descr = true;
       } else if (key == "fortran_order") {
@@ -150,17 +152,27 @@ NpyType parse_descr(const std::string& descr, const std::string& path) {
   const std::string code = descr.substr(1);
   constexpr bool little = std::endian::native == std::endian::little;
   bool swap = false;
-  if (order == '<') swap = !little;
-  else if (order == '>') swap = little;
-  else if (order != '|' && order != '=') fail(path, "unsupported byte order in dtype '" + descr + "'");
+  if (order == '<')
+    swap = !little;
+  else if (order == '>')
+    swap = little;
+  else if (order != '|' && order != '=')
+    fail(path, "unsupported byte order in dtype '" + descr + "'");
   DType dtype{};
-  if (code == "b1") dtype = DType::kBool;
-  else if (code == "u1") dtype = DType::kUInt8;
-  else if (code == "i4") dtype = DType::kInt32;
-  else if (code == "i8") dtype = DType::kInt64;
-  else if (code == "f2") dtype = DType::kFloat16;
-  else if (code == "f4") dtype = DType::kFloat32;
-  else if (code == "f8") dtype = DType::kFloat64;
+  if (code == "b1")
+    dtype = DType::kBool;
+  else if (code == "u1")
+    dtype = DType::kUInt8;
+  else if (code == "i4")
+    dtype = DType::kInt32;
+  else if (code == "i8")
+    dtype = DType::kInt64;
+  else if (code == "f2")
+    dtype = DType::kFloat16;
+  else if (code == "f4")
+    dtype = DType::kFloat32;
+  else if (code == "f8")
+    dtype = DType::kFloat64;
   else
     fail(path, "unsupported dtype '" + descr +
                    "'; tally reads bool, uint8, int32, int64, float16, float32 and float64 (cast with numpy first)");
@@ -252,7 +264,8 @@ class NpySource final : public ArraySource {
       for (std::int64_t c = 0; c < cols; ++c) {
         const std::int64_t index = fortran_ ? c * rows() + r : r * cols + c;
         if (data[index] > 1) {
-          fail(path_, fmt::format("bool element {} (row {}) holds the byte {}, not 0 or 1", index, r, int{data[index]}));
+          fail(path_,
+               fmt::format("bool element {} (row {}) holds the byte {}, not 0 or 1", index, r, int{data[index]}));
         }
       }
     }
@@ -461,7 +474,8 @@ class CsvSource final : public ArraySource {
       // Accept the spellings numpy and pandas write for booleans.
       if (text == "True" || text == "true") return 1.0;
       if (text == "False" || text == "false") return 0.0;
-      fail(path_, fmt::format("line {}: column '{}': cannot parse '{}' as a number", line_number_, names_[column], text));
+      fail(path_,
+           fmt::format("line {}: column '{}': cannot parse '{}' as a number", line_number_, names_[column], text));
     }
     return value;
   }

@@ -88,7 +88,9 @@ Json results_json(const EvalResult& result) {
 
 void write_results(std::ostream& out, const EvalResult& result, Format format) {
   switch (format) {
-    case Format::kJson: out << results_json(result).dump() << "\n"; return;
+    case Format::kJson:
+      out << results_json(result).dump() << "\n";
+      return;
     case Format::kCsv:
       out << "metric,value\n";
       for (const auto& m : result.metrics) {

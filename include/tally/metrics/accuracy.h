@@ -28,8 +28,7 @@ class Accuracy : public MeanBasedMetric<Accuracy> {
 class BinaryAccuracy : public MeanBasedMetric<BinaryAccuracy> {
  public:
   /// name defaults to "binary_accuracy"; threshold (default 0.5) must be finite.
-  explicit BinaryAccuracy(std::string name = "binary_accuracy", DType dtype = DType::kFloat32,
-                          double threshold = 0.5);
+  explicit BinaryAccuracy(std::string name = "binary_accuracy", DType dtype = DType::kFloat32, double threshold = 0.5);
   /// Builds from a Keras config {"name", "dtype", "threshold"}.
   static std::unique_ptr<Metric> from_config(const Json& config);
   std::string class_name() const override { return "BinaryAccuracy"; }
@@ -60,8 +59,7 @@ class CategoricalAccuracy : public MeanBasedMetric<CategoricalAccuracy> {
 class SparseCategoricalAccuracy : public MeanBasedMetric<SparseCategoricalAccuracy> {
  public:
   /// name defaults to "sparse_categorical_accuracy".
-  explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy",
-                                     DType dtype = DType::kFloat32);
+  explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy", DType dtype = DType::kFloat32);
   /// Builds from a Keras config {"name", "dtype"}.
   static std::unique_ptr<Metric> from_config(const Json& config);
   std::string class_name() const override { return "SparseCategoricalAccuracy"; }

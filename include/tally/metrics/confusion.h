@@ -27,14 +27,14 @@ namespace tally::metrics {
 
 /// How predictions and labels are turned into confusion counts (shared by the family).
 struct ConfusionOptions {
-  std::vector<double> thresholds;     ///< in the order counts are reported
-  bool evenly_spaced = false;         ///< Keras's bucketed fast path
-  bool epsilon_endpoints = false;     ///< AUC's grid: bucket -1 is raised to 0
-  std::optional<std::int64_t> top_k;  ///< keep the k largest scores per row, others -1e10
+  std::vector<double> thresholds;        ///< in the order counts are reported
+  bool evenly_spaced = false;            ///< Keras's bucketed fast path
+  bool epsilon_endpoints = false;        ///< AUC's grid: bucket -1 is raised to 0
+  std::optional<std::int64_t> top_k;     ///< keep the k largest scores per row, others -1e10
   std::optional<std::int64_t> class_id;  ///< count only this column
-  bool from_logits = false;           ///< apply a sigmoid first (AUC)
-  std::vector<double> label_weights;  ///< per-column weights while counting (AUC, not multi-label)
-  std::int64_t num_labels = 1;        ///< columns counted separately (AUC multi_label), 1 otherwise
+  bool from_logits = false;              ///< apply a sigmoid first (AUC)
+  std::vector<double> label_weights;     ///< per-column weights while counting (AUC, not multi-label)
+  std::int64_t num_labels = 1;           ///< columns counted separately (AUC multi_label), 1 otherwise
   bool multi_label = false;
 };
 
@@ -78,15 +78,15 @@ class ConfusionCountMetric : public ConfusionMetric {
   ConfusionCount which_;
 };
 
-#define TALLY_CONFUSION_COUNT_CLASS(Class, snake)                                                              \
-  /** Keras Class: the count at each threshold (scalar for one threshold). */                                 \
-  class Class : public MetricWithClone<Class, ConfusionCountMetric> {                                           \
-   public:                                                                                                     \
-    explicit Class(std::optional<std::vector<double>> thresholds = std::nullopt, std::string name = snake,     \
-                   DType dtype = DType::kFloat32);                                                             \
-    /** Builds from a Keras config {"thresholds", "name", "dtype"}. */                                         \
-    static std::unique_ptr<Metric> from_config(const Json& config);                                           \
-    std::string class_name() const override { return #Class; }                                                 \
+#define TALLY_CONFUSION_COUNT_CLASS(Class, snake)                                                          \
+  /** Keras Class: the count at each threshold (scalar for one threshold). */                              \
+  class Class : public MetricWithClone<Class, ConfusionCountMetric> {                                      \
+   public:                                                                                                 \
+    explicit Class(std::optional<std::vector<double>> thresholds = std::nullopt, std::string name = snake, \
+                   DType dtype = DType::kFloat32);                                                         \
+    /** Builds from a Keras config {"thresholds", "name", "dtype"}. */                                     \
+    static std::unique_ptr<Metric> from_config(const Json& config);                                        \
+    std::string class_name() const override { return #Class; }                                             \
   };
 
 TALLY_CONFUSION_COUNT_CLASS(TruePositives, "true_positives")
@@ -183,8 +183,8 @@ class RateAtRateMetric : public ConfusionMetric {
   Tensor result_from(const Variables& vars) const override;
 
  protected:
-  RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds,
-                   std::optional<std::int64_t> class_id, std::string name, DType dtype);
+  RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds, std::optional<std::int64_t> class_id,
+                   std::string name, DType dtype);
 
  private:
   RateAtRate kind_;
@@ -193,16 +193,16 @@ class RateAtRateMetric : public ConfusionMetric {
   std::optional<std::int64_t> class_id_;
 };
 
-#define TALLY_RATE_AT_RATE_CLASS(Class, snake, target_key)                                                       \
-  /** Keras Class (target key target_key, num_thresholds=200, class_id). */                                    \
-  class Class : public MetricWithClone<Class, RateAtRateMetric> {                                               \
-   public:                                                                                                     \
-    explicit Class(double target, std::int64_t num_thresholds = 200,                                           \
-                   std::optional<std::int64_t> class_id = std::nullopt, std::string name = snake,             \
-                   DType dtype = DType::kFloat32);                                                             \
-    /** Builds from a Keras config. */                                                                         \
-    static std::unique_ptr<Metric> from_config(const Json& config);                                           \
-    std::string class_name() const override { return #Class; }                                                 \
+#define TALLY_RATE_AT_RATE_CLASS(Class, snake, target_key)                                        \
+  /** Keras Class (target key target_key, num_thresholds=200, class_id). */                       \
+  class Class : public MetricWithClone<Class, RateAtRateMetric> {                                 \
+   public:                                                                                        \
+    explicit Class(double target, std::int64_t num_thresholds = 200,                              \
+                   std::optional<std::int64_t> class_id = std::nullopt, std::string name = snake, \
+                   DType dtype = DType::kFloat32);                                                \
+    /** Builds from a Keras config. */                                                            \
+    static std::unique_ptr<Metric> from_config(const Json& config);                               \
+    std::string class_name() const override { return #Class; }                                    \
   };
 
 TALLY_RATE_AT_RATE_CLASS(SensitivityAtSpecificity, "sensitivity_at_specificity", specificity)

@@ -117,9 +117,9 @@ class CosineSimilarity : public MeanBasedMetric<CosineSimilarity> {
 
 /// How R2Score combines the per-output scores.
 enum class ClassAggregation : std::uint8_t {
-  kUniformAverage,          ///< "uniform_average": plain mean
+  kUniformAverage,           ///< "uniform_average": plain mean
   kVarianceWeightedAverage,  ///< "variance_weighted_average": weighted by each output's variance
-  kNone,                    ///< null: the per-output vector
+  kNone,                     ///< null: the per-output vector
 };
 
 /// Keras R2Score over inputs [N, K] (rank 1 is [N, 1]). State per output: squared_sum,

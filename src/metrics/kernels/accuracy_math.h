@@ -55,7 +55,8 @@ inline std::int64_t count_binary_matches(const T* t, const P* p, std::int64_t b,
       return t[i] == static_cast<T>(positive);
     } else {
       const C label = static_cast<C>(to_double(t[i]));
-      return static_cast<std::int64_t>((label == C(1)) & positive) | static_cast<std::int64_t>((label == C(0)) & !positive);
+      return static_cast<std::int64_t>((label == C(1)) & positive) |
+             static_cast<std::int64_t>((label == C(0)) & !positive);
     }
   };
   std::int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;

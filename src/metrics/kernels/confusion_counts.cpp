@@ -143,8 +143,8 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
                                          shape_string(yp.shape())));
     }
     if (*options.class_id < 0 || *options.class_id >= width) {
-      throw InvalidArgument(internal::str_cat(who, ": class_id ", *options.class_id, " is outside the ", width,
-                                              " classes of y_pred"));
+      throw InvalidArgument(
+          internal::str_cat(who, ": class_id ", *options.class_id, " is outside the ", width, " classes of y_pred"));
     }
   }
   if (options.top_k && yp.ndim() < 1) throw ShapeError(internal::str_cat(who, ": top_k needs at least rank 1"));
@@ -159,7 +159,8 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
       throw ShapeError(internal::str_cat(who, ": y_pred has ", width, " labels but the metric counts ", num_labels));
     }
     // A label count fixed by the first batch must keep the state within the limit.
-    if (num_labels > kMaxStateElements / 8 / std::max<std::int64_t>(static_cast<std::int64_t>(options.thresholds.size()), 1)) {
+    if (num_labels >
+        kMaxStateElements / 8 / std::max<std::int64_t>(static_cast<std::int64_t>(options.thresholds.size()), 1)) {
       throw ShapeError(internal::str_cat(who, ": y_pred has ", num_labels, " labels; with ", options.thresholds.size(),
                                          " thresholds the state would pass tally's limit of ", kMaxStateElements,
                                          " elements"));
@@ -273,7 +274,8 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
                 // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
                 const float x = pf * scale;
                 const auto whole = static_cast<std::int32_t>(x);
-                const std::int32_t lev = std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
+                const std::int32_t lev =
+                    std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
                 // Branch-free label offset: random labels would mispredict a branch every other row.
                 bool positive;
                 if constexpr (std::is_same_v<TT, float> || std::is_integral_v<TT>) {
@@ -380,7 +382,9 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
             for (std::int64_t c = 0; c < width; ++c) row_scores.emplace_back(to_double(pv[base + c]), c);
             const auto k = static_cast<std::size_t>(std::min<std::int64_t>(*options.top_k, width));
             std::partial_sort(row_scores.begin(), row_scores.begin() + static_cast<std::ptrdiff_t>(k), row_scores.end(),
-                              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+                              [](const auto& a, const auto& b) {
+                                return a.first > b.first || (a.first == b.first && a.second < b.second);
+                              });
             std::fill(keep.begin(), keep.end(), 0);
             for (std::size_t i = 0; i < k; ++i) keep[static_cast<std::size_t>(row_scores[i].second)] = 1;
           }

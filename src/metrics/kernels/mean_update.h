@@ -47,7 +47,7 @@ inline void align_same_shape(std::string_view who, TensorView& y_true, TensorVie
 struct AxisRows {
   Tensor y_true, y_pred;  ///< contiguous, `axis` last
   std::int64_t rows = 0, width = 0;
-  Shape leading;          ///< the input shape without `axis`
+  Shape leading;  ///< the input shape without `axis`
 };
 
 /// Aligns the inputs and moves `axis` (negative counts from the end) to the end; throws
@@ -57,7 +57,8 @@ inline AxisRows rows_along_axis(std::string_view who, const TensorView& y_true, 
   TensorView t = y_true, p = y_pred;
   align_same_shape(who, t, p);
   if (p.ndim() == 0) {
-    throw ShapeError(internal::str_cat(who, ": arguments `y_true` and `y_pred` must have at least one axis; received scalars"));
+    throw ShapeError(
+        internal::str_cat(who, ": arguments `y_true` and `y_pred` must have at least one axis; received scalars"));
   }
   const std::int64_t a = axis < 0 ? axis + p.ndim() : axis;
   if (a < 0 || a >= p.ndim()) {

@@ -26,7 +26,8 @@ struct ClipBounds {
 /// ε and 1 − ε rounded to `dtype` (float16, bfloat16, float32 or float64).
 inline ClipBounds clip_bounds(DType dtype) {
   switch (dtype) {
-    case DType::kFloat64: return {kEpsilon, 1.0 - kEpsilon};
+    case DType::kFloat64:
+      return {kEpsilon, 1.0 - kEpsilon};
     case DType::kFloat16:
       return {static_cast<double>(static_cast<float>(Float16(static_cast<float>(kEpsilon)))),
               static_cast<double>(static_cast<float>(Float16(1.0f - static_cast<float>(kEpsilon))))};
@@ -46,9 +47,7 @@ TALLY_HD inline double clip(double x, double lo, double hi) { return x < lo ? lo
 TALLY_HD inline double smooth_binary(double y, double ls) { return y * (1.0 - ls) + 0.5 * ls; }
 
 /// Categorical label smoothing over C classes: y(1 − ls) + ls/C.
-TALLY_HD inline double smooth_categorical(double y, double ls, double classes) {
-  return y * (1.0 - ls) + ls / classes;
-}
+TALLY_HD inline double smooth_categorical(double y, double ls, double classes) { return y * (1.0 - ls) + ls / classes; }
 
 /// −[y ln p + (1 − y) ln(1 − p)] with p clipped to [lo, hi]; one log for labels 0 and 1
 /// (the other term is exactly 0 there, since the clipped log is finite). y·(1 − y) = 0 tests

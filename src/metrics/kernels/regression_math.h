@@ -16,10 +16,14 @@ namespace tally::metrics::kernels {
 /// Keras backend.epsilon() (1e-7) rounded to the metric's dtype (tally decision 11).
 inline double keras_epsilon(DType dtype) {
   switch (dtype) {
-    case DType::kFloat64: return 1e-7;
-    case DType::kFloat16: return static_cast<double>(static_cast<float>(Float16(1e-7f)));
-    case DType::kBFloat16: return static_cast<double>(static_cast<float>(BFloat16(1e-7f)));
-    default: return static_cast<double>(1e-7f);
+    case DType::kFloat64:
+      return 1e-7;
+    case DType::kFloat16:
+      return static_cast<double>(static_cast<float>(Float16(1e-7f)));
+    case DType::kBFloat16:
+      return static_cast<double>(static_cast<float>(BFloat16(1e-7f)));
+    default:
+      return static_cast<double>(1e-7f);
   }
 }
 

@@ -72,10 +72,14 @@ decltype(auto) dispatch_inputs(const TensorView& y_true, const TensorView& y_pre
     return fn(yt, static_cast<const double*>(y_pred.data()));
   };
   switch (y_true.dtype()) {
-    case DType::kFloat32: return with_pred(static_cast<const float*>(y_true.data()));
-    case DType::kInt32: return with_pred(static_cast<const std::int32_t*>(y_true.data()));
-    case DType::kInt64: return with_pred(static_cast<const std::int64_t*>(y_true.data()));
-    default: return with_pred(static_cast<const double*>(y_true.data()));
+    case DType::kFloat32:
+      return with_pred(static_cast<const float*>(y_true.data()));
+    case DType::kInt32:
+      return with_pred(static_cast<const std::int32_t*>(y_true.data()));
+    case DType::kInt64:
+      return with_pred(static_cast<const std::int64_t*>(y_true.data()));
+    default:
+      return with_pred(static_cast<const double*>(y_true.data()));
   }
 }
 
@@ -192,8 +196,7 @@ inline Tensor weight_over_values(std::string_view who, const TensorView& sample_
   TensorView w = sample_weight;
   internal::squeeze_or_expand_to_same_rank(v, w);
   if (w.ndim() > v.ndim()) {
-    throw ShapeError(internal::str_cat(who, ": argument `sample_weight` of shape ",
-                                       shape_string(sample_weight.shape()),
+    throw ShapeError(internal::str_cat(who, ": argument `sample_weight` of shape ", shape_string(sample_weight.shape()),
                                        " cannot be broadcast to the loss values of shape ",
                                        shape_string(values.shape())));
   }
@@ -201,8 +204,7 @@ inline Tensor weight_over_values(std::string_view who, const TensorView& sample_
   try {
     w = w.broadcast_to(values.shape());
   } catch (const ShapeError&) {
-    throw ShapeError(internal::str_cat(who, ": argument `sample_weight` of shape ",
-                                       shape_string(sample_weight.shape()),
+    throw ShapeError(internal::str_cat(who, ": argument `sample_weight` of shape ", shape_string(sample_weight.shape()),
                                        " cannot be broadcast to the loss values of shape ",
                                        shape_string(values.shape())));
   }
