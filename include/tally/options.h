@@ -96,13 +96,19 @@ std::string received(const Json& value);
 /// Throws ConfigError "<owner>argument `<key>` must be <what>; received <value>".
 [[noreturn]] void throw_option(RuleError error, std::string_view owner, std::string_view key, std::string_view what,
                                const Json& value);
-/// Reads a JSON value into a typed member, or throws ConfigError naming the key.
+/// A JSON boolean, or ConfigError naming the key and the value received.
 bool read_bool(std::string_view owner, std::string_view key, const Json& v);
+/// A JSON integer (or integral float) that fits int64, or ConfigError with the value as received.
 std::int64_t read_int(std::string_view owner, std::string_view key, const Json& v);
+/// A JSON number, or ConfigError.
 double read_double(std::string_view owner, std::string_view key, const Json& v);
+/// A JSON string, or ConfigError.
 std::string read_string(std::string_view owner, std::string_view key, const Json& v);
+/// A floating dtype name or a serialized Keras DTypePolicy, or ConfigError.
 DType read_dtype(std::string_view owner, const Json& v);
+/// A number or a list of numbers (a number becomes one element), or ConfigError.
 std::vector<double> read_doubles(std::string_view owner, std::string_view key, const Json& v);
+/// An integer or a list of integers, or ConfigError.
 std::vector<std::int64_t> read_ints(std::string_view owner, std::string_view key, const Json& v);
 /// Applies a case fold to a string choice.
 std::string fold(std::string s, CaseFold fold);
@@ -132,6 +138,7 @@ struct OptionField {
   std::vector<OptionRule> rules;
   bool common = false;            ///< the name/dtype pseudo-field marking where those two go in the key order
   bool emit_when_default = true;  ///< false: get_config omits the key at its default (Keras from_sorted_ids)
+  bool null_is_value = false;     ///< an explicit null is a value, not "use the default" (R2Score's None)
 };
 
 /// Declares an option: `key`, the member holding it, a one-line doc, then rules.
@@ -222,21 +229,28 @@ OptionField<Opts> choice_field(std::string key, std::string Opts::*member, std::
 }
 
 /// Declares an enum option spelled by `spellings` in configs (the first spelling of a value
-/// is the one get_config writes).
+/// is the one get_config writes); `null_value`, when given, is what an explicit JSON null means.
 template <class Opts, class E>
 OptionField<Opts> enum_field(std::string key, E Opts::*member, std::string doc, std::vector<Spelling<E>> spellings,
                              std::string what, CaseFold case_fold = CaseFold::kExact,
-                             RuleError error = RuleError::kConfig) {
+                             RuleError error = RuleError::kConfig, std::optional<E> null_value = std::nullopt) {
   OptionField<Opts> f;
   f.info.key = key;
   f.info.doc = std::move(doc);
   f.info.type = OptionType::kString;
+  f.info.nullable = null_value.has_value();
+  f.null_is_value = null_value.has_value();
   for (const auto& s : spellings) {
     if (std::find(f.info.choices.begin(), f.info.choices.end(), s.name) == f.info.choices.end()) {
       f.info.choices.emplace_back(s.name);
     }
   }
-  f.read = [member, key, spellings, what, case_fold, error](Opts& o, const Json& v, std::string_view owner) {
+  f.read = [member, key, spellings, what, case_fold, error, null_value](Opts& o, const Json& v,
+                                                                        std::string_view owner) {
+    if (v.is_null() && null_value) {
+      o.*member = *null_value;
+      return;
+    }
     const std::string s = detail::fold(detail::read_string(owner, key, v), case_fold);
     for (const auto& sp : spellings) {
       if (sp.name == s) {
@@ -246,7 +260,8 @@ OptionField<Opts> enum_field(std::string key, E Opts::*member, std::string doc, 
     }
     detail::throw_option(error, owner, key, what, v);
   };
-  f.write = [member, spellings](const Opts& o) -> Json {
+  f.write = [member, spellings, null_value](const Opts& o) -> Json {
+    if (null_value && o.*member == *null_value) return Json();
     for (const auto& sp : spellings) {
       if (sp.value == o.*member) return std::string(sp.name);
     }
@@ -313,7 +328,8 @@ class OptionTable {
     if (!unknown.empty()) detail::throw_unknown_keys(owner, unknown, keys());
     for (const auto& f : fields_) {
       if (f.common) continue;
-      const bool present = config.is_object() && config.contains(f.info.key) && !config[f.info.key].is_null();
+      const bool present = config.is_object() && config.contains(f.info.key) &&
+                           (!config[f.info.key].is_null() || f.null_is_value);
       if (!present) {
         if (f.info.required) {
           throw ConfigError(owner + "argument `" + f.info.key + "` is required (" + f.info.doc + ")");

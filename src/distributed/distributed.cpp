@@ -4,7 +4,6 @@
 
 #include "internal/check.h"
 #include "tally/distributed.h"
-#include "tally/registry.h"
 
 namespace tally {
 

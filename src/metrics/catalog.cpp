@@ -39,9 +39,9 @@ std::vector<MetricInfo> builtin_catalog() {
   constexpr Direction kNone = Direction::kNone;
   std::vector<MetricInfo> rows;
   // --- reduction ---
-  rows.push_back(row("Sum", {"sum"}, "reduction", kNone, &Sum::from_config, "Weighted sum of values."));
-  rows.push_back(row("Mean", {"mean"}, "reduction", kNone, &Mean::from_config, "Weighted mean of values."));
-  rows.push_back(row(
+  rows.push_back(catalog_entry<Sum>({"sum"}, "reduction"));
+  rows.push_back(catalog_entry<Mean>({"mean"}, "reduction"));
+  MetricInfo wrapper = row(
       "MeanMetricWrapper", {"mean_metric_wrapper"}, "reduction", kNone,
       [](const Json& config) -> std::unique_ptr<Metric> {
         if (!config.is_object() || !config.contains("fn") || !config["fn"].is_string()) {
@@ -52,7 +52,30 @@ std::vector<MetricInfo> builtin_catalog() {
         rest.erase("fn");
         return functional::make_wrapper(fn, rest);
       },
-      "Weighted mean of a named per-sample function (config key fn)."));
+      "Weighted mean of a named per-sample function (config key fn).");
+  // The wrapper's keys are fn plus that function's keyword arguments (the "functions" of
+  // describe_catalog() list them), so its table is declared here rather than by a struct.
+  wrapper.options = {
+      OptionInfo{"fn",
+                 OptionType::kString,
+                 Json(),
+                 true,
+                 false,
+                 "A per-sample function by name; its keyword arguments are further keys.",
+                 "",
+                 {}},
+      OptionInfo{"name", OptionType::kString, Json(), false, true, "The metric's name (default: fn).", "", {}},
+      OptionInfo{"dtype",
+                 OptionType::kDType,
+                 "float32",
+                 false,
+                 false,
+                 "Keras dtype: sets clipping constants; tally accumulates in float64.",
+                 "",
+                 {"float16", "bfloat16", "float32", "float64"}}};
+  wrapper.inputs = {"values", "values", {1, 2, 3}};
+  wrapper.example_config = Json{{"fn", "mean_squared_error"}};
+  rows.push_back(std::move(wrapper));
   // --- accuracy (issue: catalog I) ---
   rows.push_back(catalog_entry<Accuracy>({"accuracy"}, "accuracy"));
   rows.push_back(catalog_entry<BinaryAccuracy>({"binary_accuracy"}, "accuracy"));
@@ -63,50 +86,32 @@ std::vector<MetricInfo> builtin_catalog() {
   // --- regression ---
   constexpr Direction kUp = Direction::kHigherIsBetter;
   constexpr Direction kDown = Direction::kLowerIsBetter;
-  rows.push_back(row("MeanSquaredError", {"mean_squared_error", "mse", "MSE"}, "regression", kDown,
-                     &MeanSquaredError::from_config, "Mean of (y_true - y_pred)^2."));
-  rows.push_back(row("MeanAbsoluteError", {"mean_absolute_error", "mae", "MAE"}, "regression", kDown,
-                     &MeanAbsoluteError::from_config, "Mean of |y_true - y_pred|."));
-  rows.push_back(row("MeanAbsolutePercentageError", {"mean_absolute_percentage_error", "mape", "MAPE"}, "regression",
-                     kDown, &MeanAbsolutePercentageError::from_config,
-                     "100 x mean of |y_true - y_pred| / max(|y_true|, eps)."));
-  rows.push_back(row("MeanSquaredLogarithmicError", {"mean_squared_logarithmic_error", "msle", "MSLE"}, "regression",
-                     kDown, &MeanSquaredLogarithmicError::from_config, "Mean of squared log(1 + x) differences."));
-  rows.push_back(row("RootMeanSquaredError", {"root_mean_squared_error", "rmse"}, "regression", kDown,
-                     &RootMeanSquaredError::from_config, "Square root of the mean squared error."));
-  rows.push_back(row("LogCoshError", {"log_cosh_error", "logcosh"}, "regression", kDown, &LogCoshError::from_config,
-                     "Mean of log(cosh(y_pred - y_true))."));
-  rows.push_back(row("CosineSimilarity", {"cosine_similarity"}, "regression", kUp, &CosineSimilarity::from_config,
-                     "Mean cosine similarity along the last axis."));
+  rows.push_back(catalog_entry<MeanSquaredError>({"mean_squared_error", "mse", "MSE"}, "regression"));
+  rows.push_back(catalog_entry<MeanAbsoluteError>({"mean_absolute_error", "mae", "MAE"}, "regression"));
+  rows.push_back(
+      catalog_entry<MeanAbsolutePercentageError>({"mean_absolute_percentage_error", "mape", "MAPE"}, "regression"));
+  rows.push_back(
+      catalog_entry<MeanSquaredLogarithmicError>({"mean_squared_logarithmic_error", "msle", "MSLE"}, "regression"));
+  rows.push_back(catalog_entry<RootMeanSquaredError>({"root_mean_squared_error", "rmse"}, "regression"));
+  rows.push_back(catalog_entry<LogCoshError>({"log_cosh_error", "logcosh"}, "regression"));
+  rows.push_back(catalog_entry<CosineSimilarity>({"cosine_similarity"}, "regression"));
+  rows.push_back(catalog_entry<MeanPinballLoss>({"mean_pinball_loss", "pinball_loss"}, "regression"));
   rows.push_back(row("R2Score", {"r2_score"}, "regression", kUp, &R2Score::from_config,
                      "Coefficient of determination (optionally adjusted)."));
   // --- probabilistic ---
-  rows.push_back(row("BinaryCrossentropy", {"binary_crossentropy", "bce", "BCE"}, "probabilistic",
-                     Direction::kLowerIsBetter, &BinaryCrossentropy::from_config,
-                     "Mean binary crossentropy (clipped probabilities or exact log-sigmoid from logits)."));
-  rows.push_back(row("CategoricalCrossentropy", {"categorical_crossentropy"}, "probabilistic",
-                     Direction::kLowerIsBetter, &CategoricalCrossentropy::from_config,
-                     "Mean crossentropy of one-hot or soft labels against class probabilities or logits."));
-  rows.push_back(row("SparseCategoricalCrossentropy", {"sparse_categorical_crossentropy"}, "probabilistic",
-                     Direction::kLowerIsBetter, &SparseCategoricalCrossentropy::from_config,
-                     "Mean crossentropy of integer labels against class probabilities or logits (ignore_class)."));
-  rows.push_back(row("KLDivergence", {"kl_divergence", "kld", "KLD", "kullback_leibler_divergence"}, "probabilistic",
-                     Direction::kLowerIsBetter, &KLDivergence::from_config,
-                     "Mean Kullback-Leibler divergence sum(y * ln(y / p)) over the last axis."));
-  rows.push_back(row("Poisson", {"poisson"}, "probabilistic", Direction::kLowerIsBetter, &Poisson::from_config,
-                     "Mean Poisson loss p - y * ln(p + eps)."));
+  rows.push_back(catalog_entry<BinaryCrossentropy>({"binary_crossentropy", "bce", "BCE"}, "probabilistic"));
+  rows.push_back(catalog_entry<CategoricalCrossentropy>({"categorical_crossentropy"}, "probabilistic"));
+  rows.push_back(catalog_entry<SparseCategoricalCrossentropy>({"sparse_categorical_crossentropy"}, "probabilistic"));
+  rows.push_back(
+      catalog_entry<KLDivergence>({"kl_divergence", "kld", "KLD", "kullback_leibler_divergence"}, "probabilistic"));
+  rows.push_back(catalog_entry<Poisson>({"poisson"}, "probabilistic"));
   // --- hinge ---
-  rows.push_back(row("Hinge", {"hinge"}, "hinge", Direction::kLowerIsBetter, &Hinge::from_config,
-                     "Mean hinge loss max(1 - y * p, 0); {0, 1} labels mapped to {-1, 1} per batch."));
-  rows.push_back(row("SquaredHinge", {"squared_hinge"}, "hinge", Direction::kLowerIsBetter, &SquaredHinge::from_config,
-                     "Mean squared hinge loss max(1 - y * p, 0)^2; {0, 1} labels mapped per batch."));
-  rows.push_back(row("CategoricalHinge", {"categorical_hinge"}, "hinge", Direction::kLowerIsBetter,
-                     &CategoricalHinge::from_config, "Mean categorical hinge loss max(neg - pos + 1, 0)."));
+  rows.push_back(catalog_entry<Hinge>({"hinge"}, "hinge"));
+  rows.push_back(catalog_entry<SquaredHinge>({"squared_hinge"}, "hinge"));
+  rows.push_back(catalog_entry<CategoricalHinge>({"categorical_hinge"}, "hinge"));
   // --- correlation ---
-  rows.push_back(row("PearsonCorrelation", {"pearson_correlation"}, "correlation", kUp,
-                     &PearsonCorrelation::from_config, "Pearson correlation coefficient (per row, or over samples)."));
-  rows.push_back(row("ConcordanceCorrelation", {"concordance_correlation"}, "correlation", kUp,
-                     &ConcordanceCorrelation::from_config, "Lin's concordance correlation coefficient."));
+  rows.push_back(catalog_entry<PearsonCorrelation>({"pearson_correlation"}, "correlation"));
+  rows.push_back(catalog_entry<ConcordanceCorrelation>({"concordance_correlation"}, "correlation"));
   // --- functional (loss functions exposed as metrics) ---
   // --- confusion (issue: catalog II) ---
   rows.push_back(row("TruePositives", {"true_positives"}, "confusion", kNone, &TruePositives::from_config,

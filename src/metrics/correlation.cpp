@@ -66,12 +66,6 @@ CorrelationMetric::CorrelationMetric(std::string name, DType dtype, std::int64_t
   }
 }
 
-Json CorrelationMetric::get_config() const {
-  Json c = Metric::get_config();
-  c["axis"] = axis_;
-  return c;
-}
-
 void CorrelationMetric::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
   const double eps = kernels::keras_epsilon(dtype());
@@ -151,39 +145,49 @@ Tensor CorrelationMetric::result_from(const Variables& vars) const {
   return Tensor::scalar(count == 0.0 ? 0.0 : vars.f64(kTotal)[0] / count);
 }
 
-PearsonCorrelation::PearsonCorrelation(std::string name, DType dtype, std::int64_t axis)
-    : MetricWithClone(std::move(name), dtype, axis, CorrelationKind::kPearson) {}
+namespace {
 
-std::unique_ptr<Metric> PearsonCorrelation::from_config(const Json& config) {
-  ConfigReader r("PearsonCorrelation", config);
-  const std::string name = r.name("pearson_correlation");
-  const DType dtype = r.dtype();
-  const std::int64_t axis = r.get_int("axis", -1);
-  r.finish();
-  return std::make_unique<PearsonCorrelation>(name, dtype, axis);
+// The spec of a correlation class; axis as Keras's constructor has it.
+MetricSpec<CorrelationOptions> correlation_spec(std::string class_name, std::string default_name, std::string doc) {
+  using O = CorrelationOptions;
+  return {std::move(class_name),
+          std::move(default_name),
+          std::move(doc),
+          Direction::kHigherIsBetter,
+          InputContract{"values", "values", {1, 2}},
+          "scalar",
+          OptionTable<O>{name_and_dtype<O>(), field("axis", &O::axis, "The axis along which to correlate.")}};
 }
 
-ConcordanceCorrelation::ConcordanceCorrelation(std::string name, DType dtype, std::int64_t axis)
-    : MetricWithClone(std::move(name), dtype, axis, CorrelationKind::kConcordance) {}
+}  // namespace
 
-std::unique_ptr<Metric> ConcordanceCorrelation::from_config(const Json& config) {
-  ConfigReader r("ConcordanceCorrelation", config);
-  const std::string name = r.name("concordance_correlation");
-  const DType dtype = r.dtype();
-  const std::int64_t axis = r.get_int("axis", -1);
-  r.finish();
-  return std::make_unique<ConcordanceCorrelation>(name, dtype, axis);
+const MetricSpec<CorrelationOptions>& PearsonCorrelation::spec() {
+  static const MetricSpec<CorrelationOptions> spec = correlation_spec(
+      "PearsonCorrelation", "pearson_correlation", "Pearson correlation coefficient (per row, or over samples).");
+  return spec;
 }
+
+PearsonCorrelation::PearsonCorrelation(const Options& options)
+    : ConfiguredMetric(options, options.axis, CorrelationKind::kPearson) {}
+
+const MetricSpec<CorrelationOptions>& ConcordanceCorrelation::spec() {
+  static const MetricSpec<CorrelationOptions> spec = correlation_spec(
+      "ConcordanceCorrelation", "concordance_correlation", "Lin's concordance correlation coefficient.");
+  return spec;
+}
+
+ConcordanceCorrelation::ConcordanceCorrelation(const Options& options)
+    : ConfiguredMetric(options, options.axis, CorrelationKind::kConcordance) {}
 
 namespace functional {
 
 Tensor pearson_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis) {
-  return row_values("pearson_correlation", y_true, y_pred, axis, CorrelationKind::kPearson, 1e-7);
+  return row_values("pearson_correlation", y_true, y_pred, axis, CorrelationKind::kPearson, kernels::kKerasEpsilon);
 }
 
 Tensor concordance_correlation(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis) {
   return row_values("concordance_correlation", y_true, y_pred, axis, CorrelationKind::kConcordance,
-                    static_cast<double>(1e-7f));
+                    kernels::keras_epsilon(DType::kFloat32));
 }
 
 }  // namespace functional

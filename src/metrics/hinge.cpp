@@ -4,6 +4,7 @@
 
 #include "internal/check.h"
 #include "metrics/kernels/hinge_math.h"
+#include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/row_loss.h"
 #include "metrics/loss_alignment.h"
 #include "metrics/loss_function_bindings.h"
@@ -11,12 +12,12 @@
 #include "tally/metrics/functional.h"
 
 namespace tally::metrics {
+
+using kernels::who;
 namespace {
 
 using detail::Aligned;
 using kernels::RowSpec;
-
-std::string who(const Metric& metric) { return metric.class_name() + " \"" + metric.name() + "\""; }
 
 struct MaterializeSink {
   template <class Row>
@@ -81,21 +82,27 @@ auto run_categorical_hinge(const Aligned& a, const Sink& sink) {
   });
 }
 
-template <class T>
-std::unique_ptr<Metric> simple_from_config(const char* class_name, const char* default_name, const Json& config) {
-  ConfigReader reader(class_name, config);
-  auto metric = std::make_unique<T>(reader.name(default_name), reader.dtype());
-  reader.finish();
-  return metric;
+// The spec of a hinge-family class: loss inputs of the same shape, lower is better.
+MetricSpec<BasicOptions> hinge_spec(std::string class_name, std::string default_name, std::string doc,
+                                    std::string y_true) {
+  return {std::move(class_name),
+          std::move(default_name),
+          std::move(doc),
+          Direction::kLowerIsBetter,
+          InputContract{std::move(y_true), "scores", {1, 2, 3}},
+          "scalar",
+          OptionTable<BasicOptions>{}};
 }
 
 }  // namespace
 
-Hinge::Hinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> Hinge::from_config(const Json& config) {
-  return simple_from_config<Hinge>("Hinge", "hinge", config);
+const MetricSpec<BasicOptions>& Hinge::spec() {
+  static const MetricSpec<BasicOptions> spec = hinge_spec(
+      "Hinge", "hinge", "Mean hinge loss max(1 - y * p, 0); {0, 1} labels mapped to {-1, 1} per batch.", "binary");
+  return spec;
 }
+
+Hinge::Hinge(const Options& options) : ConfiguredMetric(options) {}
 
 void Hinge::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
@@ -104,11 +111,14 @@ void Hinge::accumulate(Variables& vars, const Batch& batch) const {
   add_totals(vars, t.total, t.count);
 }
 
-SquaredHinge::SquaredHinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> SquaredHinge::from_config(const Json& config) {
-  return simple_from_config<SquaredHinge>("SquaredHinge", "squared_hinge", config);
+const MetricSpec<BasicOptions>& SquaredHinge::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      hinge_spec("SquaredHinge", "squared_hinge",
+                 "Mean squared hinge loss max(1 - y * p, 0)^2; {0, 1} labels mapped per batch.", "binary");
+  return spec;
 }
+
+SquaredHinge::SquaredHinge(const Options& options) : ConfiguredMetric(options) {}
 
 void SquaredHinge::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
@@ -117,11 +127,13 @@ void SquaredHinge::accumulate(Variables& vars, const Batch& batch) const {
   add_totals(vars, t.total, t.count);
 }
 
-CategoricalHinge::CategoricalHinge(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> CategoricalHinge::from_config(const Json& config) {
-  return simple_from_config<CategoricalHinge>("CategoricalHinge", "categorical_hinge", config);
+const MetricSpec<BasicOptions>& CategoricalHinge::spec() {
+  static const MetricSpec<BasicOptions> spec = hinge_spec(
+      "CategoricalHinge", "categorical_hinge", "Mean categorical hinge loss max(neg - pos + 1, 0).", "one_hot");
+  return spec;
 }
+
+CategoricalHinge::CategoricalHinge(const Options& options) : ConfiguredMetric(options) {}
 
 void CategoricalHinge::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);

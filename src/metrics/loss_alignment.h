@@ -17,7 +17,7 @@ struct Aligned {
 };
 
 /// Losses averaged elementwise over `axis` (binary crossentropy, Poisson, hinge): same shape
-/// after Keras's rank alignment; a rank-1 input is N samples of one value (tally decision 9).
+/// after Keras's rank alignment; a rank-1 input is N samples of one value (docs/keras-differences.md §9).
 Aligned align_elementwise(std::string_view who, const TensorView& y_true, const TensorView& y_pred, std::int64_t axis);
 /// Losses over a class `axis` (categorical crossentropy, KL divergence, categorical hinge):
 /// same shape; a rank-1 input is one vector, so one sample.

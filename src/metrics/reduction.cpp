@@ -2,25 +2,28 @@
 
 #include "internal/check.h"
 #include "internal/samplewise.h"
+#include "metrics/kernels/mean_update.h"
 #include "tally/config.h"
 
 namespace tally::metrics {
-namespace {
 
-std::string who(const Metric& metric) { return metric.class_name() + " \"" + metric.name() + "\""; }
-
-}  // namespace
+using kernels::who;
+namespace {}  // namespace
 
 // --- Sum --------------------------------------------------------------------------
 
-Sum::Sum(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) { add_variable("total", {}); }
-
-std::unique_ptr<Metric> Sum::from_config(const Json& config) {
-  ConfigReader reader("Sum", config);
-  auto metric = std::make_unique<Sum>(reader.name("sum"), reader.dtype());
-  reader.finish();
-  return metric;
+const MetricSpec<BasicOptions>& Sum::spec() {
+  static const MetricSpec<BasicOptions> spec{"Sum",
+                                             "sum",
+                                             "Weighted sum of values.",
+                                             Direction::kNone,
+                                             InputContract{"none", "values", {0, 1, 2, 3}},
+                                             "scalar",
+                                             OptionTable<BasicOptions>{}};
+  return spec;
 }
+
+Sum::Sum(const Options& options) : ConfiguredMetric(options) { add_variable("total", {}); }
 
 void Sum::accumulate(Variables& vars, const Batch& batch) const {
   const internal::WeightedTotals t =
@@ -32,29 +35,23 @@ Tensor Sum::result_from(const Variables& vars) const { return Tensor::scalar(var
 
 // --- Mean -------------------------------------------------------------------------
 
-Mean::Mean(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {
-  add_variable("total", {});
-  add_variable("count", {});
+const MetricSpec<BasicOptions>& Mean::spec() {
+  static const MetricSpec<BasicOptions> spec{"Mean",
+                                             "mean",
+                                             "Weighted mean of values.",
+                                             Direction::kNone,
+                                             InputContract{"none", "values", {0, 1, 2, 3}},
+                                             "scalar",
+                                             OptionTable<BasicOptions>{}};
+  return spec;
 }
 
-std::unique_ptr<Metric> Mean::from_config(const Json& config) {
-  ConfigReader reader("Mean", config);
-  auto metric = std::make_unique<Mean>(reader.name("mean"), reader.dtype());
-  reader.finish();
-  return metric;
-}
+Mean::Mean(const Options& options) : ConfiguredMetric(options) {}
 
 void Mean::accumulate(Variables& vars, const Batch& batch) const {
   const internal::WeightedTotals t =
       internal::reduce_to_samplewise(who(*this), batch.y_pred, batch.sample_weight, internal::SampleReduce::kMean);
-  vars.f64(0)[0] += t.total;
-  vars.f64(1)[0] += t.count;
-}
-
-Tensor Mean::result_from(const Variables& vars) const {
-  const double count = vars.f64(1)[0];
-  // Keras divide_no_nan: an empty Mean is 0, not NaN.
-  return Tensor::scalar(count == 0.0 ? 0.0 : vars.f64(0)[0] / count);
+  add_totals(vars, t.total, t.count);
 }
 
 // --- MeanMetricWrapper ------------------------------------------------------------
@@ -67,8 +64,6 @@ MeanMetricWrapper::MeanMetricWrapper(PerSampleFn fn, std::string name, DType dty
       fn_kwargs_(std::move(fn_kwargs)),
       direction_(direction) {
   if (!fn_) throw InvalidArgument("MeanMetricWrapper \"" + this->name() + "\": argument `fn` must be callable");
-  add_variable("total", {});
-  add_variable("count", {});
 }
 
 Json MeanMetricWrapper::get_config() const {
@@ -92,13 +87,7 @@ void MeanMetricWrapper::accumulate(Variables& vars, const Batch& batch) const {
   }
   const internal::WeightedTotals t =
       internal::reduce_to_samplewise(me, values, batch.sample_weight, internal::SampleReduce::kMean);
-  vars.f64(0)[0] += t.total;
-  vars.f64(1)[0] += t.count;
-}
-
-Tensor MeanMetricWrapper::result_from(const Variables& vars) const {
-  const double count = vars.f64(1)[0];
-  return Tensor::scalar(count == 0.0 ? 0.0 : vars.f64(0)[0] / count);
+  add_totals(vars, t.total, t.count);
 }
 
 // --- LambdaMetric -----------------------------------------------------------------

@@ -14,7 +14,7 @@ namespace {
 
 using kernels::who;
 
-// Aligned, contiguous inputs viewed as rows of `width` values (decision 9: rank <= 1 is
+// Aligned, contiguous inputs viewed as rows of `width` values (docs/keras-differences.md §9: rank <= 1 is
 // one value per row); `leading` is the per-sample shape.
 struct ErrorInputs {
   Tensor t_holder, p_holder;
@@ -95,6 +95,8 @@ decltype(auto) visit_error(RegressionError e, Fn&& fn) {
       return fn(std::integral_constant<RegressionError, RegressionError::kAbsolutePercentage>{});
     case RegressionError::kSquaredLogarithmic:
       return fn(std::integral_constant<RegressionError, RegressionError::kSquaredLogarithmic>{});
+    case RegressionError::kPinball:
+      return fn(std::integral_constant<RegressionError, RegressionError::kPinball>{});
     case RegressionError::kLogCosh:
       break;
   }
@@ -117,27 +119,17 @@ Tensor per_sample_errors(std::string_view me, RegressionError error, double para
   });
 }
 
-template <class M>
-std::unique_ptr<Metric> simple_from_config(const char* owner, const char* default_name, const Json& config) {
-  ConfigReader r(owner, config);
-  auto m = std::make_unique<M>(r.name(default_name), r.dtype());
-  r.finish();
-  return m;
-}
-
 }  // namespace
 
 // --- elementwise errors ----------------------------------------------------------------
 
-ElementwiseErrorMetric::ElementwiseErrorMetric(std::string name, DType dtype, RegressionError error, bool root)
-    : Metric(std::move(name), dtype), error_(error), root_(root) {
-  add_variable("total", {});
-  add_variable("count", {});
-}
+ElementwiseErrorMetric::ElementwiseErrorMetric(std::string name, DType dtype, RegressionError error, bool root,
+                                               double param)
+    : MeanBasedMetric(std::move(name), dtype), error_(error), root_(root), param_(param) {}
 
 void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  const double eps = kernels::keras_epsilon(dtype());
+  const double eps = error_ == RegressionError::kPinball ? param_ : kernels::keras_epsilon(dtype());
   const TensorView& w = batch.sample_weight;
   if (!w.has_value()) {
     ErrorInputs in;
@@ -152,56 +144,102 @@ void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) con
         });
       });
     });
-    vars.f64(0)[0] += total;
-    vars.f64(1)[0] += in.leading.empty() ? 1.0 : static_cast<double>(in.rows);
+    add_totals(vars, total, in.leading.empty() ? 1.0 : static_cast<double>(in.rows));
     return;
   }
   kernels::add_samplewise(vars, me, per_sample_errors(me, error_, eps, batch.y_true, batch.y_pred), w);
 }
 
 Tensor ElementwiseErrorMetric::result_from(const Variables& vars) const {
-  const double count = vars.f64(1)[0];
-  const double mean = count == 0.0 ? 0.0 : vars.f64(0)[0] / count;
+  const double mean = mean_of(vars);
   return Tensor::scalar(root_ ? std::sqrt(mean) : mean);
 }
 
-MeanSquaredError::MeanSquaredError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kSquared, false) {}
-std::unique_ptr<Metric> MeanSquaredError::from_config(const Json& c) {
-  return simple_from_config<MeanSquaredError>("MeanSquaredError", "mean_squared_error", c);
+namespace {
+
+// The spec of an elementwise error metric: regression inputs of any rank, lower is better.
+MetricSpec<BasicOptions> error_spec(std::string class_name, std::string default_name, std::string doc) {
+  return {std::move(class_name),
+          std::move(default_name),
+          std::move(doc),
+          Direction::kLowerIsBetter,
+          InputContract{"values", "values", {1, 2, 3}},
+          "scalar",
+          OptionTable<BasicOptions>{}};
 }
 
-MeanAbsoluteError::MeanAbsoluteError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kAbsolute, false) {}
-std::unique_ptr<Metric> MeanAbsoluteError::from_config(const Json& c) {
-  return simple_from_config<MeanAbsoluteError>("MeanAbsoluteError", "mean_absolute_error", c);
+}  // namespace
+
+const MetricSpec<BasicOptions>& MeanSquaredError::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      error_spec("MeanSquaredError", "mean_squared_error", "Mean of (y_true - y_pred)^2.");
+  return spec;
 }
 
-MeanAbsolutePercentageError::MeanAbsolutePercentageError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kAbsolutePercentage, false) {}
-std::unique_ptr<Metric> MeanAbsolutePercentageError::from_config(const Json& c) {
-  return simple_from_config<MeanAbsolutePercentageError>("MeanAbsolutePercentageError",
-                                                         "mean_absolute_percentage_error", c);
+MeanSquaredError::MeanSquaredError(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kSquared, false) {}
+
+const MetricSpec<BasicOptions>& MeanAbsoluteError::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      error_spec("MeanAbsoluteError", "mean_absolute_error", "Mean of |y_true - y_pred|.");
+  return spec;
 }
 
-MeanSquaredLogarithmicError::MeanSquaredLogarithmicError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kSquaredLogarithmic, false) {}
-std::unique_ptr<Metric> MeanSquaredLogarithmicError::from_config(const Json& c) {
-  return simple_from_config<MeanSquaredLogarithmicError>("MeanSquaredLogarithmicError",
-                                                         "mean_squared_logarithmic_error", c);
+MeanAbsoluteError::MeanAbsoluteError(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kAbsolute, false) {}
+
+const MetricSpec<BasicOptions>& MeanAbsolutePercentageError::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      error_spec("MeanAbsolutePercentageError", "mean_absolute_percentage_error",
+                 "100 x mean of |y_true - y_pred| / max(|y_true|, eps).");
+  return spec;
 }
 
-RootMeanSquaredError::RootMeanSquaredError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kSquared, true) {}
-std::unique_ptr<Metric> RootMeanSquaredError::from_config(const Json& c) {
-  return simple_from_config<RootMeanSquaredError>("RootMeanSquaredError", "root_mean_squared_error", c);
+MeanAbsolutePercentageError::MeanAbsolutePercentageError(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kAbsolutePercentage, false) {}
+
+const MetricSpec<BasicOptions>& MeanSquaredLogarithmicError::spec() {
+  static const MetricSpec<BasicOptions> spec = error_spec(
+      "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "Mean of squared log(1 + x) differences.");
+  return spec;
 }
 
-LogCoshError::LogCoshError(std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, RegressionError::kLogCosh, false) {}
-std::unique_ptr<Metric> LogCoshError::from_config(const Json& c) {
-  return simple_from_config<LogCoshError>("LogCoshError", "logcosh", c);
+MeanSquaredLogarithmicError::MeanSquaredLogarithmicError(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kSquaredLogarithmic, false) {}
+
+const MetricSpec<BasicOptions>& RootMeanSquaredError::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      error_spec("RootMeanSquaredError", "root_mean_squared_error", "Square root of the mean squared error.");
+  return spec;
 }
+
+RootMeanSquaredError::RootMeanSquaredError(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kSquared, true) {}
+
+const MetricSpec<BasicOptions>& LogCoshError::spec() {
+  static const MetricSpec<BasicOptions> spec =
+      error_spec("LogCoshError", "logcosh", "Mean of log(cosh(y_pred - y_true)).");
+  return spec;
+}
+
+LogCoshError::LogCoshError(const Options& options) : ConfiguredMetric(options, RegressionError::kLogCosh, false) {}
+
+const MetricSpec<MeanPinballLossOptions>& MeanPinballLoss::spec() {
+  using O = MeanPinballLossOptions;
+  static const MetricSpec<O> spec{
+      "MeanPinballLoss",
+      "mean_pinball_loss",
+      "Mean pinball (quantile) loss, as scikit-learn's mean_pinball_loss.",
+      Direction::kLowerIsBetter,
+      InputContract{"values", "values", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{field("alpha", &O::alpha, "The quantile the prediction targets.", rules::in_range(0.0, 1.0)),
+                     name_and_dtype<O>()}};
+  return spec;
+}
+
+MeanPinballLoss::MeanPinballLoss(const Options& options)
+    : ConfiguredMetric(options, RegressionError::kPinball, false, options.alpha) {}
 
 // --- CosineSimilarity --------------------------------------------------------------------
 
@@ -241,23 +279,23 @@ Tensor cosine_values(std::string_view me, const TensorView& y_true, const Tensor
 
 }  // namespace
 
-CosineSimilarity::CosineSimilarity(std::string name, DType dtype, std::int64_t axis)
-    : MeanBasedMetric(std::move(name), dtype), axis_(axis) {}
-
-std::unique_ptr<Metric> CosineSimilarity::from_config(const Json& config) {
-  ConfigReader r("CosineSimilarity", config);
-  const std::string name = r.name("cosine_similarity");
-  const DType dtype = r.dtype();
-  const std::int64_t axis = r.get_int("axis", -1);
-  r.finish();
-  return std::make_unique<CosineSimilarity>(name, dtype, axis);
+const MetricSpec<CosineSimilarityOptions>& CosineSimilarity::spec() {
+  using O = CosineSimilarityOptions;
+  static const MetricSpec<O> spec{
+      "CosineSimilarity", "cosine_similarity", "Mean cosine similarity along the last axis.",
+      Direction::kHigherIsBetter, InputContract{"values", "values", {1, 2, 3}}, "scalar",
+      // Keras's config has no axis; it is listed only when it is not -1, so that it survives a round trip.
+      OptionTable<O>{name_and_dtype<O>(), listed_when_set(field("axis", &O::axis, "The vector axis."))}};
+  return spec;
 }
+
+CosineSimilarity::CosineSimilarity(const Options& options) : ConfiguredMetric(options) {}
 
 void CosineSimilarity::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  kernels::add_samplewise(vars, me,
-                          cosine_values(me, batch.y_true, batch.y_pred, axis_, kernels::keras_epsilon(dtype())),
-                          batch.sample_weight);
+  kernels::add_samplewise(
+      vars, me, cosine_values(me, batch.y_true, batch.y_pred, options().axis, kernels::keras_epsilon(dtype())),
+      batch.sample_weight);
 }
 
 // --- R2Score -------------------------------------------------------------------------------
@@ -468,7 +506,7 @@ Tensor R2Score::result_from(const Variables& vars) const {
 namespace functional {
 
 namespace {
-const double kEps32 = static_cast<double>(1e-7f);
+const double kEps32 = kernels::keras_epsilon(DType::kFloat32);
 }  // namespace
 
 Tensor mean_squared_error(const TensorView& y_true, const TensorView& y_pred) {

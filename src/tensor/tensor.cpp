@@ -6,9 +6,21 @@
 #include <limits>
 #include <sstream>
 
-#include "internal/check.h"
-
 namespace tally {
+namespace {
+
+// Builds a message from streamable parts; the tensor layer is the bottom one and includes
+// nothing else of tally's.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::ostringstream out;
+  out.precision(17);
+  (out << ... << parts);
+  return out.str();
+}
+
+}  // namespace
+
 namespace {
 
 constexpr std::array<std::string_view, 8> kDTypeNames = {"bool",    "uint8",    "int32",   "int64",
@@ -28,7 +40,7 @@ Shape contiguous_strides(const Shape& shape) {
 std::int64_t normalize_axis(std::int64_t axis, std::int64_t ndim, const std::string& what) {
   const std::int64_t a = axis < 0 ? axis + ndim : axis;
   if (a < 0 || a >= ndim) {
-    throw ShapeError(internal::str_cat("tensor: axis ", axis, " is out of range for ", what));
+    throw ShapeError(concat("tensor: axis ", axis, " is out of range for ", what));
   }
   return a;
 }
@@ -48,9 +60,9 @@ DType dtype_from_name(std::string_view name) {
   if (name == "float") return DType::kFloat32;
   if (name == "double") return DType::kFloat64;
   if (name == "half") return DType::kFloat16;
-  throw DTypeError(internal::str_cat("unknown dtype \"", name,
-                                     "\"; expected one of bool, uint8, int32, int64, float16, bfloat16, float32, "
-                                     "float64"));
+  throw DTypeError(concat("unknown dtype \"", name,
+                          "\"; expected one of bool, uint8, int32, int64, float16, bfloat16, float32, "
+                          "float64"));
 }
 
 std::size_t dtype_size(DType dtype) {
@@ -155,8 +167,7 @@ TensorView::TensorView(const void* data, DType dtype, Shape shape, Shape strides
   if (strides_.empty()) {
     strides_ = contiguous_strides(shape_);
   } else if (strides_.size() != shape_.size()) {
-    throw ShapeError(
-        internal::str_cat("tensor: strides ", shape_string(strides_), " do not match shape ", shape_string(shape_)));
+    throw ShapeError(concat("tensor: strides ", shape_string(strides_), " do not match shape ", shape_string(shape_)));
   }
   if (data_ == nullptr && numel() > 0) throw InvalidArgument("tensor: null data pointer for a non-empty view");
   if (static_cast<std::size_t>(dtype_) >= kDTypeNames.size()) throw DTypeError("tensor: invalid dtype code");
@@ -217,8 +228,8 @@ TensorView TensorView::expand_dims(std::int64_t axis) const {
 TensorView TensorView::squeeze(std::int64_t axis) const {
   const std::int64_t a = normalize_axis(axis, ndim(), describe());
   if (shape_[static_cast<std::size_t>(a)] != 1) {
-    throw ShapeError(internal::str_cat("tensor: cannot squeeze axis ", axis, " of size ",
-                                       shape_[static_cast<std::size_t>(a)], " in ", describe()));
+    throw ShapeError(concat("tensor: cannot squeeze axis ", axis, " of size ", shape_[static_cast<std::size_t>(a)],
+                            " in ", describe()));
   }
   TensorView out = *this;
   out.shape_.erase(out.shape_.begin() + a);
@@ -249,7 +260,7 @@ TensorView TensorView::broadcast_to(const Shape& shape) const {
 TensorView TensorView::slice_rows(std::int64_t begin, std::int64_t end) const {
   if (ndim() == 0) throw ShapeError("tensor: cannot slice rows of a 0-d view");
   if (begin < 0 || end < begin || end > shape_[0]) {
-    throw ShapeError(internal::str_cat("tensor: row range [", begin, ", ", end, ") is out of range for ", describe()));
+    throw ShapeError(concat("tensor: row range [", begin, ", ", end, ") is out of range for ", describe()));
   }
   TensorView out = *this;
   out.shape_[0] = end - begin;
@@ -275,14 +286,13 @@ std::string TensorView::describe() const {
 
 void TensorView::check_numel(std::int64_t numel_expected) const {
   if (numel() != numel_expected) {
-    throw ShapeError(internal::str_cat("tensor: shape ", shape_string(shape_), " holds ", numel(),
-                                       " elements but the data has ", numel_expected));
+    throw ShapeError(concat("tensor: shape ", shape_string(shape_), " holds ", numel(), " elements but the data has ",
+                            numel_expected));
   }
 }
 
 void TensorView::throw_dtype_mismatch(DType requested) const {
-  throw DTypeError(
-      internal::str_cat("tensor: requested ", dtype_name(requested), " data from a ", dtype_name(dtype_), " view"));
+  throw DTypeError(concat("tensor: requested ", dtype_name(requested), " data from a ", dtype_name(dtype_), " view"));
 }
 
 // --- Tensor ---------------------------------------------------------------------
@@ -306,8 +316,7 @@ Tensor Tensor::from_vector(std::span<const double> values, Shape shape) {
   if (shape.empty()) shape = {static_cast<std::int64_t>(values.size())};
   Tensor out(DType::kFloat64, std::move(shape));
   if (out.numel() != static_cast<std::int64_t>(values.size())) {
-    throw ShapeError(
-        internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
+    throw ShapeError(concat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
   }
   std::copy(values.begin(), values.end(), out.data_as<double>());
   return out;
@@ -317,8 +326,7 @@ Tensor Tensor::from_vector(std::span<const std::int64_t> values, Shape shape) {
   if (shape.empty()) shape = {static_cast<std::int64_t>(values.size())};
   Tensor out(DType::kInt64, std::move(shape));
   if (out.numel() != static_cast<std::int64_t>(values.size())) {
-    throw ShapeError(
-        internal::str_cat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
+    throw ShapeError(concat("tensor: shape ", shape_string(out.shape()), " does not hold ", values.size(), " values"));
   }
   std::copy(values.begin(), values.end(), out.data_as<std::int64_t>());
   return out;

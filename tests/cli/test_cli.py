@@ -45,12 +45,16 @@ def save(name, array, version=None):
 
 
 def known_metrics():
-    code, out, _ = run("list", "--json")
+    code, out, _ = run("list", "--format", "json")
     assert code == 0
+    catalog = json.loads(out)
     names = set()
-    for entry in json.loads(out):
+    for entry in catalog["metrics"]:
         names.add(entry["class_name"])
-        names.update(entry["aliases"])
+        names.update(entry["names"])
+    for fn in catalog["functions"]:
+        names.add(fn["name"])
+        names.update(fn["aliases"])
     return names
 
 

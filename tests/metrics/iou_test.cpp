@@ -60,7 +60,7 @@ TEST(IoU, KerasReferenceValues) {
     IoU m(2, {0, 1});
     EXPECT_NEAR(update_and_value(m, V{0, 0, 1, 1}, V{0, 1, 0, 1}), (1.0 / 3 + 1.0 / 3) / 2, 1e-6);
   }
-  {  // IoUTest.test_weighted (float sample weights are kept, tally decision 7)
+  {  // IoUTest.test_weighted (float sample weights are kept, docs/keras-differences.md §7)
     IoU m(2, {1, 0}, {}, "io_u", DType::kFloat32);
     EXPECT_NEAR(update_and_value(m, V{0, 0, 1, 1}, V{0, 1, 0, 1}, V{0.2, 0.3, 0.4, 0.1}),
                 (0.1 / (0.4 + 0.5 - 0.1) + 0.2 / (0.6 + 0.5 - 0.2)) / 2, 1e-6);

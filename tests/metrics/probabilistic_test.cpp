@@ -58,7 +58,7 @@ TEST(BinaryCrossentropy, KerasSaturatedTermsFollowTheMetricDType) {
   EXPECT_NEAR(wrong, 15.942385, 1e-6);
   const double expected = ((-std::log(kHi32) + wrong) / 2 + (-std::log(kHi32) - std::log(1.0 - kLo32)) / 2) / 2;
   EXPECT_NEAR(v, expected, 1e-12);
-  // With dtype float64 the same term is -ln(1e-7) = 16.118 (tally decision 11).
+  // With dtype float64 the same term is -ln(1e-7) = 16.118 (docs/keras-differences.md §11).
   BinaryCrossentropy m64(false, 0.0, "bce64", DType::kFloat64);
   m64.update_state(Vec{0}, Vec{1});
   EXPECT_NEAR(m64.value(), 16.118095, 1e-6);
@@ -79,7 +79,7 @@ TEST(BinaryCrossentropy, KerasFromLogits) {
   EXPECT_NEAR(eval(m, TensorView(yt, {2, 3}), TensorView(x, {2, 3})), 3.333, 1e-3);  // test_unweighted_with_logits
   BinaryCrossentropy w(true);
   EXPECT_NEAR(eval(w, TensorView(yt, {2, 3}), TensorView(x, {2, 3}), Vec{2.0, 2.5}), 3.7037, 1e-4);
-  // Exact log-sigmoid (decision 6): row 2 is (10 + 3·ln(1 + e^-10) + 10) / 3, no clipping at 16.
+  // Exact log-sigmoid (docs/keras-differences.md §6): row 2 is (10 + 3·ln(1 + e^-10) + 10) / 3, no clipping at 16.
   const Tensor per = functional::binary_crossentropy(TensorView(yt, {2, 3}), TensorView(x, {2, 3}), true);
   EXPECT_NEAR(per.data_as<double>()[0], std::log1p(std::exp(-10.0)), 1e-15);
   EXPECT_NEAR(per.data_as<double>()[1], (20.0 + 3 * std::log1p(std::exp(-10.0))) / 3, 1e-13);
@@ -282,7 +282,7 @@ TEST(SparseCategoricalCrossentropy, IgnoreClassLeavesTotalAndCount) {
   const double l1 = -std::log(0.95 / 1.0);
   const double l2 = -std::log(0.1);
   // Keras test_ignore_class gives 0.78462 = (l1 + l2) / 3 (it counts the ignored row when
-  // unweighted); tally decision 12 excludes it: (l1 + l2) / 2.
+  // unweighted); docs/keras-differences.md §12 excludes it: (l1 + l2) / 2.
   SparseCategoricalCrossentropy m(false, 0);
   EXPECT_NEAR(eval(m, yt, TensorView(yp, {3, 3})), (l1 + l2) / 2, 1e-6);
   EXPECT_NEAR((l1 + l2) / 3, 0.78462, 1e-4);

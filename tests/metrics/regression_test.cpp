@@ -88,7 +88,7 @@ TEST(Regression, LogCoshAndCosineMatchTheirFormulas) {
 }
 
 TEST(Regression, RankOneInputsAreSamples) {
-  // tally decision 9: [N] is N samples of one output, so per-sample weights apply.
+  // docs/keras-differences.md §9: [N] is N samples of one output, so per-sample weights apply.
   MeanSquaredError a, b;
   a.update_state(std::vector<double>{0, 0, 0}, std::vector<double>{1, 2, 3}, std::vector<double>{1, 0, 1});
   b.update_state(TensorView(std::vector<double>{0, 0, 0}, {3, 1}), TensorView(std::vector<double>{1, 2, 3}, {3, 1}),
@@ -170,7 +170,7 @@ TEST(R2Score, ConfigAdjustedAndDegenerateCases) {
   perfect_constant.update_state(std::vector<double>{2, 2}, std::vector<double>{2, 2});
   EXPECT_TRUE(std::isnan(perfect_constant.value()));
   EXPECT_THROW(r2.update_state(TensorView(y, {5, 1}), TensorView(std::vector<double>(10, 1.0), {5, 2})), ShapeError);
-  // Rows with zero weight do not count towards n (decision 5).
+  // Rows with zero weight do not count towards n (docs/keras-differences.md §5).
   R2Score n_check(ClassAggregation::kUniformAverage, 1);
   n_check.update_state(y, p, std::vector<double>{1, 1, 1, 1, 0});
   EXPECT_EQ(n_check.variable_values().i64(0)[0], 4);
@@ -232,6 +232,35 @@ TEST(Regression, FunctionsAreMetricsByName) {
   EXPECT_EQ(get("mse")->class_name(), "MeanSquaredError");  // class names win over functions
   const Tensor v = functional::mean_squared_error(TensorView(kTrue, {4, 5}), TensorView(kPred, {4, 5}));
   EXPECT_EQ(v.to_doubles(), (std::vector<double>{0.4, 0.4, 0.4, 0.8}));
+}
+
+// Added by the recipe of docs/contributing.md (issue 14): reference values from
+// scikit-learn's mean_pinball_loss (tests/fixtures/gen_regression.py).
+TEST(MeanPinballLoss, MatchesScikitLearn) {
+  const Json f = fixture();
+  const Tensor y = vec(f["y_true"]), p = vec(f["y_pred"]), w = vec(f["sample_weight"]);
+  MeanPinballLoss half;
+  half.update_state(y, p);
+  EXPECT_NEAR(half.value(), f["pinball_0_5"].get<double>(), 1e-12);
+  MeanPinballLoss high(0.9);
+  high.update_state(y, p, w);
+  EXPECT_NEAR(high.value(), f["pinball_0_9_weighted"].get<double>(), 1e-12);
+  MeanPinballLoss low(0.1);
+  low.update_state(mat(f["y_true_k"]), mat(f["y_pred_k"]));
+  EXPECT_NEAR(low.value(), f["pinball_0_1_k"].get<double>(), 1e-12);
+  // alpha = 0.5 is half the mean absolute error.
+  MeanAbsoluteError mae;
+  mae.update_state(y, p);
+  EXPECT_NEAR(half.value(), 0.5 * mae.value(), 1e-12);
+  EXPECT_EQ(metrics::get("pinball_loss")->class_name(), "MeanPinballLoss");
+  EXPECT_EQ(MeanPinballLoss().get_config(),
+            (Json{{"name", "mean_pinball_loss"}, {"dtype", "float32"}, {"alpha", 0.5}}));
+  try {
+    MeanPinballLoss bad(1.5);
+    FAIL() << "alpha 1.5 accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "MeanPinballLoss \"mean_pinball_loss\": argument `alpha` must be in [0, 1]; received 1.5");
+  }
 }
 
 }  // namespace

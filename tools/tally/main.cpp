@@ -110,36 +110,26 @@ int do_eval(const EvalArgs& args) {
   return 0;
 }
 
-int do_list(bool as_json) {
-  tally::Json all = tally::Json::array();
-  for (const auto& info : tally::metrics::catalog()) {
-    tally::Json entry{{"class_name", info.class_name},
-                      {"aliases", info.aliases},
-                      {"family", info.family},
-                      {"direction", std::string(tally::direction_name(info.direction))},
-                      {"doc", info.doc}};
-    try {
-      entry["config"] = info.factory(tally::Json::object())->get_config();
-    } catch (const tally::Error& e) {
-      entry["config"] = nullptr;
-      entry["requires"] = e.what();  // e.g. IoU needs num_classes: say why there are no defaults
-    }
-    all.push_back(entry);
-  }
-  if (as_json) {
-    std::cout << all.dump(2) << "\n";
+// `tally list`: the catalog as a table, or as the JSON description every generator reads.
+int do_list(const std::string& format) {
+  const tally::Json catalog = tally::metrics::describe_catalog();
+  if (format == "json") {
+    std::cout << catalog.dump(2) << "\n";
     return 0;
   }
-  for (const auto& e : all) {
-    std::cout << fmt::format("{:<32} {:<12} {}\n", e["class_name"].get<std::string>(), e["family"].get<std::string>(),
-                             e["doc"].get<std::string>());
-    std::cout << fmt::format("    names: {}\n", fmt::join(e["aliases"].get<std::vector<std::string>>(), ", "));
-    if (!e["config"].is_null()) {
-      std::cout << "    config: " << e["config"].dump() << "\n";
-    } else {
-      std::cout << "    config: no defaults (" << e["requires"].get<std::string>() << ")\n";
+  for (const auto& m : catalog["metrics"]) {
+    std::cout << fmt::format("{:<32} {:<14} {}\n", m["class_name"].get<std::string>(), m["family"].get<std::string>(),
+                             m["doc"].get<std::string>());
+    std::cout << fmt::format("    names: {}\n", fmt::join(m["names"].get<std::vector<std::string>>(), ", "));
+    std::vector<std::string> options;
+    for (const auto& o : m["options"]) {
+      options.push_back(o["required"].get<bool>() ? o["key"].get<std::string>() + " (required)"
+                                                  : o["key"].get<std::string>() + "=" + o["default"].dump());
     }
+    std::cout << fmt::format("    options: {}\n", fmt::join(options, ", "));
   }
+  std::cout << fmt::format("\n{} metrics and {} per-sample functions; `tally list --format json` describes them all\n",
+                           catalog["metrics"].size(), catalog["functions"].size());
   return 0;
 }
 
@@ -196,9 +186,12 @@ int main(int argc, char** argv) {
   eval->add_option("--format", eval_args.format, "Output format: table, json or csv");
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
 
-  bool list_json = false;
+  std::string list_format = "table";
   CLI::App* list = app.add_subcommand("list", "List every metric with its names, config keys and defaults");
-  list->add_flag("--json", list_json, "Print JSON");
+  list->add_option("--format", list_format, "table, or json (the catalog description the generators read)")
+      ->check(CLI::IsMember({"table", "json"}));
+  list->add_flag_callback(
+      "--json", [&list_format] { list_format = "json"; }, "Same as --format json");
 
   std::string data_dir = TALLY_EXAMPLES_DATA_DIR;
   std::string out_dir = "tally-demo";
@@ -222,7 +215,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (eval->parsed()) return do_eval(eval_args);
-    if (list->parsed()) return do_list(list_json);
+    if (list->parsed()) return do_list(list_format);
     if (demo->parsed()) return do_demo(data_dir, out_dir);
     std::cout << app.help();
     return 0;

@@ -13,7 +13,7 @@
 namespace tally::metrics {
 
 /// Keras Accuracy: how often y_true == y_pred, element by element.
-class Accuracy : public ConfiguredMetric<Accuracy, BasicOptions, MeanBasedMetric<Accuracy>> {
+class Accuracy : public ConfiguredMetric<Accuracy, BasicOptions, MeanBasedMetric> {
  public:
   explicit Accuracy(const Options& options);
   /// An empty name means "accuracy".
@@ -31,7 +31,7 @@ struct BinaryAccuracyOptions {
 
 /// Keras BinaryAccuracy: how often (y_pred > threshold) equals y_true (strict; labels other
 /// than 0 and 1 never match), element by element.
-class BinaryAccuracy : public ConfiguredMetric<BinaryAccuracy, BinaryAccuracyOptions, MeanBasedMetric<BinaryAccuracy>> {
+class BinaryAccuracy : public ConfiguredMetric<BinaryAccuracy, BinaryAccuracyOptions, MeanBasedMetric> {
  public:
   explicit BinaryAccuracy(const Options& options);
   /// An empty name means "binary_accuracy".
@@ -44,8 +44,7 @@ class BinaryAccuracy : public ConfiguredMetric<BinaryAccuracy, BinaryAccuracyOpt
 
 /// Keras CategoricalAccuracy: argmax(y_true) == argmax(y_pred) along the last axis
 /// (ties resolve to the first index).
-class CategoricalAccuracy
-    : public ConfiguredMetric<CategoricalAccuracy, BasicOptions, MeanBasedMetric<CategoricalAccuracy>> {
+class CategoricalAccuracy : public ConfiguredMetric<CategoricalAccuracy, BasicOptions, MeanBasedMetric> {
  public:
   explicit CategoricalAccuracy(const Options& options);
   /// An empty name means "categorical_accuracy".
@@ -57,8 +56,7 @@ class CategoricalAccuracy
 
 /// Keras SparseCategoricalAccuracy: integer y_true == argmax(y_pred) (a trailing unit axis
 /// of y_true is squeezed; a non-integral label never matches).
-class SparseCategoricalAccuracy
-    : public ConfiguredMetric<SparseCategoricalAccuracy, BasicOptions, MeanBasedMetric<SparseCategoricalAccuracy>> {
+class SparseCategoricalAccuracy : public ConfiguredMetric<SparseCategoricalAccuracy, BasicOptions, MeanBasedMetric> {
  public:
   explicit SparseCategoricalAccuracy(const Options& options);
   /// An empty name means "sparse_categorical_accuracy".
@@ -77,8 +75,7 @@ struct TopKOptions {
 
 /// Keras TopKCategoricalAccuracy: the target argmax(y_true) is a hit when fewer than k
 /// classes score strictly higher than it (ties count as hits). Inputs of rank > 2 are rows.
-class TopKCategoricalAccuracy
-    : public ConfiguredMetric<TopKCategoricalAccuracy, TopKOptions, MeanBasedMetric<TopKCategoricalAccuracy>> {
+class TopKCategoricalAccuracy : public ConfiguredMetric<TopKCategoricalAccuracy, TopKOptions, MeanBasedMetric> {
  public:
   explicit TopKCategoricalAccuracy(const Options& options);
   /// An empty name means "top_k_categorical_accuracy".
@@ -104,8 +101,8 @@ struct SparseTopKOptions {
 
 /// Keras SparseTopKCategoricalAccuracy: integer targets in the top k (ties count as hits),
 /// or, with sorted ids, the target among the first k ids.
-class SparseTopKCategoricalAccuracy : public ConfiguredMetric<SparseTopKCategoricalAccuracy, SparseTopKOptions,
-                                                              MeanBasedMetric<SparseTopKCategoricalAccuracy>> {
+class SparseTopKCategoricalAccuracy
+    : public ConfiguredMetric<SparseTopKCategoricalAccuracy, SparseTopKOptions, MeanBasedMetric> {
  public:
   explicit SparseTopKCategoricalAccuracy(const Options& options);
   /// An empty name means "sparse_top_k_categorical_accuracy".

@@ -1,7 +1,7 @@
 #pragma once
 // Keras PearsonCorrelation and ConcordanceCorrelation (keras/src/metrics/correlation_metrics.py).
 //
-// tally decision 3. For inputs of rank >= 2, Keras computes one correlation per row along
+// docs/keras-differences.md §3. For inputs of rank >= 2, Keras computes one correlation per row along
 // `axis` and averages the rows (with sample weights): tally does the same, which is
 // already independent of batching. For rank-1 inputs Keras computes one correlation per
 // update call and averages the calls, so its result depends on batching; tally instead
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
@@ -23,11 +24,16 @@ enum class CorrelationKind : std::uint8_t {
   kConcordance,  ///< 2 · covariance / (var_true + var_pred + (mean_true - mean_pred)^2 + eps)
 };
 
+/// Options of the correlation metrics.
+struct CorrelationOptions {
+  std::string name;  ///< empty: the class's default name
+  DType dtype = DType::kFloat32;
+  std::int64_t axis = -1;  ///< the axis along which the coefficient is computed
+};
+
 /// Shared implementation of the two correlation metrics.
 class CorrelationMetric : public Metric {
  public:
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
   void accumulate(Variables& vars, const Batch& batch) const override;
   Tensor result_from(const Variables& vars) const override;
 
@@ -40,23 +46,24 @@ class CorrelationMetric : public Metric {
 };
 
 /// Keras PearsonCorrelation (name "pearson_correlation", axis -1).
-class PearsonCorrelation : public MetricWithClone<PearsonCorrelation, CorrelationMetric> {
+class PearsonCorrelation : public ConfiguredMetric<PearsonCorrelation, CorrelationOptions, CorrelationMetric> {
  public:
-  explicit PearsonCorrelation(std::string name = "pearson_correlation", DType dtype = DType::kFloat32,
-                              std::int64_t axis = -1);
-  /// Builds from a Keras config {"name", "dtype", "axis"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "PearsonCorrelation"; }
+  explicit PearsonCorrelation(const Options& options);
+  /// An empty name means "pearson_correlation".
+  explicit PearsonCorrelation(std::string name = {}, DType dtype = DType::kFloat32, std::int64_t axis = Options{}.axis)
+      : PearsonCorrelation(Options{std::move(name), dtype, axis}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 /// Keras ConcordanceCorrelation (name "concordance_correlation", axis -1).
-class ConcordanceCorrelation : public MetricWithClone<ConcordanceCorrelation, CorrelationMetric> {
+class ConcordanceCorrelation : public ConfiguredMetric<ConcordanceCorrelation, CorrelationOptions, CorrelationMetric> {
  public:
-  explicit ConcordanceCorrelation(std::string name = "concordance_correlation", DType dtype = DType::kFloat32,
-                                  std::int64_t axis = -1);
-  /// Builds from a Keras config {"name", "dtype", "axis"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "ConcordanceCorrelation"; }
+  explicit ConcordanceCorrelation(const Options& options);
+  /// An empty name means "concordance_correlation".
+  explicit ConcordanceCorrelation(std::string name = {}, DType dtype = DType::kFloat32,
+                                  std::int64_t axis = Options{}.axis)
+      : ConcordanceCorrelation(Options{std::move(name), dtype, axis}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 }  // namespace tally::metrics

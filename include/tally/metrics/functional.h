@@ -4,7 +4,7 @@
 // metrics by name: get("huber") is a MeanMetricWrapper around functional::huber, and its
 // config {"fn": "huber", "delta": ...} rebuilds it.
 //
-// Rank rule (tally decision 9): a rank-1 y_true / y_pred of length N is N samples of one
+// Rank rule (docs/keras-differences.md §9): a rank-1 y_true / y_pred of length N is N samples of one
 // output, as Keras treats shape [N, 1]; functions over a vector or class axis (cosine
 // similarity, categorical crossentropy, KL divergence) read a rank-1 input as one vector.
 
@@ -78,7 +78,7 @@ Tensor huber(const TensorView& y_true, const TensorView& y_pred, double delta = 
 Tensor cosine_similarity(const TensorView& y_true, const TensorView& y_pred, std::int64_t axis = -1);
 // --- probabilistic ---
 // Keras's losses of the probabilistic family. `dtype` is the Keras dtype that rounds the
-// clipping constants ε = 1e-7 and 1 − ε (tally decision 11); arithmetic is float64. Inputs
+// clipping constants ε = 1e-7 and 1 − ε (docs/keras-differences.md §11); arithmetic is float64. Inputs
 // of rank > 2 give Keras's loss shape (the input shape without the reduced axis).
 
 /// Keras binary_crossentropy: per sample, the mean over `axis` of −[y ln p + (1−y) ln(1−p)]

@@ -14,60 +14,64 @@
 #include <string>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
-/// Keras Sum: the weighted sum of all values. Variable `total` (float64).
-class Sum : public MetricWithClone<Sum> {
+/// The one base of every mean-like metric (accuracy, regression, probabilistic, hinge):
+/// Keras Mean's state, float64 `total` (Σ value·weight) and `count` (Σ weight), both summed;
+/// result = total / count, 0 before any update (Keras divide_no_nan).
+class MeanBasedMetric : public Metric {
  public:
-  /// name defaults to "sum"; dtype is the Keras dtype (float32).
-  explicit Sum(std::string name = "sum", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
+  Tensor result_from(const Variables& vars) const override { return Tensor::scalar(mean_of(vars)); }
+
+ protected:
+  /// Declares `total` and `count`.
+  MeanBasedMetric(std::string name, DType dtype) : Metric(std::move(name), dtype) {
+    add_variable("total", {});
+    add_variable("count", {});
+  }
+  /// total / count, 0 when count is 0.
+  static double mean_of(const Variables& vars) {
+    const double count = vars.f64(1)[0];
+    return count == 0.0 ? 0.0 : vars.f64(0)[0] / count;
+  }
+  /// Adds a batch's (total, count) contribution.
+  static void add_totals(Variables& vars, double total, double count) {
+    vars.f64(0)[0] += total;
+    vars.f64(1)[0] += count;
+  }
+};
+
+/// Keras Sum: the weighted sum of all values. Variable `total` (float64).
+class Sum : public ConfiguredMetric<Sum, BasicOptions> {
+ public:
+  explicit Sum(const Options& options);
+  /// An empty name means "sum"; dtype is the Keras dtype (float32).
+  explicit Sum(std::string name = {}, DType dtype = DType::kFloat32) : Sum(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 
   /// Adds values (any shape) with an optional sample_weight broadcastable to them.
   void update_state(const TensorView& values, const TensorView& sample_weight = {}) {
     Metric::update_state({}, values, sample_weight);
   }
-  std::string class_name() const override { return "Sum"; }
   void accumulate(Variables& vars, const Batch& batch) const override;
   Tensor result_from(const Variables& vars) const override;
 };
 
 /// Keras Mean: total / count over all values (0 when count is 0). Variables `total`, `count`.
-class Mean : public MetricWithClone<Mean> {
+class Mean : public ConfiguredMetric<Mean, BasicOptions, MeanBasedMetric> {
  public:
-  /// name defaults to "mean".
-  explicit Mean(std::string name = "mean", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
+  explicit Mean(const Options& options);
+  /// An empty name means "mean".
+  explicit Mean(std::string name = {}, DType dtype = DType::kFloat32) : Mean(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 
   /// Adds values (any shape) with an optional sample_weight broadcastable to them.
   void update_state(const TensorView& values, const TensorView& sample_weight = {}) {
     Metric::update_state({}, values, sample_weight);
   }
-  std::string class_name() const override { return "Mean"; }
   void accumulate(Variables& vars, const Batch& batch) const override;
-  Tensor result_from(const Variables& vars) const override;
-};
-
-/// Base of metrics whose state is Keras Mean's (`total`, `count`, both float64 sums) and
-/// whose result is total / count (0 before any update): the accuracy, regression,
-/// probabilistic and hinge families.
-template <class Derived>
-class MeanBasedMetric : public MetricWithClone<Derived> {
- public:
-  Tensor result_from(const Variables& vars) const override {
-    const double count = vars.f64(1)[0];
-    return Tensor::scalar(count == 0.0 ? 0.0 : vars.f64(0)[0] / count);
-  }
-
- protected:
-  /// Declares `total` and `count`.
-  MeanBasedMetric(std::string name, DType dtype) : MetricWithClone<Derived>(std::move(name), dtype) {
-    this->add_variable("total", {});
-    this->add_variable("count", {});
-  }
 };
 
 /// A per-sample function of (y_true, y_pred): returns a float64 tensor of values whose
@@ -75,7 +79,7 @@ class MeanBasedMetric : public MetricWithClone<Derived> {
 using PerSampleFn = std::function<Tensor(const TensorView& y_true, const TensorView& y_pred)>;
 
 /// Keras MeanMetricWrapper: the weighted mean of a per-sample function's values.
-class MeanMetricWrapper : public MetricWithClone<MeanMetricWrapper> {
+class MeanMetricWrapper : public MetricWithClone<MeanMetricWrapper, MeanBasedMetric> {
  public:
   /// `fn_name` and `fn_kwargs` are reported by get_config() as "fn" and extra keys.
   MeanMetricWrapper(PerSampleFn fn, std::string name, DType dtype = DType::kFloat32, std::string fn_name = {},
@@ -85,7 +89,6 @@ class MeanMetricWrapper : public MetricWithClone<MeanMetricWrapper> {
   Json get_config() const override;
   Direction direction() const override { return direction_; }
   void accumulate(Variables& vars, const Batch& batch) const override;
-  Tensor result_from(const Variables& vars) const override;
 
  private:
   PerSampleFn fn_;

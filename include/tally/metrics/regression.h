@@ -2,7 +2,7 @@
 // The Keras regression family (keras/src/metrics/regression_metrics.py).
 //
 // Per-sample values are the mean over the last axis of an elementwise error (Keras
-// losses). tally decision 9: a rank-1 y_true / y_pred of length N is N samples of one
+// losses). docs/keras-differences.md §9: a rank-1 y_true / y_pred of length N is N samples of one
 // output, as Keras treats shape [N, 1] (Keras itself would reduce it to ONE value).
 // CosineSimilarity keeps Keras's meaning: the last axis is the vector, so a rank-1 input
 // is one vector. R2Score has its own state (per-output sums).
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "tally/metrics/reduction.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
@@ -23,96 +24,125 @@ enum class RegressionError : std::uint8_t {
   kAbsolutePercentage,  ///< 100 |y_true - y_pred| / max(|y_true|, eps)
   kSquaredLogarithmic,  ///< (log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2
   kLogCosh,             ///< log(cosh(y_pred - y_true)), computed stably
+  kPinball,             ///< alpha·max(y_true − y_pred, 0) + (1 − alpha)·max(y_pred − y_true, 0)
 };
 
 /// Base of MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
 /// MeanSquaredLogarithmicError, LogCoshError and RootMeanSquaredError.
-class ElementwiseErrorMetric : public Metric {
+class ElementwiseErrorMetric : public MeanBasedMetric {
  public:
   void accumulate(Variables& vars, const Batch& batch) const override;
   Tensor result_from(const Variables& vars) const override;
-  Direction direction() const override { return Direction::kLowerIsBetter; }
   RegressionError error() const { return error_; }
 
  protected:
-  ElementwiseErrorMetric(std::string name, DType dtype, RegressionError error, bool root);
+  /// `param` is the error's parameter (the pinball loss's alpha); eps for the others.
+  ElementwiseErrorMetric(std::string name, DType dtype, RegressionError error, bool root, double param = 0.0);
 
  private:
   RegressionError error_;
-  bool root_;  // RootMeanSquaredError: sqrt of the mean
+  bool root_;     // RootMeanSquaredError: sqrt of the mean
+  double param_;  // kPinball: alpha
 };
 
-/// Keras MeanSquaredError (name "mean_squared_error"; also mse, MSE).
-class MeanSquaredError : public MetricWithClone<MeanSquaredError, ElementwiseErrorMetric> {
+/// Keras MeanSquaredError (also mse, MSE).
+class MeanSquaredError : public ConfiguredMetric<MeanSquaredError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit MeanSquaredError(std::string name = "mean_squared_error", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "MeanSquaredError"; }
+  explicit MeanSquaredError(const Options& options);
+  /// An empty name means "mean_squared_error".
+  explicit MeanSquaredError(std::string name = {}, DType dtype = DType::kFloat32)
+      : MeanSquaredError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 };
 
-/// Keras MeanAbsoluteError (name "mean_absolute_error"; also mae, MAE).
-class MeanAbsoluteError : public MetricWithClone<MeanAbsoluteError, ElementwiseErrorMetric> {
+/// Keras MeanAbsoluteError (also mae, MAE).
+class MeanAbsoluteError : public ConfiguredMetric<MeanAbsoluteError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit MeanAbsoluteError(std::string name = "mean_absolute_error", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "MeanAbsoluteError"; }
+  explicit MeanAbsoluteError(const Options& options);
+  /// An empty name means "mean_absolute_error".
+  explicit MeanAbsoluteError(std::string name = {}, DType dtype = DType::kFloat32)
+      : MeanAbsoluteError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 /// Keras MeanAbsolutePercentageError: 100 · mean(|y - p| / max(|y|, eps)).
-class MeanAbsolutePercentageError : public MetricWithClone<MeanAbsolutePercentageError, ElementwiseErrorMetric> {
+class MeanAbsolutePercentageError
+    : public ConfiguredMetric<MeanAbsolutePercentageError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit MeanAbsolutePercentageError(std::string name = "mean_absolute_percentage_error",
-                                       DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "MeanAbsolutePercentageError"; }
+  explicit MeanAbsolutePercentageError(const Options& options);
+  /// An empty name means "mean_absolute_percentage_error".
+  explicit MeanAbsolutePercentageError(std::string name = {}, DType dtype = DType::kFloat32)
+      : MeanAbsolutePercentageError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 /// Keras MeanSquaredLogarithmicError: negatives are clamped to eps, not rejected.
-class MeanSquaredLogarithmicError : public MetricWithClone<MeanSquaredLogarithmicError, ElementwiseErrorMetric> {
+class MeanSquaredLogarithmicError
+    : public ConfiguredMetric<MeanSquaredLogarithmicError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit MeanSquaredLogarithmicError(std::string name = "mean_squared_logarithmic_error",
-                                       DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "MeanSquaredLogarithmicError"; }
+  explicit MeanSquaredLogarithmicError(const Options& options);
+  /// An empty name means "mean_squared_logarithmic_error".
+  explicit MeanSquaredLogarithmicError(std::string name = {}, DType dtype = DType::kFloat32)
+      : MeanSquaredLogarithmicError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 /// Keras RootMeanSquaredError: sqrt of the weighted mean of squared errors.
-class RootMeanSquaredError : public MetricWithClone<RootMeanSquaredError, ElementwiseErrorMetric> {
+class RootMeanSquaredError : public ConfiguredMetric<RootMeanSquaredError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit RootMeanSquaredError(std::string name = "root_mean_squared_error", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "RootMeanSquaredError"; }
+  explicit RootMeanSquaredError(const Options& options);
+  /// An empty name means "root_mean_squared_error".
+  explicit RootMeanSquaredError(std::string name = {}, DType dtype = DType::kFloat32)
+      : RootMeanSquaredError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
 };
 
 /// Keras LogCoshError (default name "logcosh"): mean of log(cosh(y_pred - y_true)).
-class LogCoshError : public MetricWithClone<LogCoshError, ElementwiseErrorMetric> {
+class LogCoshError : public ConfiguredMetric<LogCoshError, BasicOptions, ElementwiseErrorMetric> {
  public:
-  explicit LogCoshError(std::string name = "logcosh", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "LogCoshError"; }
+  explicit LogCoshError(const Options& options);
+  /// An empty name means "logcosh".
+  explicit LogCoshError(std::string name = {}, DType dtype = DType::kFloat32)
+      : LogCoshError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of MeanPinballLoss.
+struct MeanPinballLossOptions {
+  double alpha = 0.5;  ///< the quantile the prediction targets, in [0, 1]
+  std::string name;    ///< empty: "mean_pinball_loss"
+  DType dtype = DType::kFloat32;
+};
+
+/// scikit-learn's mean_pinball_loss (tally extension, not in Keras): the weighted mean of
+/// alpha·max(y − p, 0) + (1 − alpha)·max(p − y, 0), averaged over outputs; alpha = 0.5 is
+/// half the mean absolute error.
+class MeanPinballLoss : public ConfiguredMetric<MeanPinballLoss, MeanPinballLossOptions, ElementwiseErrorMetric> {
+ public:
+  explicit MeanPinballLoss(const Options& options);
+  /// An empty name means "mean_pinball_loss".
+  explicit MeanPinballLoss(double alpha = Options{}.alpha, std::string name = {}, DType dtype = DType::kFloat32)
+      : MeanPinballLoss(Options{alpha, std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of CosineSimilarity.
+struct CosineSimilarityOptions {
+  std::string name;  ///< empty: "cosine_similarity"
+  DType dtype = DType::kFloat32;
+  std::int64_t axis = -1;  ///< the vector axis
 };
 
 /// Keras CosineSimilarity: Σ over `axis` of the L2-normalised y_true · y_pred (a zero vector
-/// gives 0), averaged over the other positions; config omits axis, as Keras does.
-class CosineSimilarity : public MeanBasedMetric<CosineSimilarity> {
+/// gives 0), averaged over the other positions.
+class CosineSimilarity : public ConfiguredMetric<CosineSimilarity, CosineSimilarityOptions, MeanBasedMetric> {
  public:
-  /// name defaults to "cosine_similarity"; axis (default -1) is the vector axis.
-  explicit CosineSimilarity(std::string name = "cosine_similarity", DType dtype = DType::kFloat32,
-                            std::int64_t axis = -1);
-  /// Builds from a Keras config {"name", "dtype", "axis"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "CosineSimilarity"; }
-  Direction direction() const override { return Direction::kHigherIsBetter; }
+  explicit CosineSimilarity(const Options& options);
+  /// An empty name means "cosine_similarity".
+  explicit CosineSimilarity(std::string name = {}, DType dtype = DType::kFloat32, std::int64_t axis = Options{}.axis)
+      : CosineSimilarity(Options{std::move(name), dtype, axis}) {}
+  static const MetricSpec<Options>& spec();
   void accumulate(Variables& vars, const Batch& batch) const override;
-
- private:
-  std::int64_t axis_;
 };
 
 /// How R2Score combines the per-output scores.
@@ -124,7 +154,7 @@ enum class ClassAggregation : std::uint8_t {
 
 /// Keras R2Score over inputs [N, K] (rank 1 is [N, 1]). State per output: squared_sum,
 /// sum, residual, count (float64) plus num_samples (int64: rows with a non-zero weight,
-/// tally decision 5). tally extension: `num_outputs` (default 1) fixes K at construction
+/// docs/keras-differences.md §5). tally extension: `num_outputs` (default 1) fixes K at construction
 /// so the state size never depends on data; get_config lists it only when it is not 1.
 class R2Score : public MetricWithClone<R2Score> {
  public:

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "metrics/kernels/keras_constants.h"
+
 #ifndef TALLY_HD
 #define TALLY_HD
 #endif
@@ -13,7 +15,7 @@
 namespace tally::metrics::kernels {
 
 /// Keras backend.epsilon().
-inline constexpr double kFScoreEpsilon = 1e-7;
+inline constexpr double kFScoreEpsilon = kKerasEpsilon;
 
 /// `x` where `keep` is true, else +0.0, without a branch (a data-dependent branch on the
 /// binarised prediction mispredicts half the time at a 0.5 threshold).

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "metrics/kernels/keras_constants.h"
+
 #ifndef TALLY_HD
 #define TALLY_HD
 #endif
@@ -12,7 +14,7 @@
 namespace tally::metrics::kernels {
 
 /// Keras backend.epsilon().
-inline constexpr double kIoUEpsilon = 1e-7;
+inline constexpr double kIoUEpsilon = kKerasEpsilon;
 /// The id of a pair that gets weight 0 (out of range or ignored).
 inline constexpr std::int32_t kSkip = -1;
 

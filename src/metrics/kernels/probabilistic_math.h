@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "metrics/kernels/keras_constants.h"
 #include "tally/tensor.h"
 
 #ifndef TALLY_HD
@@ -13,31 +14,17 @@
 
 namespace tally::metrics::kernels {
 
-/// Keras backend.epsilon().
-inline constexpr double kEpsilon = 1e-7;
-
-/// Keras's clipping constants ε and 1 − ε as the metric dtype rounds them (tally decision
-/// 11): with float32, 1 − 1e-7 is 0.99999988, so a saturated wrong BCE term is 15.942.
+/// Keras's clipping constants ε and 1 − ε as the metric dtype rounds them
+/// (docs/keras-differences.md §11): with float32, 1 − 1e-7 is 0.99999988, so a saturated
+/// wrong BCE term is 15.942.
 struct ClipBounds {
-  double lo = kEpsilon;
-  double hi = 1.0 - kEpsilon;
+  double lo = kKerasEpsilon;
+  double hi = 1.0 - kKerasEpsilon;
 };
 
 /// ε and 1 − ε rounded to `dtype` (float16, bfloat16, float32 or float64).
 inline ClipBounds clip_bounds(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat64:
-      return {kEpsilon, 1.0 - kEpsilon};
-    case DType::kFloat16:
-      return {static_cast<double>(static_cast<float>(Float16(static_cast<float>(kEpsilon)))),
-              static_cast<double>(static_cast<float>(Float16(1.0f - static_cast<float>(kEpsilon))))};
-    case DType::kBFloat16:
-      return {static_cast<double>(static_cast<float>(BFloat16(static_cast<float>(kEpsilon)))),
-              static_cast<double>(static_cast<float>(BFloat16(1.0f - static_cast<float>(kEpsilon))))};
-    default:
-      return {static_cast<double>(static_cast<float>(kEpsilon)),
-              static_cast<double>(1.0f - static_cast<float>(kEpsilon))};
-  }
+  return {round_to_dtype(kKerasEpsilon, dtype), round_to_dtype(1.0 - kKerasEpsilon, dtype)};
 }
 
 /// clip_by_value: NaN stays NaN, as in Keras.
@@ -61,7 +48,7 @@ TALLY_HD inline double bce_from_probability(double y, double p, ClipBounds c) {
 }
 
 /// −[y ln σ(x) + (1 − y) ln σ(−x)] in the exact form max(x, 0) − x·y + ln(1 + e^−|x|)
-/// (tf.nn.sigmoid_cross_entropy_with_logits; tally decision 6).
+/// (tf.nn.sigmoid_cross_entropy_with_logits; docs/keras-differences.md §6).
 TALLY_HD inline double bce_from_logit(double y, double x) {
   return std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
 }

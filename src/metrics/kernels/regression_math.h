@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "metrics/kernels/keras_constants.h"
 #include "tally/metrics/regression.h"
 #include "tally/tensor.h"
 
@@ -13,20 +14,6 @@
 
 namespace tally::metrics::kernels {
 
-/// Keras backend.epsilon() (1e-7) rounded to the metric's dtype (tally decision 11).
-inline double keras_epsilon(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat64:
-      return 1e-7;
-    case DType::kFloat16:
-      return static_cast<double>(static_cast<float>(Float16(1e-7f)));
-    case DType::kBFloat16:
-      return static_cast<double>(static_cast<float>(BFloat16(1e-7f)));
-    default:
-      return static_cast<double>(1e-7f);
-  }
-}
-
 /// log(cosh(x)) = x + softplus(-2x) - log 2, stable for large |x| (Keras log_cosh).
 TALLY_HD inline double log_cosh(double x) {
   const double z = -2.0 * x;
@@ -34,7 +21,8 @@ TALLY_HD inline double log_cosh(double x) {
   return x + softplus - 0.6931471805599453;
 }
 
-/// The elementwise error of kind E; `param` is eps (percentage, logarithmic) or unused.
+/// The elementwise error of kind E; `param` is eps (percentage, logarithmic), alpha
+/// (pinball) or unused.
 template <RegressionError E>
 TALLY_HD inline double elementwise_error(double t, double p, double param) {
   if constexpr (E == RegressionError::kSquared) {
@@ -49,6 +37,10 @@ TALLY_HD inline double elementwise_error(double t, double p, double param) {
     const auto clip = [param](double x) { return x != x ? x : std::fmax(x, param); };
     const double d = std::log(clip(p) + 1.0) - std::log(clip(t) + 1.0);
     return d * d;
+  } else if constexpr (E == RegressionError::kPinball) {
+    // scikit-learn mean_pinball_loss: alpha weighs under-prediction, 1 - alpha over-prediction.
+    const double d = t - p;
+    return d >= 0.0 ? param * d : (param - 1.0) * d;
   } else {
     return log_cosh(p - t);
   }

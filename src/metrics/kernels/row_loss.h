@@ -84,7 +84,7 @@ decltype(auto) dispatch_inputs(const TensorView& y_true, const TensorView& y_pre
 }
 
 /// Sinks `term(y, p)` averaged over each row of `spec.width` elements (Keras's mean over the
-/// last axis). Width 1 (rank-1 inputs, decision 9) gets its own loop with no inner loop or
+/// last axis). Width 1 (rank-1 inputs, docs/keras-differences.md §9) gets its own loop with no inner loop or
 /// division: that per-row overhead would cost more than the term itself.
 template <class Yt, class Yp, class Term, class Sink>
 auto mean_over_rows(const RowSpec& spec, const Yt* yt, const Yp* yp, Term term, const Sink& sink) {

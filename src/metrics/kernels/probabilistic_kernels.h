@@ -1,0 +1,233 @@
+#pragma once
+// The fused loops of the probabilistic losses: one pass over aligned rows per loss, ending
+// in a sink that either folds (total, count) for the metric classes or materialises the
+// per-sample losses for the functions. The per-element formulas are in probabilistic_math.h.
+
+#include <cmath>
+#include <limits>
+#include <string_view>
+
+#include "internal/check.h"
+#include "metrics/kernels/probabilistic_math.h"
+#include "metrics/kernels/row_loss.h"
+#include "metrics/loss_alignment.h"
+
+namespace tally::metrics::kernels {
+
+using detail::Aligned;
+
+// A sink turns (spec, row kernel) into the caller's result: folded totals for the metric
+// classes, a loss tensor for the per-sample functions.
+struct MaterializeSink {
+  template <class Row>
+  Tensor operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::materialize_rows(spec, row);
+  }
+};
+
+struct AccumulateSink {
+  std::string_view who;
+  TensorView sample_weight;
+  bool masked = false;
+  template <class Row>
+  internal::WeightedTotals operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::accumulate_rows(who, spec, sample_weight, masked, row);
+  }
+};
+
+// ---- binary crossentropy ------------------------------------------------------------
+
+template <class Sink>
+auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    if (from_logits) {
+      return kernels::mean_over_rows(
+          a.spec, yt, yp,
+          [ls](double y, double x) { return kernels::bce_from_logit(kernels::smooth_binary(y, ls), x); }, sink);
+    }
+    return kernels::mean_over_rows(
+        a.spec, yt, yp,
+        [ls, clip](double y, double p) {
+          return kernels::bce_from_probability(kernels::smooth_binary(y, ls), p, clip);
+        },
+        sink);
+  });
+}
+
+// ---- categorical crossentropy -------------------------------------------------------
+
+template <class Sink>
+auto run_categorical_crossentropy(const Aligned& a, bool from_logits, double ls, ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    const double classes = static_cast<double>(w);
+    if (from_logits) {
+      // Σ y_k (lse − x_k) = Σ y_k (m − x_k) + (Σ y_k) ln Σ e^(x_k − m): no cancellation.
+      auto row = [=](std::int64_t r, bool&) {
+        const auto* x = yp + r * w;
+        const auto* y = yt + r * w;
+        double m = -std::numeric_limits<double>::infinity();
+        for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x[k]));
+        double se = 0.0;
+        double lin = 0.0;
+        double sy = 0.0;
+        for (std::int64_t k = 0; k < w; ++k) {
+          const double xk = to_double(x[k]);
+          se += std::exp(xk - m);
+          const double yk = kernels::smooth_categorical(to_double(y[k]), ls, classes);
+          if (yk != 0.0) {
+            lin += yk * (m - xk);
+            sy += yk;
+          }
+        }
+        return lin + sy * std::log(se);
+      };
+      return sink(a.spec, row);
+    }
+    auto row = [=](std::int64_t r, bool&) {
+      const auto* p = yp + r * w;
+      const auto* y = yt + r * w;
+      double s = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) s += to_double(p[k]);
+      double loss = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) {
+        const double yk = kernels::smooth_categorical(to_double(y[k]), ls, classes);
+        if (yk != 0.0) loss -= yk * std::log(kernels::clip(to_double(p[k]) / s, clip.lo, clip.hi));
+      }
+      return loss;
+    };
+    return sink(a.spec, row);
+  });
+}
+
+// ---- sparse categorical crossentropy ------------------------------------------------
+
+// Labels must be integral and in [0, C) unless equal to ignore_class; checked before any write.
+template <class Yt>
+void check_sparse_labels(std::string_view who, const Yt* yt, std::int64_t n, std::int64_t classes,
+                         std::optional<std::int64_t> ignore_class) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double v = to_double(yt[i]);
+    if (ignore_class && v == static_cast<double>(*ignore_class)) continue;
+    if (!(v >= 0.0 && v < static_cast<double>(classes)) || v != std::floor(v)) {
+      throw InvalidArgument(internal::str_cat(who, ": argument `y_true` must hold integer class ids in [0, ", classes,
+                                              ")", ignore_class ? " or ignore_class" : "", "; received ", v,
+                                              " at flat index ", i));
+    }
+  }
+}
+
+template <class Sink>
+auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a, bool from_logits,
+                                         std::optional<std::int64_t> ignore_class, ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    check_sparse_labels(who, yt, a.spec.positions, w, ignore_class);
+    const bool has_ignore = ignore_class.has_value();
+    const std::int64_t ignored = ignore_class.value_or(0);
+    if (from_logits) {
+      auto row = [=](std::int64_t r, bool& valid) {
+        const auto label = static_cast<std::int64_t>(to_double(yt[r]));
+        if (has_ignore && label == ignored) {
+          valid = false;
+          return 0.0;
+        }
+        const auto* x = yp + r * w;
+        double m = -std::numeric_limits<double>::infinity();
+        for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x[k]));
+        double se = 0.0;
+        for (std::int64_t k = 0; k < w; ++k) se += std::exp(to_double(x[k]) - m);
+        return (m - to_double(x[label])) + std::log(se);
+      };
+      return sink(a.spec, row);
+    }
+    auto row = [=](std::int64_t r, bool& valid) {
+      const auto label = static_cast<std::int64_t>(to_double(yt[r]));
+      if (has_ignore && label == ignored) {
+        valid = false;
+        return 0.0;
+      }
+      const auto* p = yp + r * w;
+      double s = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) s += to_double(p[k]);
+      return -std::log(kernels::clip(to_double(p[label]) / s, clip.lo, clip.hi));
+    };
+    return sink(a.spec, row);
+  });
+}
+
+// ---- KL divergence, Poisson ------------------------------------------------------------
+
+template <class Sink>
+auto run_kl_divergence(const Aligned& a, ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    auto row = [=](std::int64_t r, bool&) {
+      double s = 0.0;
+      for (std::int64_t k = r * w; k < (r + 1) * w; ++k)
+        s += kernels::kl_term(to_double(yt[k]), to_double(yp[k]), clip.lo);
+      return s;
+    };
+    return sink(a.spec, row);
+  });
+}
+
+template <class Sink>
+auto run_poisson(const Aligned& a, ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const double eps = clip.lo;
+    return kernels::mean_over_rows(
+        a.spec, yt, yp, [eps](double y, double p) { return kernels::poisson_term(y, p, eps); }, sink);
+  });
+}
+
+// ---- focal crossentropies (functions only) ------------------------------------------
+
+template <class Sink>
+auto run_binary_focal(const Aligned& a, bool balance, double alpha, double gamma, bool from_logits, double ls,
+                      ClipBounds clip, const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    return kernels::mean_over_rows(
+        a.spec, yt, yp,
+        [=](double y, double x) {
+          const double p = from_logits ? kernels::sigmoid(x) : x;
+          return kernels::binary_focal_term(kernels::smooth_binary(y, ls), p, gamma, balance, alpha, clip);
+        },
+        sink);
+  });
+}
+
+template <class Sink>
+auto run_categorical_focal(const Aligned& a, double alpha, double gamma, bool from_logits, double ls, ClipBounds clip,
+                           const Sink& sink) {
+  return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
+    const std::int64_t w = a.spec.width;
+    const double classes = static_cast<double>(w);
+    auto row = [=](std::int64_t r, bool&) {
+      const auto* x = yp + r * w;
+      const auto* y = yt + r * w;
+      // Keras: softmax (with from_logits), then divide by the sum again, then clip.
+      double m = 0.0;
+      double se = 1.0;
+      if (from_logits) {
+        m = -std::numeric_limits<double>::infinity();
+        for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x[k]));
+        se = 0.0;
+        for (std::int64_t k = 0; k < w; ++k) se += std::exp(to_double(x[k]) - m);
+      }
+      auto prob = [&](std::int64_t k) { return from_logits ? std::exp(to_double(x[k]) - m) / se : to_double(x[k]); };
+      double s = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) s += prob(k);
+      double loss = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) {
+        const double yk = kernels::smooth_categorical(to_double(y[k]), ls, classes);
+        const double o = kernels::clip(prob(k) / s, clip.lo, clip.hi);
+        loss += kernels::categorical_focal_term(yk, o, gamma, alpha);
+      }
+      return loss;
+    };
+    return sink(a.spec, row);
+  });
+}
+
+}  // namespace tally::metrics::kernels
