@@ -15,6 +15,7 @@
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/regression.h"
 #include "tally/options.h"
 #include "tally/registry.h"
 
