@@ -124,16 +124,11 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<F1Score>({"f1_score"}, "f_score"));
   rows.push_back(catalog_entry<FBetaScore>({"f_beta_score", "fbeta_score"}, "f_score"));
   // --- iou ---
-  rows.push_back(row("IoU", {"io_u", "iou"}, "iou", Direction::kHigherIsBetter, &IoU::from_config,
-                     "Mean intersection-over-union over target_class_ids, from a confusion matrix."));
-  rows.push_back(row("BinaryIoU", {"binary_io_u", "binary_iou"}, "iou", Direction::kHigherIsBetter,
-                     &BinaryIoU::from_config, "IoU of two classes with y_pred >= threshold as class 1."));
-  rows.push_back(row("MeanIoU", {"mean_io_u", "mean_iou"}, "iou", Direction::kHigherIsBetter, &MeanIoU::from_config,
-                     "Mean intersection-over-union over all num_classes classes."));
-  rows.push_back(row("OneHotIoU", {"one_hot_io_u", "one_hot_iou"}, "iou", Direction::kHigherIsBetter,
-                     &OneHotIoU::from_config, "IoU over target_class_ids with one-hot y_true."));
-  rows.push_back(row("OneHotMeanIoU", {"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou", Direction::kHigherIsBetter,
-                     &OneHotMeanIoU::from_config, "Mean IoU over all classes with one-hot y_true."));
+  rows.push_back(catalog_entry<IoU>({"io_u", "iou"}, "iou"));
+  rows.push_back(catalog_entry<BinaryIoU>({"binary_io_u", "binary_iou"}, "iou"));
+  rows.push_back(catalog_entry<MeanIoU>({"mean_io_u", "mean_iou"}, "iou"));
+  rows.push_back(catalog_entry<OneHotIoU>({"one_hot_io_u", "one_hot_iou"}, "iou"));
+  rows.push_back(catalog_entry<OneHotMeanIoU>({"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou"));
   return rows;
 }
 
