@@ -179,7 +179,8 @@ OptionField<O> thresholds_field(std::optional<std::vector<double>> O::*member, s
   return f;
 }
 
-// Top-k and class-id options are checked here only by the option tables.
+// The counting options of Precision, Recall and the count metrics. top_k and class_id
+// are checked by the option tables; thresholds here, in Keras's words.
 ConfusionOptions plain_options(std::string_view owner, const std::optional<std::vector<double>>& thresholds,
                                std::optional<std::int64_t> top_k = std::nullopt,
                                std::optional<std::int64_t> class_id = std::nullopt) {
