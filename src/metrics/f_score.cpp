@@ -236,7 +236,8 @@ OptionField<O> num_classes_field() {
       "num_classes", &O::num_classes,
       "tally extension: the class count, fixing the state before the first batch (needed to merge states).",
       rules::at_least(1),
-      OptionRule{"<= " + std::to_string(kMaxClasses) + " (4 state entries per class)",
+      OptionRule{str_cat("<= ", kMaxClasses, " (4 state entries per class, within tally's limit of ", kMaxStateElements,
+                         " elements)"),
                  [](const Json& v) { return v.is_number() && v.get<double>() <= static_cast<double>(kMaxClasses); },
                  RuleError::kValue}));
 }

@@ -54,7 +54,12 @@ std::vector<std::int64_t> all_classes(std::int64_t num_classes) {
 template <class O>
 OptionField<O> num_classes_field() {
   return required(field("num_classes", &O::num_classes, "The number of classes (the state is C x C).",
-                        rules::in_range(1, kMaxIoUClasses)));
+                        OptionRule{str_cat("between 1 and ", kMaxIoUClasses, " (the state is C x C)"),
+                                   [](const Json& v) {
+                                     return v.is_number() && v.get<double>() >= 1 &&
+                                            v.get<double>() <= static_cast<double>(kMaxIoUClasses);
+                                   },
+                                   RuleError::kValue}));
 }
 
 template <class O>
