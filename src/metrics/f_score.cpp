@@ -195,10 +195,6 @@ std::shared_ptr<const VariableLayout> layout_for(Shape shape) {
   return layout;
 }
 
-}  // namespace
-
-namespace {
-
 // Keras's spellings of `average`; null (absent) is FScoreAverage::kNone.
 const std::vector<Spelling<FScoreAverage>>& average_spellings() {
   static const std::vector<Spelling<FScoreAverage>> spellings{
