@@ -348,6 +348,14 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   }
   o.multi_label = a.multi_label;
   o.num_labels = a.multi_label ? a.num_labels.value_or(0) : 1;
+  // Eight count variables of thresholds x labels must fit the state limit: checked before
+  // the first of them is allocated (Metric::add_variable would only refuse a later one).
+  const auto t = static_cast<std::int64_t>(o.thresholds.size());
+  if (o.num_labels > kMaxStateElements / 8 / t) {
+    throw InvalidArgument(internal::str_cat("AUC: ", t, " thresholds x num_labels = ", o.num_labels,
+                                            " labels x 8 counts would take the state past tally's limit of ",
+                                            kMaxStateElements, " elements"));
+  }
   if (a.label_weights) {
     for (const double w : *a.label_weights) {
       if (!(w >= 0.0) || std::isinf(w)) {
