@@ -10,7 +10,9 @@
 // signatures, the R argument lists and docs/metrics.md are generated from.
 //
 // Every options struct has `std::string name` (empty means the class's default name,
-// declared in its MetricSpec) and `DType dtype`; the table handles these two once.
+// declared in its MetricSpec) and `DType dtype`; the table handles these two once. A table
+// may declare its own "dtype" field instead (IoU: Keras's integer dtype, int32 by default);
+// that field then replaces the generic one in reading, writing, keys and the description.
 
 #include <algorithm>
 #include <cstdint>
@@ -316,7 +318,7 @@ class OptionTable {
     if (name != nullptr && !name->is_null()) o.name = detail::read_string(owner, "name", *name);
     if (o.name.empty()) o.name = default_name;
     owner = detail::option_owner(class_name, o.name);
-    if (config.is_object() && config.contains("dtype") && !config["dtype"].is_null()) {
+    if (!own_dtype() && config.is_object() && config.contains("dtype") && !config["dtype"].is_null()) {
       o.dtype = detail::read_dtype(owner, config["dtype"]);
     }
     std::vector<std::string> unknown;
@@ -386,7 +388,7 @@ class OptionTable {
                          false,     "Keras dtype: sets clipping constants; tally accumulates in float64.",
                          "",        {"float16", "bfloat16", "float32", "float64"}};
         out.push_back(std::move(name));
-        out.push_back(std::move(dtype));
+        if (!own_dtype()) out.push_back(std::move(dtype));
         continue;
       }
       OptionInfo info = f.info;
@@ -403,7 +405,7 @@ class OptionTable {
     for (const auto& f : fields_) {
       if (f.common) {
         out.emplace_back("name");
-        out.emplace_back("dtype");
+        if (!own_dtype()) out.emplace_back("dtype");
       } else {
         out.push_back(f.info.key);
       }
@@ -412,6 +414,9 @@ class OptionTable {
   }
 
  private:
+  /// True when the table declares its own "dtype" field (which then replaces the generic one).
+  bool own_dtype() const { return find("dtype") != nullptr; }
+
   const OptionField<Opts>* find(std::string_view key) const {
     for (const auto& f : fields_) {
       if (!f.common && f.info.key == key) return &f;

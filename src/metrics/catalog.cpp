@@ -114,45 +114,26 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<ConcordanceCorrelation>({"concordance_correlation"}, "correlation"));
   // --- functional (loss functions exposed as metrics) ---
   // --- confusion (issue: catalog II) ---
-  rows.push_back(row("TruePositives", {"true_positives"}, "confusion", kNone, &TruePositives::from_config,
-                     "Weighted count of positive labels predicted positive, per threshold."));
-  rows.push_back(row("FalsePositives", {"false_positives"}, "confusion", kNone, &FalsePositives::from_config,
-                     "Weighted count of negative labels predicted positive, per threshold."));
-  rows.push_back(row("TrueNegatives", {"true_negatives"}, "confusion", kNone, &TrueNegatives::from_config,
-                     "Weighted count of negative labels predicted negative, per threshold."));
-  rows.push_back(row("FalseNegatives", {"false_negatives"}, "confusion", kNone, &FalseNegatives::from_config,
-                     "Weighted count of positive labels predicted negative, per threshold."));
-  rows.push_back(row("Precision", {"precision"}, "confusion", kUp, &Precision::from_config,
-                     "tp / (tp + fp) per threshold, optionally in the top k or for one class."));
-  rows.push_back(row("Recall", {"recall"}, "confusion", kUp, &Recall::from_config,
-                     "tp / (tp + fn) per threshold, optionally in the top k or for one class."));
-  rows.push_back(row("AUC", {"auc"}, "confusion", kUp, &AUC::from_config,
-                     "Area under the ROC, PR or PR-gain curve over binned thresholds."));
-  rows.push_back(row("SensitivityAtSpecificity", {"sensitivity_at_specificity"}, "confusion", kUp,
-                     &SensitivityAtSpecificity::from_config, "Best sensitivity where specificity >= the target."));
-  rows.push_back(row("SpecificityAtSensitivity", {"specificity_at_sensitivity"}, "confusion", kUp,
-                     &SpecificityAtSensitivity::from_config, "Best specificity where sensitivity >= the target."));
-  rows.push_back(row("PrecisionAtRecall", {"precision_at_recall"}, "confusion", kUp, &PrecisionAtRecall::from_config,
-                     "Best precision where recall >= the target."));
-  rows.push_back(row("RecallAtPrecision", {"recall_at_precision"}, "confusion", kUp, &RecallAtPrecision::from_config,
-                     "Best recall where precision >= the target."));
+  rows.push_back(catalog_entry<TruePositives>({"true_positives"}, "confusion"));
+  rows.push_back(catalog_entry<FalsePositives>({"false_positives"}, "confusion"));
+  rows.push_back(catalog_entry<TrueNegatives>({"true_negatives"}, "confusion"));
+  rows.push_back(catalog_entry<FalseNegatives>({"false_negatives"}, "confusion"));
+  rows.push_back(catalog_entry<Precision>({"precision"}, "confusion"));
+  rows.push_back(catalog_entry<Recall>({"recall"}, "confusion"));
+  rows.push_back(catalog_entry<AUC>({"auc"}, "confusion"));
+  rows.push_back(catalog_entry<SensitivityAtSpecificity>({"sensitivity_at_specificity"}, "confusion"));
+  rows.push_back(catalog_entry<SpecificityAtSensitivity>({"specificity_at_sensitivity"}, "confusion"));
+  rows.push_back(catalog_entry<PrecisionAtRecall>({"precision_at_recall"}, "confusion"));
+  rows.push_back(catalog_entry<RecallAtPrecision>({"recall_at_precision"}, "confusion"));
   // --- f_score ---
-  rows.push_back(row("F1Score", {"f1_score"}, "f_score", Direction::kHigherIsBetter, &F1Score::from_config,
-                     "F1 score per class or averaged (micro, macro, weighted), threshold or argmax binarisation."));
-  rows.push_back(row("FBetaScore", {"f_beta_score", "fbeta_score"}, "f_score", Direction::kHigherIsBetter,
-                     &FBetaScore::from_config,
-                     "F-beta score per class or averaged (micro, macro, weighted), threshold or argmax binarisation."));
+  rows.push_back(catalog_entry<F1Score>({"f1_score"}, "f_score"));
+  rows.push_back(catalog_entry<FBetaScore>({"f_beta_score", "fbeta_score"}, "f_score"));
   // --- iou ---
-  rows.push_back(row("IoU", {"io_u", "iou"}, "iou", Direction::kHigherIsBetter, &IoU::from_config,
-                     "Mean intersection-over-union over target_class_ids, from a confusion matrix."));
-  rows.push_back(row("BinaryIoU", {"binary_io_u", "binary_iou"}, "iou", Direction::kHigherIsBetter,
-                     &BinaryIoU::from_config, "IoU of two classes with y_pred >= threshold as class 1."));
-  rows.push_back(row("MeanIoU", {"mean_io_u", "mean_iou"}, "iou", Direction::kHigherIsBetter, &MeanIoU::from_config,
-                     "Mean intersection-over-union over all num_classes classes."));
-  rows.push_back(row("OneHotIoU", {"one_hot_io_u", "one_hot_iou"}, "iou", Direction::kHigherIsBetter,
-                     &OneHotIoU::from_config, "IoU over target_class_ids with one-hot y_true."));
-  rows.push_back(row("OneHotMeanIoU", {"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou", Direction::kHigherIsBetter,
-                     &OneHotMeanIoU::from_config, "Mean IoU over all classes with one-hot y_true."));
+  rows.push_back(catalog_entry<IoU>({"io_u", "iou"}, "iou"));
+  rows.push_back(catalog_entry<BinaryIoU>({"binary_io_u", "binary_iou"}, "iou"));
+  rows.push_back(catalog_entry<MeanIoU>({"mean_io_u", "mean_iou"}, "iou"));
+  rows.push_back(catalog_entry<OneHotIoU>({"one_hot_io_u", "one_hot_iou"}, "iou"));
+  rows.push_back(catalog_entry<OneHotMeanIoU>({"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou"));
   return rows;
 }
 

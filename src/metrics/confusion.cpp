@@ -8,7 +8,6 @@
 #include "internal/check.h"
 #include "metrics/kernels/confusion_counts.h"
 #include "metrics/kernels/mean_update.h"
-#include "tally/config.h"
 
 namespace tally::metrics {
 namespace {
@@ -31,36 +30,17 @@ const char* count_name(ConfusionCount c) {
   return "false_negatives";
 }
 
-// The Keras class name of a count metric, for messages raised before the object exists.
-const char* count_class(ConfusionCount c) {
-  switch (c) {
-    case ConfusionCount::kTruePositives:
-      return "TruePositives";
-    case ConfusionCount::kFalsePositives:
-      return "FalsePositives";
-    case ConfusionCount::kTrueNegatives:
-      return "TrueNegatives";
-    case ConfusionCount::kFalseNegatives:
-      break;
-  }
-  return "FalseNegatives";
-}
-
 double divide_no_nan(double a, double b) { return b == 0.0 ? 0.0 : a / b; }
 
-void check_thresholds(const char* owner, const std::vector<double>& thresholds) {
-  if (thresholds.empty()) throw InvalidArgument(std::string(owner) + ": argument `thresholds` must not be empty");
+// Keras's own check and wording ("Threshold values must be in [0, 1]"), kept in the
+// constructors rather than in the option tables so that the message keeps Keras's words.
+void check_thresholds(std::string_view owner, const std::vector<double>& thresholds) {
+  if (thresholds.empty()) throw InvalidArgument(internal::str_cat(owner, ": argument `thresholds` must not be empty"));
   for (const double t : thresholds) {
     if (!(t >= 0.0 && t <= 1.0)) {
       throw InvalidArgument(internal::str_cat(owner, ": Threshold values must be in [0, 1]. Received: ", t));
     }
   }
-}
-
-Json thresholds_json(const std::optional<std::vector<double>>& t) {
-  if (!t) return Json();
-  if (t->size() == 1) return Json(t->front());
-  return Json(*t);
 }
 
 Shape count_shape(const ConfusionOptions& o) {
@@ -75,11 +55,11 @@ Shape count_shape(const ConfusionOptions& o) {
 
 ConfusionMetric::ConfusionMetric(std::string name, DType dtype, ConfusionOptions options,
                                  std::vector<ConfusionCount> counts, bool keras_accumulator)
-    : Metric(std::move(name), dtype), options_(std::move(options)), counts_(std::move(counts)) {
+    : Metric(std::move(name), dtype), confusion_(std::move(options)), counts_(std::move(counts)) {
   for (const ConfusionCount c : counts_) {
     const std::string n = keras_accumulator ? "accumulator" : count_name(c);
-    add_variable(n, count_shape(options_), DType::kInt64);
-    add_variable("weighted_" + n, count_shape(options_), DType::kFloat64);
+    add_variable(n, count_shape(confusion_), DType::kInt64);
+    add_variable("weighted_" + n, count_shape(confusion_), DType::kFloat64);
   }
 }
 
@@ -87,14 +67,15 @@ std::string ConfusionMetric::shared_work_key() const {
   // Equal keys mean equal counts: thresholds (exact bits), grid kind, top_k, class_id,
   // logits, label weights, labels and the arithmetic of the bucketing.
   std::string key = "confusion";
-  for (const double t : options_.thresholds) {
+  for (const double t : confusion_.thresholds) {
     key += ':';
     key += std::to_string(std::bit_cast<std::uint64_t>(t));
   }
-  key += internal::str_cat("|e", options_.evenly_spaced, options_.epsilon_endpoints, "|k", options_.top_k.value_or(-1),
-                           "|c", options_.class_id.value_or(-1), "|l", options_.from_logits, options_.multi_label,
-                           options_.num_labels, "|d", dtype() == DType::kFloat64);
-  for (const double w : options_.label_weights) {
+  key += internal::str_cat("|e", confusion_.evenly_spaced, confusion_.epsilon_endpoints, "|k",
+                           confusion_.top_k.value_or(-1), "|c", confusion_.class_id.value_or(-1), "|l",
+                           confusion_.from_logits, confusion_.multi_label, confusion_.num_labels, "|d",
+                           dtype() == DType::kFloat64);
+  for (const double w : confusion_.label_weights) {
     key += ':';
     key += std::to_string(std::bit_cast<std::uint64_t>(w));
   }
@@ -102,14 +83,14 @@ std::string ConfusionMetric::shared_work_key() const {
 }
 
 std::shared_ptr<const SharedWork> ConfusionMetric::prepare_shared(const Batch& batch) const {
-  const std::int64_t labels = options_.multi_label ? variables()[0].shape.back() : 1;
+  const std::int64_t labels = confusion_.multi_label ? variables()[0].shape.back() : 1;
   return std::make_shared<kernels::ConfusionCounts>(
-      kernels::count_confusion(who(*this), options_, dtype(), labels, batch));
+      kernels::count_confusion(who(*this), confusion_, dtype(), labels, batch));
 }
 
 void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/, const SharedWork& work) const {
   const auto& w = static_cast<const kernels::ConfusionCounts&>(work);
-  if (options_.multi_label && vars.layout()[0].shape.back() != w.labels) {
+  if (confusion_.multi_label && vars.layout()[0].shape.back() != w.labels) {
     // A multi-label AUC without num_labels fixes its label count on the first batch (Keras
     // builds its variables the same way).
     auto layout = std::make_shared<VariableLayout>(vars.layout());
@@ -163,8 +144,8 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
 }
 
 void ConfusionMetric::accumulate(Variables& vars, const Batch& batch) const {
-  const std::int64_t labels = options_.multi_label ? vars.layout()[0].shape.back() : 1;
-  const kernels::ConfusionCounts work = kernels::count_confusion(who(*this), options_, dtype(), labels, batch);
+  const std::int64_t labels = confusion_.multi_label ? vars.layout()[0].shape.back() : 1;
+  const kernels::ConfusionCounts work = kernels::count_confusion(who(*this), confusion_, dtype(), labels, batch);
   accumulate_shared(vars, batch, work);
 }
 
@@ -183,35 +164,56 @@ std::vector<double> ConfusionMetric::count(const Variables& vars, ConfusionCount
 // --- counts ------------------------------------------------------------------------------
 
 namespace {
-ConfusionOptions plain_options(const char* owner, const std::optional<std::vector<double>>& thresholds,
+
+// Thresholds as a number or a list; get_config writes a single threshold as a number, as
+// the Keras configs it round-trips usually hold it.
+template <class O>
+OptionField<O> thresholds_field(std::optional<std::vector<double>> O::*member, std::string doc) {
+  OptionField<O> f = field("thresholds", member, std::move(doc));
+  f.write = [member](const O& o) -> Json {
+    const auto& t = o.*member;
+    if (!t) return Json();
+    if (t->size() == 1) return Json(t->front());
+    return Json(*t);
+  };
+  return f;
+}
+
+// The counting options of Precision, Recall and the count metrics. top_k and class_id
+// are checked by the option tables; thresholds here, in Keras's words.
+ConfusionOptions plain_options(std::string_view owner, const std::optional<std::vector<double>>& thresholds,
                                std::optional<std::int64_t> top_k = std::nullopt,
                                std::optional<std::int64_t> class_id = std::nullopt) {
   ConfusionOptions o;
   if (thresholds) check_thresholds(owner, *thresholds);
-  if (top_k && *top_k < 1)
-    throw InvalidArgument(internal::str_cat(owner, ": argument `top_k` must be >= 1; received ", *top_k));
-  if (class_id && *class_id < 0) {
-    throw InvalidArgument(internal::str_cat(owner, ": argument `class_id` must be >= 0; received ", *class_id));
-  }
   // Keras: default 0.5, or "in the top k" (NEG_INF) when top_k is set.
   o.thresholds = thresholds ? *thresholds : std::vector<double>{top_k ? -1e10 : 0.5};
   o.top_k = top_k;
   o.class_id = class_id;
   return o;
 }
+
+// The spec of one count metric: they differ only in names and doc.
+MetricSpec<ConfusionCountOptions> count_spec(std::string class_name, std::string default_name, std::string doc) {
+  using O = ConfusionCountOptions;
+  return MetricSpec<O>{
+      std::move(class_name),
+      std::move(default_name),
+      std::move(doc),
+      Direction::kNone,
+      InputContract{"binary", "probabilities", {1, 2, 3}},
+      "vector",
+      OptionTable<O>{thresholds_field(&O::thresholds,
+                                      "Scores strictly above a threshold are positive; one count per threshold "
+                                      "(a scalar result for one). Default 0.5."),
+                     name_and_dtype<O>()}};
+}
+
 }  // namespace
 
-ConfusionCountMetric::ConfusionCountMetric(std::string name, DType dtype, std::optional<std::vector<double>> thresholds,
-                                           ConfusionCount which)
-    : ConfusionMetric(std::move(name), dtype, plain_options(count_class(which), thresholds), {which}, true),
-      thresholds_config_(std::move(thresholds)),
-      which_(which) {}
-
-Json ConfusionCountMetric::get_config() const {
-  Json c = Metric::get_config();
-  c["thresholds"] = thresholds_json(thresholds_config_);
-  return c;
-}
+ConfusionCountMetric::ConfusionCountMetric(std::string name, DType dtype, const std::string& owner,
+                                           const std::optional<std::vector<double>>& thresholds, ConfusionCount which)
+    : ConfusionMetric(std::move(name), dtype, plain_options(owner, thresholds), {which}, true), which_(which) {}
 
 Tensor ConfusionCountMetric::result_from(const Variables& vars) const {
   const std::vector<double> v = count(vars, which_);
@@ -219,26 +221,27 @@ Tensor ConfusionCountMetric::result_from(const Variables& vars) const {
   return Tensor::from_vector(v);
 }
 
-#define TALLY_DEFINE_COUNT(Class, snake, kind)                                                  \
-  Class::Class(std::optional<std::vector<double>> thresholds, std::string name, DType dtype)    \
-      : MetricWithClone(std::move(name), dtype, std::move(thresholds), ConfusionCount::kind) {} \
-  std::unique_ptr<Metric> Class::from_config(const Json& config) {                              \
-    ConfigReader r(#Class, config);                                                             \
-    const std::string name = r.name(snake);                                                     \
-    const DType dtype = r.dtype();                                                              \
-    auto thresholds = r.get_optional_doubles("thresholds");                                     \
-    r.finish();                                                                                 \
-    return std::make_unique<Class>(std::move(thresholds), name, dtype);                         \
-  }
-TALLY_DEFINE_COUNT(TruePositives, "true_positives", kTruePositives)
-TALLY_DEFINE_COUNT(FalsePositives, "false_positives", kFalsePositives)
-TALLY_DEFINE_COUNT(TrueNegatives, "true_negatives", kTrueNegatives)
-TALLY_DEFINE_COUNT(FalseNegatives, "false_negatives", kFalseNegatives)
+#define TALLY_DEFINE_COUNT(Class, snake, kind, doc)                                       \
+  const MetricSpec<ConfusionCountOptions>& Class::spec() {                                \
+    static const MetricSpec<ConfusionCountOptions> spec = count_spec(#Class, snake, doc); \
+    return spec;                                                                          \
+  }                                                                                       \
+  Class::Class(const Options& options)                                                    \
+      : ConfiguredMetric(options, spec().class_name, options.thresholds, ConfusionCount::kind) {}
+TALLY_DEFINE_COUNT(TruePositives, "true_positives", kTruePositives,
+                   "Weighted count of positive labels predicted positive, per threshold.")
+TALLY_DEFINE_COUNT(FalsePositives, "false_positives", kFalsePositives,
+                   "Weighted count of negative labels predicted positive, per threshold.")
+TALLY_DEFINE_COUNT(TrueNegatives, "true_negatives", kTrueNegatives,
+                   "Weighted count of negative labels predicted negative, per threshold.")
+TALLY_DEFINE_COUNT(FalseNegatives, "false_negatives", kFalseNegatives,
+                   "Weighted count of positive labels predicted negative, per threshold.")
 #undef TALLY_DEFINE_COUNT
 
 // --- Precision and Recall ------------------------------------------------------------------
 
 namespace {
+
 Tensor ratio_result(const std::vector<double>& tp, const std::vector<double>& other) {
   std::vector<double> out(tp.size());
   for (std::size_t i = 0; i < tp.size(); ++i) out[i] = divide_no_nan(tp[i], tp[i] + other[i]);
@@ -246,51 +249,51 @@ Tensor ratio_result(const std::vector<double>& tp, const std::vector<double>& ot
   return Tensor::from_vector(out);
 }
 
-Json pr_config(const Metric& m, const std::optional<std::vector<double>>& t, const ConfusionOptions& o) {
-  Json c = m.Metric::get_config();
-  c["thresholds"] = thresholds_json(t);
-  c["top_k"] = o.top_k ? Json(*o.top_k) : Json();
-  c["class_id"] = o.class_id ? Json(*o.class_id) : Json();
-  return c;
+// Precision and Recall share their options; only names and doc differ.
+MetricSpec<PrecisionRecallOptions> pr_spec(std::string class_name, std::string default_name, std::string doc) {
+  using O = PrecisionRecallOptions;
+  return MetricSpec<O>{
+      std::move(class_name),
+      std::move(default_name),
+      std::move(doc),
+      Direction::kHigherIsBetter,
+      InputContract{"binary", "probabilities", {1, 2, 3}},
+      "vector",
+      OptionTable<O>{
+          thresholds_field(&O::thresholds,
+                           "Scores strictly above a threshold are positive; one value per threshold (a scalar "
+                           "result for one). Default 0.5, or \"in the top k\" with top_k."),
+          field("top_k", &O::top_k, "Only the k highest scores of each row can be positive.", rules::at_least(1)),
+          field("class_id", &O::class_id, "Count only this column of multi-class inputs.", rules::at_least(0)),
+          name_and_dtype<O>()}};
 }
 
-template <class M>
-std::unique_ptr<Metric> pr_from_config(const char* owner, const char* default_name, const Json& config) {
-  ConfigReader r(owner, config);
-  const std::string name = r.name(default_name);
-  const DType dtype = r.dtype();
-  auto thresholds = r.get_optional_doubles("thresholds");
-  auto top_k = r.get_optional_int("top_k");
-  auto class_id = r.get_optional_int("class_id");
-  r.finish();
-  return std::make_unique<M>(std::move(thresholds), top_k, class_id, name, dtype);
-}
 }  // namespace
 
-Precision::Precision(std::optional<std::vector<double>> thresholds, std::optional<std::int64_t> top_k,
-                     std::optional<std::int64_t> class_id, std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, plain_options("Precision", thresholds, top_k, class_id),
-                      {ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives}),
-      thresholds_config_(std::move(thresholds)) {}
-
-std::unique_ptr<Metric> Precision::from_config(const Json& config) {
-  return pr_from_config<Precision>("Precision", "precision", config);
+const MetricSpec<PrecisionRecallOptions>& Precision::spec() {
+  static const MetricSpec<PrecisionRecallOptions> spec =
+      pr_spec("Precision", "precision", "tp / (tp + fp) per threshold, optionally in the top k or for one class.");
+  return spec;
 }
-Json Precision::get_config() const { return pr_config(*this, thresholds_config_, options()); }
+
+Precision::Precision(const Options& options)
+    : ConfiguredMetric(options, plain_options(spec().class_name, options.thresholds, options.top_k, options.class_id),
+                       std::vector<ConfusionCount>{ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives}) {}
+
 Tensor Precision::result_from(const Variables& vars) const {
   return ratio_result(count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalsePositives));
 }
 
-Recall::Recall(std::optional<std::vector<double>> thresholds, std::optional<std::int64_t> top_k,
-               std::optional<std::int64_t> class_id, std::string name, DType dtype)
-    : MetricWithClone(std::move(name), dtype, plain_options("Recall", thresholds, top_k, class_id),
-                      {ConfusionCount::kTruePositives, ConfusionCount::kFalseNegatives}),
-      thresholds_config_(std::move(thresholds)) {}
-
-std::unique_ptr<Metric> Recall::from_config(const Json& config) {
-  return pr_from_config<Recall>("Recall", "recall", config);
+const MetricSpec<PrecisionRecallOptions>& Recall::spec() {
+  static const MetricSpec<PrecisionRecallOptions> spec =
+      pr_spec("Recall", "recall", "tp / (tp + fn) per threshold, optionally in the top k or for one class.");
+  return spec;
 }
-Json Recall::get_config() const { return pr_config(*this, thresholds_config_, options()); }
+
+Recall::Recall(const Options& options)
+    : ConfiguredMetric(options, plain_options(spec().class_name, options.thresholds, options.top_k, options.class_id),
+                       std::vector<ConfusionCount>{ConfusionCount::kTruePositives, ConfusionCount::kFalseNegatives}) {}
+
 Tensor Recall::result_from(const Variables& vars) const {
   return ratio_result(count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalseNegatives));
 }
@@ -310,6 +313,8 @@ void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) 
   }
 }
 
+// Keras's checks of num_thresholds (only without explicit thresholds), label_weights and
+// num_labels against multi_label stay here, with Keras's wording: a table rule sees one key.
 ConfusionOptions auc_confusion(const AucOptions& a) {
   ConfusionOptions o;
   std::vector<double> interior;
@@ -341,11 +346,16 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   if (a.num_labels && !a.multi_label) {
     throw InvalidArgument("AUC: `num_labels` is set but `multi_label` is False; pass multi_label=True");
   }
-  if (a.num_labels && *a.num_labels < 1) {
-    throw InvalidArgument(internal::str_cat("AUC: argument `num_labels` must be >= 1; received ", *a.num_labels));
-  }
   o.multi_label = a.multi_label;
   o.num_labels = a.multi_label ? a.num_labels.value_or(0) : 1;
+  // Eight count variables of thresholds x labels must fit the state limit: checked before
+  // the first of them is allocated (Metric::add_variable would only refuse a later one).
+  const auto t = static_cast<std::int64_t>(o.thresholds.size());
+  if (o.num_labels > kMaxStateElements / 8 / t) {
+    throw InvalidArgument(internal::str_cat("AUC: ", t, " thresholds x num_labels = ", o.num_labels,
+                                            " labels x 8 counts would take the state past tally's limit of ",
+                                            kMaxStateElements, " elements"));
+  }
   if (a.label_weights) {
     for (const double w : *a.label_weights) {
       if (!(w >= 0.0) || std::isinf(w)) {
@@ -361,85 +371,67 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   return o;
 }
 
-std::string curve_name(AucCurve c) { return c == AucCurve::kROC ? "ROC" : (c == AucCurve::kPR ? "PR" : "PRGAIN"); }
-std::string summation_name(AucSummation s) {
-  return s == AucSummation::kInterpolation ? "interpolation" : (s == AucSummation::kMinoring ? "minoring" : "majoring");
+// Keras sets num_thresholds to the count of explicit thresholds + 2.
+AucOptions with_threshold_count(AucOptions o) {
+  if (o.thresholds) o.num_thresholds = static_cast<std::int64_t>(o.thresholds->size()) + 2;
+  return o;
 }
 
 }  // namespace
 
-AUC::AUC(AucOptions options)
-    : MetricWithClone(options.name, options.dtype, auc_confusion(options),
-                      {ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives, ConfusionCount::kTrueNegatives,
-                       ConfusionCount::kFalseNegatives}),
-      auc_(std::move(options)) {
-  if (auc_.thresholds) auc_.num_thresholds = static_cast<std::int64_t>(auc_.thresholds->size()) + 2;
+const MetricSpec<AucOptions>& AUC::spec() {
+  using O = AucOptions;
+  static const MetricSpec<O> spec{
+      "AUC",
+      "auc",
+      "Area under the ROC, PR or PR-gain curve over binned thresholds.",
+      Direction::kHigherIsBetter,
+      InputContract{"binary", "probabilities|logits", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{
+          field("num_thresholds", &O::num_thresholds,
+                "Evenly spaced thresholds in [0, 1] (an integer > 1; ignored when thresholds is given)."),
+          enum_field("curve", &O::curve, "The curve integrated (case-insensitive).",
+                     {{"ROC", AucCurve::kROC}, {"PR", AucCurve::kPR}, {"PRGAIN", AucCurve::kPRGain}},
+                     "a curve: ROC, PR or PRGAIN", CaseFold::kUpper),
+          enum_field("summation_method", &O::summation_method,
+                     "How rectangles between thresholds are summed (case-insensitive).",
+                     {{"interpolation", AucSummation::kInterpolation},
+                      {"minoring", AucSummation::kMinoring},
+                      {"majoring", AucSummation::kMajoring}},
+                     "a summation method: interpolation, minoring or majoring", CaseFold::kLower),
+          name_and_dtype<O>(),
+          // Keras lists the interior thresholds only when they were given.
+          listed_when_set(field("thresholds", &O::thresholds,
+                                "Interior thresholds in [0, 1], used instead of num_thresholds (0 - eps and "
+                                "1 + eps are added).")),
+          field("multi_label", &O::multi_label, "One curve per label column, averaged (y_pred of rank 2)."),
+          field("num_labels", &O::num_labels,
+                "Label columns of a multi-label AUC, fixing its state before the first batch.", rules::at_least(1)),
+          field("label_weights", &O::label_weights,
+                "Non-negative weight per label: while counting, or in the final average when multi_label."),
+          field("from_logits", &O::from_logits, "y_pred holds logits (a sigmoid is applied first).")}};
+  return spec;
 }
 
-std::unique_ptr<Metric> AUC::from_config(const Json& config) {
-  ConfigReader r("AUC", config);
-  AucOptions o;
-  o.num_thresholds = r.get_int("num_thresholds", 200);
-  std::string curve = r.get_string("curve", "ROC");
-  std::transform(curve.begin(), curve.end(), curve.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  if (curve == "ROC")
-    o.curve = AucCurve::kROC;
-  else if (curve == "PR")
-    o.curve = AucCurve::kPR;
-  else if (curve == "PRGAIN")
-    o.curve = AucCurve::kPRGain;
-  else
-    throw ConfigError("AUC: Invalid AUC curve value: \"" + curve + "\". Expected values are ROC, PR or PRGAIN");
-  std::string summation = r.get_string("summation_method", "interpolation");
-  std::transform(summation.begin(), summation.end(), summation.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  if (summation == "interpolation")
-    o.summation_method = AucSummation::kInterpolation;
-  else if (summation == "minoring")
-    o.summation_method = AucSummation::kMinoring;
-  else if (summation == "majoring")
-    o.summation_method = AucSummation::kMajoring;
-  else
-    throw ConfigError("AUC: Invalid AUC summation method value: \"" + summation +
-                      "\". Expected values are interpolation, minoring or majoring");
-  o.name = r.name("auc");
-  o.dtype = r.dtype();
-  o.thresholds = r.get_optional_doubles("thresholds");
-  o.multi_label = r.get_bool("multi_label", false);
-  o.num_labels = r.get_optional_int("num_labels");
-  o.label_weights = r.get_optional_doubles("label_weights");
-  o.from_logits = r.get_bool("from_logits", false);
-  r.finish();
-  return std::make_unique<AUC>(o);
-}
-
-Json AUC::get_config() const {
-  Json c = Metric::get_config();
-  c["num_thresholds"] = auc_.num_thresholds;
-  c["curve"] = curve_name(auc_.curve);
-  c["summation_method"] = summation_name(auc_.summation_method);
-  c["multi_label"] = auc_.multi_label;
-  c["num_labels"] = auc_.num_labels ? Json(*auc_.num_labels) : Json();
-  c["label_weights"] = auc_.label_weights ? Json(*auc_.label_weights) : Json();
-  c["from_logits"] = auc_.from_logits;
-  if (auc_.thresholds) c["thresholds"] = *auc_.thresholds;  // interior thresholds, only when given
-  return c;
-}
+AUC::AUC(const Options& options)
+    : ConfiguredMetric(with_threshold_count(options), auc_confusion(options),
+                       std::vector<ConfusionCount>{ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives,
+                                                   ConfusionCount::kTrueNegatives, ConfusionCount::kFalseNegatives}) {}
 
 Tensor AUC::result_from(const Variables& vars) const {
   const std::vector<double> tp = count(vars, ConfusionCount::kTruePositives);
   const std::vector<double> fp = count(vars, ConfusionCount::kFalsePositives);
   const std::vector<double> tn = count(vars, ConfusionCount::kTrueNegatives);
   const std::vector<double> fn = count(vars, ConfusionCount::kFalseNegatives);
-  const auto T = static_cast<std::size_t>(options().thresholds.size());
+  const auto T = static_cast<std::size_t>(confusion_options().thresholds.size());
   const std::size_t L = T == 0 ? 1 : tp.size() / T;
   if (L == 0) return Tensor::scalar(0.0);  // multi-label AUC before its first batch
   auto at = [L](std::size_t i, std::size_t l) { return i * L + l; };
   std::vector<double> by_label(L, 0.0);
   for (std::size_t l = 0; l < L; ++l) {
     double area = 0.0;
-    if (auc_.curve == AucCurve::kPR && auc_.summation_method == AucSummation::kInterpolation) {
+    if (options().curve == AucCurve::kPR && options().summation_method == AucSummation::kInterpolation) {
       // Davis & Goadrich interpolation of the PR curve (Keras interpolate_pr_auc).
       for (std::size_t i = 0; i + 1 < T; ++i) {
         const double dtp = tp[at(i, l)] - tp[at(i + 1, l)];
@@ -455,10 +447,10 @@ Tensor AUC::result_from(const Variables& vars) const {
       std::vector<double> x(T), y(T);
       for (std::size_t i = 0; i < T; ++i) {
         const double TP = tp[at(i, l)], FP = fp[at(i, l)], TN = tn[at(i, l)], FN = fn[at(i, l)];
-        if (auc_.curve == AucCurve::kROC) {
+        if (options().curve == AucCurve::kROC) {
           x[i] = divide_no_nan(FP, FP + TN);
           y[i] = divide_no_nan(TP, TP + FN);
-        } else if (auc_.curve == AucCurve::kPR) {
+        } else if (options().curve == AucCurve::kPR) {
           x[i] = divide_no_nan(TP, TP + FN);
           y[i] = divide_no_nan(TP, TP + FP);
         } else {
@@ -469,20 +461,20 @@ Tensor AUC::result_from(const Variables& vars) const {
         }
       }
       for (std::size_t i = 0; i + 1 < T; ++i) {
-        const double h = auc_.summation_method == AucSummation::kInterpolation ? (y[i] + y[i + 1]) / 2.0
-                         : auc_.summation_method == AucSummation::kMinoring    ? std::min(y[i], y[i + 1])
-                                                                               : std::max(y[i], y[i + 1]);
+        const double h = options().summation_method == AucSummation::kInterpolation ? (y[i] + y[i + 1]) / 2.0
+                         : options().summation_method == AucSummation::kMinoring    ? std::min(y[i], y[i + 1])
+                                                                                    : std::max(y[i], y[i + 1]);
         area += (x[i] - x[i + 1]) * h;
       }
     }
     by_label[l] = area;
   }
-  if (!auc_.multi_label) return Tensor::scalar(by_label[0]);
-  if (auc_.label_weights) {
+  if (!options().multi_label) return Tensor::scalar(by_label[0]);
+  if (options().label_weights) {
     double num = 0.0, den = 0.0;
-    for (std::size_t l = 0; l < L && l < auc_.label_weights->size(); ++l) {
-      num += by_label[l] * (*auc_.label_weights)[l];
-      den += (*auc_.label_weights)[l];
+    for (std::size_t l = 0; l < L && l < options().label_weights->size(); ++l) {
+      num += by_label[l] * (*options().label_weights)[l];
+      den += (*options().label_weights)[l];
     }
     return Tensor::scalar(divide_no_nan(num, den));
   }
@@ -495,45 +487,9 @@ Tensor AUC::result_from(const Variables& vars) const {
 
 namespace {
 
-const char* target_key(RateAtRate k) {
-  switch (k) {
-    case RateAtRate::kSensitivityAtSpecificity:
-      return "specificity";
-    case RateAtRate::kSpecificityAtSensitivity:
-      return "sensitivity";
-    case RateAtRate::kPrecisionAtRecall:
-      return "recall";
-    case RateAtRate::kRecallAtPrecision:
-      break;
-  }
-  return "precision";
-}
-
-const char* rate_class(RateAtRate k) {
-  switch (k) {
-    case RateAtRate::kSensitivityAtSpecificity:
-      return "SensitivityAtSpecificity";
-    case RateAtRate::kSpecificityAtSensitivity:
-      return "SpecificityAtSensitivity";
-    case RateAtRate::kPrecisionAtRecall:
-      return "PrecisionAtRecall";
-    case RateAtRate::kRecallAtPrecision:
-      break;
-  }
-  return "RecallAtPrecision";
-}
-
-ConfusionOptions rate_options(RateAtRate kind, double target, std::int64_t num_thresholds,
+// The range and count of num_thresholds are table rules; the state limit is checked here.
+ConfusionOptions rate_options(std::string_view owner, std::int64_t num_thresholds,
                               std::optional<std::int64_t> class_id) {
-  const char* owner = rate_class(kind);
-  if (!(target >= 0.0 && target <= 1.0)) {
-    throw InvalidArgument(internal::str_cat(owner, ": Argument `", target_key(kind),
-                                            "` must be in the range [0, 1]. Received: ", target));
-  }
-  if (num_thresholds <= 0) {
-    throw InvalidArgument(
-        internal::str_cat(owner, ": Argument `num_thresholds` must be an integer > 0. Received: ", num_thresholds));
-  }
   ConfusionOptions o;
   check_threshold_count(owner, num_thresholds);
   if (num_thresholds == 1) {
@@ -549,25 +505,34 @@ ConfusionOptions rate_options(RateAtRate kind, double target, std::int64_t num_t
   return o;
 }
 
+// The spec of one X-at-Y metric: they differ in names, doc and the key of their target.
+template <class O>
+MetricSpec<O> rate_spec(std::string class_name, std::string default_name, std::string doc, const std::string& key,
+                        double O::*target, std::string target_doc) {
+  return MetricSpec<O>{
+      std::move(class_name),
+      std::move(default_name),
+      std::move(doc),
+      Direction::kHigherIsBetter,
+      InputContract{"binary", "probabilities", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{required(field(key, target, std::move(target_doc), rules::in_range(0.0, 1.0))),
+                     field("num_thresholds", &O::num_thresholds,
+                           "Evenly spaced thresholds in [0, 1] searched for the best rate.", rules::at_least(1)),
+                     field("class_id", &O::class_id, "Count only this column of multi-class inputs."),
+                     name_and_dtype<O>()},
+      Json{{key, 0.5}}};
+}
+
 }  // namespace
 
-RateAtRateMetric::RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds,
-                                   std::optional<std::int64_t> class_id, std::string name, DType dtype)
-    : ConfusionMetric(std::move(name), dtype, rate_options(kind, target, num_thresholds, class_id),
+RateAtRateMetric::RateAtRateMetric(std::string name, DType dtype, const std::string& owner, RateAtRate kind,
+                                   double target, std::int64_t num_thresholds, std::optional<std::int64_t> class_id)
+    : ConfusionMetric(std::move(name), dtype, rate_options(owner, num_thresholds, class_id),
                       {ConfusionCount::kTruePositives, ConfusionCount::kTrueNegatives, ConfusionCount::kFalsePositives,
                        ConfusionCount::kFalseNegatives}),
       kind_(kind),
-      target_(target),
-      num_thresholds_(num_thresholds),
-      class_id_(class_id) {}
-
-Json RateAtRateMetric::get_config() const {
-  Json c = Metric::get_config();
-  c["num_thresholds"] = num_thresholds_;
-  c["class_id"] = class_id_ ? Json(*class_id_) : Json();
-  c[target_key(kind_)] = target_;
-  return c;
-}
+      target_(target) {}
 
 Tensor RateAtRateMetric::result_from(const Variables& vars) const {
   const std::vector<double> tp = count(vars, ConfusionCount::kTruePositives);
@@ -607,27 +572,23 @@ Tensor RateAtRateMetric::result_from(const Variables& vars) const {
   return Tensor::scalar(found ? best : 0.0);
 }
 
-#define TALLY_DEFINE_RATE(Class, snake, kind)                                                                      \
-  Class::Class(double target, std::int64_t num_thresholds, std::optional<std::int64_t> class_id, std::string name, \
-               DType dtype)                                                                                        \
-      : MetricWithClone(RateAtRate::kind, target, num_thresholds, class_id, std::move(name), dtype) {}             \
-  std::unique_ptr<Metric> Class::from_config(const Json& config) {                                                 \
-    ConfigReader r(#Class, config);                                                                                \
-    const std::string name = r.name(snake);                                                                        \
-    const DType dtype = r.dtype();                                                                                 \
-    const auto target = r.get_optional_double(target_key(RateAtRate::kind));                                       \
-    if (!target) {                                                                                                 \
-      throw ConfigError(std::string(#Class) + ": config key `" + target_key(RateAtRate::kind) + "` is required");  \
-    }                                                                                                              \
-    const std::int64_t num_thresholds = r.get_int("num_thresholds", 200);                                          \
-    const auto class_id = r.get_optional_int("class_id");                                                          \
-    r.finish();                                                                                                    \
-    return std::make_unique<Class>(*target, num_thresholds, class_id, name, dtype);                                \
-  }
-TALLY_DEFINE_RATE(SensitivityAtSpecificity, "sensitivity_at_specificity", kSensitivityAtSpecificity)
-TALLY_DEFINE_RATE(SpecificityAtSensitivity, "specificity_at_sensitivity", kSpecificityAtSensitivity)
-TALLY_DEFINE_RATE(PrecisionAtRecall, "precision_at_recall", kPrecisionAtRecall)
-TALLY_DEFINE_RATE(RecallAtPrecision, "recall_at_precision", kRecallAtPrecision)
+#define TALLY_DEFINE_RATE(Class, snake, target, doc, target_doc)                                                   \
+  const MetricSpec<Class##Options>& Class::spec() {                                                                \
+    static const MetricSpec<Class##Options> spec =                                                                 \
+        rate_spec<Class##Options>(#Class, snake, doc, #target, &Class##Options::target, target_doc);               \
+    return spec;                                                                                                   \
+  }                                                                                                                \
+  Class::Class(const Options& options)                                                                             \
+      : ConfiguredMetric(options, spec().class_name, RateAtRate::k##Class, options.target, options.num_thresholds, \
+                         options.class_id) {}
+TALLY_DEFINE_RATE(SensitivityAtSpecificity, "sensitivity_at_specificity", specificity,
+                  "Best sensitivity where specificity >= the target.", "The specificity to reach.")
+TALLY_DEFINE_RATE(SpecificityAtSensitivity, "specificity_at_sensitivity", sensitivity,
+                  "Best specificity where sensitivity >= the target.", "The sensitivity to reach.")
+TALLY_DEFINE_RATE(PrecisionAtRecall, "precision_at_recall", recall, "Best precision where recall >= the target.",
+                  "The recall to reach.")
+TALLY_DEFINE_RATE(RecallAtPrecision, "recall_at_precision", precision, "Best recall where precision >= the target.",
+                  "The precision to reach.")
 #undef TALLY_DEFINE_RATE
 
 }  // namespace tally::metrics

@@ -8,7 +8,6 @@
 #include "internal/check.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/f_score_math.h"
-#include "tally/config.h"
 
 namespace tally::metrics {
 namespace {
@@ -196,18 +195,57 @@ std::shared_ptr<const VariableLayout> layout_for(Shape shape) {
   return layout;
 }
 
+// Keras's spellings of `average`; null (absent) is FScoreAverage::kNone.
+const std::vector<Spelling<FScoreAverage>>& average_spellings() {
+  static const std::vector<Spelling<FScoreAverage>> spellings{
+      {"micro", FScoreAverage::kMicro}, {"macro", FScoreAverage::kMacro}, {"weighted", FScoreAverage::kWeighted}};
+  return spellings;
+}
+
+constexpr const char* kAverageRule = "one of null, \"micro\", \"macro\", \"weighted\"";
+
+// The options F1Score and FBetaScore share, declared once for both tables.
+template <class O>
+OptionField<O> average_field() {
+  OptionField<O> f = enum_field("average", &O::average,
+                                "How per-class scores combine: null (one per class), micro, macro or weighted.",
+                                average_spellings(), kAverageRule);
+  f.info.nullable = true;  // null is Keras's None: one score per class
+  return f;
+}
+
+template <class O>
+OptionField<O> threshold_field() {
+  return field(
+      "threshold", &O::threshold,
+      "Scores strictly above it are positive; null: the row's maximum (ties give several ones).",
+      OptionRule{"in (0, 1]",
+                 [](const Json& v) { return v.is_number() && v.get<double>() > 0.0 && v.get<double>() <= 1.0; },
+                 RuleError::kValue});
+}
+
+template <class O>
+OptionField<O> num_classes_field() {
+  // Four variables per class must fit tally's state limit.
+  constexpr std::int64_t kMaxClasses = kMaxStateElements / 4;
+  return listed_when_set(field(
+      "num_classes", &O::num_classes,
+      "tally extension: the class count, fixing the state before the first batch (needed to merge states).",
+      rules::at_least(1),
+      OptionRule{str_cat("<= ", kMaxClasses, " (4 state entries per class, within tally's limit of ", kMaxStateElements,
+                         " elements)"),
+                 [](const Json& v) { return v.is_number() && v.get<double>() <= static_cast<double>(kMaxClasses); },
+                 RuleError::kValue}));
+}
+
+// Rows of labels (one-hot, multi-label or soft) against rows of scores.
+InputContract f_score_inputs() { return InputContract{"one_hot|binary", "probabilities", {2}}; }
+
 }  // namespace
 
 Json f_score_average_to_json(FScoreAverage average) {
-  switch (average) {
-    case FScoreAverage::kMicro:
-      return "micro";
-    case FScoreAverage::kMacro:
-      return "macro";
-    case FScoreAverage::kWeighted:
-      return "weighted";
-    case FScoreAverage::kNone:
-      break;
+  for (const auto& s : average_spellings()) {
+    if (s.value == average) return std::string(s.name);
   }
   return nullptr;
 }
@@ -215,75 +253,25 @@ Json f_score_average_to_json(FScoreAverage average) {
 FScoreAverage f_score_average_from_json(const Json& value, std::string_view owner) {
   if (value.is_null()) return FScoreAverage::kNone;
   if (value.is_string()) {
-    const std::string s = value.get<std::string>();
-    if (s == "micro") return FScoreAverage::kMicro;
-    if (s == "macro") return FScoreAverage::kMacro;
-    if (s == "weighted") return FScoreAverage::kWeighted;
+    for (const auto& s : average_spellings()) {
+      if (s.name == value.get<std::string>()) return s.value;
+    }
   }
-  throw ConfigError(str_cat(owner,
-                            ": argument `average` must be one of null, \"micro\", \"macro\", \"weighted\"; "
-                            "received ",
-                            value.dump()));
+  detail::throw_option(RuleError::kConfig, detail::option_owner(owner, {}), "average", kAverageRule, value);
 }
 
-// --- FBetaScore -------------------------------------------------------------------
+// --- FScoreMetric ------------------------------------------------------------------
 
-FBetaScore::FBetaScore(FScoreAverage average, double beta, std::optional<double> threshold, std::string name,
-                       DType dtype, std::optional<std::int64_t> num_classes)
-    : FBetaScore("FBetaScore", average, beta, threshold, std::move(name), dtype, num_classes) {}
-
-FBetaScore::FBetaScore(std::string class_name, FScoreAverage average, double beta, std::optional<double> threshold,
-                       std::string name, DType dtype, std::optional<std::int64_t> num_classes)
-    : MetricWithClone(std::move(name), dtype),
-      class_name_(std::move(class_name)),
-      average_(average),
-      beta_(beta),
-      threshold_(threshold),
-      num_classes_(num_classes) {
-  const std::string me = str_cat(class_name_, " \"", this->name(), "\"");
-  if (!(beta_ > 0.0) || std::isinf(beta_)) {
-    throw InvalidArgument(str_cat(me, ": argument `beta` must be a finite number > 0; received ", beta_));
-  }
-  if (threshold_ && !(*threshold_ > 0.0 && *threshold_ <= 1.0)) {
-    throw InvalidArgument(
-        str_cat(me, ": argument `threshold` must satisfy 0 < threshold <= 1 (or be null); received ", *threshold_));
-  }
-  if (num_classes_ && *num_classes_ < 1) {
-    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1 (or null); received ", *num_classes_));
-  }
-  if (num_classes_ && *num_classes_ > kMaxStateElements / 4) {
-    throw InvalidArgument(str_cat(me, ": argument `num_classes` = ", *num_classes_,
-                                  " would take the state (4 per class) past tally's limit of ", kMaxStateElements,
-                                  " elements"));
-  }
+FScoreMetric::FScoreMetric(std::string name, DType dtype, FScoreAverage average, double beta,
+                           std::optional<double> threshold, std::optional<std::int64_t> num_classes)
+    : Metric(std::move(name), dtype), average_(average), beta_(beta), threshold_(threshold), num_classes_(num_classes) {
   // Micro holds scalars; otherwise one entry per class, or none until the first batch fixes C.
   const Shape shape = average_ == FScoreAverage::kMicro ? Shape{} : Shape{num_classes_.value_or(0)};
   for (const char* var : kVariableNames) add_variable(var, shape);
 }
 
-std::unique_ptr<Metric> FBetaScore::from_config(const Json& config) {
-  ConfigReader reader("FBetaScore", config);
-  const std::string name = reader.name("fbeta_score");
-  const DType dtype = reader.dtype();
-  const FScoreAverage average = f_score_average_from_json(reader.get_json("average"), "FBetaScore");
-  const double beta = reader.get_double("beta", 1.0);
-  const std::optional<double> threshold = reader.get_optional_double("threshold");
-  const std::optional<std::int64_t> num_classes = reader.get_optional_int("num_classes");
-  reader.finish();
-  return std::make_unique<FBetaScore>(average, beta, threshold, name, dtype, num_classes);
-}
-
-Json FBetaScore::get_config() const {
-  Json config = Metric::get_config();
-  config["average"] = f_score_average_to_json(average_);
-  config["beta"] = beta_;
-  config["threshold"] = threshold_ ? Json(*threshold_) : Json(nullptr);
-  if (num_classes_) config["num_classes"] = *num_classes_;
-  return config;
-}
-
-void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
-  const std::string me = str_cat(class_name_, " \"", name(), "\"");
+void FScoreMetric::accumulate(Variables& vars, const Batch& batch) const {
+  const std::string me = str_cat(class_name(), " \"", name(), "\"");
   // 1. Validate everything before computing or writing.
   internal::check_present(me, "y_true", batch.y_true);
   internal::check_present(me, "y_pred", batch.y_pred);
@@ -387,7 +375,7 @@ void FBetaScore::accumulate(Variables& vars, const Batch& batch) const {
   }
 }
 
-Tensor FBetaScore::result_from(const Variables& vars) const {
+Tensor FScoreMetric::result_from(const Variables& vars) const {
   const double beta2 = beta_ * beta_;
   const std::span<const double> tp = vars.f64(0);
   const std::span<const double> fp = vars.f64(1);
@@ -417,27 +405,41 @@ Tensor FBetaScore::result_from(const Variables& vars) const {
   return Tensor::scalar(0.0);
 }
 
-// --- F1Score ----------------------------------------------------------------------
+// --- FBetaScore and F1Score ----------------------------------------------------------
 
-F1Score::F1Score(FScoreAverage average, std::optional<double> threshold, std::string name, DType dtype,
-                 std::optional<std::int64_t> num_classes)
-    : MetricWithClone("F1Score", average, 1.0, threshold, std::move(name), dtype, num_classes) {}
-
-std::unique_ptr<Metric> F1Score::from_config(const Json& config) {
-  ConfigReader reader("F1Score", config);
-  const std::string name = reader.name("f1_score");
-  const DType dtype = reader.dtype();
-  const FScoreAverage average = f_score_average_from_json(reader.get_json("average"), "F1Score");
-  const std::optional<double> threshold = reader.get_optional_double("threshold");
-  const std::optional<std::int64_t> num_classes = reader.get_optional_int("num_classes");
-  reader.finish();
-  return std::make_unique<F1Score>(average, threshold, name, dtype, num_classes);
+const MetricSpec<FBetaScoreOptions>& FBetaScore::spec() {
+  using O = FBetaScoreOptions;
+  static const MetricSpec<O> spec{
+      "FBetaScore",
+      "fbeta_score",
+      "F-beta score per class or averaged (micro, macro, weighted), threshold or argmax binarisation.",
+      Direction::kHigherIsBetter,
+      f_score_inputs(),
+      "vector",
+      OptionTable<O>{
+          average_field<O>(),
+          field("beta", &O::beta, "Weight of recall against precision.", rules::greater_than(0.0), rules::finite()),
+          threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()}};
+  return spec;
 }
 
-Json F1Score::get_config() const {
-  Json config = FBetaScore::get_config();
-  config.erase("beta");
-  return config;
+FBetaScore::FBetaScore(const Options& options)
+    : ConfiguredMetric(options, options.average, options.beta, options.threshold, options.num_classes) {}
+
+const MetricSpec<F1ScoreOptions>& F1Score::spec() {
+  using O = F1ScoreOptions;
+  static const MetricSpec<O> spec{
+      "F1Score",
+      "f1_score",
+      "F1 score per class or averaged (micro, macro, weighted), threshold or argmax binarisation.",
+      Direction::kHigherIsBetter,
+      f_score_inputs(),
+      "vector",
+      OptionTable<O>{average_field<O>(), threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()}};
+  return spec;
 }
+
+F1Score::F1Score(const Options& options)
+    : ConfiguredMetric(options, options.average, 1.0, options.threshold, options.num_classes) {}
 
 }  // namespace tally::metrics

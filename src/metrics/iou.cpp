@@ -8,7 +8,6 @@
 #include "internal/check.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/iou_math.h"
-#include "tally/config.h"
 
 namespace tally::metrics {
 namespace {
@@ -17,24 +16,20 @@ using internal::str_cat;
 
 // Keras's IoU dtype: "int" (int32 outside TensorFlow) by default; int64 or a float dtype
 // may be given. Only the config echoes it; counts are int64/float64 in tally.
-DType read_iou_dtype(ConfigReader& reader) {
-  const Json raw = reader.get_json("dtype");
-  if (raw.is_null()) return DType::kInt32;
+DType read_iou_dtype(std::string_view owner, const Json& raw) {
+  constexpr std::string_view kWanted = "one of int, int32, int64, float16, bfloat16, float32, float64";
   std::string name;
   if (raw.is_string()) {
     name = raw.get<std::string>();
   } else if (raw.is_object() && raw.contains("config") && raw["config"].is_object() && raw["config"].contains("name") &&
              raw["config"]["name"].is_string()) {
-    name = raw["config"]["name"].get<std::string>();
+    name = raw["config"]["name"].get<std::string>();  // a serialized DTypePolicy
   }
   if (name == "int") return DType::kInt32;
   if (name == "int32") return DType::kInt32;
   if (name == "int64") return DType::kInt64;
   if (name == "float16" || name == "bfloat16" || name == "float32" || name == "float64") return dtype_from_name(name);
-  throw ConfigError(str_cat(reader.owner(),
-                            ": config key `dtype` must be one of int, int32, int64, float16, bfloat16, float32, "
-                            "float64; received ",
-                            raw.dump()));
+  detail::throw_option(RuleError::kConfig, owner, "dtype", kWanted, raw);
 }
 
 DType check_iou_dtype(DType dtype, const std::string& who) {
@@ -43,31 +38,73 @@ DType check_iou_dtype(DType dtype, const std::string& who) {
       str_cat(who, ": argument `dtype` must be int32, int64 or a floating dtype; received ", dtype_name(dtype)));
 }
 
-std::vector<std::int64_t> all_classes(std::int64_t num_classes) {
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(std::max<std::int64_t>(num_classes, 0)));
-  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
-  return ids;
-}
-
-std::vector<std::int64_t> read_target_ids(ConfigReader& reader) {
-  std::optional<std::vector<std::int64_t>> ids = reader.get_optional_ints("target_class_ids");
-  if (!ids) throw ConfigError(reader.owner() + ": config needs `target_class_ids` (a list of class ids)");
-  return *ids;
-}
-
 // C x C counts, unweighted and weighted, within the state limit.
 constexpr std::int64_t kMaxIoUClasses = 8192;
 static_assert(2 * kMaxIoUClasses * kMaxIoUClasses <= kMaxStateElements);  // int64 and float64 matrices
 
-std::int64_t read_num_classes(ConfigReader& reader) {
-  std::optional<std::int64_t> n = reader.get_optional_int("num_classes");
-  if (!n) throw ConfigError(reader.owner() + ": config needs `num_classes` (an integer >= 1)");
-  // Checked here too: the default target_class_ids list is built before the constructor runs.
-  if (*n < 1 || *n > kMaxIoUClasses) {
-    throw InvalidArgument(str_cat(reader.owner(), ": argument `num_classes` must be between 1 and ", kMaxIoUClasses,
-                                  " (the state is C x C); received ", *n));
-  }
-  return *n;
+// Every class id, for MeanIoU and OneHotMeanIoU (empty for a count the option table rejects).
+std::vector<std::int64_t> all_classes(std::int64_t num_classes) {
+  if (num_classes < 1 || num_classes > kMaxIoUClasses) return {};
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(num_classes));
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
+  return ids;
+}
+
+// The options the IoU classes share, declared once for their tables.
+template <class O>
+OptionField<O> num_classes_field() {
+  return required(field("num_classes", &O::num_classes, "The number of classes (the state is C x C).",
+                        OptionRule{str_cat("between 1 and ", kMaxIoUClasses, " (the state is C x C)"),
+                                   [](const Json& v) {
+                                     return v.is_number() && v.get<double>() >= 1 &&
+                                            v.get<double>() <= static_cast<double>(kMaxIoUClasses);
+                                   },
+                                   RuleError::kValue}));
+}
+
+template <class O>
+OptionField<O> target_ids_field(std::string doc) {
+  return field("target_class_ids", &O::target_class_ids, std::move(doc), rules::not_empty(), rules::each_at_least(0));
+}
+
+// Keras's int dtype replaces the generic float dtype option (options.h, "own dtype field").
+template <class O>
+OptionField<O> iou_dtype_field() {
+  OptionField<O> f = field("dtype", &O::dtype,
+                           "Keras's dtype of the confusion matrix, echoed in configs: int32 (default), int64 or a "
+                           "floating dtype (float labels are truncated toward zero only with an integer dtype).");
+  f.info.choices = {"int32", "int64", "float16", "bfloat16", "float32", "float64"};
+  f.read = [](O& o, const Json& v, std::string_view owner) { o.dtype = read_iou_dtype(owner, v); };
+  return f;
+}
+
+template <class O>
+OptionField<O> ignore_class_field() {
+  return field("ignore_class", &O::ignore_class, "A label id whose pairs are skipped (e.g. -1 or 255 for \"void\").");
+}
+
+template <class O>
+OptionField<O> sparse_y_true_field() {
+  return field("sparse_y_true", &O::sparse_y_true, "y_true holds class ids (else class scores, reduced by argmax).");
+}
+
+template <class O>
+OptionField<O> sparse_y_pred_field() {
+  return field("sparse_y_pred", &O::sparse_y_pred, "y_pred holds class ids (else class scores, reduced by argmax).");
+}
+
+template <class O>
+OptionField<O> axis_field() {
+  return field("axis", &O::axis, "The class axis of dense inputs (negative counts from the end).");
+}
+
+IoUOptions one_hot(const std::optional<std::int64_t>& ignore_class, bool sparse_y_pred, std::int64_t axis) {
+  IoUOptions options;
+  options.ignore_class = ignore_class;
+  options.sparse_y_true = false;
+  options.sparse_y_pred = sparse_y_pred;
+  options.axis = axis;
+  return options;
 }
 
 // One side of the batch (labels or predictions) reduced to class ids.
@@ -200,41 +237,25 @@ struct CmPartial {
 
 // --- IoUBase ----------------------------------------------------------------------
 
-IoUBase::IoUBase(std::string class_name, std::string name, DType dtype, std::int64_t num_classes,
+IoUBase::IoUBase(std::string name, DType dtype, const std::string& owner, std::int64_t num_classes,
                  std::vector<std::int64_t> target_class_ids, IoUOptions options, std::optional<double> threshold)
     : Metric(std::move(name), DType::kFloat32),
-      class_name_(std::move(class_name)),
       config_dtype_(dtype),
       num_classes_(num_classes),
       target_class_ids_(std::move(target_class_ids)),
-      options_(options),
+      iou_(options),
       threshold_(threshold) {
-  const std::string me = str_cat(class_name_, " \"", this->name(), "\"");
+  const std::string me = str_cat(owner, " \"", this->name(), "\"");
   check_iou_dtype(dtype, me);
-  if (num_classes_ < 1) {
-    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be >= 1; received ", num_classes_));
-  }
-  if (num_classes_ > kMaxIoUClasses) {
-    throw InvalidArgument(str_cat(me, ": argument `num_classes` must be at most ", kMaxIoUClasses,
-                                  " (the state is C x C); received ", num_classes_));
-  }
-  if (target_class_ids_.empty()) {
-    throw InvalidArgument(str_cat(me, ": argument `target_class_ids` must not be empty"));
-  }
   for (const std::int64_t id : target_class_ids_) {
     if (id < 0 || id >= num_classes_) {
       throw InvalidArgument(
           str_cat(me, ": argument `target_class_ids` must lie in [0, ", num_classes_, "); received ", id));
     }
   }
-  if (threshold_ && !std::isfinite(*threshold_)) {
-    throw InvalidArgument(str_cat(me, ": argument `threshold` must be finite; received ", *threshold_));
-  }
   add_variable("total_confusion_matrix", {num_classes_, num_classes_}, DType::kInt64);
   add_variable("weighted_confusion_matrix", {num_classes_, num_classes_}, DType::kFloat64);
 }
-
-Json IoUBase::base_config() const { return Json{{"name", name()}, {"dtype", std::string(dtype_name(config_dtype_))}}; }
 
 Tensor IoUBase::confusion_matrix() const {
   const Variables& vars = variable_values();
@@ -246,7 +267,7 @@ Tensor IoUBase::confusion_matrix() const {
 }
 
 void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
-  const std::string me = str_cat(class_name_, " \"", name(), "\"");
+  const std::string me = str_cat(class_name(), " \"", name(), "\"");
   const std::int64_t classes = num_classes_;
   // 1. Validate: shapes, the class axis of dense inputs, pair counts, weights.
   internal::check_present(me, "y_true", batch.y_true);
@@ -262,10 +283,10 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
         throw ShapeError(str_cat(me, ": argument `", arg, "` holds class scores (sparse_", arg,
                                  "=false) and needs a class axis; received shape ", shape_string(v.shape())));
       }
-      const std::int64_t axis = options_.axis < 0 ? options_.axis + v.ndim() : options_.axis;
+      const std::int64_t axis = iou_.axis < 0 ? iou_.axis + v.ndim() : iou_.axis;
       if (axis < 0 || axis >= v.ndim()) {
-        throw ShapeError(str_cat(me, ": argument `axis` = ", options_.axis, " is out of range for `", arg,
-                                 "` of shape ", shape_string(v.shape())));
+        throw ShapeError(str_cat(me, ": argument `axis` = ", iou_.axis, " is out of range for `", arg, "` of shape ",
+                                 shape_string(v.shape())));
       }
       side.width = v.shape()[static_cast<std::size_t>(axis)];
       if (side.width < 1 && v.numel() > 0) {
@@ -282,8 +303,8 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
     return side;
   };
   const bool binary = threshold_.has_value();
-  Side truth = make_side(batch.y_true, options_.sparse_y_true, "y_true");
-  Side pred = make_side(batch.y_pred, binary || options_.sparse_y_pred, "y_pred");
+  Side truth = make_side(batch.y_true, iou_.sparse_y_true, "y_true");
+  Side pred = make_side(batch.y_pred, binary || iou_.sparse_y_pred, "y_pred");
   const std::int64_t pairs = truth.width > 0 ? truth.view.numel() / truth.width : 0;
   const std::int64_t pred_pairs = pred.width > 0 ? pred.view.numel() / pred.width : 0;
   if (pairs != pred_pairs) {
@@ -301,7 +322,7 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
     const std::int64_t wn = batch.sample_weight.numel();
     // Per row only when y_true's first axis survives (sparse labels, or argmax over another axis).
     const bool first_axis_kept =
-        options_.sparse_y_true || (options_.axis < 0 ? options_.axis + batch.y_true.ndim() : options_.axis) != 0;
+        iou_.sparse_y_true || (iou_.axis < 0 ? iou_.axis + batch.y_true.ndim() : iou_.axis) != 0;
     const bool per_row =
         batch.y_true.ndim() >= 1 && first_axis_kept && wn > 0 && wn == batch.y_true.shape()[0] && pairs % wn == 0;
     if (wn == 1) {
@@ -327,8 +348,8 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
   // 2. Count the batch in one pass: fixed chunks, folded in chunk order (thread invariant).
   const bool weighted = pairs_per_weight > 0;
   const bool truncate_first = !is_floating(config_dtype_);
-  const bool has_ignore = options_.ignore_class.has_value();
-  const std::int64_t ignore = options_.ignore_class.value_or(0);
+  const bool has_ignore = iou_.ignore_class.has_value();
+  const std::int64_t ignore = iou_.ignore_class.value_or(0);
   const std::size_t cells = static_cast<std::size_t>(classes * classes);
   const std::int64_t chunk = std::max<std::int64_t>(internal::kChunkSize, 4 * classes * classes);
   // At most ~64 MiB of per-chunk matrices alive at once, whatever C and the batch size.
@@ -446,162 +467,110 @@ Tensor IoUBase::result_from(const Variables& vars) const {
 
 // --- IoU --------------------------------------------------------------------------
 
-IoU::IoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, IoUOptions options, std::string name,
-         DType dtype)
-    : MetricWithClone("IoU", std::move(name), dtype, num_classes, std::move(target_class_ids), options, std::nullopt) {}
-
-std::unique_ptr<Metric> IoU::from_config(const Json& config) {
-  ConfigReader reader("IoU", config);
-  const std::string name = reader.name("io_u");
-  const DType dtype = read_iou_dtype(reader);
-  const std::int64_t num_classes = read_num_classes(reader);
-  std::vector<std::int64_t> ids = read_target_ids(reader);
-  IoUOptions options;
-  options.ignore_class = reader.get_optional_int("ignore_class");
-  options.sparse_y_true = reader.get_bool("sparse_y_true", true);
-  options.sparse_y_pred = reader.get_bool("sparse_y_pred", true);
-  options.axis = reader.get_int("axis", -1);
-  reader.finish();
-  return std::make_unique<IoU>(num_classes, std::move(ids), options, name, dtype);
+const MetricSpec<IoUMetricOptions>& IoU::spec() {
+  using O = IoUMetricOptions;
+  static const MetricSpec<O> spec{
+      "IoU",
+      "io_u",
+      "Mean intersection-over-union over target_class_ids, from a confusion matrix.",
+      Direction::kHigherIsBetter,
+      InputContract{"sparse_ids|one_hot", "ids|scores", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{num_classes_field<O>(),
+                     required(target_ids_field<O>("The classes averaged (one id gives that class's IoU).")),
+                     name_and_dtype<O>(), iou_dtype_field<O>(), ignore_class_field<O>(), sparse_y_true_field<O>(),
+                     sparse_y_pred_field<O>(), axis_field<O>()},
+      Json{{"num_classes", 3}, {"target_class_ids", {0}}}};
+  return spec;
 }
 
-Json IoU::get_config() const {
-  Json config = base_config();
-  config["num_classes"] = num_classes();
-  config["target_class_ids"] = target_class_ids();
-  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
-  config["sparse_y_true"] = options().sparse_y_true;
-  config["sparse_y_pred"] = options().sparse_y_pred;
-  config["axis"] = options().axis;
-  return config;
-}
+IoU::IoU(const Options& o)
+    : ConfiguredMetric(o, spec().class_name, o.num_classes, o.target_class_ids,
+                       IoUOptions{o.ignore_class, o.sparse_y_true, o.sparse_y_pred, o.axis}, std::nullopt) {}
 
 // --- BinaryIoU --------------------------------------------------------------------
 
-BinaryIoU::BinaryIoU(std::vector<std::int64_t> target_class_ids, double threshold, std::string name, DType dtype)
-    : MetricWithClone("BinaryIoU", std::move(name), dtype, 2, std::move(target_class_ids), IoUOptions{}, threshold),
-      threshold_(threshold) {}
-
-std::unique_ptr<Metric> BinaryIoU::from_config(const Json& config) {
-  ConfigReader reader("BinaryIoU", config);
-  const std::string name = reader.name("binary_io_u");
-  const DType dtype = read_iou_dtype(reader);
-  std::vector<std::int64_t> ids =
-      reader.get_optional_ints("target_class_ids").value_or(std::vector<std::int64_t>{0, 1});
-  const double threshold = reader.get_double("threshold", 0.5);
-  reader.finish();
-  return std::make_unique<BinaryIoU>(std::move(ids), threshold, name, dtype);
+const MetricSpec<BinaryIoUOptions>& BinaryIoU::spec() {
+  using O = BinaryIoUOptions;
+  static const MetricSpec<O> spec{
+      "BinaryIoU",
+      "binary_io_u",
+      "IoU of two classes with y_pred >= threshold as class 1.",
+      Direction::kHigherIsBetter,
+      InputContract{"binary", "probabilities|logits", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{target_ids_field<O>("The classes averaged, within {0, 1}."),
+                     field("threshold", &O::threshold,
+                           "Scores >= threshold are class 1 (inclusive, compared in float32).", rules::finite()),
+                     name_and_dtype<O>(), iou_dtype_field<O>()}};
+  return spec;
 }
 
-Json BinaryIoU::get_config() const {
-  Json config = base_config();
-  config["target_class_ids"] = target_class_ids();
-  config["threshold"] = threshold_;
-  return config;
-}
+BinaryIoU::BinaryIoU(const Options& o)
+    : ConfiguredMetric(o, spec().class_name, 2, o.target_class_ids, IoUOptions{}, o.threshold) {}
 
 // --- MeanIoU ----------------------------------------------------------------------
 
-MeanIoU::MeanIoU(std::int64_t num_classes, IoUOptions options, std::string name, DType dtype)
-    : MetricWithClone("MeanIoU", std::move(name), dtype, num_classes, all_classes(num_classes), options, std::nullopt) {
+const MetricSpec<MeanIoUOptions>& MeanIoU::spec() {
+  using O = MeanIoUOptions;
+  static const MetricSpec<O> spec{
+      "MeanIoU",
+      "mean_io_u",
+      "Mean intersection-over-union over all num_classes classes.",
+      Direction::kHigherIsBetter,
+      InputContract{"sparse_ids|one_hot", "ids|scores", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{num_classes_field<O>(), name_and_dtype<O>(), iou_dtype_field<O>(), ignore_class_field<O>(),
+                     sparse_y_true_field<O>(), sparse_y_pred_field<O>(), axis_field<O>()},
+      Json{{"num_classes", 3}}};
+  return spec;
 }
 
-std::unique_ptr<Metric> MeanIoU::from_config(const Json& config) {
-  ConfigReader reader("MeanIoU", config);
-  const std::string name = reader.name("mean_io_u");
-  const DType dtype = read_iou_dtype(reader);
-  const std::int64_t num_classes = read_num_classes(reader);
-  IoUOptions options;
-  options.ignore_class = reader.get_optional_int("ignore_class");
-  options.sparse_y_true = reader.get_bool("sparse_y_true", true);
-  options.sparse_y_pred = reader.get_bool("sparse_y_pred", true);
-  options.axis = reader.get_int("axis", -1);
-  reader.finish();
-  return std::make_unique<MeanIoU>(num_classes, options, name, dtype);
-}
-
-Json MeanIoU::get_config() const {
-  Json config = base_config();
-  config["num_classes"] = num_classes();
-  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
-  config["sparse_y_true"] = options().sparse_y_true;
-  config["sparse_y_pred"] = options().sparse_y_pred;
-  config["axis"] = options().axis;
-  return config;
-}
+MeanIoU::MeanIoU(const Options& o)
+    : ConfiguredMetric(o, spec().class_name, o.num_classes, all_classes(o.num_classes),
+                       IoUOptions{o.ignore_class, o.sparse_y_true, o.sparse_y_pred, o.axis}, std::nullopt) {}
 
 // --- OneHotIoU --------------------------------------------------------------------
 
-namespace {
-
-IoUOptions one_hot(const OneHotIoUOptions& o) {
-  IoUOptions options;
-  options.ignore_class = o.ignore_class;
-  options.sparse_y_true = false;
-  options.sparse_y_pred = o.sparse_y_pred;
-  options.axis = o.axis;
-  return options;
+const MetricSpec<OneHotIoUMetricOptions>& OneHotIoU::spec() {
+  using O = OneHotIoUMetricOptions;
+  static const MetricSpec<O> spec{
+      "OneHotIoU",
+      "one_hot_io_u",
+      "IoU over target_class_ids with one-hot y_true.",
+      Direction::kHigherIsBetter,
+      InputContract{"one_hot", "scores|ids", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{num_classes_field<O>(),
+                     required(target_ids_field<O>("The classes averaged (one id gives that class's IoU).")),
+                     name_and_dtype<O>(), iou_dtype_field<O>(), ignore_class_field<O>(), sparse_y_pred_field<O>(),
+                     axis_field<O>()},
+      Json{{"num_classes", 3}, {"target_class_ids", {0}}}};
+  return spec;
 }
 
-OneHotIoUOptions read_one_hot_options(ConfigReader& reader) {
-  OneHotIoUOptions options;
-  options.ignore_class = reader.get_optional_int("ignore_class");
-  options.sparse_y_pred = reader.get_bool("sparse_y_pred", false);
-  options.axis = reader.get_int("axis", -1);
-  return options;
-}
-
-}  // namespace
-
-OneHotIoU::OneHotIoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, OneHotIoUOptions options,
-                     std::string name, DType dtype)
-    : MetricWithClone("OneHotIoU", std::move(name), dtype, num_classes, std::move(target_class_ids), one_hot(options),
-                      std::nullopt) {}
-
-std::unique_ptr<Metric> OneHotIoU::from_config(const Json& config) {
-  ConfigReader reader("OneHotIoU", config);
-  const std::string name = reader.name("one_hot_io_u");
-  const DType dtype = read_iou_dtype(reader);
-  const std::int64_t num_classes = read_num_classes(reader);
-  std::vector<std::int64_t> ids = read_target_ids(reader);
-  const OneHotIoUOptions options = read_one_hot_options(reader);
-  reader.finish();
-  return std::make_unique<OneHotIoU>(num_classes, std::move(ids), options, name, dtype);
-}
-
-Json OneHotIoU::get_config() const {
-  Json config = base_config();
-  config["num_classes"] = num_classes();
-  config["target_class_ids"] = target_class_ids();
-  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
-  config["sparse_y_pred"] = options().sparse_y_pred;
-  config["axis"] = options().axis;
-  return config;
-}
+OneHotIoU::OneHotIoU(const Options& o)
+    : ConfiguredMetric(o, spec().class_name, o.num_classes, o.target_class_ids,
+                       one_hot(o.ignore_class, o.sparse_y_pred, o.axis), std::nullopt) {}
 
 // --- OneHotMeanIoU ----------------------------------------------------------------
 
-OneHotMeanIoU::OneHotMeanIoU(std::int64_t num_classes, OneHotIoUOptions options, std::string name, DType dtype)
-    : MetricWithClone("OneHotMeanIoU", std::move(name), dtype, num_classes, all_classes(num_classes), one_hot(options),
-                      std::nullopt) {}
-
-std::unique_ptr<Metric> OneHotMeanIoU::from_config(const Json& config) {
-  ConfigReader reader("OneHotMeanIoU", config);
-  const std::string name = reader.name("one_hot_mean_io_u");
-  const DType dtype = read_iou_dtype(reader);
-  const std::int64_t num_classes = read_num_classes(reader);
-  const OneHotIoUOptions options = read_one_hot_options(reader);
-  reader.finish();
-  return std::make_unique<OneHotMeanIoU>(num_classes, options, name, dtype);
+const MetricSpec<OneHotMeanIoUOptions>& OneHotMeanIoU::spec() {
+  using O = OneHotMeanIoUOptions;
+  static const MetricSpec<O> spec{"OneHotMeanIoU",
+                                  "one_hot_mean_io_u",
+                                  "Mean IoU over all classes with one-hot y_true.",
+                                  Direction::kHigherIsBetter,
+                                  InputContract{"one_hot", "scores|ids", {1, 2, 3}},
+                                  "scalar",
+                                  OptionTable<O>{num_classes_field<O>(), name_and_dtype<O>(), iou_dtype_field<O>(),
+                                                 ignore_class_field<O>(), sparse_y_pred_field<O>(), axis_field<O>()},
+                                  Json{{"num_classes", 3}}};
+  return spec;
 }
 
-Json OneHotMeanIoU::get_config() const {
-  Json config = base_config();
-  config["num_classes"] = num_classes();
-  config["ignore_class"] = options().ignore_class ? Json(*options().ignore_class) : Json(nullptr);
-  config["sparse_y_pred"] = options().sparse_y_pred;
-  config["axis"] = options().axis;
-  return config;
-}
+OneHotMeanIoU::OneHotMeanIoU(const Options& o)
+    : ConfiguredMetric(o, spec().class_name, o.num_classes, all_classes(o.num_classes),
+                       one_hot(o.ignore_class, o.sparse_y_pred, o.axis), std::nullopt) {}
 
 }  // namespace tally::metrics

@@ -407,5 +407,32 @@ TEST(AUC, LargeGridsApproachTheExactValue) {
   EXPECT_LT(std::fabs(fine - exact), std::fabs(coarse - exact) + 1e-12);
 }
 
+// The description and direction come from each class's spec.
+TEST(ConfusionFamily, DescribedFromItsSpec) {
+  auto keys = [](const Json& d) {
+    std::vector<std::string> out;
+    for (const Json& o : d["options"]) out.push_back(o["key"].get<std::string>());
+    return out;
+  };
+  const Json auc = describe("auc");
+  EXPECT_EQ(keys(auc),
+            (std::vector<std::string>{"num_thresholds", "curve", "summation_method", "name", "dtype", "thresholds",
+                                      "multi_label", "num_labels", "label_weights", "from_logits"}));
+  EXPECT_EQ(auc["options"][1]["choices"], Json::parse(R"(["ROC", "PR", "PRGAIN"])"));
+  EXPECT_EQ(auc["options"][0]["default"], 200);
+  const Json sensitivity = describe("SensitivityAtSpecificity");
+  EXPECT_EQ(keys(sensitivity),
+            (std::vector<std::string>{"specificity", "num_thresholds", "class_id", "name", "dtype"}));
+  EXPECT_EQ(sensitivity["options"][0]["required"], true);
+  EXPECT_EQ(sensitivity["options"][0]["rule"], "in [0, 1]");
+  EXPECT_EQ(keys(describe("precision")),
+            (std::vector<std::string>{"thresholds", "top_k", "class_id", "name", "dtype"}));
+  EXPECT_EQ(describe("true_positives")["direction"], "none");
+  EXPECT_EQ(TruePositives().direction(), Direction::kNone);
+  EXPECT_EQ(Recall().direction(), Direction::kHigherIsBetter);
+  EXPECT_EQ(RecallAtPrecision(0.5).direction(), Direction::kHigherIsBetter);
+  EXPECT_EQ(AUC().name(), "auc");  // an empty name in the options means the spec's default name
+}
+
 }  // namespace
 }  // namespace tally::metrics

@@ -480,5 +480,23 @@ TEST(FBetaScore, LazyClassCountIsBatchAndThreadInvariant) {
   EXPECT_EQ(one.to_vector(), two.to_vector());
 }
 
+// The description comes from each class's spec; F1Score has no beta.
+TEST(F1Score, DescribedFromItsSpec) {
+  auto keys = [](const Json& d) {
+    std::vector<std::string> out;
+    for (const Json& o : d["options"]) out.push_back(o["key"].get<std::string>());
+    return out;
+  };
+  const Json f1 = describe("f1_score");
+  EXPECT_EQ(keys(f1), (std::vector<std::string>{"average", "threshold", "name", "dtype", "num_classes"}));
+  EXPECT_EQ(f1["options"][0]["nullable"], true);
+  EXPECT_TRUE(f1["options"][0]["default"].is_null());
+  EXPECT_EQ(f1["options"][0]["choices"], Json::parse(R"(["micro", "macro", "weighted"])"));
+  EXPECT_EQ(f1["options"][1]["rule"], "in (0, 1]");
+  const Json fbeta = describe("fbeta_score");
+  EXPECT_EQ(keys(fbeta), (std::vector<std::string>{"average", "beta", "threshold", "name", "dtype", "num_classes"}));
+  EXPECT_EQ(fbeta["options"][1]["rule"], "> 0 and finite");
+}
+
 }  // namespace
 }  // namespace tally::metrics

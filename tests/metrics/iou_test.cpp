@@ -473,5 +473,27 @@ TEST(IoU, AllClassesPassPropertyHarness) {
   }
 }
 
+// The description comes from each class's spec: Keras's constructor order, required keys
+// without a default, and Keras's int dtype in place of the generic float dtype option.
+TEST(IoU, DescribedFromItsSpec) {
+  const Json d = describe("iou");
+  std::vector<std::string> keys;
+  for (const Json& o : d["options"]) keys.push_back(o["key"].get<std::string>());
+  EXPECT_EQ(keys, (std::vector<std::string>{"num_classes", "target_class_ids", "name", "dtype", "ignore_class",
+                                            "sparse_y_true", "sparse_y_pred", "axis"}));
+  EXPECT_EQ(d["options"][0]["required"], true);
+  EXPECT_TRUE(d["options"][0]["default"].is_null());
+  EXPECT_EQ(d["options"][0]["rule"], "between 1 and 8192 (the state is C x C)");
+  EXPECT_EQ(d["options"][3]["type"], "dtype");
+  EXPECT_EQ(d["options"][3]["default"], "int32");
+  EXPECT_EQ(d["options"][3]["choices"],
+            Json::parse(R"(["int32", "int64", "float16", "bfloat16", "float32", "float64"])"));
+  EXPECT_EQ(d["state"][0]["shape"], Json::parse("[3, 3]"));  // built from the example config
+  EXPECT_EQ(d["direction"], "up");
+  const Json binary = describe("BinaryIoU");
+  EXPECT_EQ(binary["options"][0]["default"], Json::parse("[0, 1]"));
+  EXPECT_EQ(binary["options"].size(), 4u);  // target_class_ids, threshold, name, dtype
+}
+
 }  // namespace
 }  // namespace tally::metrics

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
@@ -48,7 +49,8 @@ class ConfusionMetric : public Metric {
   std::shared_ptr<const SharedWork> prepare_shared(const Batch& batch) const override;
   void accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& work) const override;
   void accumulate(Variables& vars, const Batch& batch) const override;
-  const ConfusionOptions& options() const { return options_; }
+  /// How this metric counts (thresholds, grid, top_k, class_id, labels).
+  const ConfusionOptions& confusion_options() const { return confusion_; }
 
  protected:
   /// `counts` lists which of TP, FP, TN, FN this metric keeps, in variable order; the
@@ -59,77 +61,85 @@ class ConfusionMetric : public Metric {
   std::vector<double> count(const Variables& vars, ConfusionCount which) const;
 
  private:
-  ConfusionOptions options_;
+  ConfusionOptions confusion_;
   std::vector<ConfusionCount> counts_;
+};
+
+/// Options of TruePositives, FalsePositives, TrueNegatives and FalseNegatives.
+struct ConfusionCountOptions {
+  std::optional<std::vector<double>> thresholds;  ///< each in [0, 1]; null: 0.5
+  std::string name;                               ///< empty: the class's default name
+  DType dtype = DType::kFloat32;
 };
 
 /// TruePositives, FalsePositives, TrueNegatives, FalseNegatives (variable `accumulator`).
 class ConfusionCountMetric : public ConfusionMetric {
  public:
-  Json get_config() const override;
   Tensor result_from(const Variables& vars) const override;
 
  protected:
-  ConfusionCountMetric(std::string name, DType dtype, std::optional<std::vector<double>> thresholds,
-                       ConfusionCount which);
+  /// `owner` (the class name) prefixes the messages of invalid thresholds.
+  ConfusionCountMetric(std::string name, DType dtype, const std::string& owner,
+                       const std::optional<std::vector<double>>& thresholds, ConfusionCount which);
 
  private:
-  std::optional<std::vector<double>> thresholds_config_;
   ConfusionCount which_;
 };
 
-#define TALLY_CONFUSION_COUNT_CLASS(Class, snake)                                                          \
-  /** Keras Class: the count at each threshold (scalar for one threshold). */                              \
-  class Class : public MetricWithClone<Class, ConfusionCountMetric> {                                      \
-   public:                                                                                                 \
-    explicit Class(std::optional<std::vector<double>> thresholds = std::nullopt, std::string name = snake, \
-                   DType dtype = DType::kFloat32);                                                         \
-    /** Builds from a Keras config {"thresholds", "name", "dtype"}. */                                     \
-    static std::unique_ptr<Metric> from_config(const Json& config);                                        \
-    std::string class_name() const override { return #Class; }                                             \
+// Keras Class: the count at each threshold (scalar for one threshold). An empty name
+// means the spec's default name.
+#define TALLY_CONFUSION_COUNT_CLASS(Class)                                                              \
+  class Class : public ConfiguredMetric<Class, ConfusionCountOptions, ConfusionCountMetric> {           \
+   public:                                                                                              \
+    explicit Class(const Options& options);                                                             \
+    explicit Class(std::optional<std::vector<double>> thresholds = std::nullopt, std::string name = {}, \
+                   DType dtype = DType::kFloat32)                                                       \
+        : Class(Options{std::move(thresholds), std::move(name), dtype}) {}                              \
+    static const MetricSpec<Options>& spec();                                                           \
   };
 
-TALLY_CONFUSION_COUNT_CLASS(TruePositives, "true_positives")
-TALLY_CONFUSION_COUNT_CLASS(FalsePositives, "false_positives")
-TALLY_CONFUSION_COUNT_CLASS(TrueNegatives, "true_negatives")
-TALLY_CONFUSION_COUNT_CLASS(FalseNegatives, "false_negatives")
+TALLY_CONFUSION_COUNT_CLASS(TruePositives)
+TALLY_CONFUSION_COUNT_CLASS(FalsePositives)
+TALLY_CONFUSION_COUNT_CLASS(TrueNegatives)
+TALLY_CONFUSION_COUNT_CLASS(FalseNegatives)
 #undef TALLY_CONFUSION_COUNT_CLASS
 
+/// Options of Precision and Recall.
+struct PrecisionRecallOptions {
+  std::optional<std::vector<double>> thresholds;  ///< each in [0, 1]; null: 0.5, or "in the top k" with top_k
+  std::optional<std::int64_t> top_k;              ///< >= 1: only the k highest scores of a row count
+  std::optional<std::int64_t> class_id;           ///< >= 0: count only this column
+  std::string name;                               ///< empty: the class's default name
+  DType dtype = DType::kFloat32;
+};
+
 /// Keras Precision: tp / (tp + fp) per threshold (0 where nothing is predicted positive).
-class Precision : public MetricWithClone<Precision, ConfusionMetric> {
+class Precision : public ConfiguredMetric<Precision, PrecisionRecallOptions, ConfusionMetric> {
  public:
-  /// thresholds default to 0.5, or to "in the top k" when top_k is given.
+  explicit Precision(const Options& options);
+  /// thresholds default to 0.5, or to "in the top k" when top_k is given; an empty name means "precision".
   explicit Precision(std::optional<std::vector<double>> thresholds = std::nullopt,
                      std::optional<std::int64_t> top_k = std::nullopt,
-                     std::optional<std::int64_t> class_id = std::nullopt, std::string name = "precision",
-                     DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"thresholds", "top_k", "class_id", "name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "Precision"; }
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
+                     std::optional<std::int64_t> class_id = std::nullopt, std::string name = {},
+                     DType dtype = DType::kFloat32)
+      : Precision(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;
-
- private:
-  std::optional<std::vector<double>> thresholds_config_;
 };
 
 /// Keras Recall: tp / (tp + fn) per threshold (0 where there are no positives).
-class Recall : public MetricWithClone<Recall, ConfusionMetric> {
+class Recall : public ConfiguredMetric<Recall, PrecisionRecallOptions, ConfusionMetric> {
  public:
-  /// thresholds default to 0.5, or to "in the top k" when top_k is given.
+  explicit Recall(const Options& options);
+  /// thresholds default to 0.5, or to "in the top k" when top_k is given; an empty name means "recall".
   explicit Recall(std::optional<std::vector<double>> thresholds = std::nullopt,
                   std::optional<std::int64_t> top_k = std::nullopt, std::optional<std::int64_t> class_id = std::nullopt,
-                  std::string name = "recall", DType dtype = DType::kFloat32);
-  /// Builds from a Keras config {"thresholds", "top_k", "class_id", "name", "dtype"}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "Recall"; }
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
+                  std::string name = {}, DType dtype = DType::kFloat32)
+      : Recall(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;
-
- private:
-  std::optional<std::vector<double>> thresholds_config_;
 };
 
 /// The curve AUC integrates.
@@ -142,7 +152,7 @@ struct AucOptions {
   std::int64_t num_thresholds = 200;  ///< >= 2 (tally extension: up to millions, still O(N + T))
   AucCurve curve = AucCurve::kROC;
   AucSummation summation_method = AucSummation::kInterpolation;
-  std::string name = "auc";
+  std::string name;  ///< empty: "auc"
   DType dtype = DType::kFloat32;
   std::optional<std::vector<double>> thresholds;  ///< interior thresholds in [0, 1]; overrides num_thresholds
   bool multi_label = false;
@@ -152,18 +162,13 @@ struct AucOptions {
 };
 
 /// Keras AUC over ROC, PR (Davis-Goadrich interpolation) or PR-gain curves.
-class AUC : public MetricWithClone<AUC, ConfusionMetric> {
+class AUC : public ConfiguredMetric<AUC, AucOptions, ConfusionMetric> {
  public:
-  explicit AUC(AucOptions options = {});
-  /// Builds from a Keras config.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "AUC"; }
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
+  /// With explicit thresholds, num_thresholds becomes their count + 2, as in Keras.
+  explicit AUC(const Options& options = {});
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;
-
- private:
-  AucOptions auc_;
 };
 
 /// Which X-at-Y metric: the constrained rate and the one maximised.
@@ -178,37 +183,43 @@ enum class RateAtRate : std::uint8_t {
 /// constrained rate reaches the target (0 if none).
 class RateAtRateMetric : public ConfusionMetric {
  public:
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
   Tensor result_from(const Variables& vars) const override;
 
  protected:
-  RateAtRateMetric(RateAtRate kind, double target, std::int64_t num_thresholds, std::optional<std::int64_t> class_id,
-                   std::string name, DType dtype);
+  /// `owner` (the class name) prefixes the message of a grid past the state limit.
+  RateAtRateMetric(std::string name, DType dtype, const std::string& owner, RateAtRate kind, double target,
+                   std::int64_t num_thresholds, std::optional<std::int64_t> class_id);
 
  private:
   RateAtRate kind_;
   double target_;
-  std::int64_t num_thresholds_;
-  std::optional<std::int64_t> class_id_;
 };
 
-#define TALLY_RATE_AT_RATE_CLASS(Class, snake, target_key)                                        \
-  /** Keras Class (target key target_key, num_thresholds=200, class_id). */                       \
-  class Class : public MetricWithClone<Class, RateAtRateMetric> {                                 \
-   public:                                                                                        \
-    explicit Class(double target, std::int64_t num_thresholds = 200,                              \
-                   std::optional<std::int64_t> class_id = std::nullopt, std::string name = snake, \
-                   DType dtype = DType::kFloat32);                                                \
-    /** Builds from a Keras config. */                                                            \
-    static std::unique_ptr<Metric> from_config(const Json& config);                               \
-    std::string class_name() const override { return #Class; }                                    \
+// Keras Class and its options, in Keras's constructor order: the required target key
+// (in [0, 1]), num_thresholds = 200 (>= 1), class_id, name (empty: the spec's default
+// name) and dtype.
+#define TALLY_RATE_AT_RATE_CLASS(Class, target)                                                \
+  struct Class##Options {                                                                      \
+    double target = 0.0;                                                                       \
+    std::int64_t num_thresholds = 200;                                                         \
+    std::optional<std::int64_t> class_id;                                                      \
+    std::string name;                                                                          \
+    DType dtype = DType::kFloat32;                                                             \
+  };                                                                                           \
+  class Class : public ConfiguredMetric<Class, Class##Options, RateAtRateMetric> {             \
+   public:                                                                                     \
+    explicit Class(const Options& options);                                                    \
+    explicit Class(double target, std::int64_t num_thresholds = Options{}.num_thresholds,      \
+                   std::optional<std::int64_t> class_id = std::nullopt, std::string name = {}, \
+                   DType dtype = DType::kFloat32)                                              \
+        : Class(Options{target, num_thresholds, class_id, std::move(name), dtype}) {}          \
+    static const MetricSpec<Options>& spec();                                                  \
   };
 
-TALLY_RATE_AT_RATE_CLASS(SensitivityAtSpecificity, "sensitivity_at_specificity", specificity)
-TALLY_RATE_AT_RATE_CLASS(SpecificityAtSensitivity, "specificity_at_sensitivity", sensitivity)
-TALLY_RATE_AT_RATE_CLASS(PrecisionAtRecall, "precision_at_recall", recall)
-TALLY_RATE_AT_RATE_CLASS(RecallAtPrecision, "recall_at_precision", precision)
+TALLY_RATE_AT_RATE_CLASS(SensitivityAtSpecificity, specificity)
+TALLY_RATE_AT_RATE_CLASS(SpecificityAtSensitivity, sensitivity)
+TALLY_RATE_AT_RATE_CLASS(PrecisionAtRecall, recall)
+TALLY_RATE_AT_RATE_CLASS(RecallAtPrecision, precision)
 #undef TALLY_RATE_AT_RATE_CLASS
 
 }  // namespace tally::metrics

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
@@ -41,21 +42,11 @@ Json f_score_average_to_json(FScoreAverage average);
 /// Parses Keras's `average` (null, "micro", "macro", "weighted"); InvalidArgument naming `owner` otherwise.
 FScoreAverage f_score_average_from_json(const Json& value, std::string_view owner);
 
-/// Keras FBetaScore: (1+β²)·p·r / (β²·p + r + ε) with p = tp/(tp+fp+ε), r = tp/(tp+fn+ε).
-/// Variables true_positives, false_positives, false_negatives, intermediate_weights
-/// (float64, shape [C], or [] for micro). Direction up.
-class FBetaScore : public MetricWithClone<FBetaScore> {
+/// Shared machinery of F1Score and FBetaScore: (1+β²)·p·r / (β²·p + r + ε) with
+/// p = tp/(tp+fp+ε), r = tp/(tp+fn+ε). Variables true_positives, false_positives,
+/// false_negatives, intermediate_weights (float64, shape [C], or [] for micro).
+class FScoreMetric : public Metric {
  public:
-  /// beta must be > 0; threshold, when given, in (0, 1]; num_classes (tally extension) >= 1.
-  explicit FBetaScore(FScoreAverage average = FScoreAverage::kNone, double beta = 1.0,
-                      std::optional<double> threshold = std::nullopt, std::string name = "fbeta_score",
-                      DType dtype = DType::kFloat32, std::optional<std::int64_t> num_classes = std::nullopt);
-  /// Builds from a Keras config {name, dtype, average, beta, threshold} (+ tally's num_classes).
-  static std::unique_ptr<Metric> from_config(const Json& config);
-
-  std::string class_name() const override { return class_name_; }
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
   /// y_true and y_pred of shape [N, C]; sample_weight scalar, [N], [N, 1] or [N, C].
   void accumulate(Variables& vars, const Batch& batch) const override;
   /// Shape [C] for average None (shape [0] before the first update), else a scalar.
@@ -68,29 +59,60 @@ class FBetaScore : public MetricWithClone<FBetaScore> {
   std::optional<std::int64_t> num_classes() const { return num_classes_; }
 
  protected:
-  /// For F1Score: the same metric under another class name and default name.
-  FBetaScore(std::string class_name, FScoreAverage average, double beta, std::optional<double> threshold,
-             std::string name, DType dtype, std::optional<std::int64_t> num_classes);
+  /// The options are validated by the subclass's option table before this runs.
+  FScoreMetric(std::string name, DType dtype, FScoreAverage average, double beta, std::optional<double> threshold,
+               std::optional<std::int64_t> num_classes);
 
  private:
-  std::string class_name_;
   FScoreAverage average_;
   double beta_;
   std::optional<double> threshold_;
   std::optional<std::int64_t> num_classes_;
 };
 
-/// Keras F1Score: FBetaScore with beta = 1; its config has no "beta" key.
-class F1Score : public MetricWithClone<F1Score, FBetaScore> {
- public:
-  /// threshold, when given, in (0, 1]; num_classes (tally extension) >= 1.
-  explicit F1Score(FScoreAverage average = FScoreAverage::kNone, std::optional<double> threshold = std::nullopt,
-                   std::string name = "f1_score", DType dtype = DType::kFloat32,
-                   std::optional<std::int64_t> num_classes = std::nullopt);
-  /// Builds from a Keras config {name, dtype, average, threshold} (+ tally's num_classes).
-  static std::unique_ptr<Metric> from_config(const Json& config);
+/// Options of FBetaScore, in Keras's constructor order (num_classes is tally's extension).
+struct FBetaScoreOptions {
+  FScoreAverage average = FScoreAverage::kNone;  ///< null, "micro", "macro" or "weighted"
+  double beta = 1.0;                             ///< finite and > 0
+  std::optional<double> threshold;               ///< in (0, 1]; null: the row's maximum
+  std::string name;                              ///< empty: "fbeta_score"
+  DType dtype = DType::kFloat32;
+  std::optional<std::int64_t> num_classes;  ///< >= 1: fixes the state up front (listed in configs only when set)
+};
 
-  Json get_config() const override;
+/// Keras FBetaScore. Direction up.
+class FBetaScore : public ConfiguredMetric<FBetaScore, FBetaScoreOptions, FScoreMetric> {
+ public:
+  explicit FBetaScore(const Options& options);
+  /// An empty name means "fbeta_score".
+  explicit FBetaScore(FScoreAverage average = Options{}.average, double beta = Options{}.beta,
+                      std::optional<double> threshold = std::nullopt, std::string name = {},
+                      DType dtype = DType::kFloat32, std::optional<std::int64_t> num_classes = std::nullopt)
+      : FBetaScore(Options{average, beta, threshold, std::move(name), dtype, num_classes}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of F1Score: FBetaScore's without beta.
+struct F1ScoreOptions {
+  FScoreAverage average = FScoreAverage::kNone;  ///< null, "micro", "macro" or "weighted"
+  std::optional<double> threshold;               ///< in (0, 1]; null: the row's maximum
+  std::string name;                              ///< empty: "f1_score"
+  DType dtype = DType::kFloat32;
+  std::optional<std::int64_t> num_classes;  ///< >= 1: fixes the state up front (listed in configs only when set)
+};
+
+/// Keras F1Score: FBetaScore with beta = 1; its config has no "beta" key.
+class F1Score : public ConfiguredMetric<F1Score, F1ScoreOptions, FScoreMetric> {
+ public:
+  explicit F1Score(const Options& options);
+  /// An empty name means "f1_score".
+  explicit F1Score(FScoreAverage average = Options{}.average, std::optional<double> threshold = std::nullopt,
+                   std::string name = {}, DType dtype = DType::kFloat32,
+                   std::optional<std::int64_t> num_classes = std::nullopt)
+      : F1Score(Options{average, threshold, std::move(name), dtype, num_classes}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
 };
 
 }  // namespace tally::metrics

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
@@ -56,8 +57,6 @@ struct OneHotIoUOptions {
 /// Shared machinery of the IoU family: the confusion-matrix state, update and result.
 class IoUBase : public Metric {
  public:
-  std::string class_name() const override { return class_name_; }
-  Direction direction() const override { return Direction::kHigherIsBetter; }
   /// Adds one batch to the confusion matrix (one pass, chunked; see the file comment).
   void accumulate(Variables& vars, const Batch& batch) const override;
   /// The mean IoU over the valid target classes.
@@ -65,86 +64,145 @@ class IoUBase : public Metric {
 
   std::int64_t num_classes() const { return num_classes_; }
   const std::vector<std::int64_t>& target_class_ids() const { return target_class_ids_; }
-  const IoUOptions& options() const { return options_; }
+  /// How labels and predictions are read (ignore_class, sparse_y_true, sparse_y_pred, axis).
+  const IoUOptions& iou_options() const { return iou_; }
   /// The Keras dtype written to the config ("int32" by default); counts are int64/float64 regardless.
   DType config_dtype() const { return config_dtype_; }
   /// The confusion matrix accumulated so far (int64 counts plus float64 weights), C x C, float64.
   Tensor confusion_matrix() const;
 
  protected:
-  /// `threshold` is set only for BinaryIoU (y_pred >= threshold is class 1).
-  IoUBase(std::string class_name, std::string name, DType dtype, std::int64_t num_classes,
+  /// `owner` (the class name) prefixes constructor messages; `threshold` is set only for
+  /// BinaryIoU (y_pred >= threshold is class 1). Single-key rules are checked by the
+  /// subclass's option table before this runs; here: the dtype and the target ids' range.
+  IoUBase(std::string name, DType dtype, const std::string& owner, std::int64_t num_classes,
           std::vector<std::int64_t> target_class_ids, IoUOptions options, std::optional<double> threshold);
-  /// The keys every IoU config shares: name and dtype.
-  Json base_config() const;
 
  private:
-  std::string class_name_;
   DType config_dtype_;
   std::int64_t num_classes_;
   std::vector<std::int64_t> target_class_ids_;
-  IoUOptions options_;
+  IoUOptions iou_;
   std::optional<double> threshold_;
 };
 
+/// Options of IoU, in Keras's constructor order (IoUOptions holds the defaults of the last four).
+struct IoUMetricOptions {
+  std::int64_t num_classes = 0;                ///< required; 1 to 8192
+  std::vector<std::int64_t> target_class_ids;  ///< required; non-empty, each in [0, num_classes)
+  std::string name;                            ///< empty: "io_u"
+  DType dtype = DType::kInt32;                 ///< Keras's int dtype (int32, int64 or a floating dtype)
+  std::optional<std::int64_t> ignore_class = IoUOptions{}.ignore_class;
+  bool sparse_y_true = IoUOptions{}.sparse_y_true;
+  bool sparse_y_pred = IoUOptions{}.sparse_y_pred;
+  std::int64_t axis = IoUOptions{}.axis;
+};
+
 /// Keras IoU: the mean IoU over `target_class_ids` (one id gives that class's IoU).
-class IoU : public MetricWithClone<IoU, IoUBase> {
+class IoU : public ConfiguredMetric<IoU, IoUMetricOptions, IoUBase> {
  public:
+  explicit IoU(const Options& options);
   /// num_classes >= 1; target ids non-empty, each in [0, num_classes). dtype: the Keras
-  /// dtype for the config (int32 default; int64 or a float dtype also accepted).
+  /// dtype for the config (int32 default; int64 or a float dtype also accepted). An empty
+  /// name means "io_u".
   IoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, IoUOptions options = {},
-      std::string name = "io_u", DType dtype = DType::kInt32);
-  /// Builds from a Keras config (num_classes and target_class_ids required).
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  Json get_config() const override;
+      std::string name = {}, DType dtype = Options{}.dtype)
+      : IoU(Options{num_classes, std::move(target_class_ids), std::move(name), dtype, options.ignore_class,
+                    options.sparse_y_true, options.sparse_y_pred, options.axis}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of BinaryIoU, in Keras's constructor order.
+struct BinaryIoUOptions {
+  std::vector<std::int64_t> target_class_ids{0, 1};  ///< within {0, 1}
+  double threshold = 0.5;                            ///< finite (it may apply to logits)
+  std::string name;                                  ///< empty: "binary_io_u"
+  DType dtype = DType::kInt32;                       ///< Keras's int dtype (int32, int64 or a floating dtype)
 };
 
 /// Keras BinaryIoU: IoU over 2 classes with y_pred >= threshold (inclusive) as class 1.
-class BinaryIoU : public MetricWithClone<BinaryIoU, IoUBase> {
+class BinaryIoU : public ConfiguredMetric<BinaryIoU, BinaryIoUOptions, IoUBase> {
  public:
-  /// target ids within {0, 1}; threshold finite (it may apply to logits).
-  explicit BinaryIoU(std::vector<std::int64_t> target_class_ids = {0, 1}, double threshold = 0.5,
-                     std::string name = "binary_io_u", DType dtype = DType::kInt32);
-  /// Builds from a Keras config {target_class_ids, threshold, name, dtype}.
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  Json get_config() const override;
-  double threshold() const { return threshold_; }
+  explicit BinaryIoU(const Options& options);
+  /// target ids within {0, 1}; threshold finite (it may apply to logits). An empty name means "binary_io_u".
+  explicit BinaryIoU(std::vector<std::int64_t> target_class_ids = Options{}.target_class_ids,
+                     double threshold = Options{}.threshold, std::string name = {}, DType dtype = Options{}.dtype)
+      : BinaryIoU(Options{std::move(target_class_ids), threshold, std::move(name), dtype}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+  double threshold() const { return options().threshold; }
+};
 
- private:
-  double threshold_;
+/// Options of MeanIoU, in Keras's constructor order (no target_class_ids: every class).
+struct MeanIoUOptions {
+  std::int64_t num_classes = 0;  ///< required; 1 to 8192
+  std::string name;              ///< empty: "mean_io_u"
+  DType dtype = DType::kInt32;   ///< Keras's int dtype (int32, int64 or a floating dtype)
+  std::optional<std::int64_t> ignore_class = IoUOptions{}.ignore_class;
+  bool sparse_y_true = IoUOptions{}.sparse_y_true;
+  bool sparse_y_pred = IoUOptions{}.sparse_y_pred;
+  std::int64_t axis = IoUOptions{}.axis;
 };
 
 /// Keras MeanIoU: IoU over every class; the config has no target_class_ids.
-class MeanIoU : public MetricWithClone<MeanIoU, IoUBase> {
+class MeanIoU : public ConfiguredMetric<MeanIoU, MeanIoUOptions, IoUBase> {
  public:
-  /// num_classes >= 1.
-  explicit MeanIoU(std::int64_t num_classes, IoUOptions options = {}, std::string name = "mean_io_u",
-                   DType dtype = DType::kInt32);
-  /// Builds from a Keras config (num_classes required).
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  Json get_config() const override;
+  explicit MeanIoU(const Options& options);
+  /// num_classes >= 1. An empty name means "mean_io_u".
+  explicit MeanIoU(std::int64_t num_classes, IoUOptions options = {}, std::string name = {},
+                   DType dtype = Options{}.dtype)
+      : MeanIoU(Options{num_classes, std::move(name), dtype, options.ignore_class, options.sparse_y_true,
+                        options.sparse_y_pred, options.axis}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of OneHotIoU, in Keras's constructor order (y_true is one-hot: no sparse_y_true).
+struct OneHotIoUMetricOptions {
+  std::int64_t num_classes = 0;                ///< required; 1 to 8192
+  std::vector<std::int64_t> target_class_ids;  ///< required; non-empty, each in [0, num_classes)
+  std::string name;                            ///< empty: "one_hot_io_u"
+  DType dtype = DType::kInt32;                 ///< Keras's int dtype (int32, int64 or a floating dtype)
+  std::optional<std::int64_t> ignore_class = OneHotIoUOptions{}.ignore_class;
+  bool sparse_y_pred = OneHotIoUOptions{}.sparse_y_pred;
+  std::int64_t axis = OneHotIoUOptions{}.axis;
 };
 
 /// Keras OneHotIoU: IoU with one-hot y_true (argmax over axis); config has no sparse_y_true.
-class OneHotIoU : public MetricWithClone<OneHotIoU, IoUBase> {
+class OneHotIoU : public ConfiguredMetric<OneHotIoU, OneHotIoUMetricOptions, IoUBase> {
  public:
-  /// num_classes >= 1; target ids non-empty, each in [0, num_classes).
+  explicit OneHotIoU(const Options& options);
+  /// num_classes >= 1; target ids non-empty, each in [0, num_classes). An empty name means "one_hot_io_u".
   OneHotIoU(std::int64_t num_classes, std::vector<std::int64_t> target_class_ids, OneHotIoUOptions options = {},
-            std::string name = "one_hot_io_u", DType dtype = DType::kInt32);
-  /// Builds from a Keras config (num_classes and target_class_ids required).
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  Json get_config() const override;
+            std::string name = {}, DType dtype = Options{}.dtype)
+      : OneHotIoU(Options{num_classes, std::move(target_class_ids), std::move(name), dtype, options.ignore_class,
+                          options.sparse_y_pred, options.axis}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+};
+
+/// Options of OneHotMeanIoU, in Keras's constructor order.
+struct OneHotMeanIoUOptions {
+  std::int64_t num_classes = 0;  ///< required; 1 to 8192
+  std::string name;              ///< empty: "one_hot_mean_io_u"
+  DType dtype = DType::kInt32;   ///< Keras's int dtype (int32, int64 or a floating dtype)
+  std::optional<std::int64_t> ignore_class = OneHotIoUOptions{}.ignore_class;
+  bool sparse_y_pred = OneHotIoUOptions{}.sparse_y_pred;
+  std::int64_t axis = OneHotIoUOptions{}.axis;
 };
 
 /// Keras OneHotMeanIoU: MeanIoU with one-hot y_true; config has neither target_class_ids nor sparse_y_true.
-class OneHotMeanIoU : public MetricWithClone<OneHotMeanIoU, IoUBase> {
+class OneHotMeanIoU : public ConfiguredMetric<OneHotMeanIoU, OneHotMeanIoUOptions, IoUBase> {
  public:
-  /// num_classes >= 1.
-  explicit OneHotMeanIoU(std::int64_t num_classes, OneHotIoUOptions options = {},
-                         std::string name = "one_hot_mean_io_u", DType dtype = DType::kInt32);
-  /// Builds from a Keras config (num_classes required).
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  Json get_config() const override;
+  explicit OneHotMeanIoU(const Options& options);
+  /// num_classes >= 1. An empty name means "one_hot_mean_io_u".
+  explicit OneHotMeanIoU(std::int64_t num_classes, OneHotIoUOptions options = {}, std::string name = {},
+                         DType dtype = Options{}.dtype)
+      : OneHotMeanIoU(
+            Options{num_classes, std::move(name), dtype, options.ignore_class, options.sparse_y_pred, options.axis}) {}
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
 };
 
 }  // namespace tally::metrics
