@@ -48,6 +48,7 @@ TEST(CatalogWalk, EveryNameBuildsItsClass) {
 
 TEST(CatalogWalk, DirectionComesFromTheSpec) {
   for (const metrics::MetricInfo& info : builtins()) {
+    if (info.class_name == "MeanMetricWrapper") continue;  // its function's direction, per instance
     SCOPED_TRACE(info.class_name);
     EXPECT_EQ(build(info)->direction(), info.direction);
   }
@@ -67,6 +68,7 @@ TEST(CatalogWalk, DefaultsAreTheDescribedDefaults) {
     for (const OptionInfo& o : info.options) {
       described.insert(o.key);
       if (o.required || info.example_config.contains(o.key) || !config.contains(o.key)) continue;
+      if (o.nullable && o.default_value.is_null() && o.key == "name") continue;  // a name derived from another key
       EXPECT_EQ(config[o.key], o.default_value) << "option " << o.key;
     }
     if (info.options.empty()) continue;  // rows without a spec (none left among built-ins, see below)
@@ -195,7 +197,9 @@ TEST(CatalogWalk, EveryBuiltinPassesTheHarness) {
     h.y_true = in.y_true;
     h.y_pred = in.y_pred;
     h.uses_y_true = in.uses_y_true;
-    h.names = {info.class_name};
+    // Names build the metric from an empty config, which a metric with required keys refuses;
+    // EveryNameBuildsItsClass covers those with their example config.
+    if (info.example_config.empty()) h.names = {info.class_name};
     // Hinge maps {0, 1} labels per batch (§4): with mixed labels every batch maps the same way.
     h.batch_invariant = info.class_name != "Hinge" && info.class_name != "SquaredHinge";
     testing::check_metric_properties(h);

@@ -7,14 +7,13 @@
 
 #include "internal/check.h"
 #include "metrics/kernels/confusion_counts.h"
+#include "metrics/kernels/keras_constants.h"
 #include "metrics/kernels/mean_update.h"
 
 namespace tally::metrics {
 namespace {
 
 using kernels::who;
-
-constexpr double kEpsilon = 1e-7;  // Keras backend.epsilon()
 
 const char* count_name(ConfusionCount c) {
   switch (c) {
@@ -339,9 +338,9 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   with_ends.push_back(1.0);
   o.evenly_spaced = kernels::evenly_spaced(with_ends);
   o.epsilon_endpoints = true;
-  o.thresholds = {-kEpsilon};
+  o.thresholds = {-kernels::kKerasEpsilon};
   o.thresholds.insert(o.thresholds.end(), interior.begin(), interior.end());
-  o.thresholds.push_back(1.0 + kEpsilon);
+  o.thresholds.push_back(1.0 + kernels::kKerasEpsilon);
   o.from_logits = a.from_logits;
   if (a.num_labels && !a.multi_label) {
     throw InvalidArgument("AUC: `num_labels` is set but `multi_label` is False; pass multi_label=True");

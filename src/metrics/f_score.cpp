@@ -398,7 +398,7 @@ Tensor FScoreMetric::result_from(const Variables& vars) const {
       double total = 0.0;
       for (const double x : support) total += x;
       double s = 0.0;
-      for (std::size_t c = 0; c < f.size(); ++c) s += f[c] * (support[c] / (total + kernels::kFScoreEpsilon));
+      for (std::size_t c = 0; c < f.size(); ++c) s += f[c] * (support[c] / (total + kernels::kKerasEpsilon));
       return Tensor::scalar(s);
     }
   }

@@ -462,7 +462,7 @@ Tensor IoUBase::result_from(const Variables& vars) const {
       valid += 1.0;
     }
   }
-  return Tensor::scalar(sum / (valid + kernels::kIoUEpsilon));
+  return Tensor::scalar(sum / (valid + kernels::kKerasEpsilon));
 }
 
 // --- IoU --------------------------------------------------------------------------

@@ -7,9 +7,9 @@
 // y_pred > t (strict). Counts per threshold are kept twice, with the state size fixed by
 // the config: an int64 variable under the Keras name for unweighted batches, and a float64
 // "weighted_<name>" variable for batches with sample weights; results read their sum
-// (tally decision 1). Evenly spaced thresholds (AUC's default grid and the X-at-Y metrics)
+// (docs/keras-differences.md §1). Evenly spaced thresholds (AUC's default grid and the X-at-Y metrics)
 // are bucketed with Keras's float32 arithmetic, ceil(p·(T−1)) − 1 after clipping p to
-// [0, 1], so every prediction lands where Keras puts it (decision 2); other threshold lists
+// [0, 1], so every prediction lands where Keras puts it (docs/keras-differences.md §2); other threshold lists
 // use a binary search with strict >. Both are O(N + T) or O(N log T) per batch.
 //
 // Metrics of a MetricCollection with the same thresholds, top_k and class_id compute their

@@ -9,7 +9,7 @@
 // Keras's cast to its default "int" dtype does (with a float `dtype`, the range check sees
 // the float value first, as in Keras). NaN labels or predictions are an error.
 //
-// State (tally decision 7). Keras keeps one int32 matrix and truncates fractional sample
+// State (docs/keras-differences.md §7). Keras keeps one int32 matrix and truncates fractional sample
 // weights toward zero. tally keeps two matrices of fixed size C x C: the int64
 // `total_confusion_matrix` counts batches given without sample_weight exactly, and the
 // float64 `weighted_confusion_matrix` sums the weights of batches given with one (no

@@ -15,7 +15,6 @@
 namespace tally::metrics::kernels {
 
 /// Keras backend.epsilon().
-inline constexpr double kFScoreEpsilon = kKerasEpsilon;
 
 /// `x` where `keep` is true, else +0.0, without a branch (a data-dependent branch on the
 /// binarised prediction mispredicts half the time at a 0.5 threshold).
@@ -35,9 +34,9 @@ TALLY_HD inline void f_score_add(bool yhat, double y, double w, double& tp, doub
 
 /// F-beta of one class from its counts, with Keras's three epsilons.
 TALLY_HD inline double f_beta_from_counts(double tp, double fp, double fn, double beta2) {
-  const double precision = tp / (tp + fp + kFScoreEpsilon);
-  const double recall = tp / (tp + fn + kFScoreEpsilon);
-  return (1.0 + beta2) * (precision * recall / (beta2 * precision + recall + kFScoreEpsilon));
+  const double precision = tp / (tp + fp + kKerasEpsilon);
+  const double recall = tp / (tp + fn + kKerasEpsilon);
+  return (1.0 + beta2) * (precision * recall / (beta2 * precision + recall + kKerasEpsilon));
 }
 
 }  // namespace tally::metrics::kernels

@@ -14,7 +14,6 @@
 namespace tally::metrics::kernels {
 
 /// Keras backend.epsilon().
-inline constexpr double kIoUEpsilon = kKerasEpsilon;
 /// The id of a pair that gets weight 0 (out of range or ignored).
 inline constexpr std::int32_t kSkip = -1;
 
@@ -39,7 +38,7 @@ TALLY_HD inline std::int32_t class_id_of(double v, std::int64_t classes, bool tr
 TALLY_HD inline bool class_iou(double row, double column, double diagonal, double& iou) {
   const double denominator = row + column - diagonal;
   if (!(denominator > 1e-9)) return false;
-  iou = diagonal / (denominator + kIoUEpsilon);
+  iou = diagonal / (denominator + kKerasEpsilon);
   return true;
 }
 
