@@ -281,7 +281,7 @@ std::string aggregation_name(ClassAggregation a) {
 }  // namespace
 
 R2Score::R2Score(ClassAggregation aggregation, std::int64_t num_regressors, std::string name, DType dtype,
-                 std::int64_t num_outputs)
+                 std::optional<std::int64_t> num_outputs)
     : MetricWithClone(std::move(name), dtype),
       aggregation_(aggregation),
       num_regressors_(num_regressors),
@@ -291,14 +291,17 @@ R2Score::R2Score(ClassAggregation aggregation, std::int64_t num_regressors, std:
         "R2Score: Invalid value for argument `num_regressors`. Expected a value >= 0. Received: num_regressors=",
         num_regressors));
   }
-  if (num_outputs < 1) {
-    throw InvalidArgument(internal::str_cat("R2Score: argument `num_outputs` must be >= 1; received ", num_outputs));
+  if (num_outputs && (*num_outputs < 1 || *num_outputs > kMaxStateElements / 4)) {
+    throw InvalidArgument(internal::str_cat("R2Score: argument `num_outputs` must be >= 1 and at most ",
+                                            kMaxStateElements / 4, " (or null); received ", *num_outputs));
   }
+  // Without num_outputs the per-output variables hold nothing until the first batch fixes K.
+  const Shape per_output{num_outputs.value_or(0)};
   add_variable("num_samples", {}, DType::kInt64);
-  add_variable("squared_sum", {num_outputs});
-  add_variable("sum", {num_outputs});
-  add_variable("residual", {num_outputs});
-  add_variable("count", {num_outputs});
+  add_variable("squared_sum", per_output);
+  add_variable("sum", per_output);
+  add_variable("residual", per_output);
+  add_variable("count", per_output);
 }
 
 std::unique_ptr<Metric> R2Score::from_config(const Json& config) {
@@ -322,7 +325,7 @@ std::unique_ptr<Metric> R2Score::from_config(const Json& config) {
           *a);
   }
   const std::int64_t regressors = r.get_int("num_regressors", 0);
-  const std::int64_t outputs = r.get_int("num_outputs", 1);
+  const std::optional<std::int64_t> outputs = r.get_optional_int("num_outputs");
   r.finish();
   return std::make_unique<R2Score>(agg, regressors, name, dtype, outputs);
 }
@@ -331,7 +334,7 @@ Json R2Score::get_config() const {
   Json c = Metric::get_config();
   c["class_aggregation"] = aggregation_ == ClassAggregation::kNone ? Json() : Json(aggregation_name(aggregation_));
   c["num_regressors"] = num_regressors_;
-  if (num_outputs_ != 1) c["num_outputs"] = num_outputs_;
+  if (num_outputs_) c["num_outputs"] = *num_outputs_;
   return c;
 }
 
@@ -350,9 +353,19 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
                                        shape_string(batch.y_pred.shape())));
   }
   const std::int64_t rows = p.shape()[0], k = p.shape()[1];
-  if (k != num_outputs_) {
+  const std::int64_t held = vars.layout()[kSum].shape[0];  // 0 until the first batch when num_outputs is not given
+  if (num_outputs_ && k != *num_outputs_) {
     throw ShapeError(internal::str_cat(me, ": inputs have ", k, " outputs but the metric was built with num_outputs=",
-                                       num_outputs_, " (pass num_outputs=", k, ")"));
+                                       *num_outputs_, " (pass num_outputs=", k, ")"));
+  }
+  if (held > 0 && k != held) {
+    throw ShapeError(internal::str_cat(me, ": the first batch fixed the number of outputs at ", held,
+                                       "; this batch has ", k, " (y_pred shape ", shape_string(batch.y_pred.shape()),
+                                       ")"));
+  }
+  if (k < 1 || k > kMaxStateElements / 4) {
+    throw ShapeError(internal::str_cat(me, ": inputs must have between 1 and ", kMaxStateElements / 4,
+                                       " outputs; received y_pred shape ", shape_string(batch.y_pred.shape())));
   }
   std::vector<double> w(static_cast<std::size_t>(rows), 1.0);
   if (batch.sample_weight.has_value()) {
@@ -413,6 +426,14 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
           std::max<std::int64_t>(1, internal::kChunkSize / k));
     });
   });
+  if (held == 0) {
+    // The first batch fixes K: rebuild the state with K entries per output variable.
+    auto layout = std::make_shared<VariableLayout>(vars.layout());
+    for (std::size_t v = kSquaredSum; v <= kCount; ++v) (*layout)[v].shape = Shape{k};
+    const std::int64_t samples = vars.i64(kNumSamples)[0];
+    vars = Variables(layout);
+    vars.i64(kNumSamples)[0] = samples;
+  }
   vars.i64(kNumSamples)[0] += acc.samples;
   for (std::int64_t j = 0; j < k; ++j) {
     const auto jj = static_cast<std::size_t>(j);
@@ -424,7 +445,7 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
 }
 
 Tensor R2Score::result_from(const Variables& vars) const {
-  const auto k = static_cast<std::size_t>(num_outputs_);
+  const auto k = static_cast<std::size_t>(vars.layout()[kSum].shape[0]);
   std::vector<double> raw(k), total(k);
   for (std::size_t j = 0; j < k; ++j) {
     const double mean = vars.f64(kSum)[j] / vars.f64(kCount)[j];

@@ -124,13 +124,18 @@ enum class ClassAggregation : std::uint8_t {
 
 /// Keras R2Score over inputs [N, K] (rank 1 is [N, 1]). State per output: squared_sum,
 /// sum, residual, count (float64) plus num_samples (int64: rows with a non-zero weight,
-/// tally decision 5). tally extension: `num_outputs` (default 1) fixes K at construction
-/// so the state size never depends on data; get_config lists it only when it is not 1.
+/// tally decision 5). As in Keras, without `num_outputs` the first batch fixes K (the
+/// state is empty until then; a later batch with another K is a ShapeError naming both;
+/// reset_state keeps K), the rule FBetaScore follows for its classes. The tally extension
+/// `num_outputs` fixes K at construction so the state size never depends on data: needed
+/// to merge or all-reduce states of workers that may not all see data. get_config lists
+/// it only when given.
 class R2Score : public MetricWithClone<R2Score> {
  public:
-  /// num_regressors >= 0 enables the adjusted R²; num_outputs >= 1.
+  /// num_regressors >= 0 enables the adjusted R²; num_outputs, when given, >= 1.
   explicit R2Score(ClassAggregation aggregation = ClassAggregation::kUniformAverage, std::int64_t num_regressors = 0,
-                   std::string name = "r2_score", DType dtype = DType::kFloat32, std::int64_t num_outputs = 1);
+                   std::string name = "r2_score", DType dtype = DType::kFloat32,
+                   std::optional<std::int64_t> num_outputs = std::nullopt);
   /// Builds from a Keras config {"class_aggregation", "num_regressors", "name", "dtype"}
   /// plus the tally key "num_outputs".
   static std::unique_ptr<Metric> from_config(const Json& config);
@@ -143,7 +148,7 @@ class R2Score : public MetricWithClone<R2Score> {
  private:
   ClassAggregation aggregation_;
   std::int64_t num_regressors_;
-  std::int64_t num_outputs_;
+  std::optional<std::int64_t> num_outputs_;
 };
 
 }  // namespace tally::metrics
