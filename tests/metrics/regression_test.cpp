@@ -241,7 +241,8 @@ TEST(R2Score, FirstBatchFixesTheNumberOfOutputs) {
   const std::vector<double> p{1.5, 11, 110, 2, 18, 240, 2.5, 33, 330, 4.5, 41, 390};
   R2Score lazy(ClassAggregation::kNone);
   EXPECT_TRUE(lazy.to_vector().size() == 1u);  // num_samples only until the first batch
-  lazy.update_state(TensorView(y, {2, 3}), TensorView(p, {2, 3}));
+  lazy.update_state(TensorView(std::vector<double>(y.begin(), y.begin() + 6), {2, 3}),
+                    TensorView(std::vector<double>(p.begin(), p.begin() + 6), {2, 3}));
   lazy.update_state(TensorView(std::vector<double>(y.begin() + 6, y.end()), {2, 3}),
                     TensorView(std::vector<double>(p.begin() + 6, p.end()), {2, 3}));
   R2Score fixed(ClassAggregation::kNone, 0, "r2_score", DType::kFloat32, 3);

@@ -144,13 +144,16 @@ struct Frame {
 
 using Series = std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>;
 
+// Where a legend sits inside the plot box: the corner the curves of that chart leave free.
+enum class Corner : std::uint8_t { kBottomRight, kBottomLeft, kTopLeft };
+
 // A legend drawn inside the plot box: one row per series, its colour swatch beside its label.
-std::string legend(const Frame& f, const std::vector<std::string>& labels, bool bottom_right) {
+std::string legend(const Frame& f, const std::vector<std::string>& labels, Corner corner) {
   if (labels.size() <= 1 || labels.size() > 20) return {};
   const double row = 13, w = 128;
   const double h = row * static_cast<double>(labels.size()) + 6;
-  const double x0 = bottom_right ? f.left + f.plot_w() - w - 4 : f.left + 4;
-  const double y0 = bottom_right ? f.top + f.plot_h() - h - 4 : f.top + 4;
+  const double x0 = corner == Corner::kBottomRight ? f.left + f.plot_w() - w - 4 : f.left + 4;
+  const double y0 = corner == Corner::kTopLeft ? f.top + 4 : f.top + f.plot_h() - h - 4;
   std::string s = fmt::format(R"(<g font-size="10"><rect x="{}" y="{}" width="{}" height="{}" fill="#fff" )"
                               R"(fill-opacity="0.85" stroke="#bbb"/>)",
                               x0, y0, w, h);
@@ -164,7 +167,7 @@ std::string legend(const Frame& f, const std::vector<std::string>& labels, bool 
 
 // Lines over [0, 1] x [0, 1] (ROC, precision-recall, reliability) with a legend.
 std::string svg_lines(const std::string& title, const std::string& x_label, const std::string& y_label,
-                      const Series& series, bool diagonal, bool legend_bottom_right, bool markers = false) {
+                      const Series& series, bool diagonal, Corner corner, bool markers = false) {
   Frame f;
   std::ostringstream s;
   s << "<figure>" << f.open(title, title) << f.axes(x_label, y_label);
@@ -186,7 +189,7 @@ std::string svg_lines(const std::string& title, const std::string& x_label, cons
     }
     ++index;
   }
-  s << legend(f, labels, legend_bottom_right) << "</svg>";
+  s << legend(f, labels, corner) << "</svg>";
   if (series.size() > 20) s << "<figcaption>Colours repeat after 20 classes; hover a line for its class.</figcaption>";
   s << "</figure>";
   return s.str();
@@ -636,8 +639,8 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       }
       if (curves > 0) {
         h << svg_lines(curves == 1 ? roc.front().first : "ROC, one vs rest", "false positive rate",
-                       "true positive rate", roc, true, true);
-        h << svg_lines("Precision-recall", "recall", "precision", pr, false, false);
+                       "true positive rate", roc, true, Corner::kBottomRight);
+        h << svg_lines("Precision-recall", "recall", "precision", pr, false, Corner::kBottomLeft);
       } else {
         h << "<p>Too many classes for per-class curves.</p>";
       }
@@ -653,7 +656,7 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       Series reliability;
       reliability.emplace_back(multiclass ? "accuracy of the top class" : "fraction of positives", points);
       h << svg_lines("Reliability (calibration)", multiclass ? "mean top-class score" : "mean predicted score",
-                     multiclass ? "accuracy" : "fraction positive", reliability, true, false, true);
+                     multiclass ? "accuracy" : "fraction positive", reliability, true, Corner::kTopLeft, true);
       const auto cm = v.f64(kConfusion);
       if (!cm.empty()) {
         h << "<h2>Confusion matrix</h2><p>Rows: true class; columns: predicted class"
