@@ -427,6 +427,34 @@ def test_bash_completion_and_man_page():
     assert ".TH TALLY" in text and "Without \\-\\-metric" in text.replace("--", "\\-\\-"), text[:500]
 
 
+def test_progress_counts_csv_rows_and_follows_the_notice():
+    # 20.5: the CSV counting pass has a bar, and the default-metrics notice comes before the
+    # evaluation bar (stderr on a pseudo-terminal; TALLY_PROGRESS_AFTER=0 skips the 1 s wait).
+    import pty
+    rows = write_csv("progress.csv", ["label", "score"], [(i % 2, (i % 7) / 7) for i in range(300_000)])
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([TALLY, "eval", "--y-true", rows + ":label", "--y-pred", rows + ":score",
+                             "--batch-size", "1000"], stdout=subprocess.PIPE, stderr=follower,
+                            env=dict(os.environ, TALLY_PROGRESS_AFTER="0"))
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pty closes when the process exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0 and b"300000 samples" in out, (proc.returncode, out)
+    counting, notice, evaluating = (text.find("counting rows ["), text.find("no --metric given"),
+                                    text.find("evaluating ["))
+    assert 0 <= counting < notice < evaluating, text[:2000]
+
+
 class TagBalance(html.parser.HTMLParser):
     """Checks that every element is closed in order (void elements aside)."""
     VOID = {"meta", "br", "rect", "line", "circle", "stop", "img", "hr", "input", "link", "path"}

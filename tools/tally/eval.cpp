@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <set>
 
@@ -75,13 +76,23 @@ void check_values(const TensorView& view, const std::string& path, std::int64_t 
   }
 }
 
+// Seconds before a progress bar appears: 1, or TALLY_PROGRESS_AFTER (the end-to-end test
+// sets 0 to see the bars on a pseudo-terminal without a slow input).
+double progress_delay() {
+  const char* text = std::getenv("TALLY_PROGRESS_AFTER");
+  if (text == nullptr) return 1.0;
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  return end != text && v >= 0.0 ? v : 1.0;
+}
+
 class ProgressBar {
  public:
   ProgressBar(bool enabled, std::string label) : enabled_(enabled && ::isatty(2) != 0), label_(std::move(label)) {}
   void update(std::int64_t done, std::int64_t total, bool show_rate = true) {
     if (!enabled_) return;
     const double elapsed = seconds();
-    if (elapsed < 1.0 || elapsed - last_ < 0.1) return;
+    if (elapsed < delay_ || (drawn_ && elapsed - last_ < 0.1)) return;
     last_ = elapsed;
     drawn_ = true;
     const double fraction = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 1.0;
@@ -90,7 +101,7 @@ class ProgressBar {
     std::fprintf(stderr, "\r%s [%s%s] %5.1f%%  ", label_.c_str(),
                  std::string(static_cast<std::size_t>(filled), '=').c_str(),
                  std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), 100.0 * fraction);
-    if (show_rate) std::fprintf(stderr, "%.3g rows/s ", static_cast<double>(done) / elapsed);
+    if (show_rate) std::fprintf(stderr, "%.3g rows/s ", static_cast<double>(done) / std::max(elapsed, 1e-9));
   }
   void finish() {
     if (drawn_) std::fprintf(stderr, "\r%75s\r", "");
@@ -101,6 +112,7 @@ class ProgressBar {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   bool enabled_;
   std::string label_;
+  double delay_ = progress_delay();
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   double last_ = 0.0;
   bool drawn_ = false;
