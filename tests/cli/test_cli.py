@@ -56,9 +56,9 @@ def known_metrics():
     assert code == 0
     names = set()
     listed = json.loads(out)
-    for entry in listed["metrics"] if isinstance(listed, dict) else listed:
+    for entry in listed["metrics"]:
         names.add(entry["class_name"])
-        names.update(entry.get("aliases", entry.get("names", [])))
+        names.update(entry["names"])
     return names
 
 
@@ -141,6 +141,14 @@ def test_version_and_list():
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("tally ")
     assert "Mean" in known_metrics()
+    # `list --format json` is describe_catalog(): versioned, with each metric's options.
+    code, out, _ = run("list", "--format", "json")
+    catalog = json.loads(out)
+    assert code == 0 and "version" in catalog and "functions" in catalog, out[:300]
+    auc = next(m for m in catalog["metrics"] if m["class_name"] == "AUC")
+    assert "auc" in auc["names"] and any(o["key"] == "num_thresholds" and o["default"] == 200
+                                         for o in auc["options"]), auc
+    assert run("list", "--json")[1] == out
 
 
 def test_sklearn_agreement_where_the_catalog_has_the_metric():

@@ -118,15 +118,17 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-// Families whose metrics read --y-pred as probabilities (thresholds at 0.5, argmax of
-// probabilities, crossentropy of probabilities).
+// Whether a metric reads --y-pred as probabilities (thresholds at 0.5, crossentropy of
+// probabilities): its declared input contract says so (docs/metrics.md), or, for metrics not
+// yet declaring one, its family does. Argmax-based metrics ("scores") work on logits as they are.
 bool expects_probabilities(const Metric& m) {
+  const Json config = m.get_config();
+  if (config.contains("from_logits") && config["from_logits"] == true) return false;
   const std::optional<metrics::MetricInfo> info = metrics::find(m.class_name());
   if (!info) return false;
+  if (!info->inputs.y_pred.empty()) return info->inputs.y_pred.find("probabilities") != std::string::npos;
   const std::string& f = info->family;
-  if (f != "accuracy" && f != "confusion" && f != "probabilistic" && f != "f_score") return false;
-  const Json config = m.get_config();
-  return !(config.contains("from_logits") && config["from_logits"] == true);
+  return f == "confusion" || f == "probabilistic" || f == "f_score";
 }
 
 // Sigmoid of every score, or softmax of every row, into a float64 tensor.

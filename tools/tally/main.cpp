@@ -132,7 +132,15 @@ int do_eval(const EvalArgs& args) {
   return 0;
 }
 
-int do_list(bool as_json) {
+int do_list(const std::string& format) {
+  if (format != "table" && format != "json") {
+    throw tally::InvalidArgument(fmt::format("--format must be table or json; received \"{}\"", format));
+  }
+  if (format == "json") {
+    // The machine-readable catalog: every metric's names, options, inputs, result and state.
+    std::cout << tally::metrics::describe_catalog().dump(2) << "\n";
+    return 0;
+  }
   tally::Json all = tally::Json::array();
   for (const auto& info : tally::metrics::catalog()) {
     tally::Json entry{{"class_name", info.class_name},
@@ -147,10 +155,6 @@ int do_list(bool as_json) {
       entry["requires"] = e.what();  // e.g. IoU needs num_classes: say why there are no defaults
     }
     all.push_back(entry);
-  }
-  if (as_json) {
-    std::cout << all.dump(2) << "\n";
-    return 0;
   }
   for (const auto& e : all) {
     std::cout << fmt::format("{:<32} {:<12} {}\n", e["class_name"].get<std::string>(), e["family"].get<std::string>(),
@@ -234,8 +238,11 @@ int main(int argc, char** argv) {
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
 
   bool list_json = false;
+  std::string list_format = "table";
   CLI::App* list = app.add_subcommand("list", "List every metric with its names, config keys and defaults");
-  list->add_flag("--json", list_json, "Print JSON");
+  list->add_option("--format", list_format, "table, or json: the catalog description (describe_catalog())")
+      ->capture_default_str();
+  list->add_flag("--json", list_json, "Same as --format json");
 
   std::string data_dir = TALLY_EXAMPLES_DATA_DIR;
   std::string out_dir = "tally-demo";
@@ -259,7 +266,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (eval->parsed()) return do_eval(eval_args);
-    if (list->parsed()) return do_list(list_json);
+    if (list->parsed()) return do_list(list_json ? std::string("json") : list_format);
     if (demo->parsed()) return do_demo(data_dir, out_dir);
     std::cout << app.help();
     return 0;
