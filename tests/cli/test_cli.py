@@ -268,6 +268,15 @@ def test_from_logits_and_the_probability_range_warning():
     assert abs(right["auc"] - probs["auc"]) < 1e-9 and right["binary_accuracy"] == probs["binary_accuracy"], (right, probs)
     assert abs(right["auc"] - skm.roc_auc_score(y, logits)) < 5e-3, (right, skm.roc_auc_score(y, logits))
     assert abs(wrong - right["auc"]) > 0.02, (wrong, right)
+    # Under MPI the ranks' ranges merge: one warning, with the whole file's range.
+    mpirun = shutil.which("mpirun")
+    if mpirun is not None and "mpi: ON" in run("--version")[1]:
+        _, _, single = run("eval", "--y-true", t, "--y-pred", lg, "-m", "auc")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:halt_on_error=1")
+        proc = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "3", TALLY, "eval", "--y-true",
+                               t, "--y-pred", lg, "-m", "auc"], capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 0 and proc.stderr.count("warning") == 1, proc.stderr
+        assert proc.stderr == single, (proc.stderr, single)
 
 
 def test_more_file_kinds():

@@ -442,13 +442,24 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     progress.update(e - begin, end - begin);
   }
   progress.finish();
-  if (any_probabilities && !options.from_logits && (low < 0.0 || high > 1.0)) {
-    say(
-        fmt::format("warning: scores in {} range over [{:.6g}, {:.6g}], outside [0, 1], but {} read them as "
-                    "probabilities; pass --from-logits if they are logits",
-                    y_pred->path(), low, high, out.metrics.empty() ? "the report" : "the metrics"));
+  out.score_low = low;
+  out.score_high = high;
+  out.reads_probabilities = any_probabilities;
+  out.y_pred_path = y_pred->path();
+  // Under MPI each rank saw only its rows: the caller merges the ranges and warns.
+  if (participation.world_size == 1) {
+    const std::string warning = score_range_warning(out, options.from_logits);
+    if (!warning.empty()) say(warning);
   }
   return out;
+}
+
+std::string score_range_warning(const EvalResult& result, bool from_logits) {
+  if (!result.reads_probabilities || from_logits || !(result.score_low < 0.0 || result.score_high > 1.0)) return {};
+  return fmt::format(
+      "warning: scores in {} range over [{:.6g}, {:.6g}], outside [0, 1], but {} read them as probabilities; pass "
+      "--from-logits if they are logits",
+      result.y_pred_path, result.score_low, result.score_high, result.metrics.empty() ? "the report" : "the metrics");
 }
 
 }  // namespace tally::cli

@@ -66,7 +66,16 @@ struct EvalResult {
   std::vector<std::unique_ptr<Metric>> metrics;
   std::vector<std::unique_ptr<Metric>> extra;
   std::vector<std::string> default_specs;  ///< non-empty when defaults were chosen
+  /// Range of the finite scores seen by this process, and whether a chosen metric (or the
+  /// report) reads them as probabilities: under MPI the caller merges the ranges and warns
+  /// (score_range_warning) once for all ranks.
+  double score_low = 0.0, score_high = 0.0;
+  bool reads_probabilities = false;
+  std::string y_pred_path;
 };
+
+/// The warning for scores outside [0, 1] read as probabilities, or "" when there is none.
+std::string score_range_warning(const EvalResult& result, bool from_logits);
 
 /// Infers the task from shapes and the labels of the first rows (at most `probe_rows`).
 TaskInference infer(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_rows = 100000);

@@ -120,7 +120,13 @@ int do_eval(const EvalArgs& args) {
     for (auto& m : result.metrics) all.push_back(m.get());
     for (auto& m : result.extra) all.push_back(m.get());
     tally::all_reduce_metrics(all, *dist.context);
+    double range[2] = {-result.score_low, result.score_high};  // one max-reduce gives min and max
+    dist.context->all_reduce_in_place(range, tally::ReduceOp::kMax);
+    result.score_low = -range[0];
+    result.score_high = range[1];
     if (dist.rank() != 0) return 0;
+    const std::string warning = tally::cli::score_range_warning(result, args.from_logits);
+    if (!warning.empty()) std::fprintf(stderr, "tally: %s\n", warning.c_str());
   }
   // The report first: when it cannot be written the run fails before printing anything.
   if (!args.report.empty()) {
