@@ -295,9 +295,11 @@ R2Score::R2Score(ClassAggregation aggregation, std::int64_t num_regressors, std:
     throw InvalidArgument(internal::str_cat("R2Score: argument `num_outputs` must be >= 1 and at most ",
                                             kMaxStateElements / 4, " (or null); received ", *num_outputs));
   }
-  // Without num_outputs the per-output variables hold nothing until the first batch fixes K.
+  // Without num_outputs every variable holds nothing until the first batch fixes K (then
+  // num_samples holds one count): an empty state is what lets a state file or a merge size
+  // an unbuilt metric, as for FBetaScore.
   const Shape per_output{num_outputs.value_or(0)};
-  add_variable("num_samples", {}, DType::kInt64);
+  add_variable("num_samples", {num_outputs ? 1 : 0}, DType::kInt64);
   add_variable("squared_sum", per_output);
   add_variable("sum", per_output);
   add_variable("residual", per_output);
@@ -427,12 +429,11 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
     });
   });
   if (held == 0) {
-    // The first batch fixes K: rebuild the state with K entries per output variable.
+    // The first batch fixes K: rebuild the (empty) state with one count and K entries per output.
     auto layout = std::make_shared<VariableLayout>(vars.layout());
+    (*layout)[kNumSamples].shape = Shape{1};
     for (std::size_t v = kSquaredSum; v <= kCount; ++v) (*layout)[v].shape = Shape{k};
-    const std::int64_t samples = vars.i64(kNumSamples)[0];
     vars = Variables(layout);
-    vars.i64(kNumSamples)[0] = samples;
   }
   vars.i64(kNumSamples)[0] += acc.samples;
   for (std::int64_t j = 0; j < k; ++j) {
@@ -446,6 +447,10 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
 
 Tensor R2Score::result_from(const Variables& vars) const {
   const auto k = static_cast<std::size_t>(vars.layout()[kSum].shape[0]);
+  if (k == 0) {  // no batch yet and no num_outputs: nothing to score
+    if (aggregation_ == ClassAggregation::kNone) return Tensor::from_vector(std::vector<double>{});
+    return Tensor::scalar(std::numeric_limits<double>::quiet_NaN());
+  }
   std::vector<double> raw(k), total(k);
   for (std::size_t j = 0; j < k; ++j) {
     const double mean = vars.f64(kSum)[j] / vars.f64(kCount)[j];

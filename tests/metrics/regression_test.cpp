@@ -240,7 +240,7 @@ TEST(R2Score, FirstBatchFixesTheNumberOfOutputs) {
   const std::vector<double> y{1, 10, 100, 2, 20, 250, 3, 35, 300, 4, 40, 400};
   const std::vector<double> p{1.5, 11, 110, 2, 18, 240, 2.5, 33, 330, 4.5, 41, 390};
   R2Score lazy(ClassAggregation::kNone);
-  EXPECT_TRUE(lazy.to_vector().size() == 1u);  // num_samples only until the first batch
+  EXPECT_TRUE(lazy.to_vector().empty());  // nothing until the first batch
   lazy.update_state(TensorView(std::vector<double>(y.begin(), y.begin() + 6), {2, 3}),
                     TensorView(std::vector<double>(p.begin(), p.begin() + 6), {2, 3}));
   lazy.update_state(TensorView(std::vector<double>(y.begin() + 6, y.end()), {2, 3}),
@@ -269,7 +269,12 @@ TEST(R2Score, FirstBatchFixesTheNumberOfOutputs) {
         << e.what();
   }
   EXPECT_EQ(lazy.to_vector(), before);
-  lazy.reset_state();  // keeps K, as Keras keeps built variables
+  // An unbuilt metric takes a built state (what a state file or a checkpoint restores).
+  R2Score restored(ClassAggregation::kNone);
+  restored.set_variable_values(lazy.variable_values());
+  EXPECT_EQ(restored.result().to_doubles(), lazy.result().to_doubles());
+  EXPECT_TRUE(std::isnan(R2Score().result().to_doubles()[0]));  // no batch: NaN, as 0/0
+  lazy.reset_state();                                           // keeps K, as Keras keeps built variables
   EXPECT_EQ(lazy.to_vector(), std::vector<double>(13, 0.0));
   // Rank 1 input is one output, and the registry's default (no num_outputs) builds lazily too.
   auto by_name = get("r2_score");
