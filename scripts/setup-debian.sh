@@ -11,6 +11,7 @@ packages=(
   librandom123-dev libdlpack-dev
   python3 python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn
   python3-protobuf python3-mpi4py
+  zlib1g-dev libminizip-dev help2man  # the CLI: .csv.gz and .npz input, its man page
   clang-14 clang-format-14 libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing pass (libFuzzer is in libclang-rt)
 )
 # Extra packages for optional checks can be added with TALLY_EXTRA_PACKAGES="a b".

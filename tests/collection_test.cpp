@@ -138,5 +138,24 @@ TEST(MetricCollection, MembersWithTheSameKeyShareWork) {
   EXPECT_DOUBLE_EQ(c.metric("fraction").value(), 0.75);
 }
 
+TEST(MetricCollection, DuplicateNameMessagesUseTheRightArticle) {
+  auto message = [](const char* a, const char* b) {
+    try {
+      MetricCollection::from_specs({a, b});
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(
+      message(R"({"class_name": "AUC", "config": {"name": "x"}})", R"({"class_name": "Mean", "config": {"name": "x"}})")
+          .find("(an AUC and a Mean)"),
+      std::string::npos);
+  EXPECT_NE(message(R"({"class_name": "F1Score", "config": {"name": "x"}})",
+                    R"({"class_name": "MeanSquaredError", "config": {"name": "x"}})")
+                .find("(an F1Score and a MeanSquaredError)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tally

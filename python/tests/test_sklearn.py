@@ -128,3 +128,21 @@ def test_auc_matches_sklearn_on_the_threshold_grid(rng):
         m = getattr(tally.metrics, name)()
         m.update_state(y, grid, sample_weight=w)
         close(m.result(), fn(y, grid > 0.5, sample_weight=w))
+
+
+def test_r2_score_builds_outputs_from_the_first_batch(rng, tmp_path):
+    # Keras 3: R2Score() takes (N, K) inputs without num_outputs; the first batch fixes K.
+    y = rng.normal(2.0, 1.5, (500, 3))
+    p = y + rng.normal(0, 0.5, (500, 3))
+    r2 = tally.metrics.R2Score(class_aggregation=None)
+    r2.update_state(y[:200], p[:200])
+    r2.update_state(y[200:], p[200:])
+    close(r2.result(), skm.r2_score(y, p, multioutput="raw_values"))
+    assert "num_outputs" not in r2.get_config()
+    with pytest.raises(tally.ShapeError, match="fixed the number of outputs at 3; this batch has 2"):
+        r2.update_state(y[:10, :2], p[:10, :2])
+    close(r2.result(), skm.r2_score(y, p, multioutput="raw_values"))  # the failed batch changed nothing
+    # A state file of the built metric restores into a fresh one (the state sizes it).
+    path = tmp_path / "r2.tally"
+    tally.save_state(r2, path)
+    close(tally.load_state(path).to_metric().result(), skm.r2_score(y, p, multioutput="raw_values"))

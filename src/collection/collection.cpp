@@ -1,5 +1,6 @@
 #include "tally/collection.h"
 
+#include <cctype>
 #include <map>
 
 #include "internal/check.h"
@@ -9,6 +10,23 @@
 namespace tally {
 
 using internal::fnv_mix;
+
+namespace {
+
+// "a Mean", "an AUC", "an MSE", "an F1Score": "an" before a vowel, and before an initial
+// spoken as a letter name with a vowel sound (A E F H I L M N O R S X followed by a capital
+// or a digit).
+std::string with_article(const std::string& noun) {
+  if (noun.empty()) return "a";
+  const char c = noun[0];
+  const bool vowel = std::string_view("AEIOUaeiou").find(c) != std::string_view::npos;
+  const bool initialism = noun.size() > 1 && (std::isupper(static_cast<unsigned char>(noun[1])) != 0 ||
+                                              std::isdigit(static_cast<unsigned char>(noun[1])) != 0);
+  const bool letter_vowel_sound = initialism && std::string_view("AEFHILMNORSX").find(c) != std::string_view::npos;
+  return (vowel || letter_vowel_sound ? "an " : "a ") + noun;
+}
+
+}  // namespace
 
 std::uint64_t layout_hash(std::span<const std::uint64_t> fingerprints) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -55,9 +73,9 @@ void MetricCollection::add(std::unique_ptr<Metric> metric) {
   if (!metric) throw InvalidArgument("MetricCollection: cannot add a null metric");
   for (const auto& m : metrics_) {
     if (m->name() == metric->name()) {
-      throw InvalidArgument(internal::str_cat("MetricCollection: two metrics are named \"", metric->name(), "\" (a ",
-                                              m->class_name(), " and a ", metric->class_name(),
-                                              "); give one a different name"));
+      throw InvalidArgument(internal::str_cat("MetricCollection: two metrics are named \"", metric->name(), "\" (",
+                                              with_article(m->class_name()), " and ",
+                                              with_article(metric->class_name()), "); give one a different name"));
     }
   }
   metrics_.push_back(std::move(metric));

@@ -84,8 +84,6 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<TopKCategoricalAccuracy>({"top_k_categorical_accuracy"}, "accuracy"));
   rows.push_back(catalog_entry<SparseTopKCategoricalAccuracy>({"sparse_top_k_categorical_accuracy"}, "accuracy"));
   // --- regression ---
-  constexpr Direction kUp = Direction::kHigherIsBetter;
-  constexpr Direction kDown = Direction::kLowerIsBetter;
   rows.push_back(catalog_entry<MeanSquaredError>({"mean_squared_error", "mse", "MSE"}, "regression"));
   rows.push_back(catalog_entry<MeanAbsoluteError>({"mean_absolute_error", "mae", "MAE"}, "regression"));
   rows.push_back(
@@ -96,8 +94,7 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<LogCoshError>({"log_cosh_error", "logcosh"}, "regression"));
   rows.push_back(catalog_entry<CosineSimilarity>({"cosine_similarity"}, "regression"));
   rows.push_back(catalog_entry<MeanPinballLoss>({"mean_pinball_loss", "pinball_loss"}, "regression"));
-  rows.push_back(row("R2Score", {"r2_score"}, "regression", kUp, &R2Score::from_config,
-                     "Coefficient of determination (optionally adjusted)."));
+  rows.push_back(catalog_entry<R2Score>({"r2_score"}, "regression"));
   // --- probabilistic ---
   rows.push_back(catalog_entry<BinaryCrossentropy>({"binary_crossentropy", "bce", "BCE"}, "probabilistic"));
   rows.push_back(catalog_entry<CategoricalCrossentropy>({"categorical_crossentropy"}, "probabilistic"));

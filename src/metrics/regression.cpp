@@ -304,73 +304,49 @@ namespace {
 
 constexpr std::size_t kNumSamples = 0, kSquaredSum = 1, kSum = 2, kResidual = 3, kCount = 4;
 
-std::string aggregation_name(ClassAggregation a) {
-  switch (a) {
-    case ClassAggregation::kUniformAverage:
-      return "uniform_average";
-    case ClassAggregation::kVarianceWeightedAverage:
-      return "variance_weighted_average";
-    case ClassAggregation::kNone:
-      break;
-  }
-  return "none";
-}
-
 }  // namespace
 
-R2Score::R2Score(ClassAggregation aggregation, std::int64_t num_regressors, std::string name, DType dtype,
-                 std::int64_t num_outputs)
-    : MetricWithClone(std::move(name), dtype),
-      aggregation_(aggregation),
-      num_regressors_(num_regressors),
-      num_outputs_(num_outputs) {
-  if (num_regressors < 0) {
-    throw InvalidArgument(internal::str_cat(
-        "R2Score: Invalid value for argument `num_regressors`. Expected a value >= 0. Received: num_regressors=",
-        num_regressors));
-  }
-  if (num_outputs < 1) {
-    throw InvalidArgument(internal::str_cat("R2Score: argument `num_outputs` must be >= 1; received ", num_outputs));
-  }
-  add_variable("num_samples", {}, DType::kInt64);
-  add_variable("squared_sum", {num_outputs});
-  add_variable("sum", {num_outputs});
-  add_variable("residual", {num_outputs});
-  add_variable("count", {num_outputs});
+const MetricSpec<R2ScoreOptions>& R2Score::spec() {
+  using O = R2ScoreOptions;
+  constexpr std::int64_t kMaxOutputs = kMaxStateElements / 4;
+  static const MetricSpec<O> spec{
+      "R2Score",
+      "r2_score",
+      "Coefficient of determination (optionally adjusted).",
+      Direction::kHigherIsBetter,
+      InputContract{"values", "values", {1, 2}},
+      "scalar|vector",
+      OptionTable<O>{
+          enum_field("class_aggregation", &O::class_aggregation,
+                     "How per-output scores combine; null returns one score per output.",
+                     std::vector<Spelling<ClassAggregation>>{
+                         {"uniform_average", ClassAggregation::kUniformAverage},
+                         {"variance_weighted_average", ClassAggregation::kVarianceWeightedAverage}},
+                     "one of null, \"uniform_average\", \"variance_weighted_average\"", CaseFold::kExact,
+                     RuleError::kConfig, std::optional<ClassAggregation>(ClassAggregation::kNone)),
+          // Keras: "Invalid value for argument `num_regressors`. Expected a value >= 0."
+          field("num_regressors", &O::num_regressors, "Regressors of the adjusted R^2 (0: plain R^2).",
+                rules::at_least(0)),
+          name_and_dtype<O>(),
+          field("num_outputs", &O::num_outputs,
+                "tally extension: fixes the number of outputs up front (needed to all-reduce before any update).",
+                rules::at_least(1), OptionRule{"at most " + std::to_string(kMaxOutputs), [](const Json& v) {
+                                                 return v.is_number() && v.get<double>() <= kMaxOutputs;
+                                               }})}};
+  return spec;
 }
 
-std::unique_ptr<Metric> R2Score::from_config(const Json& config) {
-  ConfigReader r("R2Score", config);
-  const std::string name = r.name("r2_score");
-  const DType dtype = r.dtype();
-  ClassAggregation agg = ClassAggregation::kUniformAverage;
-  const bool has_key = config.is_object() && config.contains("class_aggregation");
-  const std::optional<std::string> a = r.get_optional_string("class_aggregation");
-  if (has_key && !a) {
-    agg = ClassAggregation::kNone;  // null: per-output scores
-  } else if (a) {
-    if (*a == "uniform_average")
-      agg = ClassAggregation::kUniformAverage;
-    else if (*a == "variance_weighted_average")
-      agg = ClassAggregation::kVarianceWeightedAverage;
-    else
-      throw ConfigError(
-          "R2Score: Invalid value for argument `class_aggregation`. Expected one of None, "
-          "\"uniform_average\", \"variance_weighted_average\". Received: class_aggregation=" +
-          *a);
-  }
-  const std::int64_t regressors = r.get_int("num_regressors", 0);
-  const std::int64_t outputs = r.get_int("num_outputs", 1);
-  r.finish();
-  return std::make_unique<R2Score>(agg, regressors, name, dtype, outputs);
-}
-
-Json R2Score::get_config() const {
-  Json c = Metric::get_config();
-  c["class_aggregation"] = aggregation_ == ClassAggregation::kNone ? Json() : Json(aggregation_name(aggregation_));
-  c["num_regressors"] = num_regressors_;
-  if (num_outputs_ != 1) c["num_outputs"] = num_outputs_;
-  return c;
+R2Score::R2Score(const Options& options) : ConfiguredMetric(options) {
+  // Without num_outputs every variable holds nothing until the first batch fixes K (then
+  // num_samples holds one count): an empty state is what lets a state file or a merge size
+  // an unbuilt metric, as for FBetaScore.
+  const std::optional<std::int64_t> k = options.num_outputs;
+  const Shape per_output{k.value_or(0)};
+  add_variable("num_samples", {k ? 1 : 0}, DType::kInt64);
+  add_variable("squared_sum", per_output);
+  add_variable("sum", per_output);
+  add_variable("residual", per_output);
+  add_variable("count", per_output);
 }
 
 void R2Score::accumulate(Variables& vars, const Batch& batch) const {
@@ -388,9 +364,19 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
                                        shape_string(batch.y_pred.shape())));
   }
   const std::int64_t rows = p.shape()[0], k = p.shape()[1];
-  if (k != num_outputs_) {
+  const std::int64_t held = vars.layout()[kSum].shape[0];  // 0 until the first batch when num_outputs is not given
+  if (options().num_outputs && k != *options().num_outputs) {
     throw ShapeError(internal::str_cat(me, ": inputs have ", k, " outputs but the metric was built with num_outputs=",
-                                       num_outputs_, " (pass num_outputs=", k, ")"));
+                                       *options().num_outputs, " (pass num_outputs=", k, ")"));
+  }
+  if (held > 0 && k != held) {
+    throw ShapeError(internal::str_cat(me, ": the first batch fixed the number of outputs at ", held,
+                                       "; this batch has ", k, " (y_pred shape ", shape_string(batch.y_pred.shape()),
+                                       ")"));
+  }
+  if (k < 1 || k > kMaxStateElements / 4) {
+    throw ShapeError(internal::str_cat(me, ": inputs must have between 1 and ", kMaxStateElements / 4,
+                                       " outputs; received y_pred shape ", shape_string(batch.y_pred.shape())));
   }
   std::vector<double> w(static_cast<std::size_t>(rows), 1.0);
   if (batch.sample_weight.has_value()) {
@@ -451,6 +437,13 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
           std::max<std::int64_t>(1, internal::kChunkSize / k));
     });
   });
+  if (held == 0) {
+    // The first batch fixes K: rebuild the (empty) state with one count and K entries per output.
+    auto layout = std::make_shared<VariableLayout>(vars.layout());
+    (*layout)[kNumSamples].shape = Shape{1};
+    for (std::size_t v = kSquaredSum; v <= kCount; ++v) (*layout)[v].shape = Shape{k};
+    vars = Variables(layout);
+  }
   vars.i64(kNumSamples)[0] += acc.samples;
   for (std::int64_t j = 0; j < k; ++j) {
     const auto jj = static_cast<std::size_t>(j);
@@ -462,7 +455,11 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
 }
 
 Tensor R2Score::result_from(const Variables& vars) const {
-  const auto k = static_cast<std::size_t>(num_outputs_);
+  const auto k = static_cast<std::size_t>(vars.layout()[kSum].shape[0]);
+  if (k == 0) {  // no batch yet and no num_outputs: nothing to score
+    if (options().class_aggregation == ClassAggregation::kNone) return Tensor::from_vector(std::vector<double>{});
+    return Tensor::scalar(std::numeric_limits<double>::quiet_NaN());
+  }
   std::vector<double> raw(k), total(k);
   for (std::size_t j = 0; j < k; ++j) {
     const double mean = vars.f64(kSum)[j] / vars.f64(kCount)[j];
@@ -470,10 +467,10 @@ Tensor R2Score::result_from(const Variables& vars) const {
     raw[j] = 1.0 - vars.f64(kResidual)[j] / total[j];
     if (std::isinf(raw[j])) raw[j] = 0.0;  // Keras: constant targets with errors score 0; 0/0 stays NaN
   }
-  if (aggregation_ == ClassAggregation::kNone) {
-    if (num_regressors_ != 0) {
+  if (options().class_aggregation == ClassAggregation::kNone) {
+    if (options().num_regressors != 0) {
       const double n = static_cast<double>(vars.i64(kNumSamples)[0]);
-      const double p = static_cast<double>(num_regressors_);
+      const double p = static_cast<double>(options().num_regressors);
       if (p < n - 1) {
         for (double& r : raw) r = 1.0 - (1.0 - r) * (n - 1.0) / (n - p - 1.0);
       }
@@ -481,7 +478,7 @@ Tensor R2Score::result_from(const Variables& vars) const {
     return Tensor::from_vector(raw);
   }
   double score = 0.0;
-  if (aggregation_ == ClassAggregation::kUniformAverage) {
+  if (options().class_aggregation == ClassAggregation::kUniformAverage) {
     for (const double r : raw) score += r;
     score /= static_cast<double>(k);
   } else {
@@ -492,10 +489,10 @@ Tensor R2Score::result_from(const Variables& vars) const {
     }
     score = weighted / weights;
   }
-  if (num_regressors_ != 0) {
+  if (options().num_regressors != 0) {
     // Adjusted R²; Keras warns and returns the plain score when p >= n - 1.
     const double n = static_cast<double>(vars.i64(kNumSamples)[0]);
-    const double p = static_cast<double>(num_regressors_);
+    const double p = static_cast<double>(options().num_regressors);
     if (p < n - 1) score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0);
   }
   return Tensor::scalar(score);

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "html_report.h"
 #include "report.h"
@@ -90,6 +93,135 @@ TEST(Report, HoldsCurvesConfusionMatrixAndMetrics) {
   EXPECT_NE(multi.find("class 9"), std::string::npos);
   const auto regression = render_html_report(eval("diabetes", {"mean"}), "t");
   EXPECT_NE(regression.find("residual"), std::string::npos);
+}
+
+std::string temp_csv(const std::string& name, const std::string& text) {
+  const auto path = (std::filesystem::temp_directory_path() / ("tally_eval_" + name)).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string eval_error(EvalOptions o) {
+  try {
+    run_eval(std::move(o));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Eval, MultiOutputRegressionDefaultsReportPerOutput) {
+  // (4, 2) outputs: R² per output 1 - 0.75/5 and 1 - 10/568.75 (sklearn raw_values).
+  const std::string path = temp_csv("reg2.csv", "t0,t1,p0,p1\n1,10,1.5,11\n2,20,2,18\n3,35,2.5,33\n4,40,4.5,41\n");
+  EvalOptions o;
+  o.y_true = path + ":t0,t1";
+  o.y_pred = path + ":p0,p1";
+  std::vector<std::string> notices;
+  o.notice = [&](const std::string& line) { notices.push_back(line); };
+  const EvalResult r = run_eval(std::move(o));
+  EXPECT_EQ(r.task, Task::kRegression);
+  ASSERT_EQ(r.metrics.size(), 5u);
+  EXPECT_EQ(r.metrics[3]->name(), "r2_score");
+  EXPECT_NEAR(r.metrics[3]->value(), (0.85 + (1.0 - 10.0 / 568.75)) / 2.0, 1e-12);
+  EXPECT_EQ(r.metrics[4]->name(), "r2_score_per_output");
+  const std::vector<double> per = r.metrics[4]->result().to_doubles();
+  ASSERT_EQ(per.size(), 2u);
+  EXPECT_NEAR(per[0], 0.85, 1e-12);
+  EXPECT_NEAR(per[1], 1.0 - 10.0 / 568.75, 1e-12);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].rfind("no --metric given; regression task, using mean_squared_error", 0), 0u) << notices[0];
+}
+
+TEST(Eval, MetricErrorsNameTheFilesAndTheGlobalRow) {
+  std::string text = "y,p0,p1\n";
+  for (int r = 0; r < 30; ++r) text += (r == 23 ? "5" : std::to_string(r % 2)) + ",0.4,0.6\n";
+  const std::string path = temp_csv("row.csv", text);
+  std::set<std::string> messages;
+  for (const std::int64_t batch : {1 << 16, 10, 7, 1}) {
+    EvalOptions o;
+    o.y_true = path + ":y";
+    o.y_pred = path + ":p0,p1";
+    o.metrics = {"sparse_categorical_accuracy", "sparse_categorical_crossentropy"};
+    o.batch_size = batch;
+    const std::string message = eval_error(std::move(o));
+    EXPECT_NE(message.find(path + ", " + path + " at row 23: "), std::string::npos) << message;
+    messages.insert(message);
+  }
+  EXPECT_EQ(messages.size(), 1u);  // the same text whatever the batch size
+  // Default metrics: labels beyond the score columns are reported, not taken for regression.
+  EvalOptions d;
+  d.y_true = path + ":y";
+  d.y_pred = path + ":p0,p1";
+  EXPECT_NE(eval_error(std::move(d)).find("labels look like class indices (integers, up to 5), but"),
+            std::string::npos);
+}
+
+TEST(Eval, RejectsNaNLabelsAndEmptyFiles) {
+  const std::string nan_labels = temp_csv("nanl.csv", "y,p\n1,0.5\nnan,0.5\n");
+  EvalOptions n;
+  n.y_true = nan_labels + ":y";
+  n.y_pred = nan_labels + ":p";
+  n.metrics = {"mean"};
+  EXPECT_NE(eval_error(std::move(n)).find("NaN in labels at row 1"), std::string::npos);
+  const std::string header_only = temp_csv("header.csv", "y,p\n");
+  EvalOptions e;
+  e.y_true = header_only + ":y";
+  e.y_pred = header_only + ":p";
+  EXPECT_NE(eval_error(std::move(e)).find("header.csv: no rows"), std::string::npos);
+}
+
+TEST(Eval, FromLogitsMatchesProbabilities) {
+  std::string logits = "y,s\n", probs = "y,s\n";
+  const double z[] = {-2.0, 0.5, 1.5, -0.3, 3.0, -1.0, 0.2, 2.2};
+  const int y[] = {0, 1, 1, 0, 1, 0, 0, 1};
+  for (int i = 0; i < 8; ++i) {
+    logits += fmt::format("{},{}\n", y[i], z[i]);
+    probs += fmt::format("{},{:.17g}\n", y[i], 1.0 / (1.0 + std::exp(-z[i])));
+  }
+  const std::string lp = temp_csv("logits.csv", logits), pp = temp_csv("probs.csv", probs);
+  auto run = [](const std::string& file, bool from_logits, std::vector<std::string>* notices) {
+    EvalOptions o;
+    o.y_true = file + ":y";
+    o.y_pred = file + ":s";
+    o.metrics = {"auc", "binary_accuracy", "binary_crossentropy"};
+    o.from_logits = from_logits;
+    o.notice = [notices](const std::string& line) { notices->push_back(line); };
+    return run_eval(std::move(o));
+  };
+  std::vector<std::string> a, b, c;
+  const EvalResult from_logits = run(lp, true, &a);
+  const EvalResult from_probs = run(pp, false, &b);
+  const EvalResult misread = run(lp, false, &c);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(from_logits.metrics[i]->value(), from_probs.metrics[i]->value(), 1e-6) << i;
+  }
+  EXPECT_EQ(from_logits.metrics[0]->get_config()["from_logits"], true);
+  EXPECT_TRUE(b.empty());
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_NE(c[0].find("range over [-2, 3], outside [0, 1]"), std::string::npos) << c[0];
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0], "--from-logits: set from_logits=true for auc, binary_crossentropy");
+  EXPECT_EQ(a[1], "--from-logits: applied sigmoid to the scores for binary_accuracy (no from_logits option)");
+}
+
+TEST(Report, RegressionHasDensityResidualsAndPerOutputTables) {
+  const auto regression = eval("diabetes", {"mean"});
+  const std::string html = render_html_report(regression, "t");
+  EXPECT_NE(html.find("Predicted vs true (density)"), std::string::npos);
+  EXPECT_NE(html.find("Residuals (predicted - true)"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Per output</h2>"), std::string::npos);
+  const auto* summary = dynamic_cast<const DataSummary*>(regression.extra.at(0).get());
+  ASSERT_NE(summary, nullptr);
+  // Every row lands in the density plot and the residual histogram once.
+  const Variables& v = summary->variable_values();
+  double density = 0.0, residuals = 0.0;
+  for (const double x : v.f64(3)) density += x;
+  for (const double x : v.f64(4)) residuals += x;
+  EXPECT_DOUBLE_EQ(density, 442.0);
+  EXPECT_DOUBLE_EQ(residuals, 442.0);
+  const auto binary = render_html_report(eval("breast_cancer", {"mean"}), "t");
+  EXPECT_NE(binary.find("Reliability (calibration)"), std::string::npos);
+  EXPECT_NE(binary.find("row total"), std::string::npos);
 }
 
 }  // namespace

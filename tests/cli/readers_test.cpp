@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -186,6 +187,118 @@ TEST(InputSpec, SplitsColumnsUnlessThePathExists) {
   EXPECT_TRUE(parse_input_spec("plain.npy").columns.empty());
   EXPECT_THROW(parse_input_spec("data.csv:a,,b"), InputError);
   EXPECT_THROW(open_source(parse_input_spec("file.parquet")), InputError);
+}
+
+TEST(Npy, WidensNarrowAndUnsignedIntegers) {
+  // numpy writes these; tally has no such DType, so rows are widened on reading.
+  const std::vector<std::int8_t> i1{-3, 127};
+  const std::vector<std::int16_t> i2{-300, 2};
+  const std::vector<std::uint16_t> u2{65535, 1};
+  const std::vector<std::uint32_t> u4{4000000000U, 5};
+  const std::vector<std::uint64_t> u8{9007199254740993ULL, 0};
+  struct Case {
+    const char* descr;
+    std::string data;
+    DType dtype;
+    double first;
+  };
+  const Case cases[] = {{"|i1", raw(i1), DType::kInt32, -3.0},
+                        {"<i2", raw(i2), DType::kInt32, -300.0},
+                        {"<u2", raw(u2), DType::kInt32, 65535.0},
+                        {"<u4", raw(u4), DType::kInt64, 4000000000.0},
+                        {"<u8", raw(u8), DType::kInt64, 9007199254740992.0}};
+  for (const Case& c : cases) {
+    const auto path = write_npy(
+        "w.npy", std::string("{'descr': '") + c.descr + "', 'fortran_order': False, 'shape': (2,), }", c.data);
+    auto src = open_npy(path);
+    EXPECT_EQ(src->dtype(), c.dtype) << c.descr;
+    const TensorView v = src->read(0, 2);
+    EXPECT_DOUBLE_EQ(v.value_at(0), c.first) << c.descr;
+  }
+  // uint64 is exact in int64 (2^53 + 1 survives, unlike through a double).
+  auto big = open_npy(write_npy("u8.npy", "{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }", raw(u8)));
+  EXPECT_EQ(static_cast<const std::int64_t*>(big->read(0, 1).data())[0], 9007199254740993LL);
+  // Big-endian int16, Fortran-order uint16 2-D.
+  const std::vector<unsigned char> be{0xff, 0xfe, 0x00, 0x05};
+  auto swapped = open_npy(write_npy("be2.npy", "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }",
+                                    std::string(be.begin(), be.end())));
+  EXPECT_DOUBLE_EQ(swapped->read(0, 2).value_at(0), -2.0);
+  EXPECT_DOUBLE_EQ(swapped->read(0, 2).value_at(1), 5.0);
+  const std::vector<std::uint16_t> f{1, 2, 3, 4, 5, 6};  // [[1, 4], [2, 5], [3, 6]]
+  auto fortran = open_npy(write_npy("f2.npy", "{'descr': '<u2', 'fortran_order': True, 'shape': (3, 2), }", raw(f)));
+  const TensorView rows = fortran->read(1, 3);
+  EXPECT_DOUBLE_EQ(rows.value_at(1), 5.0);
+  EXPECT_DOUBLE_EQ(rows.value_at(2), 3.0);
+  const std::vector<std::uint64_t> too_big{1, 18446744073709551615ULL};
+  auto overflow =
+      open_npy(write_npy("o.npy", "{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }", raw(too_big)));
+  EXPECT_NE(error_of([&] { overflow->read(0, 2); }).find("uint64 value 18446744073709551615 at row 1 does not fit"),
+            std::string::npos);
+}
+
+TEST(Files, AFifoIsRefusedBeforeOpening) {
+  // open() on a FIFO with no writer blocks forever; the readers must refuse it first.
+  const std::string fifo = temp_path("fifo.npy");
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] { open_source(parse_input_spec(fifo)); }).find("is a FIFO, not a regular file"),
+            std::string::npos);
+  const std::string csv_fifo = temp_path("fifo.csv");
+  std::filesystem::remove(csv_fifo);
+  ASSERT_EQ(::mkfifo(csv_fifo.c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] { open_source(parse_input_spec(csv_fifo)); }).find("is a FIFO"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              open_source(parse_input_spec(std::filesystem::temp_directory_path().string() + "/x.csv"));
+            }).find("cannot open"),
+            std::string::npos);
+  const std::string dir = temp_path("dir.npy");
+  std::filesystem::create_directories(dir);
+  EXPECT_NE(error_of([&] { open_npy(dir); }).find("is a directory"), std::string::npos);
+  std::filesystem::remove(fifo);
+  std::filesystem::remove(csv_fifo);
+}
+
+TEST(Csv, ReadsExcelBomSemicolonsAndTabs) {
+  const auto bom = temp_path("bom.csv");
+  std::ofstream(bom) << "\xEF\xBB\xBFlabel,score\n1,0.5\n0,0.25\n";
+  EXPECT_DOUBLE_EQ(open_csv(bom, {"label"})->read(0, 1).value_at(0), 1.0);
+  const auto semi = temp_path("semi.csv");
+  std::ofstream(semi) << "label;score;\"a;b\"\n1;0.5;3\n0;0.25;4\n";
+  auto s = open_csv(semi, {"score", "a;b"});
+  EXPECT_DOUBLE_EQ(s->read(1, 2).value_at(0), 0.25);
+  EXPECT_DOUBLE_EQ(s->read(1, 2).value_at(1), 4.0);
+  const auto tabs = temp_path("tabs.csv");
+  std::ofstream(tabs) << "label\tscore\n1\t0.5\n";
+  EXPECT_DOUBLE_EQ(open_csv(tabs, {"score"})->read(0, 1).value_at(0), 0.5);
+  // An explicit delimiter wins over detection: with ',' the semicolon file has one column.
+  OpenOptions comma;
+  comma.delimiter = ',';
+  EXPECT_NE(
+      error_of([&] { open_csv(semi, {"score"}, comma); }).find("unknown column 'score'; the header has label;score"),
+      std::string::npos);
+}
+
+TEST(Csv, BadCellsAreQuotedShortWithControlCharactersEscaped) {
+  const auto path = temp_path("long.csv");
+  std::string cell(10000, 'x');
+  cell[3] = '\x01';
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "a,b\n1," << cell << "\n";
+    out.write("2,n\0l\n", 6);
+  }
+  auto src = open_csv(path, {"b"});
+  const std::string message = error_of([&] { src->read(0, 1); });
+  EXPECT_NE(message.find("cannot parse 'xxx\\x01xxxx"), std::string::npos) << message;
+  EXPECT_NE(message.find("... (10000 bytes)' as a number"), std::string::npos) << message;
+  EXPECT_LT(message.size(), 200u);
+  EXPECT_NE(error_of([&] { src->read(1, 2); }).find("cannot parse 'n\\x00l'"), std::string::npos);
+  EXPECT_EQ(quote_for_message(std::string("a\0b\n", 4)), "a\\x00b\\n");
+  // A cut never leaves half a UTF-8 character: 'é' is two bytes.
+  std::string accents;
+  for (int i = 0; i < 60; ++i) accents += "\xC3\xA9";
+  const std::string q = quote_for_message(accents);
+  EXPECT_EQ(q, std::string(accents.substr(0, 80)) + "... (120 bytes)");
 }
 
 }  // namespace

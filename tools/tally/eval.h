@@ -27,6 +27,18 @@ struct Participation {
   int world_size = 1;
 };
 
+/// What the labels and scores look like, as read from shapes and the first rows; chooses
+/// the task. New label kinds (e.g. integer labels with (N, C) scores for integer-label F1
+/// and one-vs-rest AUC) are added here and in default_metrics.
+struct TaskInference {
+  Task task = Task::kRegression;
+  std::int64_t classes = 0;    ///< score columns of a classification task
+  bool sparse_labels = false;  ///< one integer label per row with (N, C) scores
+  /// Non-empty when the files fit no task (e.g. integer labels beyond the score columns):
+  /// what was seen, said instead of guessing when default metrics are asked for.
+  std::string conflict;
+};
+
 /// Options of one evaluation.
 struct EvalOptions {
   std::string y_true;                ///< FILE or FILE:columns
@@ -34,10 +46,17 @@ struct EvalOptions {
   std::string sample_weight;         ///< empty: unweighted
   std::vector<std::string> metrics;  ///< specs; empty: defaults for the task
   std::int64_t batch_size = 1 << 16;
-  bool progress = false;  ///< draw a progress bar on stderr (only when stderr is a terminal)
+  char delimiter = '\0';     ///< CSV delimiter; '\0' detects it
+  bool from_logits = false;  ///< --y-pred holds logits (see run_eval)
+  bool progress = false;     ///< draw a progress bar on stderr (only when stderr is a terminal)
+  /// Receives one-line notices for stderr (defaults chosen, logits handled, scores outside
+  /// [0, 1]); called before the progress bar starts, except the score-range warning.
+  std::function<void(const std::string&)> notice;
   /// Builds extra metrics fed the same batches (the report's data summary), not printed;
-  /// called once the task and the number of prediction columns are known.
-  std::function<std::vector<std::unique_ptr<Metric>>(Task task, std::int64_t columns)> make_extra;
+  /// called once the task and the number of prediction columns are known, with the files.
+  std::function<std::vector<std::unique_ptr<Metric>>(Task task, std::int64_t columns, ArraySource& y_true,
+                                                     ArraySource& y_pred)>
+      make_extra;
 };
 
 /// The outcome: row count, the task inferred, each metric with its result.
@@ -47,15 +66,31 @@ struct EvalResult {
   std::vector<std::unique_ptr<Metric>> metrics;
   std::vector<std::unique_ptr<Metric>> extra;
   std::vector<std::string> default_specs;  ///< non-empty when defaults were chosen
+  /// Range of the finite scores seen by this process, and whether a chosen metric (or the
+  /// report) reads them as probabilities: under MPI the caller merges the ranges and warns
+  /// (score_range_warning) once for all ranks.
+  double score_low = 0.0, score_high = 0.0;
+  bool reads_probabilities = false;
+  std::string y_pred_path;
 };
 
+/// The warning for scores outside [0, 1] read as probabilities, or "" when there is none.
+std::string score_range_warning(const EvalResult& result, bool from_logits);
+
 /// Infers the task from shapes and the labels of the first rows (at most `probe_rows`).
+TaskInference infer(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_rows = 100000);
+
+/// infer(...).task.
 Task infer_task(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_rows = 100000);
 
-/// The default metric specs for a task.
-std::vector<std::string> default_metrics(Task task, std::int64_t classes);
+/// The default metric specs for a task; `outputs` is the score columns (classes, or
+/// regression outputs: more than one adds per-output R²).
+std::vector<std::string> default_metrics(Task task, std::int64_t outputs);
 
-/// Runs the evaluation; throws tally::Error (InputError for files) on any bad input.
+/// Runs the evaluation; throws tally::Error (InputError for files) on any bad input. An
+/// error inside a metric names the input files and the global row at fault. With
+/// from_logits, metrics that have a `from_logits` option get it set; other classification
+/// metrics get sigmoid (binary, multi-label) or softmax (multiclass) scores.
 EvalResult run_eval(EvalOptions options, const Participation& participation = {});
 
 }  // namespace tally::cli

@@ -29,11 +29,34 @@ namespace {
 constexpr int kBadInput = 2;
 
 struct EvalArgs {
-  std::string y_true, y_pred, sample_weight, format = "table", report;
+  std::string y_true, y_pred, sample_weight, format = "table", report, delimiter = "auto";
   std::vector<std::string> metrics;
   std::int64_t batch_size = 1 << 16;
   int threads = 0;
+  bool from_logits = false;
 };
+
+char parse_delimiter(const std::string& name) {
+  if (name == "auto") return '\0';
+  if (name == "tab" || name == "\t" || name == "\\t") return '\t';
+  if (name.size() == 1 && name != "\"" && name != "\n") return name[0];
+  throw tally::InvalidArgument(
+      fmt::format("--delimiter must be auto, tab or one character such as ',' or ';'; received \"{}\"", name));
+}
+
+// How `tally eval` chooses metrics, shown by `tally eval --help` (and the man page).
+constexpr const char* kEvalFooter = R"(Without --metric, tally reads the shapes and the first 100000 labels and picks:
+  binary      labels all 0/1, one score column: binary_accuracy, precision, recall, auc
+  multiclass  integer labels with one score column per class, or one-hot labels:
+              (sparse_)categorical_accuracy, top_k_categorical_accuracy (more than 5
+              classes), (sparse_)categorical_crossentropy
+  multilabel  0/1 labels, one per score column: the binary set, over every element
+  regression  anything else: mean_squared_error, mean_absolute_error,
+              root_mean_squared_error, r2_score (plus per-output r2 for several outputs)
+and says so on stderr. Labels that fit no task (class indices beyond the score columns)
+are an error instead of a guess. FILE is .npy, .npz (FILE.npz:key), .csv or .csv.gz;
+CSV columns are chosen with FILE.csv:name[,name...]. Exit status: 0 success, 2 bad
+input (one line on stderr), 1 a bug. See docs/cli.md.)";
 
 // Under mpirun every rank evaluates its share of the rows; the ranks first agree that all
 // of them succeeded (so one rank's bad input cannot leave the others waiting in the
@@ -73,7 +96,10 @@ int do_eval(const EvalArgs& args) {
   options.sample_weight = args.sample_weight;
   options.metrics = args.metrics;
   options.batch_size = args.batch_size;
+  options.delimiter = parse_delimiter(args.delimiter);
+  options.from_logits = args.from_logits;
   options.progress = true;
+  options.notice = [](const std::string& line) { std::fprintf(stderr, "tally: %s\n", line.c_str()); };
   if (!args.report.empty()) options.make_extra = tally::cli::make_report_summary;
   tally::cli::Participation participation;
   participation.rank = dist.rank();
@@ -94,19 +120,21 @@ int do_eval(const EvalArgs& args) {
     for (auto& m : result.metrics) all.push_back(m.get());
     for (auto& m : result.extra) all.push_back(m.get());
     tally::all_reduce_metrics(all, *dist.context);
+    double range[2] = {-result.score_low, result.score_high};  // one max-reduce gives min and max
+    dist.context->all_reduce_in_place(range, tally::ReduceOp::kMax);
+    result.score_low = -range[0];
+    result.score_high = range[1];
     if (dist.rank() != 0) return 0;
+    const std::string warning = tally::cli::score_range_warning(result, args.from_logits);
+    if (!warning.empty()) std::fprintf(stderr, "tally: %s\n", warning.c_str());
   }
-  if (!result.default_specs.empty()) {
-    std::fprintf(stderr, "tally: no --metric given; %s task, using %s\n",
-                 std::string(tally::cli::task_name(result.task)).c_str(),
-                 fmt::format("{}", fmt::join(result.default_specs, ", ")).c_str());
-  }
-  tally::cli::write_results(std::cout, result, format);
+  // The report first: when it cannot be written the run fails before printing anything.
   if (!args.report.empty()) {
     tally::cli::write_html_report(result, args.report,
                                   "tally report: " + std::filesystem::path(args.y_pred).filename().string());
-    std::fprintf(stderr, "tally: report written to %s\n", args.report.c_str());
   }
+  tally::cli::write_results(std::cout, result, format);
+  if (!args.report.empty()) std::fprintf(stderr, "tally: report written to %s\n", args.report.c_str());
   return 0;
 }
 
@@ -144,7 +172,12 @@ int do_demo(const std::string& data_dir, const std::string& out_dir) {
       {"digits (10 classes, logistic regression)", "digits"},
       {"diabetes (regression, ridge)", "diabetes"},
   };
-  fs::create_directories(out_dir);
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec || !fs::is_directory(out_dir)) {
+    throw tally::IOError(fmt::format("{}: cannot create the report folder: {}", out_dir,
+                                     ec ? ec.message() : std::string("a file of that name is in the way")));
+  }
   for (const Case& c : cases) {
     const fs::path t = fs::path(data_dir) / (std::string(c.name) + "_y_true.npy");
     const fs::path p = fs::path(data_dir) / (std::string(c.name) + "_y_pred.npy");
@@ -175,15 +208,25 @@ int main(int argc, char** argv) {
 
   EvalArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "Evaluate prediction files with one or more metrics");
-  eval->add_option("--y-true", eval_args.y_true, "Labels: FILE.npy, FILE.csv or FILE.csv:column[,column...]")
+  eval->footer(kEvalFooter);
+  eval->add_option("--y-true", eval_args.y_true,
+                   "Labels: FILE.npy, FILE.npz[:key], FILE.csv[.gz] or FILE.csv:column[,column...]")
       ->required();
-  eval->add_option("--y-pred", eval_args.y_pred, "Predictions: FILE.npy, FILE.csv or FILE.csv:columns")->required();
-  eval->add_option("--sample-weight", eval_args.sample_weight, "Per-row weights: FILE.npy or FILE.csv:column");
+  eval->add_option("--y-pred", eval_args.y_pred, "Predictions (scores, probabilities or logits): FILE as --y-true")
+      ->required();
+  eval->add_option("--sample-weight", eval_args.sample_weight, "Per-row weights: FILE as --y-true, one column");
   eval->add_option("-m,--metric", eval_args.metrics,
-                   "Metric: a name, an alias or a JSON spec {\"class_name\": ..., \"config\": {...}}; repeatable");
-  eval->add_option("--batch-size", eval_args.batch_size, "Rows per batch (speed and memory only)");
-  eval->add_option("--threads", eval_args.threads, "Threads (0: all cores)");
-  eval->add_option("--format", eval_args.format, "Output format: table, json or csv");
+                   "Metric: a name, an alias or a JSON spec {\"class_name\": ..., \"config\": {...}}; repeatable "
+                   "(default: chosen from the data, see below)");
+  eval->add_flag("--from-logits", eval_args.from_logits,
+                 "--y-pred holds logits: metrics with a from_logits option get it, the others sigmoid/softmax scores");
+  eval->add_option("--batch-size", eval_args.batch_size, "Rows per batch (speed and memory only)")
+      ->capture_default_str();
+  eval->add_option("--threads", eval_args.threads, "Threads (0: all cores)")->capture_default_str();
+  eval->add_option("--format", eval_args.format, "Output format: table, json or csv")->capture_default_str();
+  eval->add_option("--delimiter", eval_args.delimiter,
+                   "CSV field separator: auto (',', ';' or tab), tab or a character")
+      ->capture_default_str();
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
 
   std::string list_format = "table";
@@ -196,8 +239,8 @@ int main(int argc, char** argv) {
   std::string data_dir = TALLY_EXAMPLES_DATA_DIR;
   std::string out_dir = "tally-demo";
   CLI::App* demo = app.add_subcommand("demo", "Evaluate the bundled example data and write HTML reports");
-  demo->add_option("--data-dir", data_dir, "Folder with the example .npy files");
-  demo->add_option("--out-dir", out_dir, "Folder for the reports");
+  demo->add_option("--data-dir", data_dir, "Folder with the example .npy files")->capture_default_str();
+  demo->add_option("--out-dir", out_dir, "Folder for the reports")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -225,6 +268,10 @@ int main(int argc, char** argv) {
       if (c == '\n') c = ' ';
     }
     std::fprintf(stderr, "tally: %s\n", message.c_str());
+    return kBadInput;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A file system refusal (permissions, a full disk) is the user's to fix, not a bug.
+    std::fprintf(stderr, "tally: %s\n", e.what());
     return kBadInput;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tally: internal error: %s\n", e.what());

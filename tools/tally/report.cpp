@@ -9,9 +9,12 @@ namespace tally::cli {
 namespace {
 
 // Results are printed to 12 significant digits: float sums agree to 1e-12 relative across
-// batch sizes and MPI rank counts, so this makes those outputs identical as text.
+// batch sizes and MPI rank counts, so this makes those outputs identical as text. JSON has
+// no NaN or infinity: they become the strings "nan", "inf" and "-inf" (docs/cli.md), which
+// float() in Python and as.numeric() in R read back, and which keep the three apart.
 Json element(double x) {
-  if (!std::isfinite(x)) return Json();
+  if (std::isnan(x)) return Json("nan");
+  if (std::isinf(x)) return Json(x > 0 ? "inf" : "-inf");
   return Json(std::stod(fmt::format("{:.12g}", x)));
 }
 
@@ -27,9 +30,11 @@ Json nested(const std::vector<double>& values, const Shape& shape, std::size_t d
   return out;
 }
 
-std::string number(double x) {
+// Table cells: 6 significant digits for people; CSV: 12, as JSON.
+std::string number(double x, int digits = 6) {
   if (std::isnan(x)) return "nan";
-  return fmt::format("{:.6g}", x);
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  return fmt::format("{:.{}g}", x, digits);
 }
 
 // Flattens a result into (label suffix, value) rows: "" for scalars, "[i]" for vectors.
@@ -95,7 +100,7 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
       out << "metric,value\n";
       for (const auto& m : result.metrics) {
         for (const auto& [suffix, value] : rows_of(m->result())) {
-          out << csv_field(m->name() + suffix) << "," << number(value) << "\n";
+          out << csv_field(m->name() + suffix) << "," << number(value, 12) << "\n";
         }
       }
       return;

@@ -16,7 +16,8 @@ enum class Format : std::uint8_t { kTable, kJson, kCsv };
 /// Parses "table", "json" or "csv"; throws InvalidArgument otherwise.
 Format parse_format(const std::string& name);
 
-/// A metric result as JSON: a number for scalars, nested lists otherwise; NaN becomes null.
+/// A metric result as JSON: a number for scalars, nested lists otherwise; NaN and
+/// infinities become the strings "nan", "inf", "-inf".
 Json result_to_json(const Tensor& result);
 
 /// The contract object {"samples": N, "metrics": {"<name>": value, ...}}.

@@ -154,26 +154,32 @@ enum class ClassAggregation : std::uint8_t {
 
 /// Keras R2Score over inputs [N, K] (rank 1 is [N, 1]). State per output: squared_sum,
 /// sum, residual, count (float64) plus num_samples (int64: rows with a non-zero weight,
-/// docs/keras-differences.md §5). tally extension: `num_outputs` (default 1) fixes K at construction
-/// so the state size never depends on data; get_config lists it only when it is not 1.
-class R2Score : public MetricWithClone<R2Score> {
+/// docs/keras-differences.md §5). As in Keras, without `num_outputs` the first batch fixes K (the
+/// state is empty until then; a later batch with another K is a ShapeError naming both;
+/// reset_state keeps K), the rule FBetaScore follows for its classes. The tally extension
+/// `num_outputs` fixes K at construction so the state size never depends on data: needed
+/// to merge or all-reduce states of workers that may not all see data. get_config lists
+/// it only when given.
+/// Options of R2Score.
+struct R2ScoreOptions {
+  ClassAggregation class_aggregation = ClassAggregation::kUniformAverage;  ///< how outputs combine (null: per output)
+  std::int64_t num_regressors = 0;                                         ///< > 0 gives the adjusted R²
+  std::string name;                                                        ///< empty: "r2_score"
+  DType dtype = DType::kFloat32;
+  std::optional<std::int64_t> num_outputs;  ///< tally extension: K fixed up front; absent: the first batch fixes it
+};
+
+class R2Score : public ConfiguredMetric<R2Score, R2ScoreOptions> {
  public:
-  /// num_regressors >= 0 enables the adjusted R²; num_outputs >= 1.
-  explicit R2Score(ClassAggregation aggregation = ClassAggregation::kUniformAverage, std::int64_t num_regressors = 0,
-                   std::string name = "r2_score", DType dtype = DType::kFloat32, std::int64_t num_outputs = 1);
-  /// Builds from a Keras config {"class_aggregation", "num_regressors", "name", "dtype"}
-  /// plus the tally key "num_outputs".
-  static std::unique_ptr<Metric> from_config(const Json& config);
-  std::string class_name() const override { return "R2Score"; }
-  Json get_config() const override;
-  Direction direction() const override { return Direction::kHigherIsBetter; }
+  explicit R2Score(const Options& options);
+  /// num_regressors >= 0 enables the adjusted R²; num_outputs, when given, >= 1. An empty name means "r2_score".
+  explicit R2Score(ClassAggregation aggregation = Options{}.class_aggregation,
+                   std::int64_t num_regressors = Options{}.num_regressors, std::string name = {},
+                   DType dtype = DType::kFloat32, std::optional<std::int64_t> num_outputs = std::nullopt)
+      : R2Score(Options{aggregation, num_regressors, std::move(name), dtype, num_outputs}) {}
+  static const MetricSpec<Options>& spec();
   void accumulate(Variables& vars, const Batch& batch) const override;
   Tensor result_from(const Variables& vars) const override;
-
- private:
-  ClassAggregation aggregation_;
-  std::int64_t num_regressors_;
-  std::int64_t num_outputs_;
 };
 
 }  // namespace tally::metrics
