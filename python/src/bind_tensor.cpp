@@ -59,6 +59,20 @@ ArrayArg to_view(py::handle object, const char* argument) {
     out.keep_alive = py::reinterpret_borrow<py::object>(object);
     return out;
   }
+  if (py::isinstance<py::array>(object)) {
+    // numpy subclasses: a masked array's data would be read with the masked values in it.
+    static PyTypeObject* const ndarray =
+        reinterpret_cast<PyTypeObject*>(py::object(py::module_::import("numpy").attr("ndarray")).release().ptr());
+    if (Py_TYPE(object.ptr()) != ndarray && py::hasattr(object, "mask")) {
+      throw InvalidArgument(std::string("argument `") + argument +
+                            "`: numpy masked arrays are not read (the mask would be ignored); pass "
+                            "a.compressed() for the kept values, or a.filled(v) and sample_weight=~a.mask");
+    }
+  } else if (PyIter_Check(object.ptr())) {
+    throw InvalidArgument(std::string("argument `") + argument + "`: a generator is not an array (received " +
+                          py::cast<std::string>(py::str(py::type::of(object).attr("__name__"))) +
+                          "); pass a list or a numpy array, e.g. list(values)");
+  }
   py::module_ np = py::module_::import("numpy");
   py::object array_obj =
       py::isinstance<py::array>(object) ? py::reinterpret_borrow<py::object>(object) : np.attr("asarray")(object);
