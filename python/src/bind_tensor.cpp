@@ -45,8 +45,17 @@ ArrayArg to_view(py::handle object, const char* argument) {
   ArrayArg out;
   if (object.is_none()) return out;
   // DLPack producers that are not numpy arrays (torch, jax, cupy on host).
+  py::object exported;
   if (!py::isinstance<py::array>(object) && py::hasattr(object, "__dlpack__")) {
-    py::capsule capsule = object.attr("__dlpack__")();
+    try {
+      exported = object.attr("__dlpack__")();
+    } catch (const py::error_already_set&) {
+      // The producer cannot export this dtype (torch 1.13 refuses bool): read it through
+      // numpy below instead (torch tensors have __array__).
+    }
+  }
+  if (exported) {
+    py::capsule capsule = py::reinterpret_borrow<py::capsule>(exported);
     auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
     if (managed == nullptr) {
       PyErr_Clear();

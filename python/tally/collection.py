@@ -123,7 +123,7 @@ class MetricCollection(Mapping):
         members = []
         for spec in config["metrics"]:
             module = spec.get("module", "")
-            if module and not module.startswith("tally"):
+            if module and not module.startswith(("tally", "keras")):  # built-ins serialize as keras.metrics
                 klass = getattr(importlib.import_module(module), spec["class_name"])
                 members.append(klass.from_config(spec["config"]))
             else:

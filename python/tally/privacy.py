@@ -123,6 +123,11 @@ def _is_state(x):
     return isinstance(x, _tally.State)
 
 
+def _count_mask(state):
+    """Which elements of a state's vector are int64 counts (rounded after noising)."""
+    return _core.count_mask(state)
+
+
 def privatize(x, mechanism, seed=None):
     """A noisy copy of a state for release. ``x`` is a numpy state vector (returns a
     float64 array), a metric's ``state()`` (returns a state of the same metric), or a

@@ -12,6 +12,21 @@ import numpy as np
 import tally
 
 
+def fail(context, failure, out):
+    if failure == "uncaught":
+        raise RuntimeError("injected failure on rank 1")  # nobody catches it
+    if failure == "signal":
+        try:
+            raise RuntimeError("injected failure on rank 1")
+        except RuntimeError as e:
+            context.signal_failure(f"caught and signalled: {e}")
+            with open(os.path.join(out, "rank1.txt"), "w") as f:
+                f.write(f"signalled {e}\n")
+            sys.exit(3)
+    if failure == "stall":
+        time.sleep(60)
+
+
 def main():
     mode, out = sys.argv[1], sys.argv[2]
     kind, failure = mode.split("-")
@@ -23,21 +38,12 @@ def main():
     rank = context.global_rank
     metrics = tally.MetricCollection(["mean_squared_error", "auc"])
     metrics.update_state(np.array([0.0, 1.0]), np.array([0.2, 0.7]))
-    tally.all_reduce_metrics(metrics, context)  # a first collective that succeeds everywhere
-    if rank == 1:
-        if failure == "uncaught":
-            raise RuntimeError("injected failure on rank 1")  # nobody catches it
-        if failure == "signal":
-            try:
-                raise RuntimeError("injected failure on rank 1")
-            except RuntimeError as e:
-                context.signal_failure(f"caught and signalled: {e}")
-                with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
-                    f.write(f"signalled {e}\n")
-                sys.exit(3)
-        if failure == "stall":
-            time.sleep(60)
     try:
+        # A first collective that succeeds everywhere... or not quite: a rank may leave it
+        # before its peers have seen it complete, so rank 1's failure can reach them here.
+        tally.all_reduce_metrics(metrics, context)
+        if rank == 1:
+            fail(context, failure, out)
         tally.all_reduce_metrics(metrics, context)
         message = "no error"
     except tally.DistributedError as e:

@@ -254,7 +254,7 @@ def test_functional_api_equals_the_class_api():
     assert tally.functional.auc(Y, P, num_thresholds=1000) == m.result()
     assert tally.functional.mse(Y, P) == pytest.approx(np.mean((Y - P) ** 2), rel=1e-12)
     assert tally.functional.mean([1.0, 2.0, 6.0], sample_weight=[1.0, 1.0, 0.0]) == 1.5
-    with pytest.raises(tally.ConfigError, match="num_thresholds"):
+    with pytest.raises(tally.InvalidArgument, match="num_thresholds"):
         tally.functional.auc(Y, P, num_thresholds=1)
 
 
