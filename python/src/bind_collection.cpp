@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,8 +25,17 @@ namespace {
 /// the variables its Python code reads and writes while tally calls back into it.
 struct PythonSlot {
   py::object owner_ref;  ///< a weakref.ref to the Python metric
-  Variables* active = nullptr;
-  const Variables* active_read = nullptr;
+  /// The variables of the callback in progress, per thread (two threads may evaluate
+  /// snapshots of one metric at once); touched only with the GIL held.
+  struct Active {
+    Variables* write = nullptr;
+    const Variables* read = nullptr;
+  };
+  std::unordered_map<std::thread::id, Active> active;
+  Active current() const {
+    const auto it = active.find(std::this_thread::get_id());
+    return it == active.end() ? Active{} : it->second;
+  }
   py::object pending_args;  ///< (args, kwargs) of the update in progress
 };
 
@@ -83,17 +94,19 @@ class PythonMetric final : public MetricWithClone<PythonMetric> {
 
   /// The variables Python code sees now: those of a callback in progress, else the metric's own.
   const Variables& visible() const {
-    if (slot_->active_read != nullptr) return *slot_->active_read;
+    const PythonSlot::Active a = slot_->current();
+    if (a.read != nullptr) return *a.read;
     return variable_values();
   }
 
   /// Writes variable `index` (assign / assign_add from Python).
   void write(std::size_t index, const std::vector<double>& values) {
-    if (slot_->active_read != nullptr && slot_->active == nullptr) {
+    const PythonSlot::Active a = slot_->current();
+    if (a.read != nullptr && a.write == nullptr) {
       throw StateError(name() + ": result() must not change the metric's variables");
     }
-    if (slot_->active != nullptr) {
-      write_into(*slot_->active, index, values);
+    if (a.write != nullptr) {
+      write_into(*a.write, index, values);
       return;
     }
     Variables copy = variable_values();
@@ -101,26 +114,26 @@ class PythonMetric final : public MetricWithClone<PythonMetric> {
     set_variable_values(copy);
   }
 
-  bool in_update() const { return slot_->active != nullptr; }
+  bool in_update() const { return slot_->current().write != nullptr; }
   PythonSlot& slot() const { return *slot_; }
 
  private:
   // Points Python's variable accessors at `vars` for the duration of a callback.
   struct Activate {
-    Activate(PythonSlot& slot, Variables* writable, const Variables* readable)
-        : slot_(slot), saved_(slot.active), saved_read_(slot.active_read) {
-      slot.active = writable;
-      slot.active_read = readable;
+    Activate(PythonSlot& slot, Variables* writable, const Variables* readable) : slot_(slot), saved_(slot.current()) {
+      slot.active[std::this_thread::get_id()] = PythonSlot::Active{writable, readable};
     }
     ~Activate() {
-      slot_.active = saved_;
-      slot_.active_read = saved_read_;
+      if (saved_.read == nullptr && saved_.write == nullptr) {
+        slot_.active.erase(std::this_thread::get_id());
+      } else {
+        slot_.active[std::this_thread::get_id()] = saved_;
+      }
     }
     Activate(const Activate&) = delete;
     Activate& operator=(const Activate&) = delete;
     PythonSlot& slot_;
-    Variables* saved_;
-    const Variables* saved_read_;
+    PythonSlot::Active saved_;
   };
 
   static void write_into(Variables& vars, std::size_t index, const std::vector<double>& values) {

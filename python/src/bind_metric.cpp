@@ -150,6 +150,12 @@ void bind_metric(py::module_& m) {
         return out;
       },
       "The catalog table: class name, aliases, family, direction, doc.");
+  m.def(
+      "describe_catalog", [] { return from_json(metrics::describe_catalog()); },
+      "The machine-readable catalog description (tally::metrics::describe_catalog): version, metrics, functions.");
+  m.def(
+      "describe", [](const std::string& name) { return from_json(metrics::describe(name)); }, py::arg("name"),
+      "The description of one metric by class name or alias.");
   m.def("set_num_threads", &set_num_threads, py::arg("threads"), "Threads for tally kernels (0: OpenMP default).");
   m.def("num_threads", &num_threads, "Threads tally kernels use.");
   m.def("version", &version, "The library version.");

@@ -16,7 +16,7 @@ import json
 
 from . import _tally
 
-__all__ = ["BuiltinMetric", "get", "serialize", "catalog"]
+__all__ = ["BuiltinMetric", "get", "serialize", "catalog", "describe", "describe_catalog"]
 
 
 def _unwrap(metric):
@@ -254,6 +254,18 @@ def _make_class(row):
     if options:
         attrs["__signature__"] = inspect.Signature(_parameters(options))
     return type(row["class_name"], (base,), attrs)
+
+
+def describe(name):
+    """The machine-readable description of one metric (class name or alias): options with
+    types, defaults and rules, input contract, result shape, state layout."""
+    return _tally.describe(name)
+
+
+def describe_catalog():
+    """{"version", "metrics": [describe(...) for each metric], "functions": [...]}, as
+    ``tally list --format json`` prints it."""
+    return _tally.describe_catalog()
 
 
 def catalog():

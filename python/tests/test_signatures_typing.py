@@ -14,44 +14,55 @@ PACKAGE = pathlib.Path(tally.__file__).resolve().parent
 
 
 def test_classes_have_keras_signatures_and_real_docstrings():
-    sig = inspect.signature(tally.metrics.AUC)
-    params = sig.parameters
-    assert list(params)[:3] == ["num_thresholds", "curve", "summation_method"]
-    assert params["num_thresholds"].default == 200 and params["curve"].default == "ROC"
-    assert params["name"].default == "auc" and params["dtype"].default == "float32"
-    doc = tally.metrics.AUC.__doc__
-    assert "Args:" in doc and "num_thresholds" in doc and "Example:" in doc and "ROC" in doc
+    # The accuracy family is declared through the option tables (issue 14): Keras's order.
+    sig = inspect.signature(tally.metrics.TopKCategoricalAccuracy)
+    assert list(sig.parameters) == ["k", "name", "dtype"]
+    assert sig.parameters["k"].default == 5 and sig.parameters["name"].default == "top_k_categorical_accuracy"
+    doc = tally.metrics.BinaryAccuracy.__doc__
+    assert "threshold (float, default 0.5): Scores strictly above it are predicted positive." in doc
+    assert "Must be in [0, 1]." in doc and "Example:" in doc and "Args:" in doc
     # positional arguments follow Keras's order
-    assert tally.metrics.AUC(300).get_config()["num_thresholds"] == 300
-    with pytest.raises(TypeError, match="multiple values for argument 'num_thresholds'"):
-        tally.metrics.AUC(300, num_thresholds=10)
-    fsig = inspect.signature(tally.functional.auc)
-    assert list(fsig.parameters)[:3] == ["y_true", "y_pred", "sample_weight"]
-    assert fsig.parameters["num_thresholds"].kind is inspect.Parameter.KEYWORD_ONLY
-    described = {d["class_name"] for d in tally.metrics._DESCRIPTION["metrics"]}
+    assert tally.metrics.TopKCategoricalAccuracy(3).get_config()["k"] == 3
+    with pytest.raises(TypeError, match="multiple values for argument 'k'"):
+        tally.metrics.TopKCategoricalAccuracy(3, k=2)
+    fsig = inspect.signature(tally.functional.binary_accuracy)
+    assert list(fsig.parameters) == ["y_true", "y_pred", "sample_weight", "name", "dtype", "threshold"]
+    assert fsig.parameters["threshold"].kind is inspect.Parameter.KEYWORD_ONLY
+    # Every class: the signature is the description's options, in order, with its defaults.
+    descriptions = {d["class_name"]: d for d in tally.metrics.describe_catalog()["metrics"]}
+    checked = 0
     for row in tally.metrics.catalog():
         cls = getattr(tally.metrics, row["class_name"], None)
-        if cls is not None and row["class_name"] in described:
-            assert "Args:" in cls.__doc__, row["class_name"]
-            assert hasattr(cls, "__signature__"), row["class_name"]
+        options = descriptions.get(row["class_name"], {}).get("options")
+        if cls is None or not options:
+            continue
+        params = inspect.signature(cls).parameters
+        assert list(params) == [o["key"] for o in options], row["class_name"]
+        for o in options:
+            if not o["required"]:
+                assert params[o["key"]].default == o["default"], (row["class_name"], o["key"])
+        assert "Args:" in cls.__doc__, row["class_name"]
+        checked += 1
+    assert checked >= 30, checked
 
 
 GOOD = '''
 import numpy as np
 import tally
 
-m = tally.metrics.AUC(num_thresholds=100, curve="PR")
+m = tally.metrics.BinaryAccuracy(threshold=0.7, name="acc")
 m.update_state(np.array([0, 1]), np.array([0.2, 0.9]))
 value: float = m.result()
-f1 = tally.metrics.F1Score(num_classes=3)
-scores: np.ndarray = f1.result()
+top = tally.metrics.TopKCategoricalAccuracy(k=2)
 mean = tally.metrics.Mean()
 mean.update_state([1.0, 2.0])
-quick: float = tally.functional.auc([0, 1], [0.1, 0.8], num_thresholds=50)
+vector: np.ndarray = mean.to_vector()
+quick: float = tally.functional.binary_accuracy([0, 1], [0.1, 0.8], threshold=0.3)
+described = tally.metrics.describe("auc")["options"]
 '''
 
 BAD = GOOD + '''
-wrong = tally.metrics.AUC(num_thresholds="many")
+wrong = tally.metrics.TopKCategoricalAccuracy(k="two")
 '''
 
 
@@ -69,4 +80,5 @@ def test_mypy_accepts_a_typed_example_and_catches_a_wrong_argument(tmp_path):
     assert good.returncode == 0, good.stdout + good.stderr
     bad = _mypy(tmp_path, BAD)
     assert bad.returncode == 1, bad.stdout
-    assert 'Argument "num_thresholds" to "AUC" has incompatible type "str"; expected "int"' in bad.stdout
+    assert 'Argument "k" to "TopKCategoricalAccuracy" has incompatible type "str"; expected "int"' in bad.stdout
+    assert "Found 1 error" in bad.stdout
