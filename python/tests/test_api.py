@@ -270,3 +270,13 @@ def test_masked_arrays_are_refused_and_generators_name_their_argument():
     with pytest.raises(tally.InvalidArgument, match=r"argument `y_pred`: a generator is not an array"):
         tally.metrics.MeanSquaredError().update_state([1.0], (x for x in [1.0]))
     assert m.to_vector().tolist() == [0.0, 0.0]
+
+
+def test_python_tour_example_runs(capsys):
+    import pathlib
+    import runpy
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python_tour.py"
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "auc is the member: True" in out and "functional: True" in out and "stateless: True" in out
+    assert "signature: (k=5, name='top_k_categorical_accuracy', dtype='float32')" in out
