@@ -20,8 +20,8 @@ from . import _tally
 from ._tally import DistributedError
 from .metric import Metric
 
-__all__ = ["DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext", "all_reduce_metrics",
-           "launched_under_mpi"]
+__all__ = ["DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext", "PollingMpi4pyContext",
+           "all_reduce_metrics", "launched_under_mpi"]
 
 
 class DistributedContext:
@@ -153,12 +153,74 @@ class Mpi4pyContext(_CppContext):
     The communicator's error handler is set to MPI_ERRORS_RETURN (errors become
     DistributedError) and it must outlive the context."""
 
+    def __new__(cls, comm=None):
+        if cls is Mpi4pyContext and not hasattr(_tally, "_MpiContext"):
+            return PollingMpi4pyContext(comm)  # tally built without MPI: mpi4py alone
+        return super().__new__(cls)
+
     def __init__(self, comm=None):
         from mpi4py import MPI
-        if not hasattr(_tally, "_MpiContext"):
-            raise _tally.Error("tally was built without MPI (configure with TALLY_WITH_MPI=ON)")
         self.comm = comm if comm is not None else MPI.COMM_WORLD
         super().__init__(_tally._MpiContext(MPI._handleof(self.comm)))
+
+
+class PollingMpi4pyContext(DistributedContext):
+    """A context over mpi4py alone, for a tally built without MPI: each collective is
+    non-blocking and polled against a deadline (``collective_timeout``, default
+    $TALLY_MPI_TIMEOUT, else 30 s), so a rank that never arrives makes the others raise
+    DistributedError. It has no failure notices: ``signal_failure`` ends the whole job with
+    ``comm.Abort(1)`` after printing the reason, which an uncaught exception also does."""
+
+    def __init__(self, comm=None):
+        from mpi4py import MPI
+        self._MPI = MPI
+        self.comm = comm if comm is not None else MPI.COMM_WORLD
+        local = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        self._local_rank, self._local_size = local.Get_rank(), local.Get_size()
+        local.Free()
+        text = os.environ.get("TALLY_MPI_TIMEOUT", "")
+        self.collective_timeout = float(text) if text else 30.0
+        self.failed = False
+        _install_failure_hooks(self)
+
+    local_rank = property(lambda self: self._local_rank)
+    global_rank = property(lambda self: self.comm.Get_rank())
+    world_size = property(lambda self: self.comm.Get_size())
+    local_size = property(lambda self: self._local_size)
+
+    def set_collective_timeout(self, seconds):
+        """Seconds a collective waits for the other ranks; 0 waits forever."""
+        if not seconds >= 0:
+            raise _tally.InvalidArgument(f"collective timeout must be >= 0 seconds; received {seconds}")
+        self.collective_timeout = float(seconds)
+
+    def _wait(self, request, what):
+        import time
+        start = time.monotonic()
+        spins = 0
+        while not request.Test():
+            spins += 1
+            if self.collective_timeout > 0 and time.monotonic() - start > self.collective_timeout:
+                self.failed = True
+                raise DistributedError(f"mpi4py: {what} on rank {self.global_rank} timed out after "
+                                       f"{self.collective_timeout:g} s waiting for the other ranks")
+            if spins > 1000:
+                time.sleep(0.0002)
+
+    def all_reduce_in_place(self, buffer, op="sum"):
+        if self.failed:
+            raise DistributedError(f"mpi4py: all_reduce on rank {self.global_rank} refused: the job has failed")
+        ops = {"sum": self._MPI.SUM, "min": self._MPI.MIN, "max": self._MPI.MAX}
+        self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buffer, op=ops[op]), "MPI_Allreduce")
+        return buffer
+
+    def barrier(self):
+        self._wait(self.comm.Ibarrier(), "MPI_Barrier")
+
+    def signal_failure(self, reason):
+        print(f"tally: rank {self.global_rank} failed: {reason}; aborting the job", file=sys.stderr, flush=True)
+        self.failed = True
+        self.comm.Abort(1)
 
 
 def MpiContext(comm=None):
@@ -172,7 +234,8 @@ def MpiContext(comm=None):
     if comm is not None:
         return Mpi4pyContext(comm)
     if not hasattr(_tally, "_MpiContext"):
-        raise _tally.Error("tally was built without MPI (configure with TALLY_WITH_MPI=ON)")
+        raise _tally.Error("tally was built without MPI (configure with TALLY_WITH_MPI=ON), so MpiContext() needs "
+                           "an mpi4py communicator: tally.MpiContext(MPI.COMM_WORLD)")
     return _CppContext(_tally._MpiContext())
 
 

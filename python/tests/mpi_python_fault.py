@@ -1,8 +1,9 @@
 """Run under mpirun -n 3 by run_mpi_fault.sh: rank 1 fails in one of several ways before a
 collective; every other rank must fail with a clear DistributedError, in bounded time.
 Each rank writes what it saw to OUT/rank<r>.txt. Usage: mpi_python_fault.py MODE OUT
-MODE is <context>-<failure>: context cpp (tally.MpiContext()) or mpi4py
-(tally.MpiContext(MPI.COMM_WORLD)); failure uncaught, signal or stall."""
+MODE is <context>-<failure>: context cpp (tally.MpiContext()), mpi4py
+(tally.MpiContext(MPI.COMM_WORLD)) or polling (PollingMpi4pyContext, the mpi4py-only
+context of a tally built without MPI); failure uncaught, signal or stall."""
 import os
 import sys
 import time
@@ -33,6 +34,9 @@ def main():
     if kind == "mpi4py":
         from mpi4py import MPI
         context = tally.MpiContext(MPI.COMM_WORLD)
+    elif kind == "polling":  # what Mpi4pyContext is when tally is built without MPI
+        from mpi4py import MPI
+        context = tally.distributed.PollingMpi4pyContext(MPI.COMM_WORLD)
     else:
         context = tally.MpiContext()
     rank = context.global_rank
