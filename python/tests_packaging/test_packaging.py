@@ -48,6 +48,7 @@ def test_wheel_build_into_a_temporary_folder(tmp_path):
         names = z.namelist()
         assert any(re.fullmatch(r"tally/_tally.*\.so", n) for n in names), names
         assert "tally/__init__.py" in names and "tally/py.typed" in names
+        assert "tally/metrics.pyi" in names and "tally/functional.pyi" in names  # generated stubs
         metadata = z.read(f"tally-{_version()}.dist-info/METADATA").decode()
         assert f"Version: {_version()}" in metadata
         # RECORD lists every file with its hash (pip verifies it on install).
