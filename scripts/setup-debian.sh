@@ -12,6 +12,8 @@ packages=(
   python3 python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn
   python3-protobuf python3-mpi4py
   zlib1g-dev libminizip-dev help2man  # the CLI: .csv.gz and .npz input, its man page
+  python3-pip python3-venv python3-build python3-mypy  # pip install / wheel build / type-stub tests
+  python3-torch  # the torch (DLPack) tests; about 9 MB download, 47 MB installed plus libtorch
   clang-14 clang-format-14 libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing pass (libFuzzer is in libclang-rt)
 )
 # Extra packages for optional checks can be added with TALLY_EXTRA_PACKAGES="a b".

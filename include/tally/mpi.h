@@ -16,6 +16,11 @@ namespace tally {
 /// PMIx's PMIX_RANK, or MPICH's PMI_SIZE is set): the analogue of horovod_is_active.
 bool launched_under_mpi();
 
+/// Seconds a collective waits for the other ranks by default (TALLY_MPI_TIMEOUT overrides):
+/// long enough for ranks that reach a collective at different times, short enough that a
+/// rank that died without signalling does not hold the job for long (docs/distributed.md).
+inline constexpr double kDefaultCollectiveTimeout = 30.0;
+
 /// A context over an MPI communicator. Initialises MPI only if nobody has, and finalises
 /// only what it initialised; local rank and size come from a shared-memory split.
 class MpiContext final : public DistributedContext {
@@ -43,7 +48,7 @@ class MpiContext final : public DistributedContext {
   MPI_Comm communicator() const { return comm_; }
 
   /// How long a collective waits for the other ranks before throwing DistributedError;
-  /// zero waits forever. Default: $TALLY_MPI_TIMEOUT seconds, else 600.
+  /// zero waits forever. Default: $TALLY_MPI_TIMEOUT seconds, else kDefaultCollectiveTimeout.
   void set_collective_timeout(double seconds);
   double collective_timeout() const { return timeout_seconds_; }
   /// True once a collective has failed, a peer has signalled failure or this rank has:
@@ -63,7 +68,7 @@ class MpiContext final : public DistributedContext {
   MPI_Request fault_request_ = MPI_REQUEST_NULL;
   std::array<char, 1024> fault_message_{};
   std::string failure_;
-  double timeout_seconds_ = 600.0;
+  double timeout_seconds_ = kDefaultCollectiveTimeout;
   int uncaught_at_construction_ = 0;
   bool initialised_mpi_ = false;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;

@@ -1,9 +1,12 @@
 // tally's C++ MPI context for Python (when built with MPI); the Python package wraps it.
 #include <pybind11/numpy.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "bindings.h"
+#include "tally/distributed.h"
 
 #ifdef TALLY_PYTHON_WITH_MPI
 #include "tally/mpi.h"
@@ -23,9 +26,18 @@ ReduceOp op_of(const std::string& op) {
 #endif
 
 void bind_distributed(py::module_& m) {
+  // The base, so that all_reduce_metrics takes C++ contexts directly (bind_collection.cpp).
+  py::class_<DistributedContext>(m, "_DistributedContext", "A C++ DistributedContext.");
 #ifdef TALLY_PYTHON_WITH_MPI
-  py::class_<MpiContext>(m, "_MpiContext", "tally's MPI context over MPI_COMM_WORLD.")
+  py::class_<MpiContext, DistributedContext>(m, "_MpiContext", "tally's MPI context over MPI_COMM_WORLD.")
       .def(py::init<>())
+      .def(py::init([](std::uintptr_t handle) {
+             // mpi4py's MPI._handleof(comm): the MPI_Comm of the same libmpi tally links.
+             // NOLINTNEXTLINE(performance-no-int-to-ptr): an MPI handle passed as an integer
+             return std::make_unique<MpiContext>(reinterpret_cast<MPI_Comm>(handle));  // NOLINT
+           }),
+           py::arg("communicator_handle"),
+           "Over a communicator given by its handle (mpi4py's MPI._handleof(comm)); it must outlive the context.")
       .def_property_readonly("local_rank", &MpiContext::local_rank)
       .def_property_readonly("global_rank", &MpiContext::global_rank)
       .def_property_readonly("world_size", &MpiContext::world_size)
@@ -55,8 +67,6 @@ void bind_distributed(py::module_& m) {
                              "Seconds a collective waits (0: forever); default $TALLY_MPI_TIMEOUT, else 600.")
       .def_property_readonly("failed", &MpiContext::failed,
                              "True once a collective failed or a failure was signalled: the context is unusable.");
-#else
-  static_cast<void>(m);
 #endif
 }
 

@@ -39,9 +39,10 @@ py::array vector_to_numpy(const std::vector<double>& v) {
   return out;
 }
 
-void update(Metric& metric, py::handle y_true, py::handle y_pred, py::handle sample_weight) {
+void update(Metric& metric, py::handle y_true, py::handle y_pred, py::handle sample_weight,
+            const char* y_pred_name = "y_pred") {
   const ArrayArg t = to_view(y_true, "y_true");
-  const ArrayArg p = to_view(y_pred, "y_pred");
+  const ArrayArg p = to_view(y_pred, y_pred_name);
   const ArrayArg w = to_view(sample_weight, "sample_weight");
   py::gil_scoped_release release;
   metric.update_state(t.view, p.view, w.view);
@@ -67,8 +68,20 @@ py::list variables_of(const Metric& metric) {
 
 void bind_metric(py::module_& m) {
   py::class_<Metric, MetricPtr>(m, "_Metric", "A built-in (C++) metric.")
-      .def("update_state", &update, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(),
-           "Adds one batch; on error the state is unchanged. The GIL is released during the update.")
+      .def(
+          "update_state",
+          [](Metric& self, py::handle y_true, py::handle y_pred, py::handle sample_weight) {
+            update(self, y_true, y_pred, sample_weight);
+          },
+          py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(),
+          "Adds one batch; on error the state is unchanged. The GIL is released during the update.")
+      .def(
+          "update_values",
+          [](Metric& self, py::handle values, py::handle sample_weight) {
+            update(self, py::none(), values, sample_weight, "values");
+          },
+          py::arg("values"), py::arg("sample_weight") = py::none(),
+          "Adds one batch of values (Mean, Sum and other value-reducing metrics).")
       .def(
           "result", [](const Metric& self) { return result_to_python(self.result()); },
           "The value over everything seen: a float for scalar metrics, a numpy array otherwise.")
@@ -78,9 +91,8 @@ void bind_metric(py::module_& m) {
           "Merges another metric of the same class and config into this one.")
       .def(
           "merge_state",
-          [](Metric& self, const std::vector<MetricPtr>& others) {
-            std::vector<const Metric*> raw;
-            for (const MetricPtr& o : others) raw.push_back(o.get());
+          [](Metric& self, const std::vector<Metric*>& others) {  // members of collections are not shared_ptrs
+            const std::vector<const Metric*> raw(others.begin(), others.end());
             self.merge_state(raw);
           },
           py::arg("others"), "Merges a list of metrics (all or nothing).")
@@ -138,6 +150,12 @@ void bind_metric(py::module_& m) {
         return out;
       },
       "The catalog table: class name, aliases, family, direction, doc.");
+  m.def(
+      "describe_catalog", [] { return from_json(metrics::describe_catalog()); },
+      "The machine-readable catalog description (tally::metrics::describe_catalog): version, metrics, functions.");
+  m.def(
+      "describe", [](const std::string& name) { return from_json(metrics::describe(name)); }, py::arg("name"),
+      "The description of one metric by class name or alias.");
   m.def("set_num_threads", &set_num_threads, py::arg("threads"), "Threads for tally kernels (0: OpenMP default).");
   m.def("num_threads", &num_threads, "Threads tally kernels use.");
   m.def("version", &version, "The library version.");

@@ -12,9 +12,10 @@ namespace {
 
 using MetricPtr = std::shared_ptr<Metric>;
 
-MetricCollection collection_of_clones(const std::vector<MetricPtr>& metrics) {
+// Raw pointers, not shared_ptr: a collection's members are owned by the C++ collection.
+MetricCollection collection_of_clones(const std::vector<Metric*>& metrics) {
   MetricCollection out;
-  for (const MetricPtr& m : metrics) out.add(m->clone());
+  for (const Metric* m : metrics) out.add(m->clone());
   return out;
 }
 
@@ -33,7 +34,7 @@ void bind_state_file(py::module_& m) {
           "Restores a single-metric file into `metric`; unchanged on error.")
       .def(
           "restore_metrics",
-          [](const SavedState& s, const std::vector<MetricPtr>& metrics) {
+          [](const SavedState& s, const std::vector<Metric*>& metrics) {
             // Restore into clones first, so a mismatch anywhere leaves every target as it was.
             MetricCollection trial = collection_of_clones(metrics);
             s.restore(trial);
@@ -68,7 +69,7 @@ void bind_state_file(py::module_& m) {
       "Writes one metric's config, layout and state to `path` atomically.");
   m.def(
       "save_state_metrics",
-      [](const std::vector<MetricPtr>& metrics, const std::string& path, py::handle user_data) {
+      [](const std::vector<Metric*>& metrics, const std::string& path, py::handle user_data) {
         const Json data = to_json(user_data);
         const MetricCollection collection = collection_of_clones(metrics);
         py::gil_scoped_release release;

@@ -45,8 +45,17 @@ ArrayArg to_view(py::handle object, const char* argument) {
   ArrayArg out;
   if (object.is_none()) return out;
   // DLPack producers that are not numpy arrays (torch, jax, cupy on host).
+  py::object exported;
   if (!py::isinstance<py::array>(object) && py::hasattr(object, "__dlpack__")) {
-    py::capsule capsule = object.attr("__dlpack__")();
+    try {
+      exported = object.attr("__dlpack__")();
+    } catch (const py::error_already_set&) {
+      // The producer cannot export this dtype (torch 1.13 refuses bool): read it through
+      // numpy below instead (torch tensors have __array__).
+    }
+  }
+  if (exported) {
+    py::capsule capsule = py::reinterpret_borrow<py::capsule>(exported);
     auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
     if (managed == nullptr) {
       PyErr_Clear();
@@ -58,6 +67,20 @@ ArrayArg to_view(py::handle object, const char* argument) {
     out.view = out.owned.view();
     out.keep_alive = py::reinterpret_borrow<py::object>(object);
     return out;
+  }
+  if (py::isinstance<py::array>(object)) {
+    // numpy subclasses: a masked array's data would be read with the masked values in it.
+    static PyTypeObject* const ndarray =
+        reinterpret_cast<PyTypeObject*>(py::object(py::module_::import("numpy").attr("ndarray")).release().ptr());
+    if (Py_TYPE(object.ptr()) != ndarray && py::hasattr(object, "mask")) {
+      throw InvalidArgument(std::string("argument `") + argument +
+                            "`: numpy masked arrays are not read (the mask would be ignored); pass "
+                            "a.compressed() for the kept values, or a.filled(v) and sample_weight=~a.mask");
+    }
+  } else if (PyIter_Check(object.ptr())) {
+    throw InvalidArgument(std::string("argument `") + argument + "`: a generator is not an array (received " +
+                          py::cast<std::string>(py::str(py::type::of(object).attr("__name__"))) +
+                          "); pass a list or a numpy array, e.g. list(values)");
   }
   py::module_ np = py::module_::import("numpy");
   py::object array_obj =

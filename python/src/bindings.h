@@ -13,6 +13,7 @@ void bind_errors(py::module_& m);
 void bind_tensor(py::module_& m);
 void bind_metric(py::module_& m);
 void bind_distributed(py::module_& m);
+void bind_collection(py::module_& m);
 void bind_selection(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_privacy(py::module_& m);

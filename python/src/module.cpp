@@ -8,6 +8,7 @@ PYBIND11_MODULE(_tally, m) {
   tally::python::bind_tensor(m);
   tally::python::bind_metric(m);
   tally::python::bind_distributed(m);
+  tally::python::bind_collection(m);
   tally::python::bind_selection(m);
   tally::python::bind_ops(m);
   tally::python::bind_privacy(m);

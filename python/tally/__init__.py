@@ -4,7 +4,7 @@ Metrics take numpy arrays (without copying), anything with ``__dlpack__`` such a
 torch tensors, and Python lists or scalars. Every metric's state is a float64 vector
 whose element-wise sum is the merge of two states, so states can be summed across
 workers. See ``tally.metrics`` for the catalog and ``tally.Metric`` for metrics written
-in Python. ``tally.ops`` holds framework ops on arrays (flatten/reshape, norms,
+in Python, ``tally.functional`` one-call forms of every metric. ``tally.ops`` holds framework ops on arrays (flatten/reshape, norms,
 clipping, bfloat16 transport) and ``tally.privacy`` seeded noise and the private release
 of metric states. ``tally.save_state`` / ``tally.load_state`` keep metric states in
 checksummed files, so a killed evaluation resumes where it last saved.
@@ -14,6 +14,7 @@ from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidAr
                      StateError, build_info, num_threads, set_num_threads, version)
 from .metric import Metric, Variable
 from . import metrics
+from . import functional
 from . import ops
 from . import privacy
 from .collection import MetricCollection
@@ -29,5 +30,5 @@ __all__ = [
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
     "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
-    "TensorBoardSink", "ops", "privacy", "SavedState", "save_state", "load_state",
+    "TensorBoardSink", "functional", "ops", "privacy", "SavedState", "save_state", "load_state",
 ]

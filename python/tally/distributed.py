@@ -3,12 +3,16 @@
 
 A context needs four properties and ``all_reduce_in_place(buffer, op)`` on a float64
 numpy buffer (``op`` is "sum", "min" or "max"); subclass ``DistributedContext`` to plug in
-any transport. Provided: ``NotDistributedContext``, ``MpiContext`` (tally's C++ MPI
-context, or an mpi4py communicator when one is given) and ``Mpi4pyContext``. See
-``examples/torch_distributed.py`` for torch.distributed.
+any transport. Provided: ``NotDistributedContext`` and ``MpiContext`` (tally's C++ MPI
+context over MPI_COMM_WORLD, or over an mpi4py communicator when one is given; the
+latter is also ``Mpi4pyContext``). Both MPI contexts fail every rank clearly and in
+bounded time when one rank fails, uncaught Python exceptions included
+(docs/distributed.md). See ``examples/torch_distributed.py`` for torch.distributed.
 """
-import hashlib
-import json
+import atexit
+import os
+import sys
+import weakref
 
 import numpy as np
 
@@ -16,8 +20,8 @@ from . import _tally
 from ._tally import DistributedError
 from .metric import Metric
 
-__all__ = ["DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext", "all_reduce_metrics",
-           "launched_under_mpi"]
+__all__ = ["DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext", "PollingMpi4pyContext",
+           "all_reduce_metrics", "launched_under_mpi"]
 
 
 class DistributedContext:
@@ -95,6 +99,7 @@ class _CppContext(DistributedContext):
 
     def __init__(self, core):
         self._core = core
+        _install_failure_hooks(self)
 
     @property
     def local_rank(self):
@@ -132,7 +137,7 @@ class _CppContext(DistributedContext):
 
     @property
     def collective_timeout(self):
-        """Seconds a collective waits (0: forever); default $TALLY_MPI_TIMEOUT, else 600."""
+        """Seconds a collective waits (0: forever); default $TALLY_MPI_TIMEOUT, else 30."""
         return self._core.collective_timeout
 
     @property
@@ -141,13 +146,30 @@ class _CppContext(DistributedContext):
         return self._core.failed
 
 
-class Mpi4pyContext(DistributedContext):
-    """A context over an mpi4py communicator (Debian's python3-mpi4py).
+class Mpi4pyContext(_CppContext):
+    """tally's C++ MPI context over an mpi4py communicator (Debian's python3-mpi4py): the
+    same failure notices and collective timeout as ``MpiContext()``, on ``comm``.
 
-    ``signal_failure`` is the inherited no-op: mpi4py's blocking collectives cannot watch
-    for a failure notice, so a rank that fails leaves its peers waiting in the collective.
-    Use ``MpiContext()`` (tally's C++ context) for collectives that fail on every rank
-    within a bounded time, or call ``comm.Abort()`` to end the whole job."""
+    The communicator's error handler is set to MPI_ERRORS_RETURN (errors become
+    DistributedError) and it must outlive the context."""
+
+    def __new__(cls, comm=None):
+        if cls is Mpi4pyContext and not hasattr(_tally, "_MpiContext"):
+            return PollingMpi4pyContext(comm)  # tally built without MPI: mpi4py alone
+        return super().__new__(cls)
+
+    def __init__(self, comm=None):
+        from mpi4py import MPI
+        self.comm = comm if comm is not None else MPI.COMM_WORLD
+        super().__init__(_tally._MpiContext(MPI._handleof(self.comm)))
+
+
+class PollingMpi4pyContext(DistributedContext):
+    """A context over mpi4py alone, for a tally built without MPI: each collective is
+    non-blocking and polled against a deadline (``collective_timeout``, default
+    $TALLY_MPI_TIMEOUT, else 30 s), so a rank that never arrives makes the others raise
+    DistributedError. It has no failure notices: ``signal_failure`` ends the whole job with
+    ``comm.Abort(1)`` after printing the reason, which an uncaught exception also does."""
 
     def __init__(self, comm=None):
         from mpi4py import MPI
@@ -156,43 +178,106 @@ class Mpi4pyContext(DistributedContext):
         local = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
         self._local_rank, self._local_size = local.Get_rank(), local.Get_size()
         local.Free()
+        text = os.environ.get("TALLY_MPI_TIMEOUT", "")
+        self.collective_timeout = float(text) if text else 30.0
+        self.failed = False
+        _install_failure_hooks(self)
 
-    @property
-    def local_rank(self):
-        return self._local_rank
+    local_rank = property(lambda self: self._local_rank)
+    global_rank = property(lambda self: self.comm.Get_rank())
+    world_size = property(lambda self: self.comm.Get_size())
+    local_size = property(lambda self: self._local_size)
 
-    @property
-    def global_rank(self):
-        return self.comm.Get_rank()
+    def set_collective_timeout(self, seconds):
+        """Seconds a collective waits for the other ranks; 0 waits forever."""
+        if not seconds >= 0:
+            raise _tally.InvalidArgument(f"collective timeout must be >= 0 seconds; received {seconds}")
+        self.collective_timeout = float(seconds)
 
-    @property
-    def world_size(self):
-        return self.comm.Get_size()
-
-    @property
-    def local_size(self):
-        return self._local_size
+    def _wait(self, request, what):
+        import time
+        start = time.monotonic()
+        spins = 0
+        while not request.Test():
+            spins += 1
+            if self.collective_timeout > 0 and time.monotonic() - start > self.collective_timeout:
+                self.failed = True
+                raise DistributedError(f"mpi4py: {what} on rank {self.global_rank} timed out after "
+                                       f"{self.collective_timeout:g} s waiting for the other ranks")
+            if spins > 1000:
+                time.sleep(0.0002)
 
     def all_reduce_in_place(self, buffer, op="sum"):
+        if self.failed:
+            raise DistributedError(f"mpi4py: all_reduce on rank {self.global_rank} refused: the job has failed")
         ops = {"sum": self._MPI.SUM, "min": self._MPI.MIN, "max": self._MPI.MAX}
-        self.comm.Allreduce(self._MPI.IN_PLACE, buffer, op=ops[op])
+        self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buffer, op=ops[op]), "MPI_Allreduce")
         return buffer
 
     def barrier(self):
-        self.comm.Barrier()
+        self._wait(self.comm.Ibarrier(), "MPI_Barrier")
+
+    def signal_failure(self, reason):
+        print(f"tally: rank {self.global_rank} failed: {reason}; aborting the job", file=sys.stderr, flush=True)
+        self.failed = True
+        self.comm.Abort(1)
 
 
 def MpiContext(comm=None):
-    """tally's MPI context over MPI_COMM_WORLD, or a context over an mpi4py communicator.
+    """tally's MPI context over MPI_COMM_WORLD, or over an mpi4py communicator.
 
-    tally's own context watches for failures: ``signal_failure(reason)`` makes every other
-    rank's collectives raise DistributedError quoting ``reason``, and a collective that waits
-    longer than ``collective_timeout`` seconds (``set_collective_timeout``) raises too."""
+    Either way the context watches for failures: ``signal_failure(reason)`` makes every other
+    rank's collectives raise DistributedError quoting ``reason``; a collective that waits
+    longer than ``collective_timeout`` seconds (default $TALLY_MPI_TIMEOUT, else 30;
+    ``set_collective_timeout``) raises too; and an exception that nobody catches on one rank
+    is signalled to the others before that rank exits (docs/distributed.md)."""
     if comm is not None:
         return Mpi4pyContext(comm)
     if not hasattr(_tally, "_MpiContext"):
-        raise _tally.Error("tally was built without MPI (configure with TALLY_WITH_MPI=ON)")
+        raise _tally.Error("tally was built without MPI (configure with TALLY_WITH_MPI=ON), so MpiContext() needs "
+                           "an mpi4py communicator: tally.MpiContext(MPI.COMM_WORLD)")
     return _CppContext(_tally._MpiContext())
+
+
+# --- failure on one rank ends the job on every rank -----------------------------------
+#
+# An uncaught exception on one rank must not leave the others waiting: the hook below tells
+# every live MPI context's peers (they raise DistributedError at once), and a process whose
+# context has failed leaves with os._exit instead of MPI_Finalize, which would wait for
+# ranks that will never arrive. mpirun then ends the job.
+
+_LIVE_CONTEXTS = weakref.WeakSet()
+_HOOKS_INSTALLED = False
+
+
+def _excepthook(kind, value, traceback):
+    for context in list(_LIVE_CONTEXTS):
+        try:
+            if not context.failed:
+                context.signal_failure(f"uncaught {kind.__name__}: {value}")
+        except Exception:  # noqa: BLE001 - never mask the original exception
+            pass
+    _PREVIOUS_EXCEPTHOOK[0](kind, value, traceback)
+
+
+_PREVIOUS_EXCEPTHOOK = [sys.excepthook]
+
+
+def _exit_if_failed():
+    if any(c.failed for c in list(_LIVE_CONTEXTS)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def _install_failure_hooks(context):
+    global _HOOKS_INSTALLED
+    _LIVE_CONTEXTS.add(context)
+    if not _HOOKS_INSTALLED:
+        _HOOKS_INSTALLED = True
+        _PREVIOUS_EXCEPTHOOK[0] = sys.excepthook
+        sys.excepthook = _excepthook
+        atexit.register(_exit_if_failed)  # runs before mpi4py's MPI_Finalize
 
 
 def launched_under_mpi():
@@ -201,56 +286,23 @@ def launched_under_mpi():
     return any(v in os.environ for v in ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"))
 
 
-def _members(metrics):
-    from .collection import MetricCollection
-    if isinstance(metrics, MetricCollection):
-        return metrics.metrics()
-    if isinstance(metrics, (list, tuple)):
-        return list(metrics)
-    return [metrics]
-
-
-def _layout(metric):
-    if isinstance(metric, Metric):
-        variables = [(v.name, list(v.shape), v.dtype, v.aggregation) for v in metric.variables]
-    else:
-        variables = [(v["name"], list(v["shape"]), v["dtype"], v["aggregation"]) for v in metric.variables]
-    return [metric.name, metric.class_name, metric.get_config(), variables]
-
-
 def all_reduce_metrics(metrics, context):
     """Merges every worker's metrics (one metric, a list, or a MetricCollection) so each
-    worker holds the state over all workers' data: a layout check that fails on every
-    worker if any differs, then one collective per aggregation (sum, min, max)."""
-    members = _members(metrics)
-    digest = hashlib.sha256(json.dumps([_layout(m) for m in members], sort_keys=True,
-                                       default=str).encode()).digest()
-    pieces = np.array([int.from_bytes(digest[i:i + 2], "little") for i in range(0, 8, 2)] + [len(members)],
-                      dtype=np.float64)
-    check = np.concatenate([pieces, -pieces])
-    context.all_reduce_in_place(check, "min")
-    if not np.array_equal(check[:len(pieces)], -check[len(pieces):]):
-        raise DistributedError("all_reduce_metrics: ranks hold different metrics (names, classes, configs or "
-                               f"variable shapes differ on rank {context.global_rank}); every rank must build the "
-                               "same metrics in the same order")
-    vectors = [np.asarray(m.to_vector(), dtype=np.float64) for m in members]
-    slots = {"sum": [], "min": [], "max": []}
-    for k, m in enumerate(members):
-        pos = 0
-        for v in m.variables:
-            shape = v.shape if isinstance(m, Metric) else v["shape"]
-            aggregation = v.aggregation if isinstance(m, Metric) else v["aggregation"]
-            n = int(np.prod(shape)) if len(shape) else 1
-            slots[aggregation].append((k, pos, n))
-            pos += n
-    for op, items in slots.items():
-        if not items:
-            continue
-        buffer = np.concatenate([vectors[k][p:p + n] for k, p, n in items])
-        context.all_reduce_in_place(buffer, op)
-        at = 0
-        for k, p, n in items:
-            vectors[k][p:p + n] = buffer[at:at + n]
-            at += n
-    for m, v in zip(members, vectors):
-        m.from_vector(v)
+    worker holds the state over all workers' data, through the C++ all_reduce_metrics: a
+    layout check (one 64-bit hash) that fails on every worker if any differs, the exact-count
+    checks, then one collective per aggregation (sum, min, max). Metrics written in Python
+    take part like built-ins; ``context`` is any DistributedContext (one written in Python
+    too)."""
+    from .collection import MetricCollection
+    native = context._core if isinstance(context, _CppContext) else context
+    if isinstance(metrics, MetricCollection):
+        for m in metrics.metrics():
+            if isinstance(m, Metric):
+                m._state_check("all_reduce_metrics")
+        _tally._all_reduce_collection(metrics._core, native)
+        return
+    members = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    for m in members:
+        if isinstance(m, Metric):
+            m._state_check("all_reduce_metrics")
+    _tally._all_reduce_metrics([m._core for m in members], native)

@@ -11,9 +11,12 @@ list`` prints), so ``__all__`` always matches the library::
 ``get(spec)`` builds a metric from a name, an alias, JSON text or a
 ``{"class_name": ..., "config": {...}}`` dict, as ``keras.metrics.get`` does.
 """
+import inspect
+import json
+
 from . import _tally
 
-__all__ = ["BuiltinMetric", "get", "serialize", "catalog"]
+__all__ = ["BuiltinMetric", "get", "serialize", "catalog", "describe", "describe_catalog"]
 
 
 def _unwrap(metric):
@@ -24,10 +27,20 @@ class BuiltinMetric:
     """A catalog metric implemented in C++. Same verbs as a Keras metric."""
 
     _class_name = None
+    _option_keys = ()
 
-    def __init__(self, **config):
+    def __init__(self, *args, **config):
         if type(self)._class_name is None:
             raise TypeError("use tally.metrics.get(spec) or a catalog class such as tally.metrics.AUC")
+        if args:  # positional arguments in Keras's constructor order
+            keys = type(self)._option_keys
+            if len(args) > len(keys):
+                raise TypeError(f"{type(self).__name__}() takes at most {len(keys)} positional arguments "
+                                f"({', '.join(keys)}); received {len(args)}")
+            for key, value in zip(keys, args):
+                if key in config:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for argument {key!r}")
+                config[key] = value
         self._core = _tally.get({"class_name": type(self)._class_name, "config": config})
 
     @classmethod
@@ -92,6 +105,36 @@ class BuiltinMetric:
         """A deep copy with config and state."""
         return BuiltinMetric._wrap(self._core.clone())
 
+    def reset_states(self):
+        """TF 2.x name of ``reset_state``."""
+        self._core.reset_state()
+
+    # --- Keras 3 stateless API: variables are a list of numpy arrays; self is not touched ---
+
+    def stateless_reset_state(self):
+        """Fresh identity values of the variables, as a list of numpy arrays."""
+        return _tally._stateless_reset_state(self._core)
+
+    def stateless_update_state(self, metric_variables, y_true, y_pred, sample_weight=None):
+        """The variables after one batch, as a new list of arrays; the metric is not touched."""
+        return _tally._stateless_update_state(self._core, metric_variables, y_true, y_pred, sample_weight)
+
+    def stateless_result(self, metric_variables):
+        """The result for the given variables; the metric is not touched."""
+        return _tally._stateless_result(self._core, metric_variables)
+
+    # --- pickle and copy: the Keras spec plus the state vector ----------------------------
+
+    def __reduce__(self):
+        shapes = [list(v["shape"]) for v in self._core.variables]
+        return (_restore, (_tally.serialize(self._core), shapes, self._core.to_vector()))
+
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        return self.clone()
+
     @property
     def name(self):
         return self._core.name
@@ -122,18 +165,107 @@ class _ValueMetric(BuiltinMetric):
     """Value-reducing metrics (Mean, Sum) take ``update_state(values, sample_weight=None)``."""
 
     def update_state(self, values, sample_weight=None):
-        self._core.update_state(None, values, sample_weight)
+        """Adds one batch of values. Arrays are read in place; the GIL is released while tally works."""
+        self._core.update_values(values, sample_weight)
+
+    def stateless_update_state(self, metric_variables, values, sample_weight=None):
+        """The variables after one batch of values; the metric is not touched."""
+        return _tally._stateless_update_state(self._core, metric_variables, None, values, sample_weight)
+
+
+def _restore(spec, shapes, vector):
+    """Unpickles a built-in metric: rebuilt from its spec, then its variables' shapes and values."""
+    core = _tally.get({"class_name": spec["class_name"], "config": spec["config"]})
+    _tally._set_variables(core, shapes, vector)
+    return BuiltinMetric._wrap(core)
 
 
 _CLASSES = {}
 _VALUE_METRICS = {"Mean", "Sum"}
 
 
+def _describe_catalog():
+    """The C++ catalog description (tally::metrics::describe_catalog), or {} before it exists."""
+    if not hasattr(_tally, "describe_catalog"):
+        return {}
+    description = _tally.describe_catalog()
+    return json.loads(description) if isinstance(description, str) else description
+
+
+_DESCRIPTION = _describe_catalog()
+_DESCRIPTIONS = {d["class_name"]: d for d in _DESCRIPTION.get("metrics", [])}
+
+
+def _parameters(options):
+    """inspect.Parameters in Keras constructor order; required options have no default."""
+    params = []
+    for option in options:
+        default = inspect.Parameter.empty if option.get("required") else option.get("default")
+        params.append(inspect.Parameter(option["key"], inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
+    return params
+
+
+def _option_lines(options):
+    lines = []
+    for option in options:
+        text = f"    {option['key']} ({option.get('type', 'json')}"
+        text += ", required)" if option.get("required") else f", default {option.get('default')!r})"
+        text += f": {option.get('doc', '')}"
+        if option.get("rule"):
+            text += f" Must be {option['rule']}."
+        if option.get("choices"):
+            text += f" One of {', '.join(map(repr, option['choices']))}."
+        lines.append(text)
+    return lines
+
+
+def _class_doc(row, description):
+    names = [row["class_name"]] + row["aliases"]
+    if not description:
+        return f"{row['doc']}\n\nRegistry names: {', '.join(names)}."
+    value = row["class_name"] in _VALUE_METRICS
+    lines = [description.get("doc", row["doc"]), ""]
+    inputs = description.get("inputs") or {}
+    if value:
+        lines.append("update_state(values, sample_weight=None) adds a batch of values.")
+    elif inputs:
+        lines.append(f"update_state(y_true, y_pred, sample_weight=None): y_true {inputs.get('y_true', '?')}, "
+                     f"y_pred {inputs.get('y_pred', '?')}, ranks {inputs.get('ranks', '?')}.")
+    lines.append(f"result(): a {description.get('result', 'scalar')}; better is {description.get('direction', 'none')}.")
+    state = description.get("state") or []
+    if state:
+        lines.append("State (merged across workers): " + ", ".join(
+            f"{v['name']} {v.get('dtype', '')}{v.get('shape', '')} {v.get('aggregation', '')}" for v in state) + ".")
+    lines += ["", "Args:"] + _option_lines(description.get("options", []))
+    example_args = "[1.0, 2.0, 4.0]" if value else "[0, 1, 1, 0], [0.2, 0.8, 0.4, 0.3]"
+    lines += ["", "Example:", f"    >>> m = tally.metrics.{row['class_name']}()",
+              f"    >>> m.update_state({example_args})", "    >>> m.result()", "",
+              f"Registry names: {', '.join(names)} (tally.metrics.get, tally.functional.{row['aliases'][0]})."
+              if row["aliases"] else f"Registry names: {', '.join(names)}."]
+    return "\n".join(lines)
+
+
 def _make_class(row):
     base = _ValueMetric if row["class_name"] in _VALUE_METRICS else BuiltinMetric
-    doc = f"{row['doc']}\n\nRegistry names: {', '.join([row['class_name']] + row['aliases'])}."
-    return type(row["class_name"], (base,), {"_class_name": row["class_name"], "__doc__": doc,
-                                             "__module__": __name__})
+    description = _DESCRIPTIONS.get(row["class_name"], {})
+    options = description.get("options", [])
+    attrs = {"_class_name": row["class_name"], "__doc__": _class_doc(row, description), "__module__": __name__,
+             "_option_keys": tuple(o["key"] for o in options)}
+    if options:
+        attrs["__signature__"] = inspect.Signature(_parameters(options))
+    return type(row["class_name"], (base,), attrs)
+
+
+def describe(name):
+    """The machine-readable description of one metric (class name or alias): options with
+    types, defaults and rules, input contract, result shape, state layout."""
+    return _tally.describe(name)
+
+
+def describe_catalog():
+    """{"version", "metrics": [describe(...) for each metric], "functions": [...]}, as
+    ``tally list --format json`` prints it."""
+    return _tally.describe_catalog()
 
 
 def catalog():

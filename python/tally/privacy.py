@@ -20,7 +20,6 @@ C++ and in Python alike. Seeds: an explicit ``seed=`` wins, else the innermost
 import numpy as np
 
 from . import _tally
-from .metric import PyState
 
 _core = _tally.privacy
 
@@ -120,31 +119,13 @@ def analytic_gaussian_sigma(epsilon, delta, l2_sensitivity):
 
 
 def _is_state(x):
-    return isinstance(x, (_tally.State, PyState))
+    # Python-written metrics keep their state in C++ too, so every state() is a tally.State.
+    return isinstance(x, _tally.State)
 
 
 def _count_mask(state):
-    if isinstance(state, _tally.State):
-        return _core.count_mask(state)
-    return np.concatenate([np.full(int(np.prod(v.shape)), v.dtype == "int64") for v in state._template.variables] or
-                          [np.zeros(0, bool)])
-
-
-def _privatize_states(states, mechanism, seed):
-    if all(isinstance(s, _tally.State) for s in states):
-        return _core.privatize_states(list(states), mechanism, seed)
-    # Python-written members: the same single draw over the concatenated vector as C++,
-    # then counts rounded (post-processing) so each piece is a valid state again.
-    vectors = [np.asarray(s.to_vector(), dtype=np.float64) for s in states]
-    noisy = _core.privatize_vector(np.concatenate(vectors) if vectors else np.zeros(0), mechanism, seed)
-    out, pos = [], 0
-    for s, v in zip(states, vectors):
-        piece = noisy[pos:pos + v.size].copy()
-        pos += v.size
-        mask = _count_mask(s)
-        piece[mask] = np.rint(piece[mask])
-        out.append(s.from_vector(piece))
-    return out
+    """Which elements of a state's vector are int64 counts (rounded after noising)."""
+    return _core.count_mask(state)
 
 
 def privatize(x, mechanism, seed=None):
@@ -159,9 +140,6 @@ def privatize(x, mechanism, seed=None):
                                      f"received {type(mechanism).__name__}")
     if isinstance(x, _tally.State):
         return _core.privatize_state(x, mechanism, seed)
-    if isinstance(x, PyState):
-        return _privatize_states([x], mechanism, seed)[0]
     if isinstance(x, (list, tuple)) and x and all(_is_state(s) for s in x):
-        out = _privatize_states(x, mechanism, seed)
-        return type(x)(out)
+        return type(x)(_core.privatize_states(list(x), mechanism, seed))
     return _core.privatize_vector(x, mechanism, seed)

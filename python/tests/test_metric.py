@@ -117,8 +117,8 @@ class BinaryTruePositives(tally.Metric):
 
     direction = "up"
 
-    def __init__(self, name="binary_true_positives"):
-        super().__init__(name=name)
+    def __init__(self, name="binary_true_positives", dtype="float32"):
+        super().__init__(name=name, dtype=dtype)
         self.true_positives = self.add_variable(shape=(), name="true_positives")
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -18,7 +18,7 @@ constexpr int kAckTag = 7002;
 
 double timeout_from_environment() {
   const char* text = std::getenv("TALLY_MPI_TIMEOUT");
-  if (text == nullptr || *text == '\0') return 600.0;
+  if (text == nullptr || *text == '\0') return kDefaultCollectiveTimeout;
   char* end = nullptr;
   const double seconds = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(seconds >= 0.0)) {
