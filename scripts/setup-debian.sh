@@ -12,6 +12,7 @@ packages=(
   python3 python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn
   python3-protobuf python3-mpi4py
   clang-14 clang-format-14 libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing pass (libFuzzer is in libclang-rt)
+  r-base-dev r-cran-rcpp r-cran-testthat r-cran-jsonlite r-cran-rmpi  # the R package (r/, docs/r.md)
 )
 # Extra packages for optional checks can be added with TALLY_EXTRA_PACKAGES="a b".
 if [[ -n "${TALLY_EXTRA_PACKAGES:-}" ]]; then

@@ -1,0 +1,31 @@
+# R front end speed (docs/performance.md, "R"): m$update_state() on 1e7 doubles against
+# the bare C++ call on the same memory (measured in this process, so the ratio is of one
+# run), and beside base R's mean((p > 0.5) == y).
+#   R_LIBS=build/r-lib Rscript bench/r_update_state.R [n] [reps]
+library(tally)
+args <- commandArgs(trailingOnly = TRUE)
+n <- if (length(args) >= 1) as.numeric(args[1]) else 1e7
+reps <- if (length(args) >= 2) as.integer(args[2]) else 7
+set.seed(1)
+y <- as.double(rbinom(n, 1, 0.4))
+p <- runif(n)
+
+best_of <- function(f) {
+  times <- vapply(seq_len(reps), function(i) system.time(f())[["elapsed"]], numeric(1))
+  min(times)
+}
+row <- function(what, seconds) {
+  cat(sprintf("| %-44s | %9.2f | %8.0f |\n", what, seconds * 1e3, n / seconds / 1e6))
+}
+cat(sprintf("n = %g doubles, best of %d\n\n", n, reps))
+cat("| what | ms | M rows/s |\n|---|---:|---:|\n")
+for (make in c("binary_accuracy", "auc", "mean_squared_error")) {
+  m <- metric_get(make)
+  r <- best_of(function() m$update_state(y, p))
+  cpp <- .Call(tally:::tally_r_time_update, environment(unclass(m))$self$.ptr, y, p, reps)
+  row(sprintf("%s: m$update_state(y, p)", make), r)
+  row(sprintf("%s: C++ update_state, same memory", make), cpp)
+  cat(sprintf("| %-44s | %9.2f | |\n", sprintf("%s: ratio R / C++", make), r / cpp))
+}
+row("base R: mean((p > 0.5) == y)", best_of(function() mean((p > 0.5) == y)))
+row("base R: mean((p - y)^2)", best_of(function() mean((p - y)^2)))

@@ -1,0 +1,19 @@
+#!/bin/sh
+# R CMD check of the package as the build prepared it (r/tools/install.sh made PKG_DIR,
+# with the generated src/Makevars):  check.sh PKG_DIR WORK_DIR
+# --no-manual (no LaTeX), --no-tests (the testthat suites run once, as the r_tests ctest).
+# Fails on any ERROR or WARNING.
+set -eu
+pkg="$1"; work="$2"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+R CMD build --no-build-vignettes --no-manual "$pkg" >build.log 2>&1 || { cat build.log; exit 1; }
+tarball=$(ls tally_*.tar.gz)
+status=0
+_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual --no-tests --no-build-vignettes "$tarball" >check.log 2>&1 || status=$?
+cat check.log
+if [ "$status" -ne 0 ] || grep -q "^Status:.*\(ERROR\|WARNING\)" check.log; then
+  echo "check.sh: R CMD check reported errors or warnings (details in $work/tally.Rcheck)" >&2
+  exit 1
+fi
