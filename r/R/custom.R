@@ -53,7 +53,7 @@ print.tally_metric_class <- function(x, ...) {
 # The base class's methods: initialize(name, dtype) and the variable declarations.
 .base_methods <- function(self, def) {
   list(initialize = function(name = NULL, dtype = NULL, ...) {
-    self$name <- if (is.null(name)) .snake_case(def$classname) else name
+    self$name <- if (is.null(name)) .snake_case(self$class_name) else name
     self$dtype <- if (is.null(dtype)) "float32" else dtype
     invisible(NULL)
   })

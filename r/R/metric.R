@@ -40,9 +40,6 @@
 }
 
 #' @export
-names.tally_metric <- function(x) ls(.self_of(x))
-
-#' @export
 print.tally_metric <- function(x, ...) {
   self <- .self_of(x)
   value <- tryCatch(self$result(), error = function(e) NULL)

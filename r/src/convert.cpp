@@ -216,7 +216,7 @@ Json r_to_json(SEXP x) {
   SEXP names = Rf_getAttrib(x, R_NamesSymbol);
   const bool as_array = n != 1 || Rf_inherits(x, "AsIs");
   if (TYPEOF(x) == VECSXP) {
-    if (!Rf_isNull(names)) {
+    if (!Rf_isNull(names) || n == 0) {  // list() is an empty config: an object
       Json out = Json::object();
       for (R_xlen_t i = 0; i < n; ++i) out[Rf_translateCharUTF8(STRING_ELT(names, i))] = r_to_json(VECTOR_ELT(x, i));
       return out;

@@ -9,8 +9,8 @@ test_that("bad input raises classed conditions with the C++ message", {
   expect_match(conditionMessage(e), "binary_accuracy", fixed = TRUE)
   expect_error(metric_get("aucc"), class = "tally_invalid_argument_error")
   expect_error(metric_get("aucc"), "auc")  # the closest known names are listed
-  expect_error(metric_auc(num_thresholds = 1), class = "tally_config_error")
-  expect_error(metric_auc(bogus = 3), "bogus")
+  expect_error(metric_auc(num_thresholds = 1), "must be an integer > 1", class = "tally_invalid_argument_error")
+  expect_error(metric_auc(bogus = 3), "bogus", class = "tally_config_error")
   expect_error(m$update_state("a", "b"), class = "tally_dtype_error")
   expect_error(m$from_vector(c(1, 2, 3)), class = "tally_state_error")
   expect_error(load_state(tempfile()), class = "tally_io_error")
