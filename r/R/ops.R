@@ -14,6 +14,7 @@
 #' @param ... Dimensions, or one array.
 #' @param x,x1,x2 Arrays, vectors or variables.
 #' @param dtype A keras dtype name.
+#' @param shape A shape (from \code{shape()}) or integer dimensions.
 #' @param axis 1-based axis (negative counts from the end); \code{NULL} for all.
 #' @param keepdims Keep reduced axes with length one.
 #' @param condition A logical array.

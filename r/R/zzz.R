@@ -6,3 +6,6 @@ NULL
 .tally_env <- new.env(parent = emptyenv())
 .tally_env$pending <- NULL
 .tally_env$classes <- list()
+
+# The methods of Metric() classes see self, super and private (R/custom.R binds them).
+utils::globalVariables(c("self", "super", "private"))
