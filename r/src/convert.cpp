@@ -33,10 +33,14 @@ namespace {
 
 // True when any element is NA. Doubles: NA is a NaN with payload 1954 (R_IsNA); a NaN
 // scan runs first because it vectorises and NaN itself is valid input (Keras propagates it).
+// Both scans are a vectorised OR-reduction, one memory pass over the input (the cost
+// docs/performance.md, "R", measures); single-threaded, since a parallel region per update
+// costs more than it saves on a loaded machine.
 bool has_na_double(const double* x, R_xlen_t n) {
-  bool any_nan = false;
-  for (R_xlen_t i = 0; i < n; ++i) any_nan |= std::isnan(x[i]);
-  if (!any_nan) return false;
+  int any_nan = 0;
+#pragma omp simd reduction(| : any_nan)
+  for (R_xlen_t i = 0; i < n; ++i) any_nan |= static_cast<int>(x[i] != x[i]);
+  if (any_nan == 0) return false;
   for (R_xlen_t i = 0; i < n; ++i) {
     if (R_IsNA(x[i])) return true;
   }
@@ -44,9 +48,10 @@ bool has_na_double(const double* x, R_xlen_t n) {
 }
 
 bool has_na_int(const int* x, R_xlen_t n) {
-  bool any = false;
-  for (R_xlen_t i = 0; i < n; ++i) any |= x[i] == NA_INTEGER;
-  return any;
+  int any = 0;
+#pragma omp simd reduction(| : any)
+  for (R_xlen_t i = 0; i < n; ++i) any |= static_cast<int>(x[i] == NA_INTEGER);
+  return any != 0;
 }
 
 struct Original {
@@ -68,7 +73,8 @@ Input to_input(SEXP x, const char* argument, const std::string& owner) {
       dtype = DType::kFloat64;
       data = REAL(x);
       if (has_na_double(REAL(x), n)) {
-        throw InvalidArgument(owner + ": argument `" + argument + "` contains NA; remove or impute missing values first");
+        throw InvalidArgument(owner + ": argument `" + argument +
+                              "` contains NA; remove or impute missing values first");
       }
       break;
     case INTSXP:
@@ -76,7 +82,8 @@ Input to_input(SEXP x, const char* argument, const std::string& owner) {
       dtype = DType::kInt32;
       data = TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x)) : static_cast<const void*>(LOGICAL(x));
       if (has_na_int(static_cast<const int*>(data), n)) {
-        throw InvalidArgument(owner + ": argument `" + argument + "` contains NA; remove or impute missing values first");
+        throw InvalidArgument(owner + ": argument `" + argument +
+                              "` contains NA; remove or impute missing values first");
       }
       break;
     default:

@@ -72,9 +72,7 @@ SEXP doubles_to_r(const std::vector<double>& v) {
 
 // Variables as R: an external pointer to a Variables object that R code reads and writes
 // through (valid only while the C++ call that made it runs).
-SEXP wrap_variables(Variables* vars) {
-  return R_MakeExternalPtr(vars, Rf_install("tally_variables"), R_NilValue);
-}
+SEXP wrap_variables(Variables* vars) { return R_MakeExternalPtr(vars, Rf_install("tally_variables"), R_NilValue); }
 
 Variables* variables_of(SEXP ptr) {
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_variables") ||
@@ -131,8 +129,8 @@ SEXP call_back(SEXP fn, SEXP a, SEXP b, SEXP c, SEXP d, int nargs, const std::st
 // run the R functions, which read and write the variables lent to them.
 class RMetric final : public MetricWithClone<RMetric> {
  public:
-  RMetric(std::string class_name, std::string name, DType dtype, const VariableLayout& layout, SEXP update,
-          SEXP result, Json config)
+  RMetric(std::string class_name, std::string name, DType dtype, const VariableLayout& layout, SEXP update, SEXP result,
+          Json config)
       : MetricWithClone<RMetric>(std::move(name), dtype),
         class_name_(std::move(class_name)),
         update_(std::make_shared<Rcpp::RObject>(update)),
@@ -239,7 +237,8 @@ SEXP wrap_owned_variables(Variables vars) {
 const Variables& owned_variables_of(SEXP ptr) {
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_state") ||
       R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument("tally: `metric_variables` must come from stateless_reset_state() or stateless_update_state()");
+    throw InvalidArgument(
+        "tally: `metric_variables` must come from stateless_reset_state() or stateless_update_state()");
   }
   return *static_cast<Variables*>(R_ExternalPtrAddr(ptr));
 }
@@ -562,13 +561,15 @@ SEXP tally_r_all_reduce_local(SEXP ptr) {
   });
 }
 
-SEXP tally_r_mpi_available() { return Rf_ScalarLogical(
+SEXP tally_r_mpi_available() {
+  return Rf_ScalarLogical(
 #ifdef TALLY_R_WITH_MPI
-    1
+      1
 #else
-    0
+      0
 #endif
-); }
+  );
+}
 
 SEXP tally_r_mpi_new(SEXP timeout) {
   return guard([&]() -> SEXP {
@@ -697,8 +698,8 @@ SEXP tally_r_selector_new(SEXP metric_name, SEXP op, SEXP logdir) {
     } else if (o == "less") {
       fn = ModelSelector::less();
     } else if (o != "none") {
-      throw InvalidArgument("model_selector: `model_selection_operator` must be \"greater\", \"less\" or NULL; received \"" +
-                            o + "\"");
+      throw InvalidArgument(
+          "model_selector: `model_selection_operator` must be \"greater\", \"less\" or NULL; received \"" + o + "\"");
     }
     auto* s = new ModelSelector(str(metric_name, "metric_name"), fn, str(logdir, "logdir"));
     SEXP ptr = PROTECT(R_MakeExternalPtr(s, Rf_install("tally_selector"), R_NilValue));
