@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "tally/metric.h"
+#include "tally/options.h"
 
 namespace tally::metrics {
 
 /// Builds a metric from a config object (null or {} means all defaults).
 using Factory = std::function<std::unique_ptr<Metric>(const Json& config)>;
 
-/// One registry entry: the catalog row of a metric.
+/// One registry entry: the catalog row of a metric, with what its MetricSpec declares.
 struct MetricInfo {
   std::string class_name;            ///< Keras class name, e.g. "AUC"
   std::vector<std::string> aliases;  ///< snake_case name first, then other accepted names
@@ -25,7 +26,32 @@ struct MetricInfo {
   std::string doc;  ///< one line
   Factory factory;
   bool builtin = false;
+  std::string default_name;              ///< the `name` a default-built metric has
+  std::vector<OptionInfo> options;       ///< every config key in Keras's order (name and dtype included)
+  InputContract inputs;                  ///< what y_true and y_pred may be
+  std::string result = "scalar";         ///< "scalar", "vector" or "matrix"
+  Json example_config = Json::object();  ///< builds a metric to describe the state (required keys set)
 };
+
+/// The registry row of a catalog class T (one with a MetricSpec): everything but the
+/// aliases and family comes from T::spec().
+template <class T>
+MetricInfo catalog_entry(std::vector<std::string> aliases, std::string family) {
+  const auto& spec = T::spec();
+  MetricInfo info;
+  info.class_name = spec.class_name;
+  info.aliases = std::move(aliases);
+  info.family = std::move(family);
+  info.direction = spec.direction;
+  info.doc = spec.doc;
+  info.factory = &T::from_config;
+  info.default_name = spec.default_name;
+  info.options = spec.options.describe(spec.default_name);
+  info.inputs = spec.inputs;
+  info.result = spec.result;
+  info.example_config = spec.example_config;
+  return info;
+}
 
 /// Adds a metric to the registry; throws InvalidArgument if the class name or an alias is taken.
 void register_metric(MetricInfo info);
@@ -74,5 +100,12 @@ std::optional<MetricInfo> find(std::string_view name);
 std::vector<std::string> known_names();
 /// Every registry entry in registration order (the catalog table, then user metrics).
 std::vector<MetricInfo> catalog();
+/// The machine-readable description of one metric (by class name or alias): class name,
+/// names, family, doc, direction, options, input contract, result shape and the state
+/// layout of a metric built from its example config. Unknown names fail as get() does.
+Json describe(std::string_view name);
+/// {"version", "metrics": [describe(...) for every registered metric], "functions": [...]}:
+/// what `tally list --format json` prints and the Python, R and docs generators read.
+Json describe_catalog();
 
 }  // namespace tally::metrics

@@ -106,12 +106,6 @@ Tensor elementwise_values(const std::string& me, const TensorView& y_true, const
   return values;
 }
 
-std::int64_t read_k(ConfigReader& r, const char* owner) {
-  const std::int64_t k = r.get_int("k", 5);
-  if (k < 1) throw ConfigError(std::string(owner) + ": config key `k` must be >= 1; received " + std::to_string(k));
-  return k;
-}
-
 void check_k(std::int64_t k, const char* owner) {
   if (k < 1) throw InvalidArgument(std::string(owner) + ": argument `k` must be >= 1; received " + std::to_string(k));
 }
@@ -120,14 +114,18 @@ void check_k(std::int64_t k, const char* owner) {
 
 // --- Accuracy -----------------------------------------------------------------------
 
-Accuracy::Accuracy(std::string name, DType dtype) : MeanBasedMetric(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> Accuracy::from_config(const Json& config) {
-  ConfigReader r("Accuracy", config);
-  auto m = std::make_unique<Accuracy>(r.name("accuracy"), r.dtype());
-  r.finish();
-  return m;
+const MetricSpec<BasicOptions>& Accuracy::spec() {
+  static const MetricSpec<BasicOptions> spec{"Accuracy",
+                                             "accuracy",
+                                             "How often y_true equals y_pred, element by element.",
+                                             Direction::kHigherIsBetter,
+                                             InputContract{"values", "values", {1, 2, 3}},
+                                             "scalar",
+                                             OptionTable<BasicOptions>{}};
+  return spec;
 }
+
+Accuracy::Accuracy(const Options& options) : ConfiguredMetric(options) {}
 
 void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
   auto match = [](auto t, auto p) { return to_double(t) == to_double(p); };
@@ -141,34 +139,26 @@ void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
 
 // --- BinaryAccuracy -------------------------------------------------------------------
 
-BinaryAccuracy::BinaryAccuracy(std::string name, DType dtype, double threshold)
-    : MeanBasedMetric(std::move(name), dtype), threshold_(threshold) {
-  // Keras: "Invalid value for argument `threshold`" outside [0, 1].
-  if (!(threshold >= 0.0 && threshold <= 1.0)) {
-    throw InvalidArgument(
-        internal::str_cat("BinaryAccuracy: Invalid value for argument `threshold`: it must be in [0, 1]; "
-                          "received ",
-                          threshold));
-  }
+const MetricSpec<BinaryAccuracyOptions>& BinaryAccuracy::spec() {
+  using O = BinaryAccuracyOptions;
+  static const MetricSpec<O> spec{
+      "BinaryAccuracy",
+      "binary_accuracy",
+      "How often (y_pred > threshold) equals the 0/1 label.",
+      Direction::kHigherIsBetter,
+      InputContract{"binary", "probabilities", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{name_and_dtype<O>(),
+                     // Keras raises "Invalid value for argument `threshold`" outside [0, 1].
+                     field("threshold", &O::threshold, "Scores strictly above it are predicted positive.",
+                           rules::in_range(0.0, 1.0))}};
+  return spec;
 }
 
-std::unique_ptr<Metric> BinaryAccuracy::from_config(const Json& config) {
-  ConfigReader r("BinaryAccuracy", config);
-  const std::string name = r.name("binary_accuracy");
-  const DType dtype = r.dtype();
-  const double threshold = r.get_double("threshold", 0.5);
-  r.finish();
-  return std::make_unique<BinaryAccuracy>(name, dtype, threshold);
-}
-
-Json BinaryAccuracy::get_config() const {
-  Json c = Metric::get_config();
-  c["threshold"] = threshold_;
-  return c;
-}
+BinaryAccuracy::BinaryAccuracy(const Options& options) : ConfiguredMetric(options) {}
 
 void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
-  const double threshold = threshold_;
+  const double threshold = options().threshold;
   accumulate_elementwise(
       vars, who(*this), batch, [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); },
       [threshold](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
@@ -177,15 +167,6 @@ void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
 }
 
 // --- CategoricalAccuracy ----------------------------------------------------------------
-
-CategoricalAccuracy::CategoricalAccuracy(std::string name, DType dtype) : MeanBasedMetric(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> CategoricalAccuracy::from_config(const Json& config) {
-  ConfigReader r("CategoricalAccuracy", config);
-  auto m = std::make_unique<CategoricalAccuracy>(r.name("categorical_accuracy"), r.dtype());
-  r.finish();
-  return m;
-}
 
 namespace {
 // Per-sample values of CategoricalAccuracy (also the functional form).
@@ -210,6 +191,19 @@ Tensor categorical_values(const std::string& me, const TensorView& y_true, const
 }
 }  // namespace
 
+const MetricSpec<BasicOptions>& CategoricalAccuracy::spec() {
+  static const MetricSpec<BasicOptions> spec{"CategoricalAccuracy",
+                                             "categorical_accuracy",
+                                             "How often argmax(y_pred) equals argmax(one-hot y_true).",
+                                             Direction::kHigherIsBetter,
+                                             InputContract{"one_hot", "scores", {1, 2, 3}},
+                                             "scalar",
+                                             OptionTable<BasicOptions>{}};
+  return spec;
+}
+
+CategoricalAccuracy::CategoricalAccuracy(const Options& options) : ConfiguredMetric(options) {}
+
 void CategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
   kernels::add_samplewise(vars, me, categorical_values(me, batch.y_true, batch.y_pred), batch.sample_weight);
@@ -217,15 +211,18 @@ void CategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) const 
 
 // --- SparseCategoricalAccuracy ------------------------------------------------------------
 
-SparseCategoricalAccuracy::SparseCategoricalAccuracy(std::string name, DType dtype)
-    : MeanBasedMetric(std::move(name), dtype) {}
-
-std::unique_ptr<Metric> SparseCategoricalAccuracy::from_config(const Json& config) {
-  ConfigReader r("SparseCategoricalAccuracy", config);
-  auto m = std::make_unique<SparseCategoricalAccuracy>(r.name("sparse_categorical_accuracy"), r.dtype());
-  r.finish();
-  return m;
+const MetricSpec<BasicOptions>& SparseCategoricalAccuracy::spec() {
+  static const MetricSpec<BasicOptions> spec{"SparseCategoricalAccuracy",
+                                             "sparse_categorical_accuracy",
+                                             "How often argmax(y_pred) equals the integer label.",
+                                             Direction::kHigherIsBetter,
+                                             InputContract{"sparse_ids", "scores", {1, 2, 3}},
+                                             "scalar",
+                                             OptionTable<BasicOptions>{}};
+  return spec;
 }
+
+SparseCategoricalAccuracy::SparseCategoricalAccuracy(const Options& options) : ConfiguredMetric(options) {}
 
 namespace {
 
@@ -276,25 +273,21 @@ void SparseCategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) 
 
 // --- TopKCategoricalAccuracy ------------------------------------------------------------
 
-TopKCategoricalAccuracy::TopKCategoricalAccuracy(std::int64_t k, std::string name, DType dtype)
-    : MeanBasedMetric(std::move(name), dtype), k_(k) {
-  check_k(k, "TopKCategoricalAccuracy");
+const MetricSpec<TopKOptions>& TopKCategoricalAccuracy::spec() {
+  using O = TopKOptions;
+  static const MetricSpec<O> spec{"TopKCategoricalAccuracy",
+                                  "top_k_categorical_accuracy",
+                                  "How often argmax(y_true) is in the top k scores.",
+                                  Direction::kHigherIsBetter,
+                                  InputContract{"one_hot", "scores", {1, 2, 3}},
+                                  "scalar",
+                                  OptionTable<O>{field("k", &O::k, "How many of the highest scores count as a hit.",
+                                                       rules::at_least(1, RuleError::kConfig)),
+                                                 name_and_dtype<O>()}};
+  return spec;
 }
 
-std::unique_ptr<Metric> TopKCategoricalAccuracy::from_config(const Json& config) {
-  ConfigReader r("TopKCategoricalAccuracy", config);
-  const std::string name = r.name("top_k_categorical_accuracy");
-  const DType dtype = r.dtype();
-  const std::int64_t k = read_k(r, "TopKCategoricalAccuracy");
-  r.finish();
-  return std::make_unique<TopKCategoricalAccuracy>(k, name, dtype);
-}
-
-Json TopKCategoricalAccuracy::get_config() const {
-  Json c = Metric::get_config();
-  c["k"] = k_;
-  return c;
-}
+TopKCategoricalAccuracy::TopKCategoricalAccuracy(const Options& options) : ConfiguredMetric(options) {}
 
 namespace {
 // Per-sample values of TopKCategoricalAccuracy (also the functional form).
@@ -321,34 +314,29 @@ Tensor top_k_values(const std::string& me, const TensorView& y_true, const Tenso
 
 void TopKCategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  kernels::add_samplewise(vars, me, top_k_values(me, batch.y_true, batch.y_pred, k_), batch.sample_weight);
+  kernels::add_samplewise(vars, me, top_k_values(me, batch.y_true, batch.y_pred, options().k), batch.sample_weight);
 }
 
 // --- SparseTopKCategoricalAccuracy --------------------------------------------------------
 
-SparseTopKCategoricalAccuracy::SparseTopKCategoricalAccuracy(std::int64_t k, PredictionKind kind, std::string name,
-                                                             DType dtype)
-    : MeanBasedMetric(std::move(name), dtype), k_(k), kind_(kind) {
-  check_k(k, "SparseTopKCategoricalAccuracy");
+const MetricSpec<SparseTopKOptions>& SparseTopKCategoricalAccuracy::spec() {
+  using O = SparseTopKOptions;
+  static const MetricSpec<O> spec{
+      "SparseTopKCategoricalAccuracy",
+      "sparse_top_k_categorical_accuracy",
+      "How often the integer label is in the top k.",
+      Direction::kHigherIsBetter,
+      InputContract{"sparse_ids", "scores|ids", {1, 2, 3}},
+      "scalar",
+      OptionTable<O>{
+          field("k", &O::k, "How many of the highest scores count as a hit.", rules::at_least(1, RuleError::kConfig)),
+          name_and_dtype<O>(),
+          listed_when_set(
+              field("from_sorted_ids", &O::from_sorted_ids, "y_pred holds class ids sorted by decreasing score."))}};
+  return spec;
 }
 
-std::unique_ptr<Metric> SparseTopKCategoricalAccuracy::from_config(const Json& config) {
-  ConfigReader r("SparseTopKCategoricalAccuracy", config);
-  const std::string name = r.name("sparse_top_k_categorical_accuracy");
-  const DType dtype = r.dtype();
-  const std::int64_t k = read_k(r, "SparseTopKCategoricalAccuracy");
-  const bool sorted = r.get_bool("from_sorted_ids", false);
-  r.finish();
-  return std::make_unique<SparseTopKCategoricalAccuracy>(
-      k, sorted ? PredictionKind::kSortedIds : PredictionKind::kScores, name, dtype);
-}
-
-Json SparseTopKCategoricalAccuracy::get_config() const {
-  Json c = Metric::get_config();
-  c["k"] = k_;
-  if (kind_ == PredictionKind::kSortedIds) c["from_sorted_ids"] = true;
-  return c;
-}
+SparseTopKCategoricalAccuracy::SparseTopKCategoricalAccuracy(const Options& options) : ConfiguredMetric(options) {}
 
 namespace {
 // Per-sample values of SparseTopKCategoricalAccuracy (also the functional form).
@@ -388,8 +376,11 @@ Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, cons
 
 void SparseTopKCategoricalAccuracy::accumulate(Variables& vars, const Batch& batch) const {
   const std::string me = who(*this);
-  kernels::add_samplewise(vars, me, sparse_top_k_values(me, batch.y_true, batch.y_pred, k_, kind_),
-                          batch.sample_weight);
+  kernels::add_samplewise(
+      vars, me,
+      sparse_top_k_values(me, batch.y_true, batch.y_pred, options().k,
+                          options().from_sorted_ids ? PredictionKind::kSortedIds : PredictionKind::kScores),
+      batch.sample_weight);
 }
 
 namespace functional {

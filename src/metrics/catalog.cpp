@@ -2,7 +2,7 @@
 // (snake_case first), family, direction, factory and one-line doc. The registry, the
 // command-line `tally list`, docs/metrics.md and the Python __all__ all read this table.
 
-#include "metric/catalog.h"
+#include "metrics/catalog.h"
 
 #include "internal/check.h"
 #include "metrics/loss_function_bindings.h"
@@ -54,20 +54,14 @@ std::vector<MetricInfo> builtin_catalog() {
       },
       "Weighted mean of a named per-sample function (config key fn)."));
   // --- accuracy (issue: catalog I) ---
-  constexpr Direction kUp = Direction::kHigherIsBetter;
-  rows.push_back(row("Accuracy", {"accuracy"}, "accuracy", kUp, &Accuracy::from_config,
-                     "How often y_true equals y_pred, element by element."));
-  rows.push_back(row("BinaryAccuracy", {"binary_accuracy"}, "accuracy", kUp, &BinaryAccuracy::from_config,
-                     "How often (y_pred > threshold) equals the 0/1 label."));
-  rows.push_back(row("CategoricalAccuracy", {"categorical_accuracy"}, "accuracy", kUp,
-                     &CategoricalAccuracy::from_config, "How often argmax(y_pred) equals argmax(one-hot y_true)."));
-  rows.push_back(row("SparseCategoricalAccuracy", {"sparse_categorical_accuracy"}, "accuracy", kUp,
-                     &SparseCategoricalAccuracy::from_config, "How often argmax(y_pred) equals the integer label."));
-  rows.push_back(row("TopKCategoricalAccuracy", {"top_k_categorical_accuracy"}, "accuracy", kUp,
-                     &TopKCategoricalAccuracy::from_config, "How often argmax(y_true) is in the top k scores."));
-  rows.push_back(row("SparseTopKCategoricalAccuracy", {"sparse_top_k_categorical_accuracy"}, "accuracy", kUp,
-                     &SparseTopKCategoricalAccuracy::from_config, "How often the integer label is in the top k."));
+  rows.push_back(catalog_entry<Accuracy>({"accuracy"}, "accuracy"));
+  rows.push_back(catalog_entry<BinaryAccuracy>({"binary_accuracy"}, "accuracy"));
+  rows.push_back(catalog_entry<CategoricalAccuracy>({"categorical_accuracy"}, "accuracy"));
+  rows.push_back(catalog_entry<SparseCategoricalAccuracy>({"sparse_categorical_accuracy"}, "accuracy"));
+  rows.push_back(catalog_entry<TopKCategoricalAccuracy>({"top_k_categorical_accuracy"}, "accuracy"));
+  rows.push_back(catalog_entry<SparseTopKCategoricalAccuracy>({"sparse_top_k_categorical_accuracy"}, "accuracy"));
   // --- regression ---
+  constexpr Direction kUp = Direction::kHigherIsBetter;
   constexpr Direction kDown = Direction::kLowerIsBetter;
   rows.push_back(row("MeanSquaredError", {"mean_squared_error", "mse", "MSE"}, "regression", kDown,
                      &MeanSquaredError::from_config, "Mean of (y_true - y_pred)^2."));

@@ -1,7 +1,7 @@
 #include "tally/metrics/functional.h"
 
 #include "internal/check.h"
-#include "metric/catalog.h"
+#include "metrics/catalog.h"
 
 namespace tally::metrics::functional {
 

@@ -6,7 +6,8 @@
 #include <mutex>
 
 #include "internal/check.h"
-#include "metric/catalog.h"
+#include "metrics/catalog.h"
+#include "tally/version.h"
 
 namespace tally::metrics {
 namespace {
@@ -214,5 +215,98 @@ Json serialize(const Metric& metric) {
 std::vector<std::string> known_names() { return Registry::instance().names(); }
 
 std::vector<MetricInfo> catalog() { return Registry::instance().entries(); }
+
+}  // namespace tally::metrics
+
+namespace tally::metrics {
+namespace {
+
+Json state_layout(const Metric& metric) {
+  Json out = Json::array();
+  for (const Variable& v : metric.variables()) {
+    out.push_back(Json{{"name", v.name},
+                       {"shape", v.shape},
+                       {"dtype", std::string(dtype_name(v.dtype))},
+                       {"aggregation", std::string(aggregation_name(v.aggregation))}});
+  }
+  return out;
+}
+
+// User metrics registered without a spec are described from a default-built instance:
+// their config keys, typed only as JSON.
+std::vector<OptionInfo> options_from_config(const Json& config) {
+  std::vector<OptionInfo> out;
+  for (const auto& item : config.items()) {
+    OptionInfo o;
+    o.key = item.key();
+    o.type = item.key() == "dtype" ? OptionType::kDType : OptionType::kJson;
+    o.default_value = item.value();
+    o.nullable = item.value().is_null();
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Json describe_info(const MetricInfo& info) {
+  Json names = Json::array();
+  for (const std::string& a : info.aliases) names.push_back(a);
+  std::unique_ptr<Metric> example;
+  try {
+    example = info.factory(info.example_config);
+  } catch (const Error&) {
+    // A user metric whose factory needs keys we cannot guess: described without a state.
+  }
+  std::vector<OptionInfo> options = info.options;
+  if (options.empty() && example) options = options_from_config(example->get_config());
+  Json option_list = Json::array();
+  for (const OptionInfo& o : options) option_list.push_back(to_json(o));
+  return Json{
+      {"class_name", info.class_name},
+      {"names", names},
+      {"family", info.family},
+      {"doc", info.doc},
+      {"direction", std::string(direction_name(info.direction))},
+      {"builtin", info.builtin},
+      {"options", option_list},
+      {"inputs", Json{{"y_true", info.inputs.y_true}, {"y_pred", info.inputs.y_pred}, {"ranks", info.inputs.ranks}}},
+      {"result", info.result},
+      {"example_config", info.example_config},
+      {"state", example ? state_layout(*example) : Json()}};
+}
+
+}  // namespace
+
+Json describe(std::string_view name) {
+  const std::optional<MetricInfo> info = find(name);
+  if (!info) throw_unknown(name);
+  return describe_info(*info);
+}
+
+Json describe_catalog() {
+  Json metrics = Json::array();
+  for (const MetricInfo& info : catalog()) {
+    if (info.family != "functional") metrics.push_back(describe_info(info));
+  }
+  Json functions = Json::array();
+  for (const functional::FunctionInfo& fn : functional::functions()) {
+    Json config = Json::object();
+    try {
+      config = functional::make_wrapper(fn.name, Json::object())->get_config();
+    } catch (const Error&) {
+    }
+    config.erase("fn");
+    Json options = Json::array();
+    for (const OptionInfo& o : options_from_config(config)) options.push_back(to_json(o));
+    Json aliases = Json::array();
+    for (const std::string& a : fn.aliases) aliases.push_back(a);
+    functions.push_back(Json{{"name", fn.name},
+                             {"aliases", aliases},
+                             {"family", fn.family},
+                             {"doc", fn.doc},
+                             {"direction", std::string(direction_name(fn.direction))},
+                             {"options", options}});
+  }
+  return Json{{"version", version()}, {"metrics", metrics}, {"functions", functions}};
+}
 
 }  // namespace tally::metrics
