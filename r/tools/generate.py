@@ -3,6 +3,8 @@
 
     generate.py CATALOG_JSON R_PACKAGE_DIR          writes R/metrics_generated.R and man/metric_*.Rd
     generate.py --check CATALOG_JSON R_PACKAGE_DIR  exits 1 (listing the files) when they differ
+    generate.py [--check] --tally TOOL R_PACKAGE_DIR  reads `TOOL list --format json`; exits 77
+                                                   (ctest: skipped) when TOOL cannot print it
 
 CATALOG_JSON is what `tally list --format json` prints (tally::metrics::describe_catalog(),
 schema in docs/r.md). Argument names, order and defaults come from each metric's "options"
@@ -46,7 +48,7 @@ def r_literal(value, type_):
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
-        return f"{value}L" if type_ in ("int", "ints") and abs(value) < 2**31 else repr(float(value))
+        return repr(float(value)) if type_ in ("float", "floats") or abs(value) >= 2**31 else f"{value}L"
     if isinstance(value, float):
         text = repr(value)
         return {"inf": "Inf", "-inf": "-Inf", "nan": "NaN"}.get(text, text)
@@ -166,7 +168,7 @@ def emit_rd(r_name, metric, function, params):
         out.append("\\details{" + "\n".join(details) + "}")
     else:
         out.append("\\value{The per-sample values: a numeric vector with one value per sample.}")
-    if metric:
+    if metric and metric.get("state") is not None:  # the catalog built it from example_config
         example = metric.get("example_config") or {}
         if all(example.get(o["key"]) is not None for o in metric["options"] if o.get("required")):
             args = ", ".join(f"{k} = {r_literal(v, 'json')}" for k, v in example.items())
@@ -198,11 +200,23 @@ def generate(catalog):
 def main(argv):
     check = "--check" in argv
     args = [a for a in argv if a != "--check"]
-    if len(args) != 2:
+    tool = None
+    if args and args[0] == "--tally":
+        tool = args.pop(0) and args.pop(0)
+    if len(args) != (1 if tool else 2):
         print(__doc__, file=sys.stderr)
         return 2
-    with open(args[0], encoding="utf-8") as f:
-        catalog = json.load(f)
+    if tool:
+        import subprocess
+        run = subprocess.run([tool, "list", "--format", "json"], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"generate.py: `{tool} list --format json` failed; skipped:\n{run.stderr}", file=sys.stderr)
+            return 77
+        catalog = json.loads(run.stdout)
+        args.insert(0, None)
+    else:
+        with open(args[0], encoding="utf-8") as f:
+            catalog = json.load(f)
     files = generate(catalog)
     root = args[1]
     stale = []
