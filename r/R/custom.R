@@ -35,7 +35,18 @@ Metric <- function(classname, initialize = NULL, update_state = NULL, result = N
   attr(ctor, "tally_class") <- def
   class(ctor) <- c("tally_metric_class", "function")
   .tally_env$classes[[classname]] <- ctor
+  .Call(tally_r_register_class, classname)
   ctor
+}
+
+# Called by the C++ registry (src/metric.cpp, tally_r_register_class) to build a metric of a
+# Metric() class from a config; returns its external pointer, or a callback failure.
+.tally_build_class <- function(classname, config) {
+  tryCatch({
+    ctor <- .tally_env$classes[[classname]]
+    if (is.null(ctor)) stop(sprintf("no Metric() class called \"%s\" in this R session", classname))
+    .self_of(do.call(ctor, as.list(config)))$.ptr
+  }, error = function(e) .callback_failure(e))
 }
 
 #' @export

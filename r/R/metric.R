@@ -126,6 +126,9 @@ print.tally_metric <- function(x, ...) {
 #' @export
 metric_get <- function(identifier) {
   if (inherits(identifier, "tally_metric")) return(identifier)
+  if (is.character(identifier) && length(identifier) == 1L && !is.null(.tally_env$classes[[identifier]])) {
+    return(.tally_env$classes[[identifier]]())
+  }
   if (is.list(identifier) && !is.null(identifier$class_name) &&
       !is.null(.tally_env$classes[[identifier$class_name]])) {
     return(metric_from_config(identifier))

@@ -240,9 +240,10 @@ Json r_to_json(SEXP x) {
         const double v = REAL(x)[i];
         if (ISNA(v)) {
           e = nullptr;
-        } else if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 9.007199254740992e15 &&
-                   !Rf_inherits(x, "tally_float")) {
-          e = v;  // integral doubles stay doubles: ConfigReader accepts them for integers too
+        } else if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 9.007199254740992e15) {
+          // R writes integers as doubles (c(0, 1), 200): integral values are JSON integers,
+          // which tally's config reader also accepts where a number is expected.
+          e = static_cast<std::int64_t>(v);
         } else {
           e = v;
         }

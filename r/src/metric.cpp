@@ -108,7 +108,7 @@ SEXP view_to_r(const TensorView& view) {
 // Calls an R callback (from R/custom.R) that never signals: it returns TRUE, or FALSE after
 // keeping the condition in .tally_pending for guard() to re-signal.
 SEXP call_back(SEXP fn, SEXP a, SEXP b, SEXP c, SEXP d, int nargs, const std::string& owner) {
-  SEXP call = nargs == 1 ? Rf_lang2(fn, a) : Rf_lang5(fn, a, b, c, d);
+  SEXP call = nargs == 1 ? Rf_lang2(fn, a) : nargs == 2 ? Rf_lang3(fn, a, b) : Rf_lang5(fn, a, b, c, d);
   PROTECT(call);
   int error = 0;
   SEXP out = R_tryEvalSilent(call, R_GlobalEnv, &error);
@@ -797,5 +797,39 @@ extern "C" SEXP tally_r_time_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP rep
       best = std::min(best, took.count());
     }
     return Rf_ScalarReal(best);
+  });
+}
+
+// Registers a Metric() class with the C++ registry under its class name, so that state files
+// and specs naming it can be built (load_state(path) of a collection holding it). The
+// factory calls tally:::.tally_build_class(classname, config) in R and takes a copy of the
+// metric it returns. Names the registry already has (built-ins, earlier definitions) are
+// left as they are: the factory looks the R constructor up when it runs.
+extern "C" SEXP tally_r_register_class(SEXP classname) {
+  return guard([&] {
+    const std::string name = str(classname, "classname");
+    if (metrics::find(name)) return Rf_ScalarLogical(0);
+    metrics::MetricInfo info;
+    info.class_name = name;
+    info.family = "user";
+    info.doc = "A metric class written in R with Metric()";
+    info.factory = [name](const Json& config) -> std::unique_ptr<Metric> {
+      SEXP ns = PROTECT(R_FindNamespace(Rf_mkString("tally")));
+      SEXP fn = PROTECT(Rf_findFun(Rf_install(".tally_build_class"), ns));
+      SEXP cls = PROTECT(Rf_mkString(name.c_str()));
+      SEXP cfg = PROTECT(json_to_r(config.is_null() ? Json::object() : config));
+      std::unique_ptr<Metric> out;
+      try {
+        SEXP ptr = call_back(fn, cls, cfg, R_NilValue, R_NilValue, 2, name);
+        out = metric_of(ptr).clone();
+      } catch (...) {
+        UNPROTECT(4);
+        throw;
+      }
+      UNPROTECT(4);
+      return out;
+    };
+    metrics::register_metric(std::move(info));
+    return Rf_ScalarLogical(1);
   });
 }

@@ -21,6 +21,34 @@ test_that("stateless API equals the stateful one and leaves the metric untouched
   expect_equal(s[[1]], iou$variables[[1]])
 })
 
+test_that("every keras3 constructor of the reference document exists", {
+  keras3 <- c("auc", "binary_accuracy", "binary_crossentropy", "binary_focal_crossentropy", "binary_iou",
+              "categorical_accuracy", "categorical_crossentropy", "categorical_focal_crossentropy",
+              "categorical_hinge", "concordance_correlation", "cosine_similarity", "f1_score", "false_negatives",
+              "false_positives", "fbeta_score", "hinge", "huber", "iou", "kl_divergence", "log_cosh",
+              "log_cosh_error", "mean", "mean_absolute_error", "mean_absolute_percentage_error", "mean_iou",
+              "mean_squared_error", "mean_squared_logarithmic_error", "mean_wrapper", "one_hot_iou",
+              "one_hot_mean_iou", "pearson_correlation", "poisson", "precision", "precision_at_recall",
+              "r2_score", "recall", "recall_at_precision", "root_mean_squared_error",
+              "sensitivity_at_specificity", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+              "sparse_top_k_categorical_accuracy", "specificity_at_sensitivity", "squared_hinge", "sum",
+              "top_k_categorical_accuracy", "true_negatives", "true_positives")
+  exported <- getNamespaceExports("tally")
+  expect_equal(setdiff(paste0("metric_", keras3), exported), character(0))
+  expect_true(all(c("custom_metric", "Metric", "metric_get") %in% exported))
+  # each builds the metric of its name (functions only: huber, log_cosh and the focal losses)
+  for (k in setdiff(keras3, c("huber", "log_cosh", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+                              "mean_wrapper", "iou", "one_hot_iou", "one_hot_mean_iou", "mean_iou", "binary_iou",
+                              "sensitivity_at_specificity", "specificity_at_sensitivity", "precision_at_recall",
+                              "recall_at_precision"))) {
+    m <- get(paste0("metric_", k), envir = asNamespace("tally"))()
+    expect_s3_class(m, "tally_metric")
+  }
+  expect_equal(metric_precision_at_recall(recall = 0.5)$class_name, "PrecisionAtRecall")
+  expect_equal(metric_mean_iou(num_classes = 3)$class_name, "MeanIoU")
+  expect_equal(metric_iou(num_classes = 3, target_class_ids = c(0, 1))$class_name, "IoU")
+})
+
 test_that("configs round-trip through get_config and metric_from_config", {
   m <- metric_auc(num_thresholds = 17, curve = "PR", name = "pr_auc")
   cfg <- m$get_config()

@@ -70,6 +70,20 @@ test_that("a metric written in R merges, flattens and joins a collection like a 
   expect_equal(col2$result(), r)
 })
 
+test_that("a metric written in R saves, loads and is found by name", {
+  col <- metric_collection(metric_binary_true_positives(), metric_auc())
+  col$update_state(y_true, y_pred, w)
+  path <- tempfile(fileext = ".tally")
+  save_state(col, path, user_data = list(step = 3))
+  back <- load_state(path)  # built through the C++ registry, which calls the R class
+  expect_equal(back$result(), col$result())
+  expect_equal(back$metric("binary_true_positives")$to_vector(), 5.5)
+  expect_equal(attr(back, "user_data")$step, 3)
+  unlink(path)
+  expect_equal(metric_get("BinaryTruePositives")$name, "binary_true_positives")
+  expect_equal(metric_from_config(list(class_name = "BinaryTruePositives", config = list(name = "tp")))$name, "tp")
+})
+
 test_that("a failed update of a metric written in R leaves its state unchanged", {
   failing <- Metric(
     "Failing",
