@@ -44,6 +44,11 @@ test_that("the document's metric_binary_true_positives runs as written", {
   expect_equal(m$get_config()[c("name", "dtype")], list(name = "binary_true_positives", dtype = "float32"))
   expect_output(print(m), "BinaryTruePositives")
   expect_equal(metric_binary_true_positives(name = "tp")$name, "tp")
+  # the stateless API runs the R methods on the given variables
+  vars <- m$stateless_update_state(m$stateless_reset_state(), y_true, y_pred, w)
+  expect_equal(vars, list(true_positives = 5.5))
+  expect_equal(m$stateless_result(vars), 5.5)
+  expect_equal(m$result(), 0)
 })
 
 test_that("a metric written in R merges, flattens and joins a collection like a built-in", {
