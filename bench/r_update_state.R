@@ -27,5 +27,11 @@ for (make in c("binary_accuracy", "auc", "mean_squared_error")) {
   row(sprintf("%s: C++ update_state, same memory", make), cpp)
   cat(sprintf("| %-44s | %9.2f | |\n", sprintf("%s: ratio R / C++", make), r / cpp))
 }
+old <- tally_check_na(FALSE)
+for (make in c("binary_accuracy", "mean_squared_error")) {
+  m <- metric_get(make)
+  row(sprintf("%s: m$update_state, tally_check_na(FALSE)", make), best_of(function() m$update_state(y, p)))
+}
+tally_check_na(old)
 row("base R: mean((p > 0.5) == y)", best_of(function() mean((p > 0.5) == y)))
 row("base R: mean((p - y)^2)", best_of(function() mean((p - y)^2)))

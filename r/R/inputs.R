@@ -6,6 +6,17 @@
 # - factors are class ids, 0-based as in Keras: level i (1-based in R) is class i - 1.
 # - data frames are converted with as.matrix() (one column: that column).
 # - variables of metrics written in R are read as their values.
+#' Turn the NA check of inputs off or on
+#'
+#' Every update scans its inputs for \code{NA} (bad input: an error, state unchanged). For
+#' inputs known to be complete, \code{tally_check_na(FALSE)} skips that scan (one memory
+#' pass per input; docs/performance.md, "R"); an \code{NA} then reaches the metric as the
+#' NaN R stores it as.
+#' @param check \code{TRUE} (the default) or \code{FALSE}.
+#' @return The previous setting, invisibly.
+#' @export
+tally_check_na <- function(check = TRUE) invisible(.Call(tally_r_check_na, isTRUE(check)))
+
 .as_input <- function(x) {
   if (is.null(x) || is.double(x) || is.integer(x) && !is.factor(x) || is.logical(x)) return(x)
   if (is.factor(x)) {

@@ -54,6 +54,8 @@ bool has_na_int(const int* x, R_xlen_t n) {
   return any != 0;
 }
 
+bool check_na = true;  // set from R by tally_check_na(); only the R main thread reads it
+
 struct Original {
   const TensorView* views[3];
   SEXP objects[3];
@@ -61,6 +63,12 @@ struct Original {
 thread_local Original* current_original = nullptr;
 
 }  // namespace
+
+bool set_check_na(bool on) {
+  const bool previous = check_na;
+  check_na = on;
+  return previous;
+}
 
 Input to_input(SEXP x, const char* argument, const std::string& owner) {
   Input in;
@@ -72,7 +80,7 @@ Input to_input(SEXP x, const char* argument, const std::string& owner) {
     case REALSXP:
       dtype = DType::kFloat64;
       data = REAL(x);
-      if (has_na_double(REAL(x), n)) {
+      if (check_na && has_na_double(REAL(x), n)) {
         throw InvalidArgument(owner + ": argument `" + argument +
                               "` contains NA; remove or impute missing values first");
       }
@@ -81,7 +89,7 @@ Input to_input(SEXP x, const char* argument, const std::string& owner) {
     case LGLSXP:
       dtype = DType::kInt32;
       data = TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x)) : static_cast<const void*>(LOGICAL(x));
-      if (has_na_int(static_cast<const int*>(data), n)) {
+      if (check_na && has_na_int(static_cast<const int*>(data), n)) {
         throw InvalidArgument(owner + ": argument `" + argument +
                               "` contains NA; remove or impute missing values first");
       }

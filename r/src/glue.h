@@ -64,6 +64,10 @@ struct Input {
 /// shape (d1, ..., dk) with R's column-major strides. NA anywhere is an InvalidArgument.
 Input to_input(SEXP x, const char* argument, const std::string& owner);
 
+/// Whether to_input() scans for NA (on by default; tally_check_na() in R turns it off for
+/// inputs known to be complete). Returns the previous setting.
+bool set_check_na(bool on);
+
 /// A tensor as an R value: a number for 0-d, a vector for 1-d, a matrix or array with
 /// the same (row, column, ...) indexing as the tensor otherwise.
 SEXP to_r(const Tensor& tensor);

@@ -51,6 +51,7 @@ SEXP tally_r_version();
 SEXP tally_r_call_function(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_time_update(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_register_class(SEXP);
+SEXP tally_r_check_na(SEXP);
 
 static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_get", reinterpret_cast<DL_FUNC>(&tally_r_get), 1},
@@ -100,6 +101,7 @@ static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_call_function", reinterpret_cast<DL_FUNC>(&tally_r_call_function), 4},
     {"tally_r_time_update", reinterpret_cast<DL_FUNC>(&tally_r_time_update), 4},
     {"tally_r_register_class", reinterpret_cast<DL_FUNC>(&tally_r_register_class), 1},
+    {"tally_r_check_na", reinterpret_cast<DL_FUNC>(&tally_r_check_na), 1},
     {nullptr, nullptr, 0}};
 
 void R_init_tally(DllInfo* dll) {

@@ -833,3 +833,7 @@ extern "C" SEXP tally_r_register_class(SEXP classname) {
     return Rf_ScalarLogical(1);
   });
 }
+
+extern "C" SEXP tally_r_check_na(SEXP on) {
+  return guard([&] { return Rf_ScalarLogical(set_check_na(Rf_asLogical(on) == TRUE) ? 1 : 0); });
+}

@@ -30,6 +30,17 @@ test_that("NA is bad input and the state is unchanged", {
   }
 })
 
+test_that("tally_check_na(FALSE) skips the NA scan", {
+  old <- tally_check_na(FALSE)
+  on.exit(tally_check_na(old))
+  expect_true(old)
+  m <- metric_mean_squared_error()
+  m$update_state(c(1, NA), c(1, 1))  # NA is R's NaN: it propagates as Keras's NaN does
+  expect_true(is.na(m$result()))
+  expect_false(tally_check_na(TRUE))
+  expect_error(m$update_state(c(1, NA), c(1, 1)), "contains NA")
+})
+
 test_that("a failed collection update changes no member", {
   col <- metric_collection(metric_auc(), metric_mean_squared_error())
   col$update_state(c(1, 0), c(0.9, 0.1))
