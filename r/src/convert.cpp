@@ -23,9 +23,11 @@ void signal_condition(const char* kind, const char* message) {
   // tally:::.tally_signal(kind, message) builds and signals the condition (R/errors.R).
   SEXP ns = PROTECT(R_FindNamespace(Rf_mkString("tally")));
   SEXP fn = PROTECT(Rf_findFun(Rf_install(".tally_signal"), ns));
-  SEXP call = PROTECT(Rf_lang3(fn, Rf_mkString(kind), Rf_mkString(message)));
+  SEXP kind_r = PROTECT(Rf_mkString(kind));
+  SEXP message_r = PROTECT(Rf_mkString(message));
+  SEXP call = PROTECT(Rf_lang3(fn, kind_r, message_r));
   Rf_eval(call, ns);
-  UNPROTECT(3);
+  UNPROTECT(5);
   Rf_error("%s", message);  // not reached: .tally_signal always signals
 }
 
