@@ -1,0 +1,839 @@
+// Metrics for R: built-ins from the registry, metrics written in R (RMetric), collections,
+// all-reduce, state files and model selection. Every entry point is `extern "C"` and
+// registered in init.cpp; each runs its body under guard() so C++ errors reach R as
+// classed conditions (R/errors.R).
+#include <chrono>
+#include <cstring>
+
+#include "glue.h"
+#include "tally/selection.h"
+#include "tally/state_file.h"
+#ifdef TALLY_R_WITH_MPI
+#include "tally/mpi.h"
+#endif
+
+namespace tally::r {
+namespace {
+
+// A metric seen from R: owned, or a member of a collection (aliasing pointer keeps it alive).
+struct Handle {
+  std::shared_ptr<Metric> metric;
+};
+
+SEXP wrap_metric(std::shared_ptr<Metric> metric) {
+  auto* h = new Handle{std::move(metric)};
+  SEXP ptr = PROTECT(R_MakeExternalPtr(h, Rf_install("tally_metric"), R_NilValue));
+  R_RegisterCFinalizerEx(
+      ptr,
+      [](SEXP p) {
+        delete static_cast<Handle*>(R_ExternalPtrAddr(p));
+        R_ClearExternalPtr(p);
+      },
+      TRUE);
+  UNPROTECT(1);
+  return ptr;
+}
+
+Metric& metric_of(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_metric") ||
+      R_ExternalPtrAddr(ptr) == nullptr) {
+    throw InvalidArgument("tally: not a live tally metric (was it saved with saveRDS? rebuild it from its config)");
+  }
+  return *static_cast<Handle*>(R_ExternalPtrAddr(ptr))->metric;
+}
+
+std::shared_ptr<Metric> shared_metric_of(SEXP ptr) {
+  metric_of(ptr);
+  return static_cast<Handle*>(R_ExternalPtrAddr(ptr))->metric;
+}
+
+std::string str(SEXP x, const char* what) {
+  if (TYPEOF(x) != STRSXP || Rf_xlength(x) != 1 || STRING_ELT(x, 0) == NA_STRING) {
+    throw InvalidArgument(std::string("tally: `") + what + "` must be one string");
+  }
+  return Rf_translateCharUTF8(STRING_ELT(x, 0));
+}
+
+std::vector<double> doubles(SEXP x, const std::string& owner, const char* what) {
+  if (TYPEOF(x) != REALSXP && TYPEOF(x) != INTSXP && TYPEOF(x) != LGLSXP) {
+    throw InvalidArgument(owner + ": `" + what + "` must be a numeric vector; received an R " +
+                          Rf_type2char(TYPEOF(x)));
+  }
+  const Input in = to_input(x, what, owner);
+  return Tensor::copy_of(in.view).to_doubles();
+}
+
+SEXP doubles_to_r(const std::vector<double>& v) {
+  SEXP out = PROTECT(Rf_allocVector(REALSXP, static_cast<R_xlen_t>(v.size())));
+  std::copy(v.begin(), v.end(), REAL(out));
+  UNPROTECT(1);
+  return out;
+}
+
+// Variables as R: an external pointer to a Variables object that R code reads and writes
+// through (valid only while the C++ call that made it runs).
+SEXP wrap_variables(Variables* vars) { return R_MakeExternalPtr(vars, Rf_install("tally_variables"), R_NilValue); }
+
+Variables* variables_of(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_variables") ||
+      R_ExternalPtrAddr(ptr) == nullptr) {
+    throw StateError("tally: these metric variables are no longer valid (used outside update_state or result)");
+  }
+  return static_cast<Variables*>(R_ExternalPtrAddr(ptr));
+}
+
+// Clears the pointer when the C++ call that lent the variables to R returns.
+class LentVariables {
+ public:
+  explicit LentVariables(Variables* vars) : ptr_(PROTECT(wrap_variables(vars))) {}
+  ~LentVariables() {
+    R_ClearExternalPtr(ptr_);
+    UNPROTECT(1);
+  }
+  LentVariables(const LentVariables&) = delete;
+  LentVariables& operator=(const LentVariables&) = delete;
+  SEXP get() const { return ptr_; }
+
+ private:
+  SEXP ptr_;
+};
+
+SEXP view_to_r(const TensorView& view) {
+  if (!view.has_value()) return R_NilValue;
+  SEXP original = original_of(view);
+  if (!Rf_isNull(original)) return original;
+  return to_r(Tensor::copy_of(view));
+}
+
+// Calls an R callback (from R/custom.R) that never signals: it returns TRUE, or FALSE after
+// keeping the condition in .tally_pending for guard() to re-signal.
+SEXP call_back(SEXP fn, SEXP a, SEXP b, SEXP c, SEXP d, int nargs, const std::string& owner) {
+  SEXP call = nargs == 1 ? Rf_lang2(fn, a) : nargs == 2 ? Rf_lang3(fn, a, b) : Rf_lang5(fn, a, b, c, d);
+  PROTECT(call);
+  int error = 0;
+  SEXP out = R_tryEvalSilent(call, R_GlobalEnv, &error);
+  UNPROTECT(1);
+  if (error != 0) throw RCallbackError(owner + ": the R code of the metric failed: " + R_curErrorBuf());
+  PROTECT(out);
+  if (TYPEOF(out) == VECSXP && Rf_xlength(out) == 2 && Rf_inherits(out, "tally_callback_failure")) {
+    const std::string message = Rf_translateCharUTF8(STRING_ELT(VECTOR_ELT(out, 1), 0));
+    UNPROTECT(1);
+    throw RCallbackError(message);
+  }
+  UNPROTECT(1);
+  return out;
+}
+
+// A metric written in R (Metric() in R/custom.R): its variables are tally Variables, so it
+// merges, flattens, joins collections and all-reduces like a built-in; update and result
+// run the R functions, which read and write the variables lent to them.
+class RMetric final : public MetricWithClone<RMetric> {
+ public:
+  RMetric(std::string class_name, std::string name, DType dtype, const VariableLayout& layout, SEXP update, SEXP result,
+          Json config)
+      : MetricWithClone<RMetric>(std::move(name), dtype),
+        class_name_(std::move(class_name)),
+        update_(std::make_shared<Rcpp::RObject>(update)),
+        result_(std::make_shared<Rcpp::RObject>(result)),
+        config_(std::move(config)) {
+    for (const Variable& v : layout) add_variable(v.name, v.shape, v.dtype, v.aggregation);
+  }
+
+  std::string class_name() const override { return class_name_; }
+  Json get_config() const override {
+    Json c = Metric::get_config();
+    for (auto it = config_.begin(); it != config_.end(); ++it) c[it.key()] = it.value();
+    return c;
+  }
+
+  void accumulate(Variables& vars, const Batch& batch) const override {
+    Variables work = vars;  // R code may fail half-way: update a copy, commit at the end
+    {
+      LentVariables lent(&work);
+      SEXP t = PROTECT(view_to_r(batch.y_true));
+      SEXP p = PROTECT(view_to_r(batch.y_pred));
+      SEXP w = PROTECT(view_to_r(batch.sample_weight));
+      try {
+        call_back(*update_, lent.get(), t, p, w, 4, name());
+      } catch (...) {
+        UNPROTECT(3);
+        throw;
+      }
+      UNPROTECT(3);
+    }
+    vars = std::move(work);
+  }
+
+  Tensor result_from(const Variables& vars) const override {
+    Variables copy = vars;  // R code only reads; a copy keeps `vars` const
+    LentVariables lent(&copy);
+    SEXP out = PROTECT(call_back(*result_, lent.get(), R_NilValue, R_NilValue, R_NilValue, 1, name()));
+    if (TYPEOF(out) != REALSXP) {
+      UNPROTECT(1);
+      throw InvalidArgument(name() + ": result() must return numbers");
+    }
+    const R_xlen_t n = Rf_xlength(out);
+    std::vector<double> values(REAL(out), REAL(out) + n);
+    UNPROTECT(1);
+    if (n == 1) return Tensor::scalar(values[0]);
+    return Tensor::from_vector(std::span<const double>(values));
+  }
+
+ private:
+  std::string class_name_;
+  std::shared_ptr<Rcpp::RObject> update_, result_;
+  Json config_;
+};
+
+Aggregation aggregation_of(const std::string& name, const std::string& owner) {
+  if (name == "sum") return Aggregation::kSum;
+  if (name == "min") return Aggregation::kMin;
+  if (name == "max") return Aggregation::kMax;
+  throw InvalidArgument(owner + ": aggregation must be \"sum\", \"min\" or \"max\"; received \"" + name + "\"");
+}
+
+SEXP variables_to_r(const Variables& values) {
+  const R_xlen_t n = static_cast<R_xlen_t>(values.size());
+  SEXP out = PROTECT(Rf_allocVector(VECSXP, n));
+  SEXP names = PROTECT(Rf_allocVector(STRSXP, n));
+  for (R_xlen_t i = 0; i < n; ++i) {
+    const Variable& v = values.layout()[static_cast<std::size_t>(i)];
+    SEXP entry = PROTECT(Rf_allocVector(VECSXP, 5));
+    SEXP fields = PROTECT(Rf_allocVector(STRSXP, 5));
+    const char* keys[] = {"name", "shape", "dtype", "aggregation", "value"};
+    for (int k = 0; k < 5; ++k) SET_STRING_ELT(fields, k, Rf_mkChar(keys[k]));
+    SET_VECTOR_ELT(entry, 0, Rf_mkString(v.name.c_str()));
+    SEXP shape = PROTECT(Rf_allocVector(INTSXP, static_cast<R_xlen_t>(v.shape.size())));
+    for (std::size_t a = 0; a < v.shape.size(); ++a) INTEGER(shape)[a] = static_cast<int>(v.shape[a]);
+    SET_VECTOR_ELT(entry, 1, shape);
+    SET_VECTOR_ELT(entry, 2, Rf_mkString(std::string(dtype_name(v.dtype)).c_str()));
+    SET_VECTOR_ELT(entry, 3, Rf_mkString(std::string(aggregation_name(v.aggregation)).c_str()));
+    SET_VECTOR_ELT(entry, 4, to_r(values.tensor(static_cast<std::size_t>(i))));
+    Rf_setAttrib(entry, R_NamesSymbol, fields);
+    SET_VECTOR_ELT(out, i, entry);
+    SET_STRING_ELT(names, i, Rf_mkChar(v.name.c_str()));
+    UNPROTECT(3);
+  }
+  Rf_setAttrib(out, R_NamesSymbol, names);
+  UNPROTECT(2);
+  return out;
+}
+
+// Owned Variables for the stateless API (Keras's metric_variables), as an R external pointer.
+SEXP wrap_owned_variables(Variables vars) {
+  auto* v = new Variables(std::move(vars));
+  SEXP ptr = PROTECT(R_MakeExternalPtr(v, Rf_install("tally_state"), R_NilValue));
+  R_RegisterCFinalizerEx(
+      ptr,
+      [](SEXP p) {
+        delete static_cast<Variables*>(R_ExternalPtrAddr(p));
+        R_ClearExternalPtr(p);
+      },
+      TRUE);
+  UNPROTECT(1);
+  return ptr;
+}
+
+const Variables& owned_variables_of(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_state") ||
+      R_ExternalPtrAddr(ptr) == nullptr) {
+    throw InvalidArgument(
+        "tally: `metric_variables` must come from stateless_reset_state() or stateless_update_state()");
+  }
+  return *static_cast<Variables*>(R_ExternalPtrAddr(ptr));
+}
+
+// --- collections ---------------------------------------------------------------------
+SEXP wrap_collection(std::shared_ptr<MetricCollection> c) {
+  auto* h = new std::shared_ptr<MetricCollection>(std::move(c));
+  SEXP ptr = PROTECT(R_MakeExternalPtr(h, Rf_install("tally_collection"), R_NilValue));
+  R_RegisterCFinalizerEx(
+      ptr,
+      [](SEXP p) {
+        delete static_cast<std::shared_ptr<MetricCollection>*>(R_ExternalPtrAddr(p));
+        R_ClearExternalPtr(p);
+      },
+      TRUE);
+  UNPROTECT(1);
+  return ptr;
+}
+
+std::shared_ptr<MetricCollection>& collection_of(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_collection") ||
+      R_ExternalPtrAddr(ptr) == nullptr) {
+    throw InvalidArgument("tally: not a live tally metric collection");
+  }
+  return *static_cast<std::shared_ptr<MetricCollection>*>(R_ExternalPtrAddr(ptr));
+}
+
+// Input views of one update, with the R objects they came from (for metrics written in R).
+struct Inputs {
+  Input t, p, w;
+  Inputs(SEXP y_true, SEXP y_pred, SEXP sample_weight, const std::string& owner)
+      : t(to_input(y_true, "y_true", owner)),
+        p(to_input(y_pred, "y_pred", owner)),
+        w(to_input(sample_weight, "sample_weight", owner)) {}
+};
+
+#ifdef TALLY_R_WITH_MPI
+MpiContext& mpi_of(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_mpi") ||
+      R_ExternalPtrAddr(ptr) == nullptr) {
+    throw InvalidArgument("tally: not a live MPI context");
+  }
+  return *static_cast<MpiContext*>(R_ExternalPtrAddr(ptr));
+}
+#endif
+
+}  // namespace
+}  // namespace tally::r
+
+using namespace tally;     // NOLINT: the entry points below are the glue's whole surface
+using namespace tally::r;  // NOLINT
+
+extern "C" {
+
+SEXP tally_r_get(SEXP spec) {
+  return guard([&] {
+    std::unique_ptr<Metric> m;
+    if (TYPEOF(spec) == STRSXP && Rf_xlength(spec) == 1) {
+      m = metrics::get(str(spec, "spec"));
+    } else {
+      m = metrics::get(r_to_json(spec));
+    }
+    return wrap_metric(std::shared_ptr<Metric>(std::move(m)));
+  });
+}
+
+SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+  return guard([&] {
+    Metric& m = metric_of(ptr);
+    const Inputs in(y_true, y_pred, sample_weight, m.name());
+    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
+    SEXP objects[3] = {y_true, y_pred, sample_weight};
+    OriginalScope scope(views, objects);
+    m.update_state(in.t.view, in.p.view, in.w.view);
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_result(SEXP ptr) {
+  return guard([&] { return to_r(metric_of(ptr).result()); });
+}
+
+SEXP tally_r_reset(SEXP ptr) {
+  return guard([&] {
+    metric_of(ptr).reset_state();
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_merge(SEXP ptr, SEXP others) {
+  return guard([&] {
+    Metric& m = metric_of(ptr);
+    if (TYPEOF(others) == EXTPTRSXP) {
+      m.merge_state(metric_of(others));
+    } else {
+      std::vector<const Metric*> raw;
+      for (R_xlen_t i = 0; i < Rf_xlength(others); ++i) raw.push_back(&metric_of(VECTOR_ELT(others, i)));
+      m.merge_state(raw);
+    }
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_to_vector(SEXP ptr) {
+  return guard([&] { return doubles_to_r(metric_of(ptr).to_vector()); });
+}
+
+SEXP tally_r_from_vector(SEXP ptr, SEXP values) {
+  return guard([&] {
+    Metric& m = metric_of(ptr);
+    m.from_vector(doubles(values, m.name(), "values"));
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_config(SEXP ptr) {
+  return guard([&] { return json_to_r(metric_of(ptr).get_config()); });
+}
+
+SEXP tally_r_serialize(SEXP ptr) {
+  return guard([&] { return json_to_r(metrics::serialize(metric_of(ptr))); });
+}
+
+SEXP tally_r_info(SEXP ptr) {
+  return guard([&] {
+    const Metric& m = metric_of(ptr);
+    Json info = {{"class_name", m.class_name()},
+                 {"name", m.name()},
+                 {"dtype", std::string(dtype_name(m.dtype()))},
+                 {"direction", std::string(direction_name(m.direction()))}};
+    return json_to_r(info);
+  });
+}
+
+SEXP tally_r_variables(SEXP ptr) {
+  return guard([&] { return variables_to_r(metric_of(ptr).variable_values()); });
+}
+
+SEXP tally_r_clone(SEXP ptr) {
+  return guard([&] { return wrap_metric(std::shared_ptr<Metric>(metric_of(ptr).clone())); });
+}
+
+SEXP tally_r_stateless_reset(SEXP ptr) {
+  return guard([&] { return wrap_owned_variables(stateless_reset_state(metric_of(ptr))); });
+}
+
+SEXP tally_r_stateless_update(SEXP ptr, SEXP vars, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+  return guard([&] {
+    const Metric& m = metric_of(ptr);
+    const Inputs in(y_true, y_pred, sample_weight, m.name());
+    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
+    SEXP objects[3] = {y_true, y_pred, sample_weight};
+    OriginalScope scope(views, objects);
+    return wrap_owned_variables(stateless_update_state(m, owned_variables_of(vars), in.t.view, in.p.view, in.w.view));
+  });
+}
+
+SEXP tally_r_stateless_result(SEXP ptr, SEXP vars) {
+  return guard([&] { return to_r(stateless_result(metric_of(ptr), owned_variables_of(vars))); });
+}
+
+SEXP tally_r_state_from_vector(SEXP ptr, SEXP values) {
+  return guard([&] {
+    const Metric& m = metric_of(ptr);
+    const std::vector<double> v = doubles(values, m.name(), "metric_variables");
+    return wrap_owned_variables(State::from_vector(m, v).variables());
+  });
+}
+
+SEXP tally_r_state_variables(SEXP vars) {
+  return guard([&] { return variables_to_r(owned_variables_of(vars)); });
+}
+
+// --- metrics written in R --------------------------------------------------------------
+SEXP tally_r_rmetric_new(SEXP class_name, SEXP name, SEXP dtype, SEXP declarations, SEXP update, SEXP result,
+                         SEXP config) {
+  return guard([&] {
+    const std::string owner = str(name, "name");
+    VariableLayout layout;
+    for (R_xlen_t i = 0; i < Rf_xlength(declarations); ++i) {
+      SEXP d = VECTOR_ELT(declarations, i);  // list(name, shape, dtype, aggregation)
+      Variable v;
+      v.name = str(VECTOR_ELT(d, 0), "variable name");
+      SEXP shape = VECTOR_ELT(d, 1);
+      for (R_xlen_t k = 0; k < Rf_xlength(shape); ++k) v.shape.push_back(static_cast<std::int64_t>(REAL(shape)[k]));
+      v.dtype = dtype_from_name(str(VECTOR_ELT(d, 2), "variable dtype"));
+      v.aggregation = aggregation_of(str(VECTOR_ELT(d, 3), "aggregation"), owner);
+      layout.push_back(std::move(v));
+    }
+    auto m = std::make_shared<RMetric>(str(class_name, "classname"), owner, dtype_from_name(str(dtype, "dtype")),
+                                       layout, update, result, r_to_json(config));
+    return wrap_metric(std::move(m));
+  });
+}
+
+// Reads variable `index` from the lent variables, or from the metric's own values when `vars` is NULL.
+SEXP tally_r_var_get(SEXP ptr, SEXP vars, SEXP index) {
+  return guard([&] {
+    const std::size_t i = static_cast<std::size_t>(Rf_asInteger(index));
+    const Variables& v = Rf_isNull(vars) ? metric_of(ptr).variable_values() : *variables_of(vars);
+    if (i >= v.size()) throw StateError("tally: no variable number " + std::to_string(i));
+    return to_r(v.tensor(i));
+  });
+}
+
+// Replaces variable `index` (broadcasting a single number); `vars` NULL writes the metric's own values.
+SEXP tally_r_var_set(SEXP ptr, SEXP vars, SEXP index, SEXP value) {
+  return guard([&] {
+    Metric& m = metric_of(ptr);
+    const std::size_t i = static_cast<std::size_t>(Rf_asInteger(index));
+    Variables own;
+    Variables* target = nullptr;
+    if (Rf_isNull(vars)) {
+      own = m.variable_values();
+      target = &own;
+    } else {
+      target = variables_of(vars);
+    }
+    if (i >= target->size()) throw StateError("tally: no variable number " + std::to_string(i));
+    const Variable& decl = target->layout()[i];
+    const std::vector<double> x = doubles(value, m.name(), "value");
+    const std::int64_t n = decl.numel();
+    if (static_cast<std::int64_t>(x.size()) != n && x.size() != 1) {
+      throw ShapeError(m.name() + ": variable \"" + decl.name + "\" has shape " + shape_string(decl.shape) + " (" +
+                       std::to_string(n) + " elements); assigned " + std::to_string(x.size()) + " values");
+    }
+    // R holds the value column-major; the variable is C order.
+    std::vector<double> c_order(static_cast<std::size_t>(n));
+    if (x.size() == 1) {
+      std::fill(c_order.begin(), c_order.end(), x[0]);
+    } else {
+      const Input in = to_input(value, "value", m.name());
+      const Tensor t = Tensor::copy_of(in.view);
+      std::vector<double> flat = t.to_doubles();
+      c_order = std::move(flat);
+    }
+    if (decl.dtype == DType::kInt64) {
+      auto dst = target->i64(i);
+      for (std::int64_t k = 0; k < n; ++k) {
+        const double v = c_order[static_cast<std::size_t>(k)];
+        if (v != std::floor(v) || std::abs(v) > 9.007199254740992e15) {
+          throw StateError(m.name() + ": variable \"" + decl.name + "\" is int64 and needs integers; received " +
+                           std::to_string(v));
+        }
+        dst[static_cast<std::size_t>(k)] = static_cast<std::int64_t>(v);
+      }
+    } else {
+      auto dst = target->f64(i);
+      std::copy(c_order.begin(), c_order.end(), dst.begin());
+    }
+    if (Rf_isNull(vars)) m.set_variable_values(own);
+    return R_NilValue;
+  });
+}
+
+// --- collections ---------------------------------------------------------------------
+SEXP tally_r_collection_new(SEXP metrics) {
+  return guard([&] {
+    std::vector<std::unique_ptr<Metric>> members;
+    for (R_xlen_t i = 0; i < Rf_xlength(metrics); ++i) members.push_back(metric_of(VECTOR_ELT(metrics, i)).clone());
+    return wrap_collection(std::make_shared<MetricCollection>(std::move(members)));
+  });
+}
+
+SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+  return guard([&] {
+    MetricCollection& c = *collection_of(ptr);
+    const Inputs in(y_true, y_pred, sample_weight, "MetricCollection");
+    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
+    SEXP objects[3] = {y_true, y_pred, sample_weight};
+    OriginalScope scope(views, objects);
+    c.update_state(in.t.view, in.p.view, in.w.view);
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_collection_names(SEXP ptr) {
+  return guard([&] { return Rcpp::wrap(collection_of(ptr)->names()); });
+}
+
+SEXP tally_r_collection_metric(SEXP ptr, SEXP name) {
+  return guard([&] {
+    std::shared_ptr<MetricCollection>& c = collection_of(ptr);
+    Metric& m = c->metric(str(name, "name"));
+    return wrap_metric(std::shared_ptr<Metric>(c, &m));  // keeps the collection alive
+  });
+}
+
+SEXP tally_r_collection_reset(SEXP ptr) {
+  return guard([&] {
+    collection_of(ptr)->reset_state();
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_collection_merge(SEXP ptr, SEXP other) {
+  return guard([&] {
+    collection_of(ptr)->merge_state(*collection_of(other));
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_collection_to_vector(SEXP ptr) {
+  return guard([&] { return doubles_to_r(collection_of(ptr)->to_vector()); });
+}
+
+SEXP tally_r_collection_from_vector(SEXP ptr, SEXP values) {
+  return guard([&] {
+    collection_of(ptr)->from_vector(doubles(values, "MetricCollection", "values"));
+    return R_NilValue;
+  });
+}
+
+// --- distributed ---------------------------------------------------------------------
+SEXP tally_r_all_reduce_local(SEXP ptr) {
+  return guard([&] {
+    NotDistributedContext context;
+    all_reduce_metrics(*collection_of(ptr), context);
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_mpi_available() {
+  return Rf_ScalarLogical(
+#ifdef TALLY_R_WITH_MPI
+      1
+#else
+      0
+#endif
+  );
+}
+
+SEXP tally_r_mpi_new(SEXP timeout) {
+  return guard([&]() -> SEXP {
+#ifdef TALLY_R_WITH_MPI
+    auto* c = new MpiContext();
+    if (!Rf_isNull(timeout)) c->set_collective_timeout(Rf_asReal(timeout));
+    SEXP ptr = PROTECT(R_MakeExternalPtr(c, Rf_install("tally_mpi"), R_NilValue));
+    R_RegisterCFinalizerEx(
+        ptr,
+        [](SEXP p) {
+          delete static_cast<MpiContext*>(R_ExternalPtrAddr(p));
+          R_ClearExternalPtr(p);
+        },
+        TRUE);
+    UNPROTECT(1);
+    return ptr;
+#else
+    static_cast<void>(timeout);
+    throw InvalidArgument("mpi_context: this build of the tally R package has no MPI (configure with TALLY_WITH_MPI)");
+#endif
+  });
+}
+
+SEXP tally_r_mpi_info(SEXP ptr) {
+  return guard([&]() -> SEXP {
+#ifdef TALLY_R_WITH_MPI
+    MpiContext& c = mpi_of(ptr);
+    Json info = {{"global_rank", c.global_rank()},
+                 {"world_size", c.world_size()},
+                 {"local_rank", c.local_rank()},
+                 {"local_size", c.local_size()}};
+    return json_to_r(info);
+#else
+    static_cast<void>(ptr);
+    throw InvalidArgument("tally: no MPI in this build");
+#endif
+  });
+}
+
+SEXP tally_r_mpi_close(SEXP ptr) {
+  return guard([&]() -> SEXP {
+#ifdef TALLY_R_WITH_MPI
+    if (TYPEOF(ptr) == EXTPTRSXP && R_ExternalPtrAddr(ptr) != nullptr) {
+      delete static_cast<MpiContext*>(R_ExternalPtrAddr(ptr));
+      R_ClearExternalPtr(ptr);
+    }
+#else
+    static_cast<void>(ptr);
+#endif
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_all_reduce_mpi(SEXP collection, SEXP context) {
+  return guard([&]() -> SEXP {
+#ifdef TALLY_R_WITH_MPI
+    all_reduce_metrics(*collection_of(collection), mpi_of(context));
+    return R_NilValue;
+#else
+    static_cast<void>(collection);
+    static_cast<void>(context);
+    throw InvalidArgument("tally: no MPI in this build");
+#endif
+  });
+}
+
+SEXP tally_r_mpi_all_reduce_metric(SEXP metric, SEXP context) {
+  return guard([&]() -> SEXP {
+#ifdef TALLY_R_WITH_MPI
+    all_reduce_metrics(metric_of(metric), mpi_of(context));
+    return R_NilValue;
+#else
+    static_cast<void>(metric);
+    static_cast<void>(context);
+    throw InvalidArgument("tally: no MPI in this build");
+#endif
+  });
+}
+
+// --- state files and model selection --------------------------------------------------
+SEXP tally_r_save_metric(SEXP ptr, SEXP path, SEXP user_data) {
+  return guard([&] {
+    save_state(metric_of(ptr), str(path, "path"), Rf_isNull(user_data) ? Json::object() : r_to_json(user_data));
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_save_collection(SEXP ptr, SEXP path, SEXP user_data) {
+  return guard([&] {
+    save_state(*collection_of(ptr), str(path, "path"), Rf_isNull(user_data) ? Json::object() : r_to_json(user_data));
+    return R_NilValue;
+  });
+}
+
+// Restores a state file into `target` (a metric or a collection), or builds what it holds
+// when `target` is NULL; returns list(kind, object, user_data).
+SEXP tally_r_load(SEXP path, SEXP target) {
+  return guard([&] {
+    const SavedState saved = load_state(str(path, "path"));
+    SEXP object = R_NilValue;
+    if (!Rf_isNull(target) && R_ExternalPtrTag(target) == Rf_install("tally_collection")) {
+      saved.restore(*collection_of(target));
+    } else if (!Rf_isNull(target)) {
+      saved.restore(metric_of(target));
+    } else if (saved.kind() == SavedState::Kind::kCollection) {
+      object = wrap_collection(std::make_shared<MetricCollection>(saved.to_collection()));
+    } else {
+      object = wrap_metric(std::shared_ptr<Metric>(saved.to_metric()));
+    }
+    PROTECT(object);
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, 3));
+    SET_VECTOR_ELT(out, 0, Rf_mkString(saved.kind() == SavedState::Kind::kCollection ? "collection" : "metric"));
+    SET_VECTOR_ELT(out, 1, object);
+    SET_VECTOR_ELT(out, 2, json_to_r(saved.user_data()));
+    UNPROTECT(2);
+    return out;
+  });
+}
+
+SEXP tally_r_selector_new(SEXP metric_name, SEXP op, SEXP logdir) {
+  return guard([&] {
+    const std::string o = str(op, "model_selection_operator");
+    SelectionOperator fn;
+    if (o == "greater") {
+      fn = ModelSelector::greater();
+    } else if (o == "less") {
+      fn = ModelSelector::less();
+    } else if (o != "none") {
+      throw InvalidArgument(
+          "model_selector: `model_selection_operator` must be \"greater\", \"less\" or NULL; received \"" + o + "\"");
+    }
+    auto* s = new ModelSelector(str(metric_name, "metric_name"), fn, str(logdir, "logdir"));
+    SEXP ptr = PROTECT(R_MakeExternalPtr(s, Rf_install("tally_selector"), R_NilValue));
+    R_RegisterCFinalizerEx(
+        ptr,
+        [](SEXP p) {
+          delete static_cast<ModelSelector*>(R_ExternalPtrAddr(p));
+          R_ClearExternalPtr(p);
+        },
+        TRUE);
+    UNPROTECT(1);
+    return ptr;
+  });
+}
+
+SEXP tally_r_selector_direction_op(SEXP metric) {
+  return guard([&] {
+    const Metric& m = metric_of(metric);
+    static_cast<void>(ModelSelector::from_direction(m));  // throws for metrics without a direction
+    return Rf_mkString(m.direction() == Direction::kHigherIsBetter ? "greater" : "less");
+  });
+}
+
+// `checkpoint` is NULL or an R function(folder) wrapped by R/tracking.R so that it never signals.
+SEXP tally_r_selector_update(SEXP ptr, SEXP value, SEXP step, SEXP checkpoint) {
+  return guard([&] {
+    auto* s = static_cast<ModelSelector*>(R_ExternalPtrAddr(ptr));
+    if (s == nullptr) throw InvalidArgument("model_selector: not a live selector");
+    std::function<void(const std::string&)> cb;
+    if (!Rf_isNull(checkpoint)) {
+      cb = [&](const std::string& folder) {
+        SEXP f = PROTECT(Rf_mkString(folder.c_str()));
+        try {
+          call_back(checkpoint, f, R_NilValue, R_NilValue, R_NilValue, 1, s->metric_name());
+        } catch (...) {
+          UNPROTECT(1);
+          throw;
+        }
+        UNPROTECT(1);
+      };
+    }
+    return Rf_ScalarLogical(s->update(Rf_asReal(value), static_cast<std::int64_t>(Rf_asReal(step)), cb) ? 1 : 0);
+  });
+}
+
+SEXP tally_r_selector_info(SEXP ptr) {
+  return guard([&] {
+    auto* s = static_cast<ModelSelector*>(R_ExternalPtrAddr(ptr));
+    if (s == nullptr) throw InvalidArgument("model_selector: not a live selector");
+    Json info = {{"metric_name", s->metric_name()},
+                 {"best_value", s->best_value() ? Json(*s->best_value()) : Json(nullptr)},
+                 {"best_step", s->best_step() ? Json(*s->best_step()) : Json(nullptr)},
+                 {"best_folder", s->best_folder()},
+                 {"best_model_sel_file", s->best_model_sel_file()}};
+    return json_to_r(info);
+  });
+}
+
+// --- catalog -----------------------------------------------------------------------------
+SEXP tally_r_known_names() {
+  return guard([&] { return Rcpp::wrap(metrics::known_names()); });
+}
+
+SEXP tally_r_version() {
+  return guard([&] { return Rf_mkString(std::string(version()).c_str()); });
+}
+
+}  // extern "C"
+
+extern "C" SEXP tally_r_call_function(SEXP name, SEXP y_true, SEXP y_pred, SEXP kwargs) {
+  return guard([&] {
+    const std::string fn_name = str(name, "name");
+    const auto info = metrics::functional::find_function(fn_name);
+    if (!info) throw InvalidArgument("tally: no per-sample function called \"" + fn_name + "\"");
+    ConfigReader reader(fn_name, Rf_isNull(kwargs) ? Json::object() : r_to_json(kwargs));
+    const metrics::functional::BoundFunction bound = info->factory(reader);
+    reader.finish();
+    const Inputs in(y_true, y_pred, R_NilValue, fn_name);
+    return to_r(bound.fn(in.t.view, in.p.view));
+  });
+}
+
+// For bench/r_update_state.R: the fastest of `reps` bare C++ update_state calls on views of
+// the same R memory (no NA scan, no R dispatch), in seconds, so one run gives the ratio.
+extern "C" SEXP tally_r_time_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP reps) {
+  return guard([&] {
+    Metric& m = metric_of(ptr);
+    const Input t = to_input(y_true, "y_true", m.name());
+    const Input p = to_input(y_pred, "y_pred", m.name());
+    double best = 1e300;
+    for (int i = 0; i < Rf_asInteger(reps); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      m.update_state(t.view, p.view);
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      best = std::min(best, took.count());
+    }
+    return Rf_ScalarReal(best);
+  });
+}
+
+// Registers a Metric() class with the C++ registry under its class name, so that state files
+// and specs naming it can be built (load_state(path) of a collection holding it). The
+// factory calls tally:::.tally_build_class(classname, config) in R and takes a copy of the
+// metric it returns. Names the registry already has (built-ins, earlier definitions) are
+// left as they are: the factory looks the R constructor up when it runs.
+extern "C" SEXP tally_r_register_class(SEXP classname) {
+  return guard([&] {
+    const std::string name = str(classname, "classname");
+    if (metrics::find(name)) return Rf_ScalarLogical(0);
+    metrics::MetricInfo info;
+    info.class_name = name;
+    info.family = "user";
+    info.doc = "A metric class written in R with Metric()";
+    info.factory = [name](const Json& config) -> std::unique_ptr<Metric> {
+      SEXP ns = PROTECT(R_FindNamespace(Rf_mkString("tally")));
+      SEXP fn = PROTECT(Rf_findFun(Rf_install(".tally_build_class"), ns));
+      SEXP cls = PROTECT(Rf_mkString(name.c_str()));
+      SEXP cfg = PROTECT(json_to_r(config.is_null() ? Json::object() : config));
+      std::unique_ptr<Metric> out;
+      try {
+        SEXP ptr = call_back(fn, cls, cfg, R_NilValue, R_NilValue, 2, name);
+        out = metric_of(ptr).clone();
+      } catch (...) {
+        UNPROTECT(4);
+        throw;
+      }
+      UNPROTECT(4);
+      return out;
+    };
+    metrics::register_metric(std::move(info));
+    return Rf_ScalarLogical(1);
+  });
+}
+
+extern "C" SEXP tally_r_check_na(SEXP on) {
+  return guard([&] { return Rf_ScalarLogical(set_check_na(Rf_asLogical(on) == TRUE) ? 1 : 0); });
+}
