@@ -261,92 +261,93 @@ TEST(MeanPinballLoss, MatchesScikitLearn) {
     FAIL() << "alpha 1.5 accepted";
   } catch (const InvalidArgument& e) {
     EXPECT_STREQ(e.what(), "MeanPinballLoss \"mean_pinball_loss\": argument `alpha` must be in [0, 1]; received 1.5");
+  }
+}
 
-    TEST(R2Score, FirstBatchFixesTheNumberOfOutputs) {
-      // Keras 3 builds R2Score's variables from the first batch: (N, 3) inputs need no num_outputs.
-      const std::vector<double> y{1, 10, 100, 2, 20, 250, 3, 35, 300, 4, 40, 400};
-      const std::vector<double> p{1.5, 11, 110, 2, 18, 240, 2.5, 33, 330, 4.5, 41, 390};
-      R2Score lazy(ClassAggregation::kNone);
-      EXPECT_TRUE(lazy.to_vector().empty());  // nothing until the first batch
-      lazy.update_state(TensorView(std::vector<double>(y.begin(), y.begin() + 6), {2, 3}),
-                        TensorView(std::vector<double>(p.begin(), p.begin() + 6), {2, 3}));
-      lazy.update_state(TensorView(std::vector<double>(y.begin() + 6, y.end()), {2, 3}),
-                        TensorView(std::vector<double>(p.begin() + 6, p.end()), {2, 3}));
-      R2Score fixed(ClassAggregation::kNone, 0, "r2_score", DType::kFloat32, 3);
-      fixed.update_state(TensorView(y, {4, 3}), TensorView(p, {4, 3}));
-      // Per output: 1 - SS_res / SS_tot; sklearn r2_score(multioutput="raw_values") gives 0.85, 0.98241758, 0.9744.
-      const std::vector<double> want{1.0 - 0.75 / 5.0, 1.0 - 10.0 / 568.75, 1.0 - 1200.0 / 46875.0};
-      const std::vector<double> got = lazy.result().to_doubles(), got_fixed = fixed.result().to_doubles();
-      ASSERT_EQ(got.size(), 3u);
-      for (std::size_t j = 0; j < 3; ++j) {
-        EXPECT_NEAR(got[j], want[j], 1e-12) << j;
-        EXPECT_NEAR(got_fixed[j], want[j], 1e-12) << j;
-      }
-      EXPECT_FALSE(lazy.get_config().contains("num_outputs"));  // written only when given, as Keras has no such key
-      EXPECT_EQ(fixed.get_config()["num_outputs"], 3);
-      // A built metric and one constructed with num_outputs have the same layout: they merge.
-      EXPECT_NO_THROW(fixed.merge_state(lazy));
-      // A later batch of another width is a ShapeError naming both widths; the state is unchanged.
-      const std::vector<double> before = lazy.to_vector();
-      try {
-        lazy.update_state(TensorView(std::vector<double>(4, 1.0), {2, 2}),
-                          TensorView(std::vector<double>(4, 2.0), {2, 2}));
-        ADD_FAILURE() << "a batch with another number of outputs was accepted";
-      } catch (const ShapeError& e) {
-        EXPECT_NE(std::string(e.what()).find("fixed the number of outputs at 3; this batch has 2"), std::string::npos)
-            << e.what();
-      }
-      EXPECT_EQ(lazy.to_vector(), before);
-      // An unbuilt metric takes a built state (what a state file or a checkpoint restores).
-      R2Score restored(ClassAggregation::kNone);
-      restored.set_variable_values(lazy.variable_values());
-      EXPECT_EQ(restored.result().to_doubles(), lazy.result().to_doubles());
-      EXPECT_TRUE(std::isnan(R2Score().result().to_doubles()[0]));  // no batch: NaN, as 0/0
-      lazy.reset_state();                                           // keeps K, as Keras keeps built variables
-      EXPECT_EQ(lazy.to_vector(), std::vector<double>(13, 0.0));
-      // Rank 1 input is one output, and the registry's default (no num_outputs) builds lazily too.
-      auto by_name = get("r2_score");
-      by_name->update_state(TensorView(y, {4, 3}), TensorView(p, {4, 3}));
-      EXPECT_NEAR(by_name->value(), (want[0] + want[1] + want[2]) / 3.0, 1e-12);
-      EXPECT_THROW(R2Score(ClassAggregation::kUniformAverage, 0, "r2", DType::kFloat32, 0), InvalidArgument);
-    }
+TEST(R2Score, FirstBatchFixesTheNumberOfOutputs) {
+  // Keras 3 builds R2Score's variables from the first batch: (N, 3) inputs need no num_outputs.
+  const std::vector<double> y{1, 10, 100, 2, 20, 250, 3, 35, 300, 4, 40, 400};
+  const std::vector<double> p{1.5, 11, 110, 2, 18, 240, 2.5, 33, 330, 4.5, 41, 390};
+  R2Score lazy(ClassAggregation::kNone);
+  EXPECT_TRUE(lazy.to_vector().empty());  // nothing until the first batch
+  lazy.update_state(TensorView(std::vector<double>(y.begin(), y.begin() + 6), {2, 3}),
+                    TensorView(std::vector<double>(p.begin(), p.begin() + 6), {2, 3}));
+  lazy.update_state(TensorView(std::vector<double>(y.begin() + 6, y.end()), {2, 3}),
+                    TensorView(std::vector<double>(p.begin() + 6, p.end()), {2, 3}));
+  R2Score fixed(ClassAggregation::kNone, 0, "r2_score", DType::kFloat32, 3);
+  fixed.update_state(TensorView(y, {4, 3}), TensorView(p, {4, 3}));
+  // Per output: 1 - SS_res / SS_tot; sklearn r2_score(multioutput="raw_values") gives 0.85, 0.98241758, 0.9744.
+  const std::vector<double> want{1.0 - 0.75 / 5.0, 1.0 - 10.0 / 568.75, 1.0 - 1200.0 / 46875.0};
+  const std::vector<double> got = lazy.result().to_doubles(), got_fixed = fixed.result().to_doubles();
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t j = 0; j < 3; ++j) {
+    EXPECT_NEAR(got[j], want[j], 1e-12) << j;
+    EXPECT_NEAR(got_fixed[j], want[j], 1e-12) << j;
+  }
+  EXPECT_FALSE(lazy.get_config().contains("num_outputs"));  // written only when given, as Keras has no such key
+  EXPECT_EQ(fixed.get_config()["num_outputs"], 3);
+  // A built metric and one constructed with num_outputs have the same layout: they merge.
+  EXPECT_NO_THROW(fixed.merge_state(lazy));
+  // A later batch of another width is a ShapeError naming both widths; the state is unchanged.
+  const std::vector<double> before = lazy.to_vector();
+  try {
+    lazy.update_state(TensorView(std::vector<double>(4, 1.0), {2, 2}), TensorView(std::vector<double>(4, 2.0), {2, 2}));
+    ADD_FAILURE() << "a batch with another number of outputs was accepted";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("fixed the number of outputs at 3; this batch has 2"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(lazy.to_vector(), before);
+  // An unbuilt metric takes a built state (what a state file or a checkpoint restores).
+  R2Score restored(ClassAggregation::kNone);
+  restored.set_variable_values(lazy.variable_values());
+  EXPECT_EQ(restored.result().to_doubles(), lazy.result().to_doubles());
+  EXPECT_TRUE(std::isnan(R2Score().result().to_doubles()[0]));  // no batch: NaN, as 0/0
+  lazy.reset_state();                                           // keeps K, as Keras keeps built variables
+  EXPECT_EQ(lazy.to_vector(), std::vector<double>(13, 0.0));
+  // Rank 1 input is one output, and the registry's default (no num_outputs) builds lazily too.
+  auto by_name = get("r2_score");
+  by_name->update_state(TensorView(y, {4, 3}), TensorView(p, {4, 3}));
+  EXPECT_NEAR(by_name->value(), (want[0] + want[1] + want[2]) / 3.0, 1e-12);
+  EXPECT_THROW(R2Score(ClassAggregation::kUniformAverage, 0, "r2", DType::kFloat32, 0), InvalidArgument);
+}
 
-    TEST(R2Score, AllReduceBeforeAnyUpdateNeedsNumOutputs) {
-      // A worker that saw no data has no outputs yet: its layout differs from a built one, so the
-      // all-reduce fails on every rank with a DistributedError instead of mixing shapes.
-      const std::vector<double> y{1, 2, 3, 4}, p{1.5, 2, 2.5, 4.5};
-      for (const bool with_num_outputs : {false, true}) {
-        testing::ThreadGroup group(2);
-        std::vector<std::string> errors(2);
-        std::vector<double> results(2, 0.0);
-        std::vector<std::thread> workers;
-        for (int rank = 0; rank < 2; ++rank) {
-          workers.emplace_back([&, rank] {
-            testing::ThreadContext context(group, rank);
-            std::optional<std::int64_t> k;
-            if (with_num_outputs) k = 2;
-            R2Score r2(ClassAggregation::kUniformAverage, 0, "r2", DType::kFloat32, k);
-            if (rank == 0) r2.update_state(TensorView(y, {2, 2}), TensorView(p, {2, 2}));
-            Metric* metrics[] = {&r2};
-            try {
-              all_reduce_metrics(metrics, context);
-              results[static_cast<std::size_t>(rank)] = r2.value();
-            } catch (const DistributedError& e) {
-              errors[static_cast<std::size_t>(rank)] = e.what();
-            }
-          });
+TEST(R2Score, AllReduceBeforeAnyUpdateNeedsNumOutputs) {
+  // A worker that saw no data has no outputs yet: its layout differs from a built one, so the
+  // all-reduce fails on every rank with a DistributedError instead of mixing shapes.
+  const std::vector<double> y{1, 2, 3, 4}, p{1.5, 2, 2.5, 4.5};
+  for (const bool with_num_outputs : {false, true}) {
+    testing::ThreadGroup group(2);
+    std::vector<std::string> errors(2);
+    std::vector<double> results(2, 0.0);
+    std::vector<std::thread> workers;
+    for (int rank = 0; rank < 2; ++rank) {
+      workers.emplace_back([&, rank] {
+        testing::ThreadContext context(group, rank);
+        std::optional<std::int64_t> k;
+        if (with_num_outputs) k = 2;
+        R2Score r2(ClassAggregation::kUniformAverage, 0, "r2", DType::kFloat32, k);
+        if (rank == 0) r2.update_state(TensorView(y, {2, 2}), TensorView(p, {2, 2}));
+        Metric* metrics[] = {&r2};
+        try {
+          all_reduce_metrics(metrics, context);
+          results[static_cast<std::size_t>(rank)] = r2.value();
+        } catch (const DistributedError& e) {
+          errors[static_cast<std::size_t>(rank)] = e.what();
         }
-        for (auto& w : workers) w.join();
-        if (with_num_outputs) {
-          EXPECT_EQ(errors, std::vector<std::string>(2));
-          // Outputs (1, 3) vs (1.5, 2.5) and (2, 4) vs (2, 4.5): R² 1 - 0.5/2 and 1 - 0.25/2.
-          EXPECT_NEAR(results[0], (0.75 + 0.875) / 2.0, 1e-12);
-          EXPECT_EQ(results[0], results[1]);
-        } else {
-          for (const std::string& e : errors) EXPECT_NE(e.find("ranks hold different metrics"), std::string::npos) << e;
-        }
-      }
+      });
     }
+    for (auto& w : workers) w.join();
+    if (with_num_outputs) {
+      EXPECT_EQ(errors, std::vector<std::string>(2));
+      // Outputs (1, 3) vs (1.5, 2.5) and (2, 4) vs (2, 4.5): R² 1 - 0.5/2 and 1 - 0.25/2.
+      EXPECT_NEAR(results[0], (0.75 + 0.875) / 2.0, 1e-12);
+      EXPECT_EQ(results[0], results[1]);
+    } else {
+      for (const std::string& e : errors) EXPECT_NE(e.find("ranks hold different metrics"), std::string::npos) << e;
+    }
+  }
+}
 
-  }  // namespace
+}  // namespace
 }  // namespace tally::metrics
