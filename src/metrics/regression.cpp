@@ -328,10 +328,10 @@ const MetricSpec<R2ScoreOptions>& R2Score::spec() {
           field("num_regressors", &O::num_regressors, "Regressors of the adjusted R^2 (0: plain R^2).",
                 rules::at_least(0)),
           name_and_dtype<O>(),
-          field("num_outputs", &O::num_outputs,
+          listed_when_set(field("num_outputs", &O::num_outputs,
                 "tally extension: fixes the number of outputs up front (needed to all-reduce before any update).",
                 rules::at_least(1), OptionRule{"at most " + std::to_string(kMaxOutputs), [](const Json& v) {
-                                                 return v.is_number() && v.get<double>() <= kMaxOutputs;
+    return v.is_number() && v.get<double>() <= kMaxOutputs;
                                                }})}};
   return spec;
 }
