@@ -3,7 +3,7 @@ one state vector. Built from specs (names, aliases, JSON, dicts) or metric objec
 import numpy as np
 
 from . import _tally
-from .metric import Metric, PyState
+from .metric import Metric, PyState, _locked
 from .metrics import BuiltinMetric, get
 
 __all__ = ["MetricCollection"]
@@ -12,11 +12,18 @@ __all__ = ["MetricCollection"]
 class MetricCollection:
     """Updates every metric with the same inputs; results, vectors and merges cover all."""
 
+    def __getstate__(self):
+        # Copies get a lock of their own (the lock is made on first use).
+        state = self.__dict__.copy()
+        state.pop("_tally_lock", None)
+        return state
+
     def __init__(self, metrics=()):
         self._metrics = []
         for m in metrics:
             self.add(m)
 
+    @_locked
     def add(self, metric):
         """Adds a metric (or a spec); its name must be new."""
         if not isinstance(metric, (BuiltinMetric, Metric)):
@@ -43,6 +50,7 @@ class MetricCollection:
                 return m
         raise KeyError(f'MetricCollection: no metric named "{name}"; the metrics are {", ".join(self.names())}')
 
+    @_locked
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Updates every metric; all or nothing: if one rejects the batch, none changes."""
         saved = [m.to_vector() for m in self._metrics]
@@ -57,14 +65,17 @@ class MetricCollection:
                 m.from_vector(v)
             raise
 
+    @_locked
     def result(self):
         """{name: result} in insertion order."""
         return {m.name: m.result() for m in self._metrics}
 
+    @_locked
     def reset_state(self):
         for m in self._metrics:
             m.reset_state()
 
+    @_locked
     def merge_state(self, other):
         """Merges a collection with the same metrics (names and classes, in order)."""
         if other.names() != self.names():
@@ -72,11 +83,13 @@ class MetricCollection:
         for mine, theirs in zip(self._metrics, other._metrics):
             mine.merge_state(theirs)
 
+    @_locked
     def to_vector(self):
         """Every metric's state vector, concatenated."""
         parts = [np.asarray(m.to_vector(), dtype=np.float64) for m in self._metrics]
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    @_locked
     def from_vector(self, values):
         """Restores every metric from one vector; length checked first; unchanged on error."""
         values = np.asarray(values, dtype=np.float64)
@@ -94,10 +107,12 @@ class MetricCollection:
                 m.from_vector(v)
             raise
 
+    @_locked
     def state(self):
         """Snapshots of every metric's state."""
         return [m.state() for m in self._metrics]
 
+    @_locked
     def clone(self):
         return MetricCollection([m.clone() for m in self._metrics])
 

@@ -17,6 +17,7 @@ all-reduces exactly like a built-in one::
 """
 import functools
 import re
+import threading
 
 import numpy as np
 
@@ -77,17 +78,41 @@ class Variable:
         return f"<tally.Variable {self.name} {self.dtype}{list(self.shape)} {self.aggregation}>"
 
 
+_LOCK_GUARD = threading.Lock()
+
+
+def _lock_of(obj):
+    """The object's own re-entrant lock, made on first use (docs/reliability.md, "Threads")."""
+    lock = obj.__dict__.get("_tally_lock")
+    if lock is None:
+        with _LOCK_GUARD:
+            lock = obj.__dict__.setdefault("_tally_lock", threading.RLock())
+    return lock
+
+
+def _locked(method):
+    # One verb at a time per object, as the C++ lock does for built-in metrics.
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        with _lock_of(self):
+            return method(self, *args, **kwargs)
+    wrapped._tally_locked = True
+    return wrapped
+
+
 def _atomic_update(update):
-    # A failed update must leave the state as it was, as for built-in metrics.
+    # A failed update must leave the state as it was, as for built-in metrics; updates from
+    # several threads are serialized by the metric's lock.
     @functools.wraps(update)
     def wrapped(self, *args, **kwargs):
-        saved = [v.value.copy() for v in self._variables]
-        try:
-            return update(self, *args, **kwargs)
-        except BaseException:
-            for v, old in zip(self._variables, saved):
-                v.value = old
-            raise
+        with _lock_of(self):
+            saved = [v.value.copy() for v in self._variables]
+            try:
+                return update(self, *args, **kwargs)
+            except BaseException:
+                for v, old in zip(self._variables, saved):
+                    v.value = old
+                raise
     wrapped._tally_atomic = True
     return wrapped
 
@@ -104,6 +129,16 @@ class Metric:
         update = cls.__dict__.get("update_state")
         if update is not None and not getattr(update, "_tally_atomic", False):
             cls.update_state = _atomic_update(update)
+        for verb in ("result", "reset_state"):
+            method = cls.__dict__.get(verb)
+            if method is not None and not getattr(method, "_tally_locked", False):
+                setattr(cls, verb, _locked(method))
+
+    def __getstate__(self):
+        # Copies (clone, pickle) get a lock of their own.
+        state = self.__dict__.copy()
+        state.pop("_tally_lock", None)
+        return state
 
     def __init__(self, name=None, dtype="float32"):
         self.name = name or _snake_case(type(self).__name__)
@@ -138,6 +173,7 @@ class Metric:
     def result(self):
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
+    @_locked
     def reset_state(self):
         """Back to the identity values."""
         for v in self._variables:
@@ -162,6 +198,7 @@ class Metric:
             raise StateError(f"{self.name}: cannot merge a {type(other).__name__} with a different variable layout "
                              f"into a {type(self).__name__}")
 
+    @_locked
     def merge_state(self, other):
         """Merges another metric (or a list) of the same class by each variable's aggregation."""
         others = list(other) if isinstance(other, (list, tuple)) else [other]
@@ -176,12 +213,14 @@ class Metric:
                 else:
                     mine.value[...] = np.maximum(mine.value, theirs.value)
 
+    @_locked
     def to_vector(self):
         """All variables flattened in declaration order as one float64 vector."""
         if not self._variables:
             return np.zeros(0)
         return np.concatenate([np.asarray(v.value, dtype=np.float64).ravel() for v in self._variables])
 
+    @_locked
     def from_vector(self, values):
         """Restores the state from a vector; checks length and integrality; unchanged on error."""
         values = np.asarray(values, dtype=np.float64)
@@ -208,6 +247,7 @@ class Metric:
         """An immutable snapshot: a (metric class, vector) pair with +, to_vector and result."""
         return PyState(self, self.to_vector())
 
+    @_locked
     def set_state(self, state):
         """Replaces the state with a snapshot of the same class."""
         self._check_mergeable(state._template)

@@ -76,10 +76,11 @@ Shape count_shape(const ConfusionOptions& o) {
 ConfusionMetric::ConfusionMetric(std::string name, DType dtype, ConfusionOptions options,
                                  std::vector<ConfusionCount> counts, bool keras_accumulator)
     : Metric(std::move(name), dtype), options_(std::move(options)), counts_(std::move(counts)) {
+  check_state_budget(2 * static_cast<std::int64_t>(counts_.size()) * shape_numel(count_shape(options_)));
   for (const ConfusionCount c : counts_) {
     const std::string n = keras_accumulator ? "accumulator" : count_name(c);
     add_variable(n, count_shape(options_), DType::kInt64);
-    add_variable("weighted_" + n, count_shape(options_), DType::kFloat64);
+    add_variable("weighted_" + n, count_shape(options_), DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);
   }
 }
 

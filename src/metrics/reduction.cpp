@@ -34,7 +34,7 @@ Tensor Sum::result_from(const Variables& vars) const { return Tensor::scalar(var
 
 Mean::Mean(std::string name, DType dtype) : MetricWithClone(std::move(name), dtype) {
   add_variable("total", {});
-  add_variable("count", {});
+  add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
 }
 
 std::unique_ptr<Metric> Mean::from_config(const Json& config) {
@@ -68,7 +68,7 @@ MeanMetricWrapper::MeanMetricWrapper(PerSampleFn fn, std::string name, DType dty
       direction_(direction) {
   if (!fn_) throw InvalidArgument("MeanMetricWrapper \"" + this->name() + "\": argument `fn` must be callable");
   add_variable("total", {});
-  add_variable("count", {});
+  add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
 }
 
 Json MeanMetricWrapper::get_config() const {

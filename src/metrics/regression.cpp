@@ -132,7 +132,7 @@ std::unique_ptr<Metric> simple_from_config(const char* owner, const char* defaul
 ElementwiseErrorMetric::ElementwiseErrorMetric(std::string name, DType dtype, RegressionError error, bool root)
     : Metric(std::move(name), dtype), error_(error), root_(root) {
   add_variable("total", {});
-  add_variable("count", {});
+  add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
 }
 
 void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) const {
@@ -298,7 +298,7 @@ R2Score::R2Score(ClassAggregation aggregation, std::int64_t num_regressors, std:
   add_variable("squared_sum", {num_outputs});
   add_variable("sum", {num_outputs});
   add_variable("residual", {num_outputs});
-  add_variable("count", {num_outputs});
+  add_variable("count", {num_outputs}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);
 }
 
 std::unique_ptr<Metric> R2Score::from_config(const Json& config) {

@@ -66,7 +66,7 @@ class MeanBasedMetric : public MetricWithClone<Derived> {
   /// Declares `total` and `count`.
   MeanBasedMetric(std::string name, DType dtype) : MetricWithClone<Derived>(std::move(name), dtype) {
     this->add_variable("total", {});
-    this->add_variable("count", {});
+    this->add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
   }
 };
 

@@ -22,7 +22,7 @@ class RowLossMean : public Metric {
   /// Declares the two variables.
   RowLossMean(std::string name, DType dtype) : Metric(std::move(name), dtype) {
     add_variable("total", {});
-    add_variable("count", {});
+    add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
   }
   /// Adds a batch's (total, count) contribution.
   static void add_totals(Variables& vars, double total, double count) {
