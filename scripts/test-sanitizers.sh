@@ -23,9 +23,10 @@ export TALLY_STRESS_SAMPLES=20000000  # the 1e9-sample stress runs in the main p
 ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" -E '^install_consumer$'
 
 # ThreadSanitizer over the threaded tests only (docs/reliability.md, "Threads"): the library
-# and thread_test alone, in their own build folder, to keep CI time small. libgomp is not
-# instrumented, so its barriers would look like races: OMP_NUM_THREADS=1 keeps tally's
-# kernels serial (no OpenMP region starts), and every thread TSan sees is the test's own.
+# and thread_test alone, in their own build folder, to keep CI time small. The OpenMP
+# runtime (clang's libomp) is not instrumented, so its barriers would look like races:
+# OMP_NUM_THREADS=1 keeps tally's kernels serial (no parallel region forks), and every
+# thread TSan sees is the test's own.
 tsan_dir=${TALLY_TSAN_BUILD_DIR:-build-tsan}
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -gline-tables-only" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \

@@ -120,6 +120,10 @@ def test_deep_user_data_is_refused_on_save(tmp_path):
         deep = {"k": deep}
     with pytest.raises(tally.InvalidArgument, match="user_data: JSON nested deeper than 100 levels"):
         tally.save_state(tally.metrics.Mean(), str(tmp_path / "m.state"), user_data=deep)
+    for _ in range(5000):
+        deep = {"k": deep}
+    with pytest.raises(tally.InvalidArgument, match="save_state: user_data must be JSON"):
+        tally.save_state(tally.metrics.Mean(), str(tmp_path / "m.state"), user_data=deep)
 
 
 def _crc32c(data):

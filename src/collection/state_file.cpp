@@ -94,7 +94,12 @@ void save(SavedState::Kind kind, std::span<const Metric* const> metrics, const s
           const Json& user_data) {
   // Bounded as the reader bounds it, so every file tally writes can be read back.
   internal::check_json_depth<InvalidArgument>(user_data, path + ": save_state: user_data");
-  internal::write_file_atomically(path, encode(kind, metrics, user_data));
+  // Consistent snapshots (clone() holds each metric's lock), so that a save running while
+  // other threads update writes whole batches only.
+  std::vector<std::unique_ptr<Metric>> copies;
+  std::vector<const Metric*> snapshot;
+  for (const Metric* m : metrics) snapshot.push_back(copies.emplace_back(m->clone()).get());
+  internal::write_file_atomically(path, encode(kind, snapshot, user_data));
 }
 
 // Reads the header's fields with messages that say which field of which file is wrong.
@@ -181,7 +186,8 @@ void save_state(const Metric& metric, const std::string& path, const Json& user_
 }
 
 void save_state(const MetricCollection& collection, const std::string& path, const Json& user_data) {
-  const std::vector<const Metric*> metrics = collection.metrics();
+  const MetricCollection copy = collection;  // one moment of every member: copies under the collection's lock
+  const std::vector<const Metric*> metrics = copy.metrics();
   save(SavedState::Kind::kCollection, metrics, path, user_data);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "internal/check.h"
+#include "internal/memory.h"
 #include "metrics/kernels/confusion_counts.h"
 #include "metrics/kernels/mean_update.h"
 #include "tally/config.h"
@@ -309,6 +310,8 @@ void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) 
         internal::str_cat(owner, ": Argument `num_thresholds` must be at most ", kMaxThresholds,
                           " (the state holds 8 counts per threshold). Received: num_thresholds=", num_thresholds));
   }
+  // The memory limit (tally/memory.h), before any per-threshold vector is built.
+  internal::check_state_size(owner, 8 * 8 * num_thresholds);
 }
 
 ConfusionOptions auc_confusion(const AucOptions& a) {
