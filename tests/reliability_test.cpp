@@ -332,34 +332,35 @@ TEST_F(MemoryLimit, HugeConfigsFailFastWithAClearMessage) {
 }
 
 TEST_F(MemoryLimit, ScratchOfOneUpdateIsBudgeted) {
-  // 2^20 thresholds: 64 MiB of state (at most half of 160 MiB) and 128 MiB of scratch.
-  set_memory_limit(160 << 20);
-  auto auc = metrics::get(R"({"class_name":"AUC","config":{"num_thresholds":1048576}})");
+  // 2^17 thresholds: 8 MiB of state (at most half of 20 MiB) and 16 MiB of scratch.
+  set_memory_limit(20 << 20);
+  auto auc = metrics::get(R"({"class_name":"AUC","config":{"num_thresholds":131072}})");
   const std::string message = error_of<InvalidArgument>([&] {
     auc->update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   });
   EXPECT_NE(message.find("this update needs"), std::string::npos) << message;
-  EXPECT_NE(message.find("for confusion counts on top of 64 MiB of state, over tally's memory limit of 160 MiB"),
+  EXPECT_NE(message.find("this update needs 16 MiB for confusion counts on top of 8 MiB of state, over tally's memory "
+                         "limit of 20 MiB"),
             std::string::npos)
       << message;
   EXPECT_EQ(auc->to_vector(), std::vector<double>(auc->to_vector().size(), 0.0));  // unchanged
-  set_memory_limit(std::int64_t{1} << 30);
+  set_memory_limit(64 << 20);
   auc->update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   EXPECT_NEAR(auc->value(), 1.0, 1e-9);
 }
 
 TEST_F(MemoryLimit, CollectionsCountTheirStateCopies) {
-  set_memory_limit(100 << 20);
+  set_memory_limit(10 << 20);
   MetricCollection c = MetricCollection::from_specs(
-      {R"({"class_name":"AUC","config":{"num_thresholds":400000,"name":"a"}})",
-       R"({"class_name":"AUC","config":{"num_thresholds":400000,"name":"b"}})",
-       R"({"class_name":"AUC","config":{"num_thresholds":400000,"name":"c"}})"});  // 3 x 24.4 MiB of state
+      {R"({"class_name":"AUC","config":{"num_thresholds":40000,"name":"a"}})",
+       R"({"class_name":"AUC","config":{"num_thresholds":40000,"name":"b"}})",
+       R"({"class_name":"AUC","config":{"num_thresholds":40000,"name":"c"}})"});  // 3 x 2.4 MiB of state
   const std::string message = error_of<InvalidArgument>([&] {
     c.update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   });
-  EXPECT_NE(message.find("MetricCollection: this update holds 146.5 MiB of state and state copies"), std::string::npos)
+  EXPECT_NE(message.find("MetricCollection: this update holds 14.6 MiB of state and state copies"), std::string::npos)
       << message;
-  set_memory_limit(200 << 20);
+  set_memory_limit(64 << 20);
   c.update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   EXPECT_NEAR(c.metric("c").value(), 1.0, 1e-9);
 }
