@@ -177,7 +177,7 @@ def test_memory_limit():
     assert tally.memory_limit() == 1 << 30
     with pytest.raises(tally.InvalidArgument, match="its state would take 1 GiB, more than half the memory limit"):
         tally.metrics.AUC(num_thresholds=2**24)
-    with pytest.raises(tally.InvalidArgument, match="raise it with tally.set_memory_limit"):
+    with pytest.raises(tally.InvalidArgument, match=r"\(Python: tally\.set_memory_limit\)"):
         tally.metrics.MeanIoU(num_classes=8192)
     try:
         tally.set_memory_limit(20 << 20)

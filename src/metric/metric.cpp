@@ -291,8 +291,14 @@ State State::operator+(const State& other) const {
 }
 
 State State::from_vector(std::span<const double> values) const {
-  Variables v = values_;
+  // A State may be a released estimate: privatize() (tally/privacy.h) adds noise, so its
+  // counts can be negative. Lengths and integrality are checked here; the domains only when
+  // the state is restored into a metric (set_state, docs/reliability.md).
+  auto relaxed = std::make_shared<VariableLayout>(values_.layout());
+  for (Variable& variable : *relaxed) variable.domain = Domain::kAny;
+  Variables v(std::move(relaxed));
   v.assign_vector(values, metric_->name());
+  v.adopt_layout(values_.layout_ptr());
   return State(metric_, std::move(v));
 }
 
