@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The second pass of the test command (issue 10): the whole test suite again, built with
 # clang's AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the test that
-# made it), then every libFuzzer target for TALLY_FUZZ_SECONDS (default 60) from its
-# committed seed corpus in tests/fuzz/corpus/. Any crash, leak or sanitizer report fails.
+# made it), then the threaded tests under ThreadSanitizer, then every libFuzzer target for
+# TALLY_FUZZ_SECONDS (default 60) from its committed seed corpus in tests/fuzz/corpus/.
+# Any crash, leak or sanitizer report fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${TALLY_SANITIZE_BUILD_DIR:-build-sanitize}
@@ -21,14 +22,31 @@ export TALLY_STRESS_SAMPLES=20000000  # the 1e9-sample stress runs in the main p
 # install_consumer checks packaging with an unsanitized consumer; the main pass runs it.
 ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" -E '^install_consumer$'
 
+# ThreadSanitizer over the threaded tests only (docs/reliability.md, "Threads"): the library
+# and thread_test alone, in their own build folder, to keep CI time small. The OpenMP
+# runtime (clang's libomp) is not instrumented, so its barriers would look like races:
+# OMP_NUM_THREADS=1 keeps tally's kernels serial (no parallel region forks), and every
+# thread TSan sees is the test's own.
+tsan_dir=${TALLY_TSAN_BUILD_DIR:-build-tsan}
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -gline-tables-only" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" -DTALLY_BUILD_BENCHMARKS=OFF -DTALLY_WITH_PYTHON=OFF \
+  -DTALLY_WITH_MPI=OFF >/dev/null
+cmake --build "$tsan_dir" -j"$jobs" --target thread_test
+OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
+  "$tsan_dir/tests/thread_test"
+
 corpus_dir="$build_dir/fuzz-corpus"
 mkdir -p "$corpus_dir"
 fuzz_one() {
   local name=$1 dir=$2 seconds=$3
   mkdir -p "$dir/$name" "$dir/artifacts"
+  # The JSON readers get a dictionary with nesting runs (tests/fuzz/json.dict).
+  local dict=()
+  case $name in spec | state | selection) dict=(-dict=tests/fuzz/json.dict) ;; esac
   # New inputs go to the build folder; the committed seeds are only read.
   if ! "$BUILD/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-      -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$name-" \
+      -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$name-" "${dict[@]}" \
       "$dir/$name" "tests/fuzz/corpus/$name" >"$dir/$name.log" 2>&1; then
     tail -60 "$dir/$name.log"
     echo "fuzz_$name FAILED (reproducer in $dir/artifacts/)" >&2

@@ -3,6 +3,11 @@
 // vector for all of them (pfl's Metrics). Metrics that can share per-batch work (the
 // same Metric::shared_work_key()) compute it once per batch, like TorchMetrics' compute
 // groups: today the confusion-matrix family with equal thresholds, top_k and class_id.
+//
+// Thread contract (docs/reliability.md): the verbs of one collection may be called from
+// several threads at once. Each takes the collection's lock (updates are serialized per
+// collection, all or nothing) and each member metric's lock while it reads or writes that
+// member, so a member updated on its own at the same time stays consistent too.
 
 #include <cstdint>
 #include <memory>
@@ -35,10 +40,12 @@ class MetricCollection {
   /// Builds from a JSON array of specs (strings or {"class_name", "config"} objects).
   static MetricCollection from_json(const Json& specs);
 
+  /// Clones every member, holding `other`'s lock.
   MetricCollection(const MetricCollection& other);
   MetricCollection& operator=(const MetricCollection& other);
-  MetricCollection(MetricCollection&&) noexcept = default;
-  MetricCollection& operator=(MetricCollection&&) noexcept = default;
+  /// Moves the members; not synchronized (the source must not be in use by other threads).
+  MetricCollection(MetricCollection&& other) noexcept;
+  MetricCollection& operator=(MetricCollection&& other) noexcept;
   ~MetricCollection() = default;
 
   /// Adds a metric at the end; its name must be new.
@@ -81,6 +88,7 @@ class MetricCollection {
  private:
   void check_same_members(const MetricCollection& other, std::string_view what) const;
 
+  detail::ObjectLock lock_;  // guards metrics_ (the list) and serializes the verbs
   std::vector<std::unique_ptr<Metric>> metrics_;
 };
 

@@ -6,9 +6,18 @@
 // subclass supplies two pure functions: accumulate(vars, batch) and
 // result_from(vars); everything else (update, merge, vectors, stateless API) is
 // built on them here.
+//
+// Thread contract (docs/reliability.md): every verb of one Metric (update_state, result,
+// value, reset_state, merge_state, to_vector, from_vector, state, set_state,
+// set_variable_values, layout_fingerprint, copies and clone) may be called from several
+// threads at once; each takes the metric's own lock, so updates are serialized per object
+// and result() sees whole batches only. variable_values() and variables() return
+// references that another thread's update may change: use state() or to_vector() for a
+// snapshot while other threads update.
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +54,25 @@ class State;
 class MetricCollection;
 class DistributedContext;
 
+namespace detail {
+
+/// A mutex that copies and moves as a fresh, unlocked mutex, so that objects holding one
+/// (Metric, MetricCollection) stay copyable; the copy constructor locks the source itself.
+class ObjectLock {
+ public:
+  ObjectLock() = default;
+  ObjectLock(const ObjectLock& /*other*/) {}
+  ObjectLock& operator=(const ObjectLock& /*other*/) { return *this; }
+  ~ObjectLock() = default;
+  /// The mutex; mutable so that const verbs (result, to_vector) can lock it.
+  std::mutex& get() const { return mutex_; }
+
+ private:
+  mutable std::mutex mutex_;
+};
+
+}  // namespace detail
+
 /// The result of work that several metrics can share for one batch (for example the
 /// confusion counts behind Precision, Recall and AUC with the same thresholds).
 /// Subclasses hold whatever the metrics of one group need.
@@ -63,11 +91,11 @@ class Metric {
   /// Adds one batch. On any error the state is left exactly as it was.
   void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight = {});
   /// The metric's value over everything seen: a float64 tensor, 0-d for scalar metrics.
-  Tensor result() const { return result_from(variables_); }
+  Tensor result() const;
   /// The result of a scalar metric as double; throws ShapeError for vector results.
   double value() const;
   /// Forgets everything seen (every variable back to its identity value).
-  void reset_state() { variables_.reset(); }
+  void reset_state();
   /// Merges another metric's state into this one; it must be the same class and layout.
   void merge_state(const Metric& other);
   /// Merges every metric of a list into this one (all-or-nothing: checked before merging).
@@ -91,20 +119,22 @@ class Metric {
   /// never change and layouts only when the variables are replaced.
   std::uint64_t layout_fingerprint() const;
 
-  /// Declared variables, in declaration order.
+  /// Declared variables, in declaration order (not synchronized: see the thread contract above).
   const VariableLayout& variables() const { return variables_.layout(); }
-  /// Current values of the variables.
+  /// Current values of the variables (not synchronized: see the thread contract above).
   const Variables& variable_values() const { return variables_; }
-  /// Replaces the variable values; throws StateError if the layout differs.
+  /// Replaces the variable values; throws StateError if the layout differs or a value lies
+  /// outside its variable's domain (a negative count).
   void set_variable_values(const Variables& values);
   /// Immutable snapshot of the state, bound to a copy of this metric's configuration.
   State state() const;
   /// Replaces the state with one taken from a metric of the same class and layout.
   void set_state(const State& state);
   /// The state flattened to one float64 vector (sum of two vectors = merge, for sum variables).
-  std::vector<double> to_vector() const { return variables_.to_vector(); }
-  /// Replaces the state from a flat vector; checks length and integrality; unchanged on error.
-  void from_vector(std::span<const double> values) { variables_.assign_vector(values, name_); }
+  std::vector<double> to_vector() const;
+  /// Replaces the state from a flat vector; checks length, integrality and each variable's
+  /// domain; unchanged on error.
+  void from_vector(std::span<const double> values);
 
   /// The pure update: adds `batch` into `vars`. Must validate before writing, so that a
   /// throw leaves `vars` untouched (the base also restores small states on a throw).
@@ -123,19 +153,29 @@ class Metric {
  protected:
   /// Sets the name and the Keras dtype (float16, bfloat16, float32 or float64).
   explicit Metric(std::string name, DType dtype = DType::kFloat32);
-  Metric(const Metric&) = default;
-  Metric& operator=(const Metric&) = default;
+  /// Copies configuration and state, holding `other`'s lock while reading it.
+  Metric(const Metric& other);
+  /// Copies configuration and state, holding both locks.
+  Metric& operator=(const Metric& other);
 
   /// Declares a variable (Keras add_variable); call only from constructors. Returns its index.
+  /// `domain` defaults to default_domain(dtype, aggregation); pass Domain::kNonNegative for
+  /// float64 counts and sums of weights, so that states from outside are checked.
   std::size_t add_variable(std::string name, Shape shape, DType dtype = DType::kFloat64,
-                           Aggregation aggregation = Aggregation::kSum);
+                           Aggregation aggregation = Aggregation::kSum, std::optional<Domain> domain = std::nullopt);
+  /// Throws InvalidArgument when a state of `elements` values would not fit the memory limit
+  /// (tally/memory.h); call before add_variable so that a too-large config allocates nothing.
+  void check_state_budget(std::int64_t elements) const;
 
  private:
   friend class MetricCollection;  // commits updated copies, like update_state does
   // Writes the reduced values back in place, after validating them.
   friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
-  void check_mergeable(const Metric& other) const;
+  void check_mergeable(const Metric& other) const;  // caller holds both locks
+  // `values` under this metric's declared domains, checked; caller holds the lock.
+  Variables checked_values(const Variables& values) const;
 
+  detail::ObjectLock lock_;  // guards variables_ and the fingerprint caches
   std::string name_;
   DType dtype_;
   Variables variables_;

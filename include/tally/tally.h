@@ -7,6 +7,7 @@
 #include "tally/dlpack.h"
 #include "tally/error.h"
 #include "tally/logging.h"
+#include "tally/memory.h"
 #include "tally/metric.h"
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/confusion.h"

@@ -20,15 +20,32 @@ enum class Aggregation : std::uint8_t { kSum, kMin, kMax };
 /// Lower-case name of an aggregation ("sum", "min", "max").
 std::string_view aggregation_name(Aggregation aggregation);
 
-/// Declaration of one state variable: name, shape, dtype (float64 or int64), aggregation.
+/// Which values a variable may hold, checked whenever a state comes from outside
+/// (from_vector, set_state, set_variable_values, load_state): see docs/reliability.md.
+enum class Domain : std::uint8_t {
+  kAny,          ///< any float64 (NaN and infinities included); any int64
+  kNonNegative,  ///< finite and >= 0: counts and sums of (non-negative) sample weights
+};
+
+/// The domain a variable gets when its declaration names none: int64 sum variables are
+/// counts (kNonNegative); everything else kAny.
+Domain default_domain(DType dtype, Aggregation aggregation);
+
+/// Declaration of one state variable: name, shape, dtype (float64 or int64), aggregation,
+/// and the domain of its values.
 struct Variable {
   std::string name;
   Shape shape;
   DType dtype = DType::kFloat64;
   Aggregation aggregation = Aggregation::kSum;
+  Domain domain = Domain::kAny;
 
   std::int64_t numel() const { return shape_numel(shape); }
-  friend bool operator==(const Variable&, const Variable&) = default;
+  /// Equal layouts merge; the domain is a check on incoming values, not part of the layout
+  /// (state files and other ranks describe variables without it).
+  friend bool operator==(const Variable& a, const Variable& b) {
+    return a.name == b.name && a.shape == b.shape && a.dtype == b.dtype && a.aggregation == b.aggregation;
+  }
 };
 
 /// The declared variables of a metric, shared between its copies.
@@ -69,8 +86,16 @@ class Variables {
   /// Writes to_vector() into `out` (length vector_size()).
   void write_vector(std::span<double> out) const;
   /// Replaces the values from a flat vector; throws StateError naming `owner` on a wrong
-  /// length or a non-integral value for an int64 variable. Unchanged on error.
+  /// length, a non-integral value for an int64 variable, or a value outside a variable's
+  /// domain. Unchanged on error.
   void assign_vector(std::span<const double> values, std::string_view owner);
+  /// Throws StateError naming `owner`, the variable and the element when a value lies
+  /// outside its variable's domain (a negative or NaN count). With `declared` (a layout of
+  /// as many variables), its domains apply instead of this layout's.
+  void check_domains(std::string_view owner, const VariableLayout* declared = nullptr) const;
+  /// Replaces the layout by an equal one (same_layout), for example the metric's own
+  /// declaration with its domains; throws StateError when the layouts differ.
+  void adopt_layout(std::shared_ptr<const VariableLayout> layout);
   /// Merges `other` into this by each variable's aggregation; throws StateError on layout mismatch.
   void merge(const Variables& other, std::string_view owner);
   /// Resets every variable to its identity value.

@@ -4,6 +4,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
+#include "tally/memory.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
 #include "tally/version.h"
@@ -11,7 +12,15 @@
 namespace tally::python {
 
 Json to_json(py::handle object) {
-  const std::string text = py::cast<std::string>(py::module_::import("json").attr("dumps")(object));
+  std::string text;
+  try {
+    text = py::cast<std::string>(py::module_::import("json").attr("dumps")(object));
+  } catch (py::error_already_set& e) {
+    // Python's encoder recurses once per level; tally accepts far fewer levels anyway
+    // (the C++ side bounds the depth of everything it reads: docs/reliability.md).
+    if (!e.matches(PyExc_RecursionError)) throw;
+    throw ConfigError("not representable as JSON: nested deeper than Python's recursion limit");
+  }
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {  // NaN and Infinity, which Python's json writes, are not JSON
@@ -158,6 +167,9 @@ void bind_metric(py::module_& m) {
       "The description of one metric by class name or alias.");
   m.def("set_num_threads", &set_num_threads, py::arg("threads"), "Threads for tally kernels (0: OpenMP default).");
   m.def("num_threads", &num_threads, "Threads tally kernels use.");
+  m.def("set_memory_limit", &set_memory_limit, py::arg("bytes"),
+        "Memory limit in bytes for one metric's state plus one update's working memory (0: default).");
+  m.def("memory_limit", &memory_limit, "The memory limit in bytes (default 1 GiB, or TALLY_MEMORY_LIMIT).");
   m.def("version", &version, "The library version.");
   m.def("build_info", &build_info, "Version and the optional parts compiled in.");
 }

@@ -11,7 +11,7 @@ checksummed files, so a killed evaluation resumes where it last saved.
 """
 from . import _tally
 from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidArgument, IOError, ShapeError, State,
-                     StateError, build_info, num_threads, set_num_threads, version)
+                     StateError, build_info, memory_limit, num_threads, set_memory_limit, set_num_threads, version)
 from .metric import Metric, Variable
 from . import metrics
 from . import functional
@@ -28,6 +28,7 @@ __version__ = version()
 __all__ = [
     "ConfigError", "DistributedError", "DTypeError", "Error", "InvalidArgument", "IOError", "ShapeError", "State",
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
+    "memory_limit", "set_memory_limit",
     "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
     "TensorBoardSink", "functional", "ops", "privacy", "SavedState", "save_state", "load_state",

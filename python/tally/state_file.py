@@ -41,7 +41,7 @@ def _core_of(metric, where, verb="save_state"):
 def _checked_user_data(user_data):
     try:
         json.dumps(user_data, allow_nan=False)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:  # RecursionError: nested past Python's limit
         raise InvalidArgument(f"save_state: user_data must be JSON (dicts, lists, strings, finite numbers, "
                               f"booleans, None); {e}") from None
     return user_data

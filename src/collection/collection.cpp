@@ -5,6 +5,8 @@
 
 #include "internal/check.h"
 #include "internal/fnv.h"
+#include "internal/json_bounded.h"
+#include "internal/memory.h"
 #include "tally/registry.h"
 
 namespace tally {
@@ -52,8 +54,10 @@ MetricCollection MetricCollection::from_specs(const std::vector<std::string>& sp
 }
 
 MetricCollection MetricCollection::from_json(const Json& specs) {
+  internal::check_json_depth<ConfigError>(specs, "MetricCollection: specs");
   if (!specs.is_array()) {
-    throw ConfigError("MetricCollection: specs must be a JSON array of names or specs; received " + specs.dump());
+    throw ConfigError("MetricCollection: specs must be a JSON array of names or specs; received " +
+                      internal::describe_json_value(specs));
   }
   MetricCollection c;
   for (const Json& spec : specs) c.add(metrics::get(spec));
@@ -61,7 +65,8 @@ MetricCollection MetricCollection::from_json(const Json& specs) {
 }
 
 MetricCollection::MetricCollection(const MetricCollection& other) {
-  for (const auto& m : other.metrics_) metrics_.push_back(m->clone());
+  const std::lock_guard hold(other.lock_.get());
+  for (const auto& m : other.metrics_) metrics_.push_back(m->clone());  // clone() locks each member
 }
 
 MetricCollection& MetricCollection::operator=(const MetricCollection& other) {
@@ -69,8 +74,19 @@ MetricCollection& MetricCollection::operator=(const MetricCollection& other) {
   return *this;
 }
 
+MetricCollection::MetricCollection(MetricCollection&& other) noexcept : metrics_(std::move(other.metrics_)) {}
+
+MetricCollection& MetricCollection::operator=(MetricCollection&& other) noexcept {
+  if (this != &other) {
+    const std::lock_guard hold(lock_.get());
+    metrics_ = std::move(other.metrics_);
+  }
+  return *this;
+}
+
 void MetricCollection::add(std::unique_ptr<Metric> metric) {
   if (!metric) throw InvalidArgument("MetricCollection: cannot add a null metric");
+  const std::lock_guard hold(lock_.get());
   for (const auto& m : metrics_) {
     if (m->name() == metric->name()) {
       throw InvalidArgument(internal::str_cat("MetricCollection: two metrics are named \"", metric->name(), "\" (",
@@ -82,6 +98,7 @@ void MetricCollection::add(std::unique_ptr<Metric> metric) {
 }
 
 std::vector<std::vector<std::size_t>> MetricCollection::shared_work_groups() const {
+  // Called with or without the lock held: reads only the members' immutable configuration.
   std::map<std::string, std::vector<std::size_t>> by_key;
   std::vector<std::vector<std::size_t>> out;
   for (std::size_t i = 0; i < metrics_.size(); ++i) {
@@ -97,11 +114,22 @@ std::vector<std::vector<std::size_t>> MetricCollection::shared_work_groups() con
 void MetricCollection::update_state(const TensorView& y_true, const TensorView& y_pred,
                                     const TensorView& sample_weight) {
   const Batch batch{y_true, y_pred, sample_weight};
+  const std::lock_guard hold(lock_.get());  // one collection update at a time
+  std::int64_t state_bytes = 0;
+  for (const auto& m : metrics_) {
+    const std::lock_guard member(m->lock_.get());
+    state_bytes += m->variables_.vector_size() * 8;
+  }
+  // The states and their working copies count against the memory limit (tally/memory.h).
+  const internal::UpdateBudget budget("MetricCollection", 2 * state_bytes);
   // Update copies of every state, then commit all at once: a batch that one metric
   // rejects leaves every metric as it was.
   std::vector<Variables> updated;
   updated.reserve(metrics_.size());
-  for (const auto& m : metrics_) updated.push_back(m->variable_values());
+  for (const auto& m : metrics_) {
+    const std::lock_guard member(m->lock_.get());
+    updated.push_back(m->variables_);
+  }
   std::vector<bool> done(metrics_.size(), false);
   for (const std::vector<std::size_t>& group : shared_work_groups()) {
     const std::shared_ptr<const SharedWork> work = metrics_[group.front()]->prepare_shared(batch);
@@ -116,16 +144,23 @@ void MetricCollection::update_state(const TensorView& y_true, const TensorView& 
   }
   // Committed directly, as Metric::update_state does: a metric whose class count is fixed
   // by its first batch (F1Score without num_classes) changes its layout here.
-  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->variables_ = std::move(updated[i]);
+  // A member updated on its own meanwhile (through metric(name)) is overwritten by the
+  // commit: the contract asks callers to update members through the collection.
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    const std::lock_guard member(metrics_[i]->lock_.get());
+    metrics_[i]->variables_ = std::move(updated[i]);
+  }
 }
 
 std::vector<std::pair<std::string, Tensor>> MetricCollection::result() const {
+  const std::lock_guard hold(lock_.get());  // results of whole batches, of one moment
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& m : metrics_) out.emplace_back(m->name(), m->result());
   return out;
 }
 
 void MetricCollection::reset_state() {
+  const std::lock_guard hold(lock_.get());
   for (const auto& m : metrics_) m->reset_state();
 }
 
@@ -147,36 +182,51 @@ void MetricCollection::check_same_members(const MetricCollection& other, std::st
 }
 
 void MetricCollection::merge_state(const MetricCollection& other) {
+  if (&other == this) {
+    const std::lock_guard hold(lock_.get());
+    for (const auto& m : metrics_) m->merge_state(*m);
+    return;
+  }
+  const std::scoped_lock hold(lock_.get(), other.lock_.get());  // deadlock-free order
   check_same_members(other, "merge");
   for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->merge_state(*other.metrics_[i]);
 }
 
 std::int64_t MetricCollection::vector_size() const {
+  const std::lock_guard hold(lock_.get());
   std::int64_t n = 0;
   for (const auto& m : metrics_) n += m->variable_values().vector_size();
   return n;
 }
 
 std::vector<double> MetricCollection::to_vector() const {
-  std::vector<double> out(static_cast<std::size_t>(vector_size()));
-  std::size_t pos = 0;
+  const std::lock_guard hold(lock_.get());
+  std::vector<double> out;
   for (const auto& m : metrics_) {
-    const std::int64_t n = m->variable_values().vector_size();
-    m->variable_values().write_vector(std::span<double>(out).subspan(pos, static_cast<std::size_t>(n)));
-    pos += static_cast<std::size_t>(n);
+    const std::vector<double> part = m->to_vector();  // under the member's lock
+    out.insert(out.end(), part.begin(), part.end());
   }
   return out;
 }
 
 void MetricCollection::from_vector(std::span<const double> values) {
-  if (static_cast<std::int64_t>(values.size()) != vector_size()) {
+  const std::lock_guard hold(lock_.get());
+  std::int64_t expected = 0;
+  for (const auto& m : metrics_) {
+    const std::lock_guard member(m->lock_.get());
+    expected += m->variables_.vector_size();
+  }
+  if (static_cast<std::int64_t>(values.size()) != expected) {
     throw StateError(internal::str_cat("MetricCollection: state vector has ", values.size(), " elements; expected ",
-                                       vector_size(), " for ", metrics_.size(), " metrics"));
+                                       expected, " for ", metrics_.size(), " metrics"));
   }
   std::vector<Variables> restored;
   std::size_t pos = 0;
   for (const auto& m : metrics_) {
-    Variables v = m->variable_values();
+    Variables v = [&] {
+      const std::lock_guard member(m->lock_.get());
+      return m->variables_;
+    }();
     const auto n = static_cast<std::size_t>(v.vector_size());
     v.assign_vector(values.subspan(pos, n), m->name());  // validates before anything is committed
     restored.push_back(std::move(v));
@@ -186,12 +236,14 @@ void MetricCollection::from_vector(std::span<const double> values) {
 }
 
 CollectionState MetricCollection::state() const {
+  const std::lock_guard hold(lock_.get());
   std::vector<State> states;
   for (const auto& m : metrics_) states.push_back(m->state());
   return CollectionState(std::move(states));
 }
 
 void MetricCollection::set_state(const CollectionState& state) {
+  const std::lock_guard hold(lock_.get());
   if (state.states().size() != metrics_.size()) {
     throw StateError(internal::str_cat("MetricCollection: snapshot has ", state.states().size(),
                                        " metrics; this collection has ", metrics_.size()));
@@ -208,6 +260,7 @@ void MetricCollection::set_state(const CollectionState& state) {
 }
 
 std::vector<std::string> MetricCollection::names() const {
+  const std::lock_guard hold(lock_.get());
   std::vector<std::string> out;
   for (const auto& m : metrics_) out.push_back(m->name());
   return out;
@@ -218,6 +271,7 @@ Metric& MetricCollection::metric(std::string_view name) {
 }
 
 const Metric& MetricCollection::metric(std::string_view name) const {
+  const std::lock_guard hold(lock_.get());
   std::string known;
   for (const auto& m : metrics_) {
     if (m->name() == name) return *m;
@@ -227,12 +281,14 @@ const Metric& MetricCollection::metric(std::string_view name) const {
 }
 
 std::vector<Metric*> MetricCollection::metrics() {
+  const std::lock_guard hold(lock_.get());
   std::vector<Metric*> out;
   for (const auto& m : metrics_) out.push_back(m.get());
   return out;
 }
 
 std::vector<const Metric*> MetricCollection::metrics() const {
+  const std::lock_guard hold(lock_.get());
   std::vector<const Metric*> out;
   for (const auto& m : metrics_) out.push_back(m.get());
   return out;

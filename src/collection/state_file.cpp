@@ -7,6 +7,7 @@
 #include "internal/atomic_file.h"
 #include "internal/check.h"
 #include "internal/crc32c.h"
+#include "internal/json_bounded.h"
 #include "tally/registry.h"
 #include "tally/version.h"
 
@@ -24,6 +25,9 @@ constexpr std::size_t kFixedBytes = kMagic.size() + 4 + 4 + 8 + 4;
 // Generous caps so a corrupt length cannot make the reader allocate without bound.
 constexpr std::uint64_t kMaxHeaderBytes = 64ull << 20;
 constexpr std::int64_t kMaxDimension = std::int64_t{1} << 40;
+// The header nests a spec three levels down (header, "metrics" array, member object) and
+// user_data one level down; each of those may nest internal::kMaxJsonDepth levels.
+constexpr std::size_t kMaxHeaderDepth = internal::kMaxJsonDepth + 3;
 
 std::string hex64(std::uint64_t v) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -88,7 +92,14 @@ std::string encode(SavedState::Kind kind, std::span<const Metric* const> metrics
 
 void save(SavedState::Kind kind, std::span<const Metric* const> metrics, const std::string& path,
           const Json& user_data) {
-  internal::write_file_atomically(path, encode(kind, metrics, user_data));
+  // Bounded as the reader bounds it, so every file tally writes can be read back.
+  internal::check_json_depth<InvalidArgument>(user_data, path + ": save_state: user_data");
+  // Consistent snapshots (clone() holds each metric's lock), so that a save running while
+  // other threads update writes whole batches only.
+  std::vector<std::unique_ptr<Metric>> copies;
+  std::vector<const Metric*> snapshot;
+  for (const Metric* m : metrics) snapshot.push_back(copies.emplace_back(m->clone()).get());
+  internal::write_file_atomically(path, encode(kind, snapshot, user_data));
 }
 
 // Reads the header's fields with messages that say which field of which file is wrong.
@@ -154,6 +165,7 @@ Variable read_variable(const HeaderReader& r, const Json& j) {
   } else {
     r.fail(str_cat("variable `", v.name, "`: unknown aggregation \"", aggregation, "\""));
   }
+  v.domain = default_domain(v.dtype, v.aggregation);  // int64 counts; the metric's own domains apply on restore
   return v;
 }
 
@@ -174,7 +186,8 @@ void save_state(const Metric& metric, const std::string& path, const Json& user_
 }
 
 void save_state(const MetricCollection& collection, const std::string& path, const Json& user_data) {
-  const std::vector<const Metric*> metrics = collection.metrics();
+  const MetricCollection copy = collection;  // one moment of every member: copies under the collection's lock
+  const std::vector<const Metric*> metrics = copy.metrics();
   save(SavedState::Kind::kCollection, metrics, path, user_data);
 }
 
@@ -211,12 +224,8 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
   }
 
   const HeaderReader r(source);
-  Json header;
-  try {
-    header = Json::parse(bytes.substr(header_at, header_bytes));
-  } catch (const Json::exception& e) {
-    r.fail(str_cat("header is not JSON (", e.what(), ")"));
-  }
+  const Json header = internal::parse_json_bounded<StateError>(
+      bytes.substr(header_at, header_bytes), str_cat(source, ": malformed tally state file: header"), kMaxHeaderDepth);
   SavedState out;
   const std::string kind = r.field(header, "kind", Json::value_t::string).get<std::string>();
   if (kind == "metric") {
@@ -228,6 +237,7 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
   }
   out.layout_hash_ = r.hex_field(header, "layout_hash");
   if (!header.contains("user_data")) r.fail("missing `user_data`");
+  internal::check_json_depth<StateError>(header["user_data"], str_cat(source, ": `user_data`"));
   out.user_data_ = header["user_data"];
   const Json& members = r.field(header, "metrics", Json::value_t::array);
   if (out.kind_ == SavedState::Kind::kMetric && members.size() != 1) r.fail("a metric file must hold one metric");
@@ -236,7 +246,9 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
   const std::size_t payload_end = payload_at + payload_bytes;
   std::vector<std::uint64_t> fingerprints;
   for (const Json& m : members) {
-    SavedState::Member member{r.field(m, "spec", Json::value_t::object), r.hex_field(m, "fingerprint"), {}};
+    const Json& spec = r.field(m, "spec", Json::value_t::object);
+    internal::check_json_depth<StateError>(spec, str_cat(source, ": a member's `spec`"));
+    SavedState::Member member{spec, r.hex_field(m, "fingerprint"), {}};
     auto layout = std::make_shared<VariableLayout>();
     for (const Json& v : r.field(m, "variables", Json::value_t::array)) layout->push_back(read_variable(r, v));
     // Check the sizes against the bytes present before allocating anything.
@@ -260,6 +272,11 @@ SavedState parse_state_file(std::string_view bytes, const std::string& source) {
       } else {
         for (double& x : values.f64(i)) x = get<double>(bytes, offset), offset += 8;
       }
+    }
+    try {
+      values.check_domains(describe(member.spec));
+    } catch (const StateError& e) {
+      r.fail(e.what());
     }
     member.values = std::move(values);
     fingerprints.push_back(member.fingerprint);
@@ -291,6 +308,12 @@ void SavedState::restore_members(std::span<Metric* const> targets) const {
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const Member& saved = members_[i];
     Metric& target = *targets[i];
+    // Values checked against the target's declared domains first (a file describes its
+    // variables without them), so a negative count is reported as such, not as a mismatch.
+    const VariableLayout& declared = target.variables();
+    if (declared.size() == saved.values.size()) {
+      saved.values.check_domains(str_cat("state file holds ", describe(saved.spec)), &declared);
+    }
     const std::unique_ptr<Metric> trial = target.clone();
     bool fits = true;
     try {
@@ -299,9 +322,10 @@ void SavedState::restore_members(std::span<Metric* const> targets) const {
       fits = false;
     }
     if (!fits || trial->layout_fingerprint() != saved.fingerprint) {
-      throw StateError(str_cat("state file holds ", describe(saved.spec), " with config ", saved.spec.dump(),
-                               "; it does not match the target ", target.class_name(), " \"", target.name(),
-                               "\" with config ", metrics::serialize(target).dump()));
+      throw StateError(str_cat("state file holds ", describe(saved.spec), " with config ",
+                               internal::describe_json_value(saved.spec, 400), "; it does not match the target ",
+                               target.class_name(), " \"", target.name(), "\" with config ",
+                               internal::describe_json_value(metrics::serialize(target), 400)));
     }
     accepted.push_back(saved.values);
   }

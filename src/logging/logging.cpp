@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "internal/atomic_file.h"
 #include "internal/check.h"
 #include "internal/crc32c.h"
 
@@ -123,10 +124,8 @@ void JsonLinesSink::write(std::int64_t step, const Results& results) {
       metrics[name] = list;
     }
   }
-  std::ofstream out(path_, std::ios::app);
-  out << Json{{"step", step}, {"wall_time", wall_time()}, {"metrics", metrics}}.dump() << "\n";
-  out.flush();
-  if (!out) throw IOError(path_ + ": write failed");
+  // One write per line: a reader never sees half a line, and a failure names the OS reason.
+  internal::append_file(path_, Json{{"step", step}, {"wall_time", wall_time()}, {"metrics", metrics}}.dump() + "\n");
 }
 
 // --- CSV -----------------------------------------------------------------------------------
@@ -145,9 +144,9 @@ void CsvSink::write(std::int64_t step, const Results& results) {
   const auto values = scalars(results);
   std::vector<std::string> names{"step"};
   for (const auto& [name, value] : values) names.push_back(csv_field(name));
-  std::ofstream out(path_, std::ios::app);
-  if (header_.empty()) {
-    header_ = names;
+  std::ostringstream out;
+  const bool new_header = header_.empty();
+  if (new_header) {
     for (std::size_t i = 0; i < names.size(); ++i) out << (i ? "," : "") << names[i];
     out << "\n";
   } else if (header_ != names) {
@@ -158,14 +157,14 @@ void CsvSink::write(std::int64_t step, const Results& results) {
   out << step;
   for (const auto& [name, value] : values) out << "," << number(value);
   out << "\n";
-  out.flush();
-  if (!out) throw IOError(path_ + ": write failed");
+  internal::append_file(path_, out.str());  // IOError with the OS reason; header_ kept unset then
+  if (new_header) header_ = names;
 }
 
 // --- TensorBoard ---------------------------------------------------------------------------
 
 TensorBoardSink::TensorBoardSink(const std::string& logdir) {
-  std::filesystem::create_directories(logdir);
+  internal::create_folders(logdir);
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
   const auto seconds = static_cast<long long>(wall_time());
@@ -190,7 +189,7 @@ void TensorBoardSink::write_record(const std::string& data) {
   fixed(record, masked_crc32c(data.data(), data.size()));
   // One write per record, flushed: a reader never sees half a record from a finished call.
   if (std::fwrite(record.data(), 1, record.size(), file_) != record.size() || std::fflush(file_) != 0) {
-    throw IOError(path_ + ": write failed");
+    throw IOError(path_ + ": write failed: " + std::strerror(errno));
   }
 }
 

@@ -3,12 +3,14 @@
 #include <cmath>
 
 #include "internal/check.h"
+#include "internal/json_bounded.h"
 
 namespace tally {
 
 ConfigReader::ConfigReader(std::string owner, const Json& config) : owner_(std::move(owner)), config_(config) {
   if (!config_.is_null() && !config_.is_object()) {
-    throw ConfigError(internal::str_cat(owner_, ": config must be a JSON object; received ", config_.dump()));
+    throw ConfigError(
+        internal::str_cat(owner_, ": config must be a JSON object; received ", internal::describe_json_value(config_)));
   }
 }
 
@@ -21,7 +23,8 @@ const Json* ConfigReader::find(std::string_view key) {
 }
 
 void ConfigReader::fail_type(std::string_view key, std::string_view wanted, const Json& got) const {
-  throw ConfigError(internal::str_cat(owner_, ": config key `", key, "` must be ", wanted, "; received ", got.dump()));
+  throw ConfigError(internal::str_cat(owner_, ": config key `", key, "` must be ", wanted, "; received ",
+                                      internal::describe_json_value(got)));
 }
 
 bool ConfigReader::has(std::string_view key) { return find(key) != nullptr; }

@@ -4,6 +4,7 @@
 
 #include "internal/check.h"
 #include "internal/fnv.h"
+#include "internal/memory.h"
 
 namespace tally {
 namespace {
@@ -36,7 +37,38 @@ Metric::Metric(std::string name, DType dtype)
   }
 }
 
-std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Aggregation aggregation) {
+Metric::Metric(const Metric& other) : name_(other.name_), dtype_(other.dtype_) {
+  const std::lock_guard hold(other.lock_.get());
+  variables_ = other.variables_;
+  config_hash_ = other.config_hash_;
+  fingerprint_layout_ = other.fingerprint_layout_;
+  fingerprint_ = other.fingerprint_;
+}
+
+Metric& Metric::operator=(const Metric& other) {
+  if (this == &other) return *this;
+  const std::scoped_lock hold(lock_.get(), other.lock_.get());  // deadlock-free order
+  name_ = other.name_;
+  dtype_ = other.dtype_;
+  variables_ = other.variables_;
+  config_hash_ = other.config_hash_;
+  fingerprint_layout_ = other.fingerprint_layout_;
+  fingerprint_ = other.fingerprint_;
+  return *this;
+}
+
+void Metric::check_state_budget(std::int64_t elements) const {
+  if (elements < 0 || elements > kMaxStateElements) {  // negative: an overflowed product
+    throw InvalidArgument(internal::str_cat(name_, ": a state of ",
+                                            elements < 0 ? std::string("over 2^63") : std::to_string(elements),
+                                            " elements would pass tally's limit of ", kMaxStateElements,
+                                            " elements (1 GiB); ask for fewer thresholds or classes"));
+  }
+  internal::check_state_size(name_, elements * 8);
+}
+
+std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Aggregation aggregation,
+                                 std::optional<Domain> domain) {
   if (dtype != DType::kFloat64 && dtype != DType::kInt64) {
     throw DTypeError(
         internal::str_cat(name_, ": variable \"", name, "\" must be float64 or int64; received ", dtype_name(dtype)));
@@ -54,15 +86,21 @@ std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Agg
                                             " would take the state past tally's limit of ", kMaxStateElements,
                                             " elements (1 GiB); ask for fewer thresholds or classes"));
   }
+  // The configurable budget (tally/memory.h): refused before the state is allocated.
+  internal::check_state_size(name_, (variables_.vector_size() + elements) * 8);
   auto layout = std::make_shared<VariableLayout>(variables_.layout());
-  layout->push_back(Variable{std::move(name), std::move(shape), dtype, aggregation});
+  layout->push_back(Variable{std::move(name), std::move(shape), dtype, aggregation,
+                             domain.value_or(default_domain(dtype, aggregation))});
   variables_ = Variables(std::move(layout));
   return variables_.size() - 1;
 }
 
 void Metric::update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight) {
   const Batch batch{y_true, y_pred, sample_weight};
-  if (variables_.vector_size() <= kSnapshotLimit) {
+  const std::lock_guard hold(lock_.get());  // one update at a time per metric
+  const bool snapshot = variables_.vector_size() <= kSnapshotLimit;
+  const internal::UpdateBudget budget(name_, variables_.vector_size() * 8 * (snapshot ? 2 : 1));
+  if (snapshot) {
     Variables updated = variables_;
     accumulate(updated, batch);
     variables_ = std::move(updated);
@@ -75,6 +113,26 @@ std::shared_ptr<const SharedWork> Metric::prepare_shared(const Batch& /*batch*/)
 
 void Metric::accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& /*work*/) const {
   accumulate(vars, batch);
+}
+
+Tensor Metric::result() const {
+  const std::lock_guard hold(lock_.get());
+  return result_from(variables_);
+}
+
+void Metric::reset_state() {
+  const std::lock_guard hold(lock_.get());
+  variables_.reset();
+}
+
+std::vector<double> Metric::to_vector() const {
+  const std::lock_guard hold(lock_.get());
+  return variables_.to_vector();
+}
+
+void Metric::from_vector(std::span<const double> values) {
+  const std::lock_guard hold(lock_.get());
+  variables_.assign_vector(values, name_);
 }
 
 double Metric::value() const {
@@ -98,17 +156,28 @@ void Metric::check_mergeable(const Metric& other) const {
 }
 
 void Metric::merge_state(const Metric& other) {
+  if (&other == this) {  // merging a metric into itself doubles its sums
+    const std::lock_guard hold(lock_.get());
+    const Variables copy = variables_;
+    variables_.merge(copy, name_);
+    return;
+  }
+  const std::scoped_lock hold(lock_.get(), other.lock_.get());  // deadlock-free order
   check_mergeable(other);
   variables_.merge(other.variables_, name_);
 }
 
 void Metric::merge_state(std::span<const Metric* const> others) {
+  // Snapshot every other metric under its own lock (never two at once), then merge under ours.
+  std::vector<std::unique_ptr<Metric>> snapshots;
   for (const Metric* other : others) {
     if (other == nullptr) throw InvalidArgument(name_ + ": merge_state received a null metric");
-    check_mergeable(*other);
+    snapshots.push_back(other->clone());
   }
+  const std::lock_guard hold(lock_.get());
+  for (const auto& other : snapshots) check_mergeable(*other);
   Variables merged = variables_;
-  for (const Metric* other : others) merged.merge(other->variables_, name_);
+  for (const auto& other : snapshots) merged.merge(other->variables_, name_);
   variables_ = std::move(merged);
 }
 
@@ -120,6 +189,7 @@ Tensor Metric::operator()(const TensorView& y_true, const TensorView& y_pred, co
 using internal::fnv_mix;
 
 std::uint64_t Metric::layout_fingerprint() const {
+  const std::lock_guard hold(lock_.get());
   if (!config_hash_) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
     for (const std::string& part : {class_name(), name_, get_config().dump()}) fnv_mix(h, part);
@@ -163,21 +233,41 @@ bool sizes_unsized(const Variables& current, const Variables& values) {
 
 }  // namespace
 
-void Metric::set_variable_values(const Variables& values) {
+Variables Metric::checked_values(const Variables& values) const {
   if (!variables_.same_layout(values) && !sizes_unsized(variables_, values)) {
     throw StateError(name_ + ": the given variables do not match this metric's variable layout");
   }
-  variables_ = values;
+  Variables out = values;
+  // Values from a state file or another metric carry the layout without this metric's
+  // domains: check them against the declaration, and keep it for later checks.
+  bool same_domains = true;
+  for (std::size_t i = 0; i < out.size(); ++i) same_domains &= out.layout()[i].domain == variables_.layout()[i].domain;
+  if (!same_domains) {
+    auto layout = std::make_shared<VariableLayout>(out.layout());
+    for (std::size_t i = 0; i < layout->size(); ++i) (*layout)[i].domain = variables_.layout()[i].domain;
+    out.adopt_layout(std::move(layout));
+  }
+  out.check_domains(name_);
+  return out;
+}
+
+void Metric::set_variable_values(const Variables& values) {
+  const std::lock_guard hold(lock_.get());
+  Variables checked = checked_values(values);
+  variables_ = std::move(checked);
 }
 
 State Metric::state() const {
-  std::shared_ptr<const Metric> config = clone();
-  return State(std::move(config), variables_);
+  std::shared_ptr<const Metric> config = clone();  // a consistent copy, taken under our lock
+  Variables values = config->variables_;
+  return State(std::move(config), std::move(values));
 }
 
 void Metric::set_state(const State& state) {
+  const std::lock_guard hold(lock_.get());
   check_mergeable(state.metric());
-  variables_ = state.variables();
+  Variables checked = checked_values(state.variables());
+  variables_ = std::move(checked);
 }
 
 // --- State ------------------------------------------------------------------------
@@ -201,8 +291,14 @@ State State::operator+(const State& other) const {
 }
 
 State State::from_vector(std::span<const double> values) const {
-  Variables v = values_;
+  // A State may be a released estimate: privatize() (tally/privacy.h) adds noise, so its
+  // counts can be negative. Lengths and integrality are checked here; the domains only when
+  // the state is restored into a metric (set_state, docs/reliability.md).
+  auto relaxed = std::make_shared<VariableLayout>(values_.layout());
+  for (Variable& variable : *relaxed) variable.domain = Domain::kAny;
+  Variables v(std::move(relaxed));
   v.assign_vector(values, metric_->name());
+  v.adopt_layout(values_.layout_ptr());
   return State(metric_, std::move(v));
 }
 
@@ -227,6 +323,7 @@ Variables stateless_update_state(const Metric& metric, Variables vars, const Ten
     throw StateError(internal::str_cat(metric.name(), ": stateless_update_state expected ", metric.variables().size(),
                                        " variables of the metric's layout; received ", vars.size()));
   }
+  const internal::UpdateBudget budget(metric.name(), vars.vector_size() * 8);
   metric.accumulate(vars, Batch{y_true, y_pred, sample_weight});
   return vars;
 }

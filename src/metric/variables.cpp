@@ -52,6 +52,10 @@ void merge_values(std::span<T> into, std::span<const T> from, Aggregation aggreg
 
 }  // namespace
 
+Domain default_domain(DType dtype, Aggregation aggregation) {
+  return dtype == DType::kInt64 && aggregation == Aggregation::kSum ? Domain::kNonNegative : Domain::kAny;
+}
+
 std::string_view aggregation_name(Aggregation aggregation) {
   switch (aggregation) {
     case Aggregation::kSum:
@@ -186,6 +190,15 @@ void Variables::assign_vector(std::span<const double> values, std::string_view o
         }
       }
     }
+    if (v.domain == Domain::kNonNegative) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const double x = values[pos + k];
+        if (!(x >= 0.0) || !std::isfinite(x)) {  // NaN fails both
+          throw StateError(internal::str_cat(owner, ": state vector element ", pos + k, " (variable \"", v.name,
+                                             "\", a count or a sum of weights) must be finite and >= 0; received ", x));
+        }
+      }
+    }
     pos += n;
   }
   pos = 0;
@@ -200,6 +213,39 @@ void Variables::assign_vector(std::span<const double> values, std::string_view o
       for (double& x : f64(i)) x = values[pos++];
     }
   }
+}
+
+void Variables::check_domains(std::string_view owner, const VariableLayout* declared) const {
+  if (declared != nullptr && declared->size() != size()) {
+    throw StateError(
+        internal::str_cat(owner, ": state has ", size(), " variables; the metric declares ", declared->size()));
+  }
+  for (std::size_t i = 0; i < size(); ++i) {
+    const Variable& v = layout()[i];
+    if ((declared != nullptr ? (*declared)[i].domain : v.domain) != Domain::kNonNegative) continue;
+    auto fail = [&](std::size_t element, double x) {
+      throw StateError(internal::str_cat(owner, ": state variable \"", v.name, "\" element ", element,
+                                         " is a count or a sum of weights and must be finite and >= 0; received ", x));
+    };
+    if (v.dtype == DType::kInt64) {
+      const std::span<const std::int64_t> values = i64(i);
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        if (values[k] < 0) fail(k, static_cast<double>(values[k]));
+      }
+    } else {
+      const std::span<const double> values = f64(i);
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        if (!(values[k] >= 0.0) || !std::isfinite(values[k])) fail(k, values[k]);
+      }
+    }
+  }
+}
+
+void Variables::adopt_layout(std::shared_ptr<const VariableLayout> layout) {
+  if (!layout || !(*layout == this->layout())) {
+    throw StateError("state: cannot adopt a variable layout that differs from the values' layout");
+  }
+  layout_ = std::move(layout);
 }
 
 void Variables::merge(const Variables& other, std::string_view owner) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "internal/check.h"
+#include "internal/memory.h"
 #include "metrics/kernels/confusion_counts.h"
 #include "metrics/kernels/keras_constants.h"
 #include "metrics/kernels/mean_update.h"
@@ -55,10 +56,11 @@ Shape count_shape(const ConfusionOptions& o) {
 ConfusionMetric::ConfusionMetric(std::string name, DType dtype, ConfusionOptions options,
                                  std::vector<ConfusionCount> counts, bool keras_accumulator)
     : Metric(std::move(name), dtype), confusion_(std::move(options)), counts_(std::move(counts)) {
+  check_state_budget(2 * static_cast<std::int64_t>(counts_.size()) * shape_numel(count_shape(confusion_)));
   for (const ConfusionCount c : counts_) {
     const std::string n = keras_accumulator ? "accumulator" : count_name(c);
     add_variable(n, count_shape(confusion_), DType::kInt64);
-    add_variable("weighted_" + n, count_shape(confusion_), DType::kFloat64);
+    add_variable("weighted_" + n, count_shape(confusion_), DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);
   }
 }
 
@@ -310,6 +312,8 @@ void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) 
         internal::str_cat(owner, ": Argument `num_thresholds` must be at most ", kMaxThresholds,
                           " (the state holds 8 counts per threshold). Received: num_thresholds=", num_thresholds));
   }
+  // The memory limit (tally/memory.h), before any per-threshold vector is built.
+  internal::check_state_size(owner, 8 * 8 * num_thresholds);
 }
 
 // Keras's checks of num_thresholds (only without explicit thresholds), label_weights and

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "internal/check.h"
+#include "internal/memory.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/iou_math.h"
 
@@ -253,8 +254,10 @@ IoUBase::IoUBase(std::string name, DType dtype, const std::string& owner, std::i
           str_cat(me, ": argument `target_class_ids` must lie in [0, ", num_classes_, "); received ", id));
     }
   }
+  check_state_budget(2 * num_classes_ * num_classes_);
   add_variable("total_confusion_matrix", {num_classes_, num_classes_}, DType::kInt64);
-  add_variable("weighted_confusion_matrix", {num_classes_, num_classes_}, DType::kFloat64);
+  add_variable("weighted_confusion_matrix", {num_classes_, num_classes_}, DType::kFloat64, Aggregation::kSum,
+               Domain::kNonNegative);
 }
 
 Tensor IoUBase::confusion_matrix() const {
@@ -355,6 +358,12 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
   // At most ~64 MiB of per-chunk matrices alive at once, whatever C and the batch size.
   const std::int64_t chunks_per_block =
       std::max<std::int64_t>(1, (std::int64_t{64} << 20) / static_cast<std::int64_t>(cells * 8));
+  // Working memory, budgeted before it is allocated (internal/memory.h): the initial and
+  // total matrices and the per-chunk matrices of one block.
+  internal::reserve_scratch(
+      me, "per-chunk confusion matrices",
+      static_cast<std::int64_t>(cells + 1) * 8 *
+          (2 + std::min(chunks_per_block, std::max<std::int64_t>(1, (pairs + chunk - 1) / chunk))));
   const bool fused = !weighted && !binary && !truth.dense && !pred.dense && is_index_dtype(truth.view.dtype()) &&
                      is_index_dtype(pred.view.dtype());
   const std::int64_t ignored = has_ignore ? ignore : -1;  // a valid id is never -1

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "internal/check.h"
+#include "internal/json_bounded.h"
 #include "metrics/catalog.h"
 #include "tally/version.h"
 
@@ -161,22 +162,27 @@ std::optional<MetricInfo> find(std::string_view name) { return Registry::instanc
 std::unique_ptr<Metric> from_config(std::string_view class_name, const Json& config) {
   std::optional<MetricInfo> info = Registry::instance().find(class_name);
   if (!info) throw_unknown(class_name);
+  // Factories copy and render configs, which recurses once per level: bound the depth first.
+  internal::check_json_depth<ConfigError>(config, info->class_name + ": config");
   if (!config.is_null() && !config.is_object()) {
-    throw ConfigError(internal::str_cat(info->class_name, ": config must be a JSON object; received ", config.dump()));
+    throw ConfigError(internal::str_cat(info->class_name, ": config must be a JSON object; received ",
+                                        internal::describe_json_value(config)));
   }
   return info->factory(config.is_null() ? Json::object() : config);
 }
 
 std::unique_ptr<Metric> get(const Json& spec) {
+  internal::check_json_depth<ConfigError>(spec, "metrics.get: spec");
   if (spec.is_string()) return from_config(spec.get<std::string>(), Json::object());
   if (!spec.is_object()) {
     throw ConfigError(
         "metrics.get: a spec must be a name or an object {\"class_name\": ..., \"config\": {...}}; "
         "received " +
-        spec.dump());
+        internal::describe_json_value(spec));
   }
   if (!spec.contains("class_name") || !spec["class_name"].is_string()) {
-    throw ConfigError("metrics.get: spec object needs a string \"class_name\"; received " + spec.dump());
+    throw ConfigError("metrics.get: spec object needs a string \"class_name\"; received " +
+                      internal::describe_json_value(spec));
   }
   for (const auto& item : spec.items()) {
     if (item.key() != "class_name" && item.key() != "config" && item.key() != "module" &&
@@ -192,13 +198,8 @@ std::unique_ptr<Metric> get(const Json& spec) {
 std::unique_ptr<Metric> get(std::string_view spec) {
   const auto first = spec.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (spec[first] == '{' || spec[first] == '"')) {
-    Json parsed;
-    try {
-      parsed = Json::parse(spec);
-    } catch (const Json::exception& e) {  // parse errors, and numbers too large for a double
-      throw ConfigError(internal::str_cat("metrics.get: spec is not valid JSON (", e.what(), "); received ", spec));
-    }
-    return get(parsed);
+    return get(internal::parse_json_bounded<ConfigError>(
+        spec, internal::str_cat("metrics.get: spec ", internal::describe_text(spec))));
   }
   return from_config(spec, Json::object());
 }

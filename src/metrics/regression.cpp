@@ -346,7 +346,7 @@ R2Score::R2Score(const Options& options) : ConfiguredMetric(options) {
   add_variable("squared_sum", per_output);
   add_variable("sum", per_output);
   add_variable("residual", per_output);
-  add_variable("count", per_output);
+  add_variable("count", per_output, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);
 }
 
 void R2Score::accumulate(Variables& vars, const Batch& batch) const {

@@ -5,6 +5,7 @@
 
 #include "internal/atomic_file.h"
 #include "internal/check.h"
+#include "internal/json_bounded.h"
 
 namespace tally {
 
@@ -37,7 +38,10 @@ ModelSelector::ModelSelector(std::string metric_name, SelectionOperator op, std:
                           "\"");
   }
   const std::string record = best_model_sel_file();
-  if (!std::filesystem::exists(record)) return;
+  std::error_code error;
+  const bool exists = std::filesystem::exists(record, error);
+  if (error) throw IOError(internal::str_cat(record, ": cannot read the record: ", error.message()));
+  if (!exists) return;
   const Json j = json_read(record);
   if (!j.is_object() || !j.contains("metric") || !j.contains("value") || !j.contains("step") ||
       !j["metric"].is_string() || !j["value"].is_number() || !j["step"].is_number_integer()) {
@@ -64,7 +68,7 @@ std::string ModelSelector::best_model_sel_file() const {
 bool ModelSelector::update(double value, std::int64_t step, const std::function<void(const std::string&)>& checkpoint) {
   if (!op_ || std::isnan(value)) return false;
   if (best_value_ && !op_(value, *best_value_)) return false;
-  std::filesystem::create_directories(best_folder());
+  internal::create_folders(best_folder());  // IOError naming the folder and the OS reason
   if (checkpoint) checkpoint(best_folder());
   json_write(best_model_sel_file(), Json{{"metric", metric_name_}, {"value", value}, {"step", step}});
   best_value_ = value;
@@ -78,15 +82,11 @@ bool ModelSelector::update(const Metric& metric, std::int64_t step,
 }
 
 Json ModelSelector::json_read(const std::string& path) {
-  const std::string text = internal::read_file(path);
-  try {
-    return Json::parse(text);
-  } catch (const Json::exception& e) {  // parse errors, and numbers too large for a double
-    throw ConfigError(internal::str_cat(path, ": not valid JSON (", e.what(), ")"));
-  }
+  return internal::parse_json_bounded<ConfigError>(internal::read_file(path), path);
 }
 
 void ModelSelector::json_write(const std::string& path, const Json& object) {
+  internal::check_json_depth<ConfigError>(object, path);  // dump() recurses once per level
   internal::write_file_atomically(path, object.dump(2) + "\n");
 }
 

@@ -29,7 +29,7 @@ class MeanBasedMetric : public Metric {
   /// Declares `total` and `count`.
   MeanBasedMetric(std::string name, DType dtype) : Metric(std::move(name), dtype) {
     add_variable("total", {});
-    add_variable("count", {});
+    add_variable("count", {}, DType::kFloat64, Aggregation::kSum, Domain::kNonNegative);  // a sum of weights
   }
   /// total / count, 0 when count is 0.
   static double mean_of(const Variables& vars) {

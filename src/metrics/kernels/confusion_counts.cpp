@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "internal/check.h"
+#include "internal/memory.h"
 #include "internal/parallel.h"
 #include "internal/samplewise.h"
 
@@ -194,6 +195,16 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
   const TensorView t = yt.is_contiguous() ? yt : (th = Tensor::copy_of(yt)).view();
   const TensorView p = yp.is_contiguous() ? yp : (ph = Tensor::copy_of(yp)).view();
 
+  {
+    // Working memory, budgeted before it is allocated (internal/memory.h): sorted thresholds
+    // and their order and cells (4 T), per partition the histograms and their buffers
+    // (about 6 per slot), the fold (2 per slot) and the counts returned (4 T L); weights.
+    const auto t_count = static_cast<std::int64_t>(options.thresholds.size());
+    const std::int64_t slots = num_labels * (t_count + 1);
+    internal::reserve_scratch(who, "confusion counts",
+                              8 * (4 * t_count + (6 * partitions_for(rows, slots) + 2) * slots +
+                                   4 * t_count * num_labels + static_cast<std::int64_t>(weights.size())));
+  }
   Leveler level;
   level.evenly = options.evenly_spaced;
   level.epsilon = options.epsilon_endpoints;
