@@ -130,6 +130,12 @@ class Metric {
   State state() const;
   /// Replaces the state with one taken from a metric of the same class and layout.
   void set_state(const State& state);
+  /// A copy of the variable values taken under the metric's lock (a consistent snapshot).
+  Variables snapshot_variables() const;
+  /// Replaces the values with ones this metric's own accumulate() produced from a snapshot, or
+  /// that were reduced from states of its layout (the commit step of collections and
+  /// all-reduce, as of update_state: a first batch may fix the layout). Takes the lock.
+  void commit_variables(Variables values);
   /// The state flattened to one float64 vector (sum of two vectors = merge, for sum variables).
   std::vector<double> to_vector() const;
   /// Replaces the state from a flat vector; checks length, integrality and each variable's
@@ -168,9 +174,6 @@ class Metric {
   void check_state_budget(std::int64_t elements) const;
 
  private:
-  friend class MetricCollection;  // commits updated copies, like update_state does
-  // Writes the reduced values back in place, after validating them.
-  friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
   void check_mergeable(const Metric& other) const;  // caller holds both locks
   // `values` under this metric's declared domains, checked; caller holds the lock.
   Variables checked_values(const Variables& values) const;

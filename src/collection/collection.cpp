@@ -115,21 +115,17 @@ void MetricCollection::update_state(const TensorView& y_true, const TensorView& 
                                     const TensorView& sample_weight) {
   const Batch batch{y_true, y_pred, sample_weight};
   const std::lock_guard hold(lock_.get());  // one collection update at a time
-  std::int64_t state_bytes = 0;
-  for (const auto& m : metrics_) {
-    const std::lock_guard member(m->lock_.get());
-    state_bytes += m->variables_.vector_size() * 8;
-  }
-  // The states and their working copies count against the memory limit (tally/memory.h).
-  const internal::UpdateBudget budget("MetricCollection", 2 * state_bytes);
   // Update copies of every state, then commit all at once: a batch that one metric
   // rejects leaves every metric as it was.
   std::vector<Variables> updated;
   updated.reserve(metrics_.size());
+  std::int64_t state_bytes = 0;
   for (const auto& m : metrics_) {
-    const std::lock_guard member(m->lock_.get());
-    updated.push_back(m->variables_);
+    updated.push_back(m->snapshot_variables());
+    state_bytes += updated.back().vector_size() * 8;
   }
+  // The states and their working copies count against the memory limit (tally/memory.h).
+  const internal::UpdateBudget budget("MetricCollection", 2 * state_bytes);
   std::vector<bool> done(metrics_.size(), false);
   for (const std::vector<std::size_t>& group : shared_work_groups()) {
     const std::shared_ptr<const SharedWork> work = metrics_[group.front()]->prepare_shared(batch);
@@ -146,10 +142,7 @@ void MetricCollection::update_state(const TensorView& y_true, const TensorView& 
   // by its first batch (F1Score without num_classes) changes its layout here.
   // A member updated on its own meanwhile (through metric(name)) is overwritten by the
   // commit: the contract asks callers to update members through the collection.
-  for (std::size_t i = 0; i < metrics_.size(); ++i) {
-    const std::lock_guard member(metrics_[i]->lock_.get());
-    metrics_[i]->variables_ = std::move(updated[i]);
-  }
+  for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->commit_variables(std::move(updated[i]));
 }
 
 std::vector<std::pair<std::string, Tensor>> MetricCollection::result() const {
@@ -211,25 +204,23 @@ std::vector<double> MetricCollection::to_vector() const {
 
 void MetricCollection::from_vector(std::span<const double> values) {
   const std::lock_guard hold(lock_.get());
+  std::vector<Variables> restored;
+  restored.reserve(metrics_.size());
   std::int64_t expected = 0;
   for (const auto& m : metrics_) {
-    const std::lock_guard member(m->lock_.get());
-    expected += m->variables_.vector_size();
+    restored.push_back(m->snapshot_variables());
+    expected += restored.back().vector_size();
   }
   if (static_cast<std::int64_t>(values.size()) != expected) {
     throw StateError(internal::str_cat("MetricCollection: state vector has ", values.size(), " elements; expected ",
                                        expected, " for ", metrics_.size(), " metrics"));
   }
-  std::vector<Variables> restored;
   std::size_t pos = 0;
-  for (const auto& m : metrics_) {
-    Variables v = [&] {
-      const std::lock_guard member(m->lock_.get());
-      return m->variables_;
-    }();
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    Variables& v = restored[i];
+    const auto& m = metrics_[i];
     const auto n = static_cast<std::size_t>(v.vector_size());
     v.assign_vector(values.subspan(pos, n), m->name());  // validates before anything is committed
-    restored.push_back(std::move(v));
     pos += n;
   }
   for (std::size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_variable_values(restored[i]);

@@ -88,8 +88,12 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   sums.clear();
   mins.clear();
   maxs.clear();
+  // Snapshots taken under each metric's lock; the reduced values are committed the same way.
+  std::vector<Variables> values;
+  values.reserve(metrics.size());
   for (const Metric* m : metrics) {
-    const Variables& vars = m->variable_values();
+    values.push_back(m->snapshot_variables());
+    const Variables& vars = values.back();
     for (std::size_t i = 0; i < vars.size(); ++i) {
       std::vector<double>& target = buffer_for(vars.layout()[i].aggregation, sums, mins, maxs);
       if (vars.layout()[i].dtype == DType::kInt64) {
@@ -106,8 +110,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything.
   for (int pass = 0; pass < 2; ++pass) {
     std::size_t s = 0, lo = 0, hi = 0;
-    for (Metric* m : metrics) {
-      Variables& vars = m->variables_;
+    for (std::size_t index = 0; index < metrics.size(); ++index) {
+      const Metric* m = metrics[index];
+      Variables& vars = values[index];
       for (std::size_t i = 0; i < vars.size(); ++i) {
         const Variable& v = vars.layout()[i];
         const std::vector<double>& source = buffer_for(v.aggregation, sums, mins, maxs);
@@ -137,6 +142,8 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
       }
     }
   }
+  for (std::size_t index = 0; index < metrics.size(); ++index)
+    metrics[index]->commit_variables(std::move(values[index]));
 }
 
 void all_reduce_metrics(MetricCollection& collection, DistributedContext& context) {

@@ -257,6 +257,16 @@ void Metric::set_variable_values(const Variables& values) {
   variables_ = std::move(checked);
 }
 
+Variables Metric::snapshot_variables() const {
+  const std::lock_guard hold(lock_.get());
+  return variables_;
+}
+
+void Metric::commit_variables(Variables values) {
+  const std::lock_guard hold(lock_.get());
+  variables_ = std::move(values);
+}
+
 State Metric::state() const {
   std::shared_ptr<const Metric> config = clone();  // a consistent copy, taken under our lock
   Variables values = config->variables_;
