@@ -310,12 +310,8 @@ const MetricSpec<R2ScoreOptions>& R2Score::spec() {
   using O = R2ScoreOptions;
   constexpr std::int64_t kMaxOutputs = kMaxStateElements / 4;
   static const MetricSpec<O> spec{
-      "R2Score",
-      "r2_score",
-      "Coefficient of determination (optionally adjusted).",
-      Direction::kHigherIsBetter,
-      InputContract{"values", "values", {1, 2}},
-      "scalar|vector",
+      "R2Score", "r2_score", "Coefficient of determination (optionally adjusted).", Direction::kHigherIsBetter,
+      InputContract{"values", "values", {1, 2}}, "scalar|vector",
       OptionTable<O>{
           enum_field("class_aggregation", &O::class_aggregation,
                      "How per-output scores combine; null returns one score per output.",
@@ -328,11 +324,14 @@ const MetricSpec<R2ScoreOptions>& R2Score::spec() {
           field("num_regressors", &O::num_regressors, "Regressors of the adjusted R^2 (0: plain R^2).",
                 rules::at_least(0)),
           name_and_dtype<O>(),
-          listed_when_set(field("num_outputs", &O::num_outputs,
-                "tally extension: fixes the number of outputs up front (needed to all-reduce before any update).",
-                rules::at_least(1), OptionRule{"at most " + std::to_string(kMaxOutputs), [](const Json& v) {
-    return v.is_number() && v.get<double>() <= kMaxOutputs;
-                                               }})}};
+          listed_when_set(
+              field("num_outputs", &O::num_outputs,
+                    "tally extension: fixes the number of outputs up front (needed to all-reduce before any update).",
+                    rules::at_least(1),
+                    OptionRule{"at most " + std::to_string(kMaxOutputs),
+                               [](const Json& v) { return v.is_number() && v.get<double>() <= kMaxOutputs; }}))},
+      // A fixed width, so that a fresh metric can take any state (an unbuilt one holds nothing).
+      Json{{"num_outputs", 2}}};
   return spec;
 }
 
