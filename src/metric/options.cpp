@@ -216,13 +216,13 @@ std::vector<double> read_doubles(std::string_view owner, std::string_view key, c
 }
 
 std::vector<std::int64_t> read_ints(std::string_view owner, std::string_view key, const Json& v) {
-  if (v.is_number_integer()) return {read_int(owner, key, v)};
+  if (v.is_number()) return {read_int(owner, key, v)};
   if (!v.is_array()) fail_type(owner, key, "an integer or a list of integers", v);
   std::vector<std::int64_t> out;
   out.reserve(v.size());
   for (const Json& x : v) {
-    if (!x.is_number_integer()) fail_type(owner, key, "an integer or a list of integers", v);
-    out.push_back(read_int(owner, key, x));
+    if (!x.is_number()) fail_type(owner, key, "an integer or a list of integers", v);
+    out.push_back(read_int(owner, key, x));  // integral floats (R sends doubles) are integers here too
   }
   return out;
 }
