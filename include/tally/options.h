@@ -330,8 +330,8 @@ class OptionTable {
     if (!unknown.empty()) detail::throw_unknown_keys(owner, unknown, keys());
     for (const auto& f : fields_) {
       if (f.common) continue;
-      const bool present = config.is_object() && config.contains(f.info.key) &&
-                           (!config[f.info.key].is_null() || f.null_is_value);
+      const bool present =
+          config.is_object() && config.contains(f.info.key) && (!config[f.info.key].is_null() || f.null_is_value);
       if (!present) {
         if (f.info.required) {
           throw ConfigError(owner + "argument `" + f.info.key + "` is required (" + f.info.doc + ")");
