@@ -80,7 +80,7 @@ TEST(DeepJson, SpecTextIsRefusedWithAConfigError) {
   // Depth 100 parses, and the type error quotes a bounded rendering of the value.
   const std::string at_limit = R"({"class_name":"AUC","config":{"name":)" + nested(98) + "}}";
   const std::string message = error_of<ConfigError>([&] { (void)metrics::get(at_limit); });
-  EXPECT_NE(message.find("config key `name` must be a string; received [[[[...]]]]"), std::string::npos) << message;
+  EXPECT_NE(message.find("argument `name` must be a string; received [[[[...]]]]"), std::string::npos) << message;
 }
 
 TEST(DeepJson, ParsedSpecsAndConfigsAreRefusedBeforeAnyRecursion) {

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "internal/check.h"
+#include "internal/json_bounded.h"
 
 namespace tally {
 
@@ -99,47 +100,13 @@ std::string option_owner(std::string_view class_name, std::string_view name) {
 
 namespace {
 
-// Appends a bounded rendering of `v` to `out`: at most `budget` characters and four
-// levels, so that neither a megabyte string nor a deeply nested array reaches a message
-// (and no recursion deeper than four frames happens here).
-void render(const Json& v, std::string& out, std::size_t budget, int depth) {
-  if (out.size() >= budget) return;
-  if (v.is_array() || v.is_object()) {
-    if (depth >= 4) {
-      out += v.is_array() ? "[...]" : "{...}";
-      return;
-    }
-    out += v.is_array() ? '[' : '{';
-    bool first = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (out.size() >= budget) {
-        out += "...";
-        break;
-      }
-      if (!first) out += ", ";
-      first = false;
-      if (v.is_object()) out += Json(it.key()).dump() + ": ";
-      render(*it, out, budget, depth + 1);
-    }
-    out += v.is_array() ? ']' : '}';
-    return;
-  }
-  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (text.size() > 80) text = text.substr(0, 77) + "...";
-  out += text;
-}
-
 [[noreturn]] void fail_type(std::string_view owner, std::string_view key, std::string_view wanted, const Json& v) {
   throw_option(RuleError::kConfig, owner, key, wanted, v);
 }
 
 }  // namespace
 
-std::string received(const Json& value) {
-  std::string out;
-  render(value, out, 200, 0);
-  return out;
-}
+std::string received(const Json& value) { return internal::describe_json_value(value); }
 
 void throw_option(RuleError error, std::string_view owner, std::string_view key, std::string_view what,
                   const Json& value) {

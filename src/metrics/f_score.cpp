@@ -250,16 +250,15 @@ Tensor FScoreMetric::result_from(const Variables& vars) const {
 const MetricSpec<FBetaScoreOptions>& FBetaScore::spec() {
   using O = FBetaScoreOptions;
   static const MetricSpec<O> spec{
-      "FBetaScore",
-      "fbeta_score",
+      "FBetaScore", "fbeta_score",
       "F-beta score per class or averaged (micro, macro, weighted), threshold or argmax binarisation.",
-      Direction::kHigherIsBetter,
-      f_score_inputs(),
-      "vector",
+      Direction::kHigherIsBetter, f_score_inputs(), "vector",
       OptionTable<O>{
           average_field<O>(),
           field("beta", &O::beta, "Weight of recall against precision.", rules::greater_than(0.0), rules::finite()),
-          threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()}};
+          threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()},
+      // Fixed classes, so that a fresh metric can take any state (an unbuilt one holds nothing).
+      Json{{"num_classes", 3}}};
   return spec;
 }
 
@@ -275,7 +274,8 @@ const MetricSpec<F1ScoreOptions>& F1Score::spec() {
       Direction::kHigherIsBetter,
       f_score_inputs(),
       "vector",
-      OptionTable<O>{average_field<O>(), threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()}};
+      OptionTable<O>{average_field<O>(), threshold_field<O>(), name_and_dtype<O>(), num_classes_field<O>()},
+      Json{{"num_classes", 3}}};
   return spec;
 }
 
