@@ -163,21 +163,23 @@ struct Inputs {
 Inputs inputs_for(const metrics::MetricInfo& info) {
   constexpr std::int64_t n = 96, c = 3;
   const InputContract& in = info.inputs;
+  // The first form each side declares ("one_hot|binary" is read as one_hot).
+  const std::string yt = in.y_true.substr(0, in.y_true.find('|'));
   const std::string yp = in.y_pred.substr(0, in.y_pred.find('|'));
   Inputs out;
-  if (in.y_true == "none") {
+  if (yt == "none") {
     out.uses_y_true = false;
     out.y_true = testing::random_uniform({n}, 1);
     out.y_pred = testing::random_uniform({n}, 2);
-  } else if (in.y_true == "binary") {
+  } else if (yt == "binary") {
     out.y_true = testing::random_labels({n, 1}, 3, 2, DType::kFloat32);
     out.y_pred = testing::random_uniform({n, 1}, 4, 0.0, 1.0, DType::kFloat32);
-  } else if (in.y_true == "one_hot" || in.y_true == "probabilities") {
+  } else if (yt == "one_hot" || yt == "probabilities") {
     const Tensor ids = testing::random_labels({n}, 5, c, DType::kInt64);
     out.y_true = Tensor(DType::kFloat64, {n, c});
     for (std::int64_t i = 0; i < n; ++i) out.y_true.data_as<double>()[i * c + ids.data_as<std::int64_t>()[i]] = 1.0;
     out.y_pred = testing::random_uniform({n, c}, 6, 0.05, 1.0);
-  } else if (in.y_true == "sparse_ids") {
+  } else if (yt == "sparse_ids") {
     out.y_true = testing::random_labels({n}, 7, c, DType::kInt64);
     out.y_pred = yp == "ids" ? testing::random_labels({n}, 8, c, DType::kInt64) : testing::random_uniform({n, c}, 8);
   } else {  // values
