@@ -19,21 +19,8 @@ namespace {
 using detail::Aligned;
 using kernels::RowSpec;
 
-struct MaterializeSink {
-  template <class Row>
-  Tensor operator()(const RowSpec& spec, const Row& row) const {
-    return kernels::materialize_rows(spec, row);
-  }
-};
-
-struct AccumulateSink {
-  std::string_view who;
-  TensorView sample_weight;
-  template <class Row>
-  internal::WeightedTotals operator()(const RowSpec& spec, const Row& row) const {
-    return kernels::accumulate_rows(who, spec, sample_weight, false, row);
-  }
-};
+using kernels::AccumulateSink;
+using kernels::MaterializeSink;
 
 // Keras convert_binary_labels_to_hinge: true when every label of the call is 0 or 1.
 template <class Yt>

@@ -16,25 +16,6 @@ namespace tally::metrics::kernels {
 
 using detail::Aligned;
 
-// A sink turns (spec, row kernel) into the caller's result: folded totals for the metric
-// classes, a loss tensor for the per-sample functions.
-struct MaterializeSink {
-  template <class Row>
-  Tensor operator()(const RowSpec& spec, const Row& row) const {
-    return kernels::materialize_rows(spec, row);
-  }
-};
-
-struct AccumulateSink {
-  std::string_view who;
-  TensorView sample_weight;
-  bool masked = false;
-  template <class Row>
-  internal::WeightedTotals operator()(const RowSpec& spec, const Row& row) const {
-    return kernels::accumulate_rows(who, spec, sample_weight, masked, row);
-  }
-};
-
 // ---- binary crossentropy ------------------------------------------------------------
 
 template <class Sink>

@@ -265,4 +265,23 @@ internal::WeightedTotals accumulate_rows(std::string_view who, const RowSpec& sp
   return internal::reduce_to_samplewise(who, values, weight, internal::SampleReduce::kMean);
 }
 
+// A sink turns (spec, row kernel) into the caller's result: folded totals for the metric
+// classes, a loss tensor for the per-sample functions.
+struct MaterializeSink {
+  template <class Row>
+  Tensor operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::materialize_rows(spec, row);
+  }
+};
+
+struct AccumulateSink {
+  std::string_view who;
+  TensorView sample_weight;
+  bool masked = false;
+  template <class Row>
+  internal::WeightedTotals operator()(const RowSpec& spec, const Row& row) const {
+    return kernels::accumulate_rows(who, spec, sample_weight, masked, row);
+  }
+};
+
 }  // namespace tally::metrics::kernels
