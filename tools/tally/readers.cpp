@@ -17,6 +17,7 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -313,7 +314,10 @@ class NpyRows {
     Shape shape{end - begin};
     if (layout_.shape.size() == 2) shape.push_back(cols);
     if (layout_.type.kind == 'b') check_bools(data, first, begin, end);
-    if (!layout_.type.swap && !layout_.type.convert) {
+    // In place only when the elements are aligned: a stored .npz member starts wherever the zip
+    // put it, and a misaligned load is undefined behaviour for every kernel that reads the view.
+    const bool aligned = reinterpret_cast<std::uintptr_t>(data) % item == 0;
+    if (!layout_.type.swap && !layout_.type.convert && aligned) {
       if (layout_.shape.size() == 2 && layout_.fortran) {
         // Column-major: a strided view, no copy.
         return TensorView(data + static_cast<std::size_t>(begin) * item, layout_.type.dtype, shape,
@@ -321,7 +325,7 @@ class NpyRows {
       }
       return TensorView(data + static_cast<std::size_t>((begin - first) * cols) * item, layout_.type.dtype, shape);
     }
-    // Other byte order or a widened type: copy the rows into a C-ordered buffer.
+    // Other byte order, a widened type or misaligned data: copy the rows into a C-ordered buffer.
     const std::size_t out_item = dtype_size(layout_.type.dtype);
     scratch_.resize(static_cast<std::size_t>((end - begin) * cols) * out_item);
     unsigned char element[8];
