@@ -102,44 +102,30 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
   const auto n = static_cast<std::size_t>(w.thresholds) * L;
   for (std::size_t k = 0; k < counts_.size(); ++k) {
     const ConfusionCount c = counts_[k];
+    // One walk for both variables: derived counts are the label totals minus the direct ones.
+    auto add = [&](auto out, const auto& tp, const auto& fp, const auto& positives, const auto& negatives) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t l = i % L;
+        switch (c) {
+          case ConfusionCount::kTruePositives:
+            out[i] += tp[i];
+            break;
+          case ConfusionCount::kFalsePositives:
+            out[i] += fp[i];
+            break;
+          case ConfusionCount::kFalseNegatives:
+            out[i] += positives[l] - tp[i];
+            break;
+          case ConfusionCount::kTrueNegatives:
+            out[i] += negatives[l] - fp[i];
+            break;
+        }
+      }
+    };
     if (w.weighted) {
-      auto out = vars.f64(2 * k + 1);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t l = i % L;
-        switch (c) {
-          case ConfusionCount::kTruePositives:
-            out[i] += w.tp_w[i];
-            break;
-          case ConfusionCount::kFalsePositives:
-            out[i] += w.fp_w[i];
-            break;
-          case ConfusionCount::kFalseNegatives:
-            out[i] += w.positives_w[l] - w.tp_w[i];
-            break;
-          case ConfusionCount::kTrueNegatives:
-            out[i] += w.negatives_w[l] - w.fp_w[i];
-            break;
-        }
-      }
+      add(vars.f64(2 * k + 1), w.tp_w, w.fp_w, w.positives_w, w.negatives_w);
     } else {
-      auto out = vars.i64(2 * k);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t l = i % L;
-        switch (c) {
-          case ConfusionCount::kTruePositives:
-            out[i] += w.tp[i];
-            break;
-          case ConfusionCount::kFalsePositives:
-            out[i] += w.fp[i];
-            break;
-          case ConfusionCount::kFalseNegatives:
-            out[i] += w.positives[l] - w.tp[i];
-            break;
-          case ConfusionCount::kTrueNegatives:
-            out[i] += w.negatives[l] - w.fp[i];
-            break;
-        }
-      }
+      add(vars.i64(2 * k), w.tp, w.fp, w.positives, w.negatives);
     }
   }
 }
