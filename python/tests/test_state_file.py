@@ -293,8 +293,10 @@ def test_killed_and_restarted_evaluation_ends_exactly_like_an_uninterrupted_one(
         out, err = proc.communicate(timeout=300)
         if proc.returncode == -signal.SIGKILL:
             kills += 1
+            # The kill may land after the last save (in the final sleep or while printing the
+            # results): then the next run resumes at the end and only reports.
             next_batch = tally.load_state(path).user_data["next_batch"]
-            assert 1 <= next_batch < batches
+            assert 1 <= next_batch <= batches
             resumed_from.append(next_batch)
             continue
         assert proc.returncode == 0, err
