@@ -106,7 +106,7 @@ const MetricSpec<ExpectedCalibrationErrorOptions>& ExpectedCalibrationError::spe
       "scalar",
       OptionTable<O>{
           field("num_bins", &O::num_bins, "Equal-width confidence bins over [0, 1] (TorchMetrics' n_bins).",
-                rules::at_least(1), rules::in_range(1, static_cast<double>(kMaxStateElements / 3 - 1))),
+                rules::in_range(1, static_cast<double>(kMaxStateElements / 3 - 1))),
           enum_field("norm", &O::norm, "How per-bin gaps combine: l1 (ECE), l2 (RMSCE) or max (MCE).",
                      std::vector<Spelling<CalibrationNorm>>{
                          {"l1", CalibrationNorm::kL1}, {"l2", CalibrationNorm::kL2}, {"max", CalibrationNorm::kMax}},

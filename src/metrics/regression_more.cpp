@@ -113,10 +113,12 @@ Tensor ExplainedVariance::result_from(const Variables& vars) const {
   std::vector<double> raw(k), denominator(k);
   bool any_variance = false;
   for (std::size_t j = 0; j < k; ++j) {
-    // Var_w(e) and Var_w(y) from the moments; rounding can leave a tiny negative, which is 0.
+    // Var_w(e) and Var_w(y) from the moments; rounding can leave a tiny negative, which is 0
+    // (not fmax, which would turn the NaN of NaN inputs into 0).
+    const auto non_negative = [](double x) { return x < 0.0 ? 0.0 : x; };
     const double me = vars.f64(kSumE)[j] / n, my = vars.f64(kSumY)[j] / n;
-    const double num = std::fmax(vars.f64(kSumE2)[j] / n - me * me, 0.0);
-    const double den = std::fmax(vars.f64(kSumY2)[j] / n - my * my, 0.0);
+    const double num = non_negative(vars.f64(kSumE2)[j] / n - me * me);
+    const double den = non_negative(vars.f64(kSumY2)[j] / n - my * my);
     denominator[j] = den;
     any_variance = any_variance || den != 0.0;
     // scikit-learn force_finite: 0/0 is a perfect 1, x/0 scores 0.
@@ -280,18 +282,20 @@ void TweedieDeviance::accumulate(Variables& vars, const Batch& batch) const {
   const kernels::ValueRows in = kernels::value_rows(me, batch.y_true, batch.y_pred);
   const double p = options().power;
   // scikit-learn's domain checks and wording (_regression.py, mean_tweedie_deviance).
-  const auto fail = [&](const char* what) {
-    throw InvalidArgument(
-        internal::str_cat(me, ": Mean Tweedie deviance error with power=", p, " can only be used on ", what));
-  };
   for (std::size_t i = 0; i < in.y_pred.size(); ++i) {
     const double t = in.y_true[i], y = in.y_pred[i];
+    const char* what = nullptr;
     if (p < 0.0) {
-      if (!(y > 0.0)) fail("strictly positive y_pred.");
+      if (!(y > 0.0)) what = "strictly positive y_pred.";
     } else if (p >= 1.0 && p < 2.0) {
-      if (!(t >= 0.0) || !(y > 0.0)) fail("non-negative y and strictly positive y_pred.");
+      if (!(t >= 0.0) || !(y > 0.0)) what = "non-negative y and strictly positive y_pred.";
     } else if (p >= 2.0) {
-      if (!(t > 0.0) || !(y > 0.0)) fail("strictly positive y and y_pred.");
+      if (!(t > 0.0) || !(y > 0.0)) what = "strictly positive y and y_pred.";
+    }
+    if (what != nullptr) {
+      throw InvalidArgument(internal::str_cat(me, ": Mean Tweedie deviance error with power=", p,
+                                              " can only be used on ", what, " Received y_true ", t, " and y_pred ", y,
+                                              " at flat index ", i));
     }
   }
   kernels::add_samplewise(vars, me,

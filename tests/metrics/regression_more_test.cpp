@@ -164,16 +164,16 @@ TEST(TweedieDeviance, DomainRulesAreClearErrors) {
   };
   EXPECT_EQ(message(-1.0, neg, zero),
             "TweedieDeviance \"tweedie_deviance\": Mean Tweedie deviance error with power=-1 can only be used on "
-            "strictly positive y_pred.");
+            "strictly positive y_pred. Received y_true -1 and y_pred 0 at flat index 0");
   EXPECT_EQ(message(1.0, neg, pos),
             "TweedieDeviance \"tweedie_deviance\": Mean Tweedie deviance error with power=1 can only be used on "
-            "non-negative y and strictly positive y_pred.");
+            "non-negative y and strictly positive y_pred. Received y_true -1 and y_pred 1 at flat index 0");
   EXPECT_EQ(message(1.5, pos, zero),
             "TweedieDeviance \"tweedie_deviance\": Mean Tweedie deviance error with power=1.5 can only be used on "
-            "non-negative y and strictly positive y_pred.");
+            "non-negative y and strictly positive y_pred. Received y_true 1 and y_pred 0 at flat index 0");
   EXPECT_EQ(message(2.0, zero, pos),
             "TweedieDeviance \"tweedie_deviance\": Mean Tweedie deviance error with power=2 can only be used on "
-            "strictly positive y and y_pred.");
+            "strictly positive y and y_pred. Received y_true 0 and y_pred 1 at flat index 0");
   EXPECT_EQ(message(0.0, neg, neg), "accepted");  // power 0 is the squared error: any real values
   EXPECT_EQ(message(1.0, zero, pos), "accepted");
   try {
