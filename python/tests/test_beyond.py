@@ -88,3 +88,15 @@ def test_classwise_result_is_a_dict():
     assert list(by_spec.result()) == ["f1_0", "f1_1", "f1_2"]
     with pytest.raises(tally.ConfigError, match="per-class vector"):
         tally.metrics.Classwise(metric={"class_name": "F1Score", "config": {"average": "macro"}})
+
+
+def test_classwise_in_a_collection_adds_one_key_per_class():
+    y = np.array([[1, 1, 1], [1, 0, 0], [1, 1, 0]], dtype=np.float64)
+    p = np.array([[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
+    col = tally.MetricCollection([tally.metrics.Classwise(metric=tally.metrics.F1Score(threshold=0.5),
+                                                          labels=["cat", "dog", "bird"], name="f1"),
+                                  tally.metrics.BrierScore(name="brier")])
+    col.update_state(y, p)
+    got = col.result()
+    assert list(got) == ["f1_cat", "f1_dog", "f1_bird", "brier"]
+    close(got["f1_dog"], 0.8, rel=1e-6)
