@@ -6,7 +6,11 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <thread>
 
+#include "support/thread_context.h"
+#include "tally/distributed.h"
+#include "tally/metrics/calibration.h"
 #include "tally/metrics/regression.h"
 #include "tally/registry.h"
 
@@ -231,6 +235,42 @@ TEST(PercentageErrors, MatchTorchMetrics) {
   EXPECT_EQ(zw.value(), 0.0);
   EXPECT_EQ(metrics::get("smape")->class_name(), "SymmetricMeanAbsolutePercentageError");
   EXPECT_EQ(metrics::get("wmape")->class_name(), "WeightedMeanAbsolutePercentageError");
+}
+
+TEST(BeyondKeras, AllReduceEqualsOneWorkerSeeingEverything) {
+  // Three ranks (one sees nothing) all-reduce MaxError (a max variable), ExplainedVariance
+  // and ExpectedCalibrationError (sums) in one collective; every rank ends with the result
+  // of one metric fed all rows.
+  const Json f = fixture();
+  const Tensor y = tensor_of(f["y_true"]), p = tensor_of(f["y_pred"]);
+  const Tensor bt = tensor_of(f["binary_true"]), bp = tensor_of(f["binary_prob"]);
+  const std::int64_t n = y.shape()[0];
+  testing::ThreadGroup group(3);
+  std::vector<std::vector<double>> results(3);
+  std::vector<std::thread> workers;
+  for (int rank = 0; rank < 3; ++rank) {
+    workers.emplace_back([&, rank] {
+      testing::ThreadContext context(group, rank);
+      MaxError max_error;
+      ExplainedVariance ev;
+      ExpectedCalibrationError ece;
+      if (rank < 2) {  // rank 2 sees no data
+        const std::int64_t b = rank == 0 ? 0 : n / 3, e = rank == 0 ? n / 3 : n;
+        max_error.update_state(y.view().slice_rows(b, e), p.view().slice_rows(b, e));
+        ev.update_state(y.view().slice_rows(b, e), p.view().slice_rows(b, e));
+        ece.update_state(bt.view().slice_rows(b, e), bp.view().slice_rows(b, e));
+      }
+      Metric* metrics[] = {&max_error, &ev, &ece};
+      all_reduce_metrics(metrics, context);
+      results[static_cast<std::size_t>(rank)] = {max_error.value(), ev.value(), ece.value()};
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_DOUBLE_EQ(results[0][0], f["max_error"].get<double>());
+  EXPECT_NEAR(results[0][1], f["ev"].get<double>(), 1e-12);
+  EXPECT_NEAR(results[0][2], f["ece_binary"]["l1"].get<double>(), 1e-12);
+  EXPECT_EQ(results[1], results[0]);
+  EXPECT_EQ(results[2], results[0]);
 }
 
 }  // namespace
