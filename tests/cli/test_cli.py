@@ -206,6 +206,11 @@ def test_classwise_rows_are_keyed_by_label():
     code, out, err = run("eval", "--y-true", y, "--y-pred", p, "-m", spec, "--format", "csv")
     assert code == 0, err
     assert "\nf1_score_bee,0.79999992\n" in out, out
+    report = path("cw_report.html")
+    code, _, err = run("eval", "--y-true", y, "--y-pred", p, "-m", spec, "--report", report)
+    assert code == 0, err
+    with open(report, encoding="utf-8") as f:
+        assert "f1_score_ant: 0.79999992, f1_score_bee: 0.79999992, f1_score_cat: 0.4999999375" in f.read()
 
 
 def test_mpirun_output_equals_one_process():
