@@ -4,6 +4,7 @@
 #include "tally/metrics/classwise.h"
 
 #include <set>
+#include <span>
 
 #include "internal/check.h"
 #include "metrics/kernels/mean_update.h"
@@ -88,6 +89,23 @@ Classwise::Classwise(const Options& options) : ConfiguredMetric(normalized(optio
   inner_ = build_inner(this->options().metric);
   labels_ = label_texts(this->options().labels);
   const Tensor fresh = inner_->result();
+  const Json& inner_config = this->options().metric["config"];
+  if (fresh.ndim() == 0 && inner_config.contains("class_id")) {
+    // A scalar metric with class_id: one copy per label, each counting its own column.
+    if (labels_.empty()) {
+      throw ConfigError(internal::str_cat(kernels::who(*this), ": argument `labels` is required to wrap ",
+                                          inner_->class_name(), " (one copy per class_id 0, 1, ...)"));
+    }
+    for (std::size_t i = 0; i < labels_.size(); ++i) {
+      Json config = inner_config;
+      config["class_id"] = i;
+      per_class_.push_back(build_inner(Json{{"class_name", inner_->class_name()}, {"config", config}}));
+      for (const Variable& v : per_class_.back()->variables()) {
+        add_variable("class_" + std::to_string(i) + "/" + v.name, v.shape, v.dtype, v.aggregation, v.domain);
+      }
+    }
+    return;
+  }
   if (fresh.ndim() != 1) {
     throw ConfigError(internal::str_cat(
         kernels::who(*this), ": argument `metric` must have a per-class vector result; ", inner_->class_name(), " \"",
@@ -103,7 +121,38 @@ Classwise::Classwise(const Options& options) : ConfiguredMetric(normalized(optio
 Classwise::Classwise(const Metric& metric, std::vector<std::string> labels, std::string name)
     : Classwise(options_of(metric, std::move(labels), std::move(name))) {}
 
+namespace {
+
+// Runs `fn(copy, part)` on each per-class copy with its slice of `vars` as a Variables of the
+// copy's own layout; when `write` is true the slices are written back.
+template <class Fn>
+void for_each_copy(const std::vector<std::shared_ptr<const Metric>>& copies, Variables& vars, bool write,
+                   std::string_view owner, Fn fn) {
+  std::vector<double> whole = vars.to_vector();
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    Variables part(copies[i]->variable_values().layout_ptr());
+    const auto size = static_cast<std::size_t>(part.vector_size());
+    part.assign_vector(std::span<const double>(whole).subspan(offset, size), owner);
+    fn(i, *copies[i], part);
+    if (write) part.write_vector(std::span<double>(whole).subspan(offset, size));
+    offset += size;
+  }
+  if (write) vars.assign_vector(whole, owner);
+}
+
+}  // namespace
+
 void Classwise::accumulate(Variables& vars, const Batch& batch) const {
+  if (!per_class_.empty()) {
+    // Each copy validates and counts on its own slice of a copy of the state; written only
+    // when every copy accepted the batch.
+    Variables next = vars;
+    for_each_copy(per_class_, next, true, kernels::who(*this),
+                  [&](std::size_t, const Metric& copy, Variables& part) { copy.accumulate(part, batch); });
+    vars = std::move(next);
+    return;
+  }
   // The wrapped metric updates a copy; the labels are checked against its result before
   // anything is written (the wrapped metric may fix its class count on this batch).
   Variables next = vars;
@@ -117,7 +166,15 @@ void Classwise::accumulate(Variables& vars, const Batch& batch) const {
   vars = std::move(next);
 }
 
-Tensor Classwise::result_from(const Variables& vars) const { return inner_->result_from(vars); }
+Tensor Classwise::result_from(const Variables& vars) const {
+  if (per_class_.empty()) return inner_->result_from(vars);
+  std::vector<double> out(per_class_.size());
+  Variables copy = vars;
+  for_each_copy(per_class_, copy, false, kernels::who(*this), [&](std::size_t i, const Metric& m, Variables& part) {
+    out[i] = m.result_from(part).to_doubles().at(0);
+  });
+  return Tensor::from_vector(out);
+}
 
 std::vector<std::string> Classwise::result_keys(std::int64_t count) const {
   std::vector<std::string> keys;

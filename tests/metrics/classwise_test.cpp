@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tally/metrics/confusion.h"
 #include "tally/metrics/f_score.h"
 #include "tally/metrics/regression.h"
 #include "tally/registry.h"
@@ -95,6 +96,32 @@ TEST(Classwise, RefusesWhatHasNoPerClassVector) {
                  "shape [3, 3])");
   }
   EXPECT_EQ(two.to_vector(), before);
+}
+
+TEST(Classwise, WrapsAScalarMetricOncePerClassId) {
+  // Keras Precision/Recall count one column with class_id: Classwise builds one per label.
+  const std::unique_ptr<Metric> m = metrics::get(Json::parse(R"({"class_name": "Classwise", "config": {
+      "metric": "precision", "labels": ["cat", "dog", "bird"]}})"));
+  // Precision's four variables (true/false positives, int64 and weighted) once per copy.
+  ASSERT_EQ(m->variables().size(), 12u);
+  EXPECT_EQ(m->variables()[4].name, "class_1/true_positives");
+  EXPECT_EQ(m->variables()[11].name, "class_2/weighted_false_positives");
+  m->update_state(TensorView(kTrue, {3, 3}).slice_rows(0, 1), TensorView(kPred, {3, 3}).slice_rows(0, 1));
+  m->update_state(TensorView(kTrue, {3, 3}).slice_rows(1, 3), TensorView(kPred, {3, 3}).slice_rows(1, 3));
+  std::vector<double> want;
+  for (std::int64_t c = 0; c < 3; ++c) {
+    Precision p({}, std::nullopt, c);
+    p.update_state(TensorView(kTrue, {3, 3}), TensorView(kPred, {3, 3}));
+    want.push_back(p.value());
+  }
+  // Columns: predictions above 0.5 are (0,1,1), (0,1,1), (1,1,0) against labels (1,1,1), (1,0,0), (1,1,0).
+  EXPECT_EQ(want, (std::vector<double>{1.0, 2.0 / 3.0, 0.5}));
+  EXPECT_EQ(m->result().to_doubles(), want);
+  const auto keyed = keyed_result(*m);
+  EXPECT_EQ(keyed[1].first, "precision_dog");
+  EXPECT_EQ(metrics::from_config("Classwise", m->get_config())->get_config(), m->get_config());
+  EXPECT_THROW(metrics::get(Json::parse(R"({"class_name": "Classwise", "config": {"metric": "recall"}})")),
+               ConfigError);  // no labels: the number of copies is unknown
 }
 
 TEST(Classwise, MergesAsTheWrappedMetric) {

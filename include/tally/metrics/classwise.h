@@ -7,7 +7,10 @@
 //          "labels": [<one string per class>] or null (class ids 0, 1, ...),
 //          "name": <default: the wrapped metric's name>}
 // The state is the wrapped metric's state (same variables, same merge), so a Classwise
-// merges, all-reduces and saves exactly as the metric it wraps. docs/metrics.md, "Classwise".
+// merges, all-reduces and saves exactly as the metric it wraps. A metric with a scalar
+// result and a `class_id` option (Precision, Recall, the confusion counts) is wrapped once
+// per label instead, with class_id 0, 1, ...: the state is then the copies' variables side
+// by side ("class_<i>/<variable>"). docs/metrics.md, "Classwise".
 
 #include <memory>
 #include <string>
@@ -51,6 +54,8 @@ class Classwise : public ConfiguredMetric<Classwise, ClasswiseOptions> {
  private:
   std::shared_ptr<const Metric> inner_;
   std::vector<std::string> labels_;
+  // One copy per label with class_id = its index, when the wrapped result is a scalar; empty otherwise.
+  std::vector<std::shared_ptr<const Metric>> per_class_;
 };
 
 /// The (key, value) pairs of `metric`'s result when it is a Classwise; empty otherwise (the
