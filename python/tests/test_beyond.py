@@ -100,3 +100,14 @@ def test_classwise_in_a_collection_adds_one_key_per_class():
     got = col.result()
     assert list(got) == ["f1_cat", "f1_dog", "f1_bird", "brier"]
     close(got["f1_dog"], 0.8, rel=1e-6)
+
+
+def test_classwise_over_precision_with_class_ids_matches_sklearn(rng):
+    y = np.eye(4)[rng.integers(0, 4, 300)]
+    p = rng.random((300, 4))
+    m = tally.metrics.Classwise(metric="precision", labels=["a", "b", "c", "d"])
+    m.update_state(y[:100], p[:100])
+    m.update_state(y[100:], p[100:])
+    want = skm.precision_score(y, p > 0.5, average=None, zero_division=0)
+    assert list(m.result()) == ["precision_a", "precision_b", "precision_c", "precision_d"]
+    close(list(m.result().values()), want, rel=1e-12)
