@@ -10,6 +10,8 @@
 #include "tally/memory.h"
 #include "tally/metric.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/calibration.h"
+#include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
 #include "tally/metrics/f_score.h"
