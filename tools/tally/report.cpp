@@ -88,7 +88,9 @@ Json result_to_json(const Tensor& result) {
 Json results_json(const EvalResult& result) {
   Json metrics = Json::object();
   for (const auto& m : result.metrics) metrics[m->name()] = result_to_json(m->result());
-  return Json{{"samples", result.samples}, {"metrics", metrics}};
+  Json out{{"samples", result.samples}, {"metrics", metrics}};
+  if (result.sliced) out["slices"] = slices_json(*result.sliced, result.slice_display);
+  return out;
 }
 
 void write_results(std::ostream& out, const EvalResult& result, Format format) {
@@ -103,6 +105,7 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
           out << csv_field(m->name() + suffix) << "," << number(value, 12) << "\n";
         }
       }
+      if (result.sliced) write_slice_csv(out, *result.sliced, result.slice_display);
       return;
     case Format::kTable: {
       std::vector<std::pair<std::string, std::string>> rows;
@@ -115,6 +118,7 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
       out << fmt::format("{:-<{}}  {:-<10}\n", "", width, "");
       for (const auto& [name, value] : rows) out << fmt::format("{:<{}}  {:>10}\n", name, width, value);
       out << fmt::format("({} samples, {})\n", result.samples, task_name(result.task));
+      if (result.sliced) write_slice_table(out, *result.sliced, result.slice_display);
       return;
     }
   }
