@@ -322,9 +322,8 @@ TEST(SlicedDistributed, AllReduceEqualsOneProcessWhenRanksSeeDifferentSlices) {
 TEST(SlicedDistributed, DifferentSlicingsFailOnEveryRank) {
   std::vector<std::string> errors(3);
   testing::run_workers(3, [&](DistributedContext& ctx) {
-    SlicedCollection mine = ctx.global_rank() == 1
-                                ? SlicedCollection(MetricCollection::from_specs(kSpecs), {"country"})
-                                : SlicedCollection(MetricCollection::from_specs(kSpecs), {"region"});
+    SlicedCollection mine = ctx.global_rank() == 1 ? SlicedCollection(MetricCollection::from_specs(kSpecs), {"country"})
+                                                   : SlicedCollection(MetricCollection::from_specs(kSpecs), {"region"});
     try {
       all_reduce_metrics(mine, ctx);
     } catch (const DistributedError& e) {
@@ -339,8 +338,8 @@ TEST(SlicedDistributed, UnionPastMaxSlicesFailsOnEveryRankUnchanged) {
   testing::run_workers(2, [&](DistributedContext& ctx) {
     SlicedCollection mine(MetricCollection::from_specs({"mse"}), {"id"}, {{"id"}}, 2);
     const std::vector<double> y{1, 2}, p{1, 2};
-    const std::vector<std::int64_t> ids = ctx.global_rank() == 0 ? std::vector<std::int64_t>{1, 2}
-                                                                  : std::vector<std::int64_t>{3, 3};
+    const std::vector<std::int64_t> ids =
+        ctx.global_rank() == 0 ? std::vector<std::int64_t>{1, 2} : std::vector<std::int64_t>{3, 3};
     const std::vector<SliceColumn> cols = {SliceColumn::ids(ids)};
     mine.update_state(y, p, {}, cols);
     const auto before = mine.to_vector();
@@ -380,7 +379,8 @@ TEST(SlicedPrivacy, NoiselessReleaseEqualsResultAndSeedsRepeat) {
   EXPECT_GT(moved, 10);  // sigma 5: P(round(noise) == 0) is about 0.08 per slice
   EXPECT_GT(differ, 10);
   // min_slice_size applies to the noisy counts.
-  for (const SliceResult& r : private_result(s, GaussianMechanism::from_stddev(5.0), 42, 120)) EXPECT_GE(r.samples, 120);
+  for (const SliceResult& r : private_result(s, GaussianMechanism::from_stddev(5.0), 42, 120))
+    EXPECT_GE(r.samples, 120);
 }
 
 }  // namespace

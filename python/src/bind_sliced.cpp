@@ -49,8 +49,8 @@ void update(SlicedCollection& self, py::handle y_true, py::handle y_pred, py::ha
       const auto pair = py::reinterpret_borrow<py::tuple>(c);
       const auto codes = py::cast<py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>>(pair[0]);
       const auto dictionary = py::cast<std::vector<std::string>>(pair[1]);
-      cols.push_back(SliceColumn::codes(std::span<const std::int32_t>(codes.data(), static_cast<std::size_t>(codes.size())),
-                                        dictionary));
+      cols.push_back(SliceColumn::codes(
+          std::span<const std::int32_t>(codes.data(), static_cast<std::size_t>(codes.size())), dictionary));
     } else {
       keep.push_back(to_view(c, "slice_ids"));
       cols.push_back(SliceColumn::ids(keep.back().view));
@@ -63,17 +63,17 @@ void update(SlicedCollection& self, py::handle y_true, py::handle y_pred, py::ha
 }  // namespace
 
 void bind_sliced(py::module_& m) {
-  py::class_<SlicedCollection, std::shared_ptr<SlicedCollection>>(m, "_SlicedCollection",
-                                                                  "The C++ SlicedCollection.")
+  py::class_<SlicedCollection, std::shared_ptr<SlicedCollection>>(m, "_SlicedCollection", "The C++ SlicedCollection.")
       .def(py::init<const MetricCollection&, std::vector<std::string>, std::vector<std::vector<std::string>>,
                     std::int64_t>(),
            py::arg("prototype"), py::arg("features"), py::arg("slicings"), py::arg("max_slices"))
-      .def("update_state", &update, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"),
-           py::arg("columns"))
+      .def("update_state", &update, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"), py::arg("columns"))
       .def("merge_state", &SlicedCollection::merge_state, py::arg("other"))
       .def("reset_state", &SlicedCollection::reset_state)
-      .def("result", [](const SlicedCollection& self, std::int64_t min_size) { return results_to_python(self.result(min_size)); },
-           py::arg("min_slice_size") = 0)
+      .def(
+          "result",
+          [](const SlicedCollection& self, std::int64_t min_size) { return results_to_python(self.result(min_size)); },
+          py::arg("min_slice_size") = 0)
       .def("num_slices", &SlicedCollection::num_slices)
       .def("features", &SlicedCollection::features)
       .def("slicings", &SlicedCollection::slicings)

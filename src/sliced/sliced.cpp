@@ -81,7 +81,8 @@ LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
   if (range < (std::uint64_t{1} << 20) && range <= 4 * static_cast<std::uint64_t>(n) + 1024) {
     std::vector<std::int32_t> table(range + 1, -1);
     for (std::int64_t i = 0; i < n; ++i) {
-      std::int32_t& code = table[static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]) - static_cast<std::uint64_t>(lo)];
+      std::int32_t& code =
+          table[static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]) - static_cast<std::uint64_t>(lo)];
       if (code < 0) {
         code = static_cast<std::int32_t>(out.values.size());
         out.values.emplace_back(ids[static_cast<std::size_t>(i)]);
@@ -102,9 +103,11 @@ LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
 
 // Copies the rows of `source` (C-contiguous, rows of `row_bytes`) to their group's place:
 // row i goes to position next[group[i]]++. One pass per tensor: the counting sort.
-void scatter_rows(const TensorView& source, std::span<const std::int32_t> group,
-                  std::span<const std::int64_t> offsets, Tensor& out) {
-  out = Tensor(source.dtype(), source.shape());
+void scatter_rows(const TensorView& source, std::span<const std::int32_t> group, std::span<const std::int64_t> offsets,
+                  Tensor& out) {
+  // The buffers are reused from one slicing (and batch) to the next when the shape fits:
+  // a fresh zero-filled tensor per call costs as much as the scatter itself.
+  if (out.dtype() != source.dtype() || out.shape() != source.shape()) out = Tensor(source.dtype(), source.shape());
   const std::int64_t n = source.dim(0);
   if (n == 0) return;
   const std::size_t row_bytes = static_cast<std::size_t>(source.numel() / n) * dtype_size(source.dtype());
@@ -211,8 +214,8 @@ SliceColumn SliceColumn::ids(const TensorView& values) {
   TensorView v = values;
   if (v.ndim() == 2 && v.dim(1) == 1) v = v.squeeze(1);
   if (v.ndim() != 1) {
-    throw ShapeError(str_cat("SliceColumn::ids: a slice column must be one value per row (rank 1); received ",
-                             values.describe()));
+    throw ShapeError(
+        str_cat("SliceColumn::ids: a slice column must be one value per row (rank 1); received ", values.describe()));
   }
   SliceColumn c;
   c.ids_ = v;
@@ -259,10 +262,12 @@ struct SlicedCollection::Slice {
 
 SlicedCollection::SlicedCollection(const MetricCollection& prototype, std::vector<std::string> features,
                                    std::vector<std::vector<std::string>> slicings, std::int64_t max_slices)
-    : prototype_(std::make_unique<MetricCollection>(prototype)), features_(std::move(features)),
+    : prototype_(std::make_unique<MetricCollection>(prototype)),
+      features_(std::move(features)),
       max_slices_(max_slices) {
   prototype_->reset_state();
-  if (max_slices < 1) throw InvalidArgument(str_cat("SlicedCollection: max_slices must be >= 1; received ", max_slices));
+  if (max_slices < 1)
+    throw InvalidArgument(str_cat("SlicedCollection: max_slices must be >= 1; received ", max_slices));
   for (std::size_t i = 0; i < features_.size(); ++i) {
     if (features_[i].empty()) throw InvalidArgument("SlicedCollection: a slicing feature has an empty name");
     for (std::size_t j = 0; j < i; ++j) {
@@ -282,8 +287,8 @@ SlicedCollection::SlicedCollection(const MetricCollection& prototype, std::vecto
       if (it == features_.end()) {
         std::string known;
         for (const std::string& f : features_) known += (known.empty() ? "" : ", ") + f;
-        throw InvalidArgument(str_cat("SlicedCollection: slicing by unknown feature \"", name, "\"; features are [",
-                                      known, "]"));
+        throw InvalidArgument(
+            str_cat("SlicedCollection: slicing by unknown feature \"", name, "\"; features are [", known, "]"));
       }
       const auto k = static_cast<std::size_t>(it - features_.begin());
       if (std::find(idx.begin(), idx.end(), k) != idx.end()) {
@@ -299,8 +304,10 @@ SlicedCollection::SlicedCollection(const MetricCollection& prototype, std::vecto
 }
 
 SlicedCollection::SlicedCollection(const SlicedCollection& other)
-    : prototype_(std::make_unique<MetricCollection>(*other.prototype_)), features_(other.features_),
-      slicings_(other.slicings_), max_slices_(other.max_slices_) {
+    : prototype_(std::make_unique<MetricCollection>(*other.prototype_)),
+      features_(other.features_),
+      slicings_(other.slicings_),
+      max_slices_(other.max_slices_) {
   for (const auto& [key, slice] : other.slices_) slices_.emplace(key, std::make_unique<Slice>(*slice));
 }
 
@@ -518,8 +525,9 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
 
 void SlicedCollection::check_same_layout(const SlicedCollection& other, std::string_view what) const {
   if (features_ != other.features_ || slicings_ != other.slicings_) {
-    throw StateError(str_cat("SlicedCollection.", what, ": the other collection slices by different features or "
-                                                         "slicings"));
+    throw StateError(str_cat("SlicedCollection.", what,
+                             ": the other collection slices by different features or "
+                             "slicings"));
   }
   const std::vector<const Metric*> a = std::as_const(*prototype_).metrics();
   const std::vector<const Metric*> b = std::as_const(*other.prototype_).metrics();
@@ -655,7 +663,7 @@ void all_reduce_metrics(SlicedCollection& sliced, DistributedContext& context) {
   }
   // 2. One gather of the key sets (padded to the longest), then their union in canonical order.
   mine.resize(longest, 0.0);
-  const std::vector<double> all = context.all_gather(mine);
+  const std::vector<double> all = longest > 0 ? context.all_gather(mine) : std::vector<double>{};
   std::set<SliceKey> keys;
   for (int r = 0; r < world; ++r) {
     const auto used = static_cast<std::size_t>(heads[static_cast<std::size_t>(r) * 5 + 4]);

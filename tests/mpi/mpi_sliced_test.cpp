@@ -45,9 +45,8 @@ SlicedCollection make_sliced() {
 
 void update(SlicedCollection& s, const Data& d, std::size_t b, std::size_t e) {
   const auto n = static_cast<std::int64_t>(e - b);
-  const std::vector<SliceColumn> cols = {
-      SliceColumn::ids(TensorView(d.country.data() + b, DType::kInt64, {n})),
-      SliceColumn::strings(std::span<const std::string>(d.site).subspan(b, e - b))};
+  const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(d.country.data() + b, DType::kInt64, {n})),
+                                         SliceColumn::strings(std::span<const std::string>(d.site).subspan(b, e - b))};
   s.update_state(TensorView(d.y.data() + b, DType::kFloat64, {n}), TensorView(d.p.data() + b, DType::kFloat64, {n}),
                  TensorView(d.w.data() + b, DType::kFloat64, {n}), cols);
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -9,7 +10,6 @@
 #include <cstdlib>
 #include <limits>
 #include <set>
-#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -427,12 +427,12 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
       slice_inputs.push_back(read_slice_input(arg, open));
       const SliceInput& in = slice_inputs.back();
       if (in.rows != out.samples) {
-        throw InputError(fmt::format("{}: {} rows, but --y-true {} has {}", in.path, in.rows, y_true->path(),
-                                     out.samples));
+        throw InputError(
+            fmt::format("{}: {} rows, but --y-true {} has {}", in.path, in.rows, y_true->path(), out.samples));
       }
       if (std::find(features.begin(), features.end(), in.feature) != features.end()) {
-        throw InvalidArgument(fmt::format("two --slice columns are named \"{}\"; slice features need distinct names",
-                                          in.feature));
+        throw InvalidArgument(
+            fmt::format("two --slice columns are named \"{}\"; slice features need distinct names", in.feature));
       }
       features.push_back(in.feature);
     }
@@ -441,7 +441,7 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     for (const std::string& cross : options.crosses) {
       std::vector<std::string> parts;
       std::size_t start = 0;
-      for (std::size_t comma = cross.find(','); ; comma = cross.find(',', start)) {
+      for (std::size_t comma = cross.find(',');; comma = cross.find(',', start)) {
         parts.push_back(cross.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
         if (comma == std::string::npos) break;
         start = comma + 1;

@@ -84,8 +84,8 @@ SliceInput read_csv_column(const InputSpec& spec, const OpenOptions& options) {
   }
   if (spec.columns.empty()) {
     if (header.size() != 1) {
-      throw InputError(fmt::format("{}: {} columns; choose the slice column with {}:NAME", spec.path, header.size(),
-                                   spec.path));
+      throw InputError(
+          fmt::format("{}: {} columns; choose the slice column with {}:NAME", spec.path, header.size(), spec.path));
     }
   } else {
     const std::string& want = spec.columns[0];
@@ -201,8 +201,8 @@ SliceInput read_slice_input(const std::string& argument, const OpenOptions& opti
     for (std::int64_t i = 0; i < in.rows; ++i) {
       const double x = in.ids.view().value_at(i);
       if (std::isnan(x) || x != std::trunc(x)) {
-        throw InputError(fmt::format("{}: slice id {} at row {} is not an integer (bin the feature first)",
-                                     in.path, x, i));
+        throw InputError(
+            fmt::format("{}: slice id {} at row {} is not an integer (bin the feature first)", in.path, x, i));
       }
     }
   }
@@ -216,8 +216,8 @@ std::vector<SliceResult> shown_slices(const SlicedCollection& sliced, const Slic
   const std::vector<std::string> names = sliced.prototype().names();
   const auto it = std::find(names.begin(), names.end(), display.sort_by);
   if (it == names.end()) {
-    throw InvalidArgument(fmt::format("--sort-slices: no metric \"{}\"; the metrics are {}", display.sort_by,
-                                      fmt::join(names, ", ")));
+    throw InvalidArgument(
+        fmt::format("--sort-slices: no metric \"{}\"; the metrics are {}", display.sort_by, fmt::join(names, ", ")));
   }
   column = static_cast<std::size_t>(it - names.begin());
   const bool ascending = higher_is_better(sliced, display.sort_by);
@@ -226,7 +226,8 @@ std::vector<SliceResult> shown_slices(const SlicedCollection& sliced, const Slic
     const double x = v.empty() ? std::nan("") : v[0];
     return std::isnan(x) ? std::numeric_limits<double>::infinity() : (ascending ? x : -x);  // NaN last
   };
-  std::stable_sort(rows.begin(), rows.end(), [&](const SliceResult& a, const SliceResult& b) { return key(a) < key(b); });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const SliceResult& a, const SliceResult& b) { return key(a) < key(b); });
   return rows;
 }
 
@@ -287,8 +288,8 @@ void write_slice_csv(std::ostream& out, const SlicedCollection& sliced, const Sl
     for (const auto& [name, value] : r.metrics) {
       if (value.ndim() != 0) continue;
       const double x = value.item();
-      out << field(r.name + "/" + name) << ","
-          << (std::isnan(x) ? std::string("nan") : fmt::format("{:.12g}", x)) << "\n";
+      out << field(r.name + "/" + name) << "," << (std::isnan(x) ? std::string("nan") : fmt::format("{:.12g}", x))
+          << "\n";
     }
   }
 }

@@ -18,9 +18,9 @@ namespace tally::cli {
 struct SliceInput {
   std::string feature;  ///< the CSV column name, the .npz key, or the file's stem
   std::string path;
-  Tensor ids;                             ///< integer (or integral float) ids; empty for strings
-  std::vector<std::int32_t> codes;        ///< string columns: one code per row
-  std::vector<std::string> dictionary;    ///< string columns: the distinct values
+  Tensor ids;                           ///< integer (or integral float) ids; empty for strings
+  std::vector<std::int32_t> codes;      ///< string columns: one code per row
+  std::vector<std::string> dictionary;  ///< string columns: the distinct values
   bool strings = false;
   std::int64_t rows = 0;
   /// Rows [begin, end) as a SliceColumn (a view for ids, a copy of the codes for strings).
