@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -45,21 +46,58 @@ struct LocalCodes {
   std::vector<SliceValue> values;
 };
 
-// Integer ids to local codes: a direct table when the id range is small (the common case:
-// bins, country codes), else a hash map. NaN and non-integral floats are rejected.
+// Dense codes for integer ids read through get(i): a direct table when the id range is
+// small (the common case: bins, country codes), else a hash map.
+template <class Get>
+LocalCodes encode_integers(std::int64_t n, Get get) {
+  LocalCodes out;
+  out.codes.resize(static_cast<std::size_t>(n));
+  if (n == 0) return out;
+  std::int64_t lo = get(0), hi = lo;
+  for (std::int64_t i = 1; i < n; ++i) {
+    const std::int64_t x = get(i);
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  const auto range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+  if (range < (std::uint64_t{1} << 20) && range <= 4 * static_cast<std::uint64_t>(n) + 1024) {
+    std::vector<std::int32_t> table(range + 1, -1);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t x = get(i);
+      std::int32_t& code = table[static_cast<std::uint64_t>(x) - static_cast<std::uint64_t>(lo)];
+      if (code < 0) {
+        code = static_cast<std::int32_t>(out.values.size());
+        out.values.emplace_back(x);
+      }
+      out.codes[static_cast<std::size_t>(i)] = code;
+    }
+  } else {
+    std::unordered_map<std::int64_t, std::int32_t> table;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t x = get(i);
+      const auto [it, inserted] = table.try_emplace(x, static_cast<std::int32_t>(out.values.size()));
+      if (inserted) out.values.emplace_back(x);
+      out.codes[static_cast<std::size_t>(i)] = it->second;
+    }
+  }
+  return out;
+}
+
+// Integer ids of any dtype to local codes; floats must hold integers (NaN and 0.5 are
+// rejected, naming the row). Integer columns are read in place, without a copy.
 LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
   const std::int64_t n = view.dim(0);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  visit_dtype(view.dtype(), [&](auto tag) {
+  const std::int64_t stride = view.strides().empty() ? 1 : view.strides()[0];
+  return visit_dtype(view.dtype(), [&](auto tag) -> LocalCodes {
     using T = decltype(tag);
     const T* p = static_cast<const T*>(view.data());
-    const std::int64_t stride = view.strides().empty() ? 1 : view.strides()[0];
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T x = p[i * stride];
-      if constexpr (std::is_integral_v<T>) {
-        ids[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(x);
-      } else {
-        const double d = to_double(x);
+    if constexpr (std::is_integral_v<T>) {
+      if (stride == 1) return encode_integers(n, [p](std::int64_t i) { return static_cast<std::int64_t>(p[i]); });
+      return encode_integers(n, [p, stride](std::int64_t i) { return static_cast<std::int64_t>(p[i * stride]); });
+    } else {
+      std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double d = to_double(p[i * stride]);
         if (std::isnan(d)) {
           throw InvalidArgument(str_cat("SlicedCollection: slice column \"", feature, "\" holds NaN at row ", i,
                                         "; slice ids must be integers or strings"));
@@ -70,35 +108,9 @@ LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
         }
         ids[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(d);
       }
+      return encode_integers(n, [&ids](std::int64_t i) { return ids[static_cast<std::size_t>(i)]; });
     }
   });
-  LocalCodes out;
-  out.codes.resize(static_cast<std::size_t>(n));
-  if (n == 0) return out;
-  const auto [lo_it, hi_it] = std::minmax_element(ids.begin(), ids.end());
-  const std::int64_t lo = *lo_it, hi = *hi_it;
-  const auto range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
-  if (range < (std::uint64_t{1} << 20) && range <= 4 * static_cast<std::uint64_t>(n) + 1024) {
-    std::vector<std::int32_t> table(range + 1, -1);
-    for (std::int64_t i = 0; i < n; ++i) {
-      std::int32_t& code =
-          table[static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]) - static_cast<std::uint64_t>(lo)];
-      if (code < 0) {
-        code = static_cast<std::int32_t>(out.values.size());
-        out.values.emplace_back(ids[static_cast<std::size_t>(i)]);
-      }
-      out.codes[static_cast<std::size_t>(i)] = code;
-    }
-  } else {
-    std::unordered_map<std::int64_t, std::int32_t> table;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t id = ids[static_cast<std::size_t>(i)];
-      const auto [it, inserted] = table.try_emplace(id, static_cast<std::int32_t>(out.values.size()));
-      if (inserted) out.values.emplace_back(id);
-      out.codes[static_cast<std::size_t>(i)] = it->second;
-    }
-  }
-  return out;
 }
 
 // Copies the rows of `source` (C-contiguous, rows of `row_bytes`) to their group's place:
@@ -413,40 +425,60 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
       g.offsets = {0, n};
       g.keys.push_back(SliceKey{s, {}});
     } else {
-      // Mixed-radix combined code per row, then dense over the combinations present.
-      std::vector<std::uint64_t> combined(static_cast<std::size_t>(n), 0);
-      std::uint64_t radix = 1;
-      bool small = true;
-      for (const std::size_t f : feats) {
-        const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[f].values.size(), 1));
-        for (std::int64_t i = 0; i < n; ++i) {
-          auto& c = combined[static_cast<std::size_t>(i)];
-          c = c * card + static_cast<std::uint64_t>(local[f].codes[static_cast<std::size_t>(i)]);
-        }
-        if (radix > (std::uint64_t{1} << 40) / card) small = false;
-        radix *= card;
-      }
-      // (A product of cardinalities past 2^40 cannot occur with 2^31 rows per feature
-      // unless features are many; then the hash map path below is taken.)
       g.group.resize(static_cast<std::size_t>(n));
       std::vector<std::uint64_t> present;  // combined code of each dense group
-      if (small && radix <= 4 * static_cast<std::uint64_t>(n) + 1024) {
-        std::vector<std::int32_t> table(radix, -1);
+      if (feats.size() == 1) {
+        // One feature: its local codes are the groups, renumbered densely over the codes
+        // present (a string dictionary may hold values this batch does not use).
+        const LocalCodes& f = local[feats[0]];
+        std::vector<std::int32_t> dense(std::max<std::size_t>(f.values.size(), 1), -1);
         for (std::int64_t i = 0; i < n; ++i) {
-          std::int32_t& d = table[combined[static_cast<std::size_t>(i)]];
+          const std::int32_t c = f.codes[static_cast<std::size_t>(i)];
+          std::int32_t& d = dense[static_cast<std::size_t>(c)];
           if (d < 0) {
             d = static_cast<std::int32_t>(present.size());
-            present.push_back(combined[static_cast<std::size_t>(i)]);
+            present.push_back(static_cast<std::uint64_t>(c));
           }
           g.group[static_cast<std::size_t>(i)] = d;
         }
       } else {
-        std::unordered_map<std::uint64_t, std::int32_t> table;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const auto [it, inserted] =
-              table.try_emplace(combined[static_cast<std::size_t>(i)], static_cast<std::int32_t>(present.size()));
-          if (inserted) present.push_back(combined[static_cast<std::size_t>(i)]);
-          g.group[static_cast<std::size_t>(i)] = it->second;
+        // Mixed-radix combined code per row, then dense over the combinations present.
+        std::vector<std::uint64_t> combined(static_cast<std::size_t>(n), 0);
+        std::uint64_t radix = 1;
+        bool small = true;
+        for (const std::size_t f : feats) {
+          const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[f].values.size(), 1));
+          for (std::int64_t i = 0; i < n; ++i) {
+            auto& c = combined[static_cast<std::size_t>(i)];
+            c = c * card + static_cast<std::uint64_t>(local[f].codes[static_cast<std::size_t>(i)]);
+          }
+          if (radix > (std::numeric_limits<std::uint64_t>::max() >> 1) / card) {
+            throw InvalidArgument(str_cat("SlicedCollection.update_state: the cross of ", feats.size(),
+                                          " features has more than 2^63 possible values in one batch; cross fewer "
+                                          "or coarser features"));
+          }
+          if (radix > (std::uint64_t{1} << 40) / card) small = false;
+          radix *= card;
+        }
+        // Past 2^40 possible combinations (or 4 per row) the hash map path is taken.
+        if (small && radix <= 4 * static_cast<std::uint64_t>(n) + 1024) {
+          std::vector<std::int32_t> table(radix, -1);
+          for (std::int64_t i = 0; i < n; ++i) {
+            std::int32_t& d = table[combined[static_cast<std::size_t>(i)]];
+            if (d < 0) {
+              d = static_cast<std::int32_t>(present.size());
+              present.push_back(combined[static_cast<std::size_t>(i)]);
+            }
+            g.group[static_cast<std::size_t>(i)] = d;
+          }
+        } else {
+          std::unordered_map<std::uint64_t, std::int32_t> table;
+          for (std::int64_t i = 0; i < n; ++i) {
+            const auto [it, inserted] =
+                table.try_emplace(combined[static_cast<std::size_t>(i)], static_cast<std::int32_t>(present.size()));
+            if (inserted) present.push_back(combined[static_cast<std::size_t>(i)]);
+            g.group[static_cast<std::size_t>(i)] = it->second;
+          }
         }
       }
       g.offsets.assign(present.size() + 1, 0);
