@@ -8,6 +8,8 @@
 #include <random>
 
 #include "support/thread_context.h"
+#include "tally/metrics/reduction.h"
+#include "tally/registry.h"
 
 namespace tally {
 namespace {
@@ -253,8 +255,19 @@ TEST(SlicedBadInput, TooManySlicesIsAnErrorAndChangesNothing) {
 }
 
 TEST(SlicedBadInput, AMetricRejectingOneSliceChangesNoSlice) {
-  // AUC rejects predictions outside [0, 1]; the bad row is in slice id=2, seen after id=1.
-  SlicedCollection s(MetricCollection::from_specs({"auc"}), {"id"});
+  // "picky" rejects predictions above 1; the bad row is in slice id=2, updated after id=1.
+  std::vector<std::unique_ptr<Metric>> members;
+  members.push_back(metrics::get("mean_squared_error"));
+  members.push_back(std::make_unique<metrics::LambdaMetric>(
+      "picky", VariableLayout{Variable{"total", {}, DType::kFloat64}},
+      [](Variables& vars, const Batch& batch) {
+        for (std::int64_t i = 0; i < batch.y_pred.numel(); ++i) {
+          if (batch.y_pred.value_at(i) > 1.0) throw InvalidArgument("picky: prediction above 1");
+        }
+        for (std::int64_t i = 0; i < batch.y_pred.numel(); ++i) vars.f64(0)[0] += batch.y_pred.value_at(i);
+      },
+      [](const Variables& vars) { return Tensor::scalar(vars.f64(0)[0]); }));
+  SlicedCollection s(MetricCollection(std::move(members)), {"id"}, {{"id"}});
   const std::vector<double> y{1, 0}, p{0.2, 0.7};
   const std::vector<std::int64_t> ids{1, 1};
   const std::vector<SliceColumn> ok = {SliceColumn::ids(ids)};
@@ -263,9 +276,15 @@ TEST(SlicedBadInput, AMetricRejectingOneSliceChangesNoSlice) {
   const std::vector<double> y2{1, 0, 1}, p2{0.3, 0.4, 1.5};
   const std::vector<std::int64_t> ids2{1, 1, 2};
   const std::vector<SliceColumn> cols = {SliceColumn::ids(ids2)};
-  EXPECT_THROW(s.update_state(y2, p2, {}, cols), InvalidArgument);
+  try {
+    s.update_state(y2, p2, {}, cols);
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "picky: prediction above 1");
+  }
   EXPECT_EQ(s.to_vector(), before);
-  EXPECT_EQ(s.num_slices(), 2u);  // overall and id=1; id=2 was not kept
+  EXPECT_EQ(s.num_slices(), 1u);  // id=1 only; id=2 was not kept
+  EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{1}}}), 2);
 }
 
 TEST(SlicedBadInput, Construction) {
