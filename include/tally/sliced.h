@@ -143,6 +143,7 @@ class SlicedCollection {
 
  private:
   struct Slice;
+  struct Scratch;
   Slice& add_slice(const SliceKey& key);
   void check_same_layout(const SlicedCollection& other, std::string_view what) const;
 
@@ -151,6 +152,7 @@ class SlicedCollection {
   std::vector<std::vector<std::size_t>> slicings_;
   std::int64_t max_slices_;
   std::map<SliceKey, std::unique_ptr<Slice>> slices_;
+  std::unique_ptr<Scratch> scratch_;  // update_state's buffers, kept between batches (not copied)
 };
 
 /// Merges every rank's sliced collection so that each holds the state over all ranks' data,

@@ -42,17 +42,19 @@ std::string value_text(const SliceValue& v) {
 
 // One feature's values for one batch as dense local codes 0..values.size()-1.
 struct LocalCodes {
-  std::vector<std::int32_t> codes;
+  std::vector<std::int32_t> codes;     // storage for integer columns (kept between batches)
+  std::span<const std::int32_t> view;  // the codes: `codes`, or a string column's own codes
   std::vector<SliceValue> values;
 };
 
 // Dense codes for integer ids read through get(i): a direct table when the id range is
 // small (the common case: bins, country codes), else a hash map.
 template <class Get>
-LocalCodes encode_integers(std::int64_t n, Get get) {
-  LocalCodes out;
-  out.codes.resize(static_cast<std::size_t>(n));
-  if (n == 0) return out;
+void encode_integers(std::int64_t n, Get get, LocalCodes& out) {
+  out.codes.resize(static_cast<std::size_t>(n));  // no fresh pages when the batch size repeats
+  out.values.clear();
+  out.view = out.codes;
+  if (n == 0) return;
   std::int64_t lo = get(0), hi = lo;
   for (std::int64_t i = 1; i < n; ++i) {
     const std::int64_t x = get(i);
@@ -80,20 +82,24 @@ LocalCodes encode_integers(std::int64_t n, Get get) {
       out.codes[static_cast<std::size_t>(i)] = it->second;
     }
   }
-  return out;
 }
 
 // Integer ids of any dtype to local codes; floats must hold integers (NaN and 0.5 are
 // rejected, naming the row). Integer columns are read in place, without a copy.
-LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
+void encode_ids(const TensorView& view, const std::string& feature, LocalCodes& out) {
   const std::int64_t n = view.dim(0);
   const std::int64_t stride = view.strides().empty() ? 1 : view.strides()[0];
-  return visit_dtype(view.dtype(), [&](auto tag) -> LocalCodes {
+  visit_dtype(view.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = static_cast<const T*>(view.data());
     if constexpr (std::is_integral_v<T>) {
-      if (stride == 1) return encode_integers(n, [p](std::int64_t i) { return static_cast<std::int64_t>(p[i]); });
-      return encode_integers(n, [p, stride](std::int64_t i) { return static_cast<std::int64_t>(p[i * stride]); });
+      if (stride == 1) {
+        encode_integers(
+            n, [p](std::int64_t i) { return static_cast<std::int64_t>(p[i]); }, out);
+      } else {
+        encode_integers(
+            n, [p, stride](std::int64_t i) { return static_cast<std::int64_t>(p[i * stride]); }, out);
+      }
     } else {
       std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) {
@@ -108,7 +114,8 @@ LocalCodes encode_ids(const TensorView& view, const std::string& feature) {
         }
         ids[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(d);
       }
-      return encode_integers(n, [&ids](std::int64_t i) { return ids[static_cast<std::size_t>(i)]; });
+      encode_integers(
+          n, [&ids](std::int64_t i) { return ids[static_cast<std::size_t>(i)]; }, out);
     }
   });
 }
@@ -267,6 +274,14 @@ std::int64_t SliceColumn::size() const {
 
 // ---- SlicedCollection ----
 
+// Buffers of update_state kept between batches: fresh pages for every batch (codes, groups,
+// the scattered inputs) cost more than the grouping itself.
+struct SlicedCollection::Scratch {
+  std::vector<LocalCodes> local;
+  std::vector<std::vector<std::int32_t>> groups;  // per slicing
+  Tensor grouped_true, grouped_pred, grouped_weight;
+};
+
 struct SlicedCollection::Slice {
   SampleCount count;
   MetricCollection metrics;
@@ -396,23 +411,27 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   if (n == 0) return;
 
   // Local codes per feature (only the features some slicing uses).
-  std::vector<LocalCodes> local(features_.size());
+  if (!scratch_) scratch_ = std::make_unique<Scratch>();
+  std::vector<LocalCodes>& local = scratch_->local;
+  local.resize(features_.size());
+  scratch_->groups.resize(slicings_.size());
   std::vector<bool> used(features_.size(), false);
   for (const auto& s : slicings_)
     for (const std::size_t f : s) used[f] = true;
   for (std::size_t f = 0; f < features_.size(); ++f) {
     if (!used[f]) continue;
     if (columns[f].is_string()) {
-      local[f].codes.assign(columns[f].code_span().begin(), columns[f].code_span().end());
+      local[f].view = columns[f].code_span();
+      local[f].values.clear();
       for (const std::string& s : columns[f].dictionary()) local[f].values.emplace_back(s);
     } else {
-      local[f] = encode_ids(columns[f].id_view(), features_[f]);
+      encode_ids(columns[f].id_view(), features_[f], local[f]);
     }
   }
 
   // Per slicing: a group id per row, dense over the groups present, and each group's key.
   struct Grouping {
-    std::vector<std::int32_t> group;  // empty: every row is in group 0
+    std::span<const std::int32_t> group;  // empty: every row is in group 0
     std::vector<std::int64_t> offsets;
     std::vector<SliceKey> keys;
   };
@@ -425,23 +444,30 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
       g.offsets = {0, n};
       g.keys.push_back(SliceKey{s, {}});
     } else {
-      g.group.resize(static_cast<std::size_t>(n));
+      std::vector<std::int32_t>& storage = scratch_->groups[s];
       std::vector<std::uint64_t> present;  // combined code of each dense group
-      if (feats.size() == 1) {
-        // One feature: its local codes are the groups, renumbered densely over the codes
-        // present (a string dictionary may hold values this batch does not use).
-        const LocalCodes& f = local[feats[0]];
-        std::vector<std::int32_t> dense(std::max<std::size_t>(f.values.size(), 1), -1);
+      const LocalCodes& first = local[feats[0]];
+      if (feats.size() == 1 && !columns[feats[0]].is_string()) {
+        // One integer feature: its codes are dense in first-seen order already; they are the groups.
+        g.group = first.view;
+        for (std::size_t c = 0; c < first.values.size(); ++c) present.push_back(c);
+      } else if (feats.size() == 1) {
+        // One string feature: its codes renumbered densely over the values present (the
+        // dictionary may hold values this batch does not use).
+        storage.resize(static_cast<std::size_t>(n));
+        std::vector<std::int32_t> dense(std::max<std::size_t>(first.values.size(), 1), -1);
         for (std::int64_t i = 0; i < n; ++i) {
-          const std::int32_t c = f.codes[static_cast<std::size_t>(i)];
+          const std::int32_t c = first.view[static_cast<std::size_t>(i)];
           std::int32_t& d = dense[static_cast<std::size_t>(c)];
           if (d < 0) {
             d = static_cast<std::int32_t>(present.size());
             present.push_back(static_cast<std::uint64_t>(c));
           }
-          g.group[static_cast<std::size_t>(i)] = d;
+          storage[static_cast<std::size_t>(i)] = d;
         }
+        g.group = storage;
       } else {
+        storage.resize(static_cast<std::size_t>(n));
         // Mixed-radix combined code per row, then dense over the combinations present.
         std::vector<std::uint64_t> combined(static_cast<std::size_t>(n), 0);
         std::uint64_t radix = 1;
@@ -450,7 +476,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
           const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[f].values.size(), 1));
           for (std::int64_t i = 0; i < n; ++i) {
             auto& c = combined[static_cast<std::size_t>(i)];
-            c = c * card + static_cast<std::uint64_t>(local[f].codes[static_cast<std::size_t>(i)]);
+            c = c * card + static_cast<std::uint64_t>(local[f].view[static_cast<std::size_t>(i)]);
           }
           if (radix > (std::numeric_limits<std::uint64_t>::max() >> 1) / card) {
             throw InvalidArgument(str_cat("SlicedCollection.update_state: the cross of ", feats.size(),
@@ -469,7 +495,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
               d = static_cast<std::int32_t>(present.size());
               present.push_back(combined[static_cast<std::size_t>(i)]);
             }
-            g.group[static_cast<std::size_t>(i)] = d;
+            storage[static_cast<std::size_t>(i)] = d;
           }
         } else {
           std::unordered_map<std::uint64_t, std::int32_t> table;
@@ -477,9 +503,10 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
             const auto [it, inserted] =
                 table.try_emplace(combined[static_cast<std::size_t>(i)], static_cast<std::int32_t>(present.size()));
             if (inserted) present.push_back(combined[static_cast<std::size_t>(i)]);
-            g.group[static_cast<std::size_t>(i)] = it->second;
+            storage[static_cast<std::size_t>(i)] = it->second;
           }
         }
+        g.group = storage;
       }
       g.offsets.assign(present.size() + 1, 0);
       for (const std::int32_t d : g.group) ++g.offsets[static_cast<std::size_t>(d) + 1];
@@ -522,7 +549,9 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
   std::vector<std::pair<Slice*, std::int64_t>> counted;
   try {
-    Tensor grouped_true, grouped_pred, grouped_weight;
+    Tensor& grouped_true = scratch_->grouped_true;
+    Tensor& grouped_pred = scratch_->grouped_pred;
+    Tensor& grouped_weight = scratch_->grouped_weight;
     for (const Grouping& g : groupings) {
       const bool whole = g.keys.size() == 1;
       if (!whole) {
