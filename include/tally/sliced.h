@@ -156,7 +156,8 @@ class SlicedCollection {
 };
 
 /// Merges every rank's sliced collection so that each holds the state over all ranks' data,
-/// even when ranks saw different slices: a gather of the key sets (after one of their sizes),
+/// even when ranks saw different slices: a gather of the key sets (after one of their sizes;
+/// both gathers are sum all-reduces of zeroed buffers, so any context works),
 /// the union in canonical order on every rank, then one all_reduce_metrics over all slices'
 /// states laid out in that order (its layout check covers metrics and the number of slices;
 /// the gather checks features, slicings and metrics). Throws DistributedError on every rank

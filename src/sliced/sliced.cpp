@@ -167,6 +167,18 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Every rank's `local` (all the same length) in rank order, through one sum all-reduce of a
+// zeroed buffer where each rank fills its own segment: an all_gather that every context
+// has, including contexts written in Python, which implement only all_reduce_in_place.
+std::vector<double> gather_by_sum(DistributedContext& context, std::span<const double> local) {
+  const auto world = static_cast<std::size_t>(context.world_size());
+  const auto rank = static_cast<std::size_t>(context.global_rank());
+  std::vector<double> all(world * local.size(), 0.0);
+  std::copy(local.begin(), local.end(), all.begin() + static_cast<std::ptrdiff_t>(rank * local.size()));
+  context.all_reduce_in_place(all, ReduceOp::kSum);
+  return all;
+}
+
 // Key sets travel through all_gather as float64 words, each holding 32 bits exactly.
 void put_u32(std::vector<double>& out, std::uint32_t x) { out.push_back(static_cast<double>(x)); }
 
@@ -709,7 +721,7 @@ void all_reduce_metrics(SlicedCollection& sliced, DistributedContext& context) {
   std::vector<double> head(5);
   for (int i = 0; i < 4; ++i) head[static_cast<std::size_t>(i)] = static_cast<double>((h >> (16 * i)) & 0xffff);
   head[4] = static_cast<double>(mine.size());
-  const std::vector<double> heads = context.all_gather(head);
+  const std::vector<double> heads = gather_by_sum(context, head);
   const int world = context.world_size();
   std::size_t longest = 0;
   for (int r = 0; r < world; ++r) {
@@ -724,7 +736,7 @@ void all_reduce_metrics(SlicedCollection& sliced, DistributedContext& context) {
   }
   // 2. One gather of the key sets (padded to the longest), then their union in canonical order.
   mine.resize(longest, 0.0);
-  const std::vector<double> all = longest > 0 ? context.all_gather(mine) : std::vector<double>{};
+  const std::vector<double> all = longest > 0 ? gather_by_sum(context, mine) : std::vector<double>{};
   std::set<SliceKey> keys;
   for (int r = 0; r < world; ++r) {
     const auto used = static_cast<std::size_t>(heads[static_cast<std::size_t>(r) * 5 + 4]);
