@@ -101,3 +101,26 @@ def test_bad_input_leaves_state_unchanged():
     np.testing.assert_array_equal(s.to_vector(), before)
     with pytest.raises(tally.InvalidArgument, match='unknown feature "region"'):
         tally.SlicedCollection(["mse"], slice_names=["country"], slices=[["region"]])
+
+
+def test_all_reduce_over_a_context_written_in_python_with_different_slice_sets():
+    from test_collection_distributed import run_workers
+    y, p, country, device = data(n=900, seed=5)
+    country[-50:] = 9  # only the last worker sees country 9
+    single = make()
+    single.update_state(y, p, slice_ids=[country, device])
+    for workers in (2, 3):
+        got = {}
+
+        def body(ctx):
+            mine = make()
+            rows = np.array_split(np.arange(len(y)), ctx.world_size)[ctx.global_rank]
+            mine.update_state(y[rows], p[rows], slice_ids=[country[rows], device[rows]])
+            tally.all_reduce_metrics(mine, ctx)
+            got[ctx.global_rank] = (mine.keys(), mine.to_vector())
+
+        run_workers(workers, body)
+        for keys, vector in got.values():
+            assert keys == single.keys()
+            np.testing.assert_allclose(vector, single.to_vector(), rtol=1e-12)
+        assert single.result()["country=9"]["samples"] == 50
