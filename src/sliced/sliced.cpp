@@ -133,11 +133,14 @@ void scatter_rows(const TensorView& source, std::span<const std::int32_t> group,
   std::vector<std::int64_t> next(offsets.begin(), offsets.end() - 1);
   const auto* from = static_cast<const unsigned char*>(source.data());
   auto* to = static_cast<unsigned char*>(out.mutable_data());
+  // Fixed-size memcpy (one move instruction): the caller's rows need not be aligned to the
+  // word size (two float32 columns are 8-byte rows at a 4-byte-aligned address).
   auto run = [&](auto word) {
-    using W = decltype(word);
-    const W* f = reinterpret_cast<const W*>(from);
-    W* t = reinterpret_cast<W*>(to);
-    for (std::int64_t i = 0; i < n; ++i) t[next[static_cast<std::size_t>(group[static_cast<std::size_t>(i)])]++] = f[i];
+    constexpr std::size_t w = sizeof(word);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t dest = next[static_cast<std::size_t>(group[static_cast<std::size_t>(i)])]++;
+      std::memcpy(to + static_cast<std::size_t>(dest) * w, from + static_cast<std::size_t>(i) * w, w);
+    }
   };
   if (row_bytes == 4) {
     run(std::uint32_t{});
