@@ -124,3 +124,24 @@ def test_all_reduce_over_a_context_written_in_python_with_different_slice_sets()
             assert keys == single.keys()
             np.testing.assert_allclose(vector, single.to_vector(), rtol=1e-12)
         assert single.result()["country=9"]["samples"] == 50
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_rows_of_several_columns_are_grouped_whole(classes):
+    # [n, 2] float32 rows are 8 bytes, [n, 3] rows 12: both scatter whole rows.
+    rng = np.random.default_rng(6)
+    n = 500
+    scores = rng.random((n, classes)).astype(np.float32)
+    labels = rng.integers(0, classes, n)
+    group = rng.integers(0, 3, n)
+    s = tally.SlicedCollection(["sparse_categorical_accuracy", "sparse_categorical_crossentropy"], slice_names="g")
+    s.update_state(labels, scores, slice_ids=group)
+    r = s.result()
+    for g in range(3):
+        mask = group == g
+        c = tally.MetricCollection(["sparse_categorical_accuracy", "sparse_categorical_crossentropy"])
+        c.update_state(labels[mask], scores[mask])
+        want = c.result()
+        assert r[f"g={g}"]["samples"] == mask.sum()
+        for name, value in want.items():
+            assert r[f"g={g}"]["metrics"][name] == pytest.approx(value, rel=1e-12)
