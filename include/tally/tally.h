@@ -26,6 +26,7 @@
 #include "tally/privacy.h"
 #include "tally/registry.h"
 #include "tally/selection.h"
+#include "tally/sliced.h"
 #include "tally/state_file.h"
 #include "tally/tensor.h"
 #include "tally/variables.h"

@@ -447,4 +447,8 @@ void bind_collection(py::module_& m) {
       py::arg("metric"), py::arg("metric_variables"));
 }
 
+void all_reduce_with_context(const py::object& context, const std::function<void(DistributedContext&)>& body) {
+  all_reduce_with(context, body);
+}
+
 }  // namespace tally::python

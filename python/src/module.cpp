@@ -13,4 +13,5 @@ PYBIND11_MODULE(_tally, m) {
   tally::python::bind_ops(m);
   tally::python::bind_privacy(m);
   tally::python::bind_state_file(m);
+  tally::python::bind_sliced(m);
 }

@@ -18,6 +18,7 @@ from . import functional
 from . import ops
 from . import privacy
 from .collection import MetricCollection
+from .sliced import SlicedCollection
 from .state_file import SavedState, load_state, save_state
 from .tracking import CsvSink, JsonLinesSink, Logger, ModelSelector, TensorBoardSink
 from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
@@ -29,7 +30,7 @@ __all__ = [
     "ConfigError", "DistributedError", "DTypeError", "Error", "InvalidArgument", "IOError", "ShapeError", "State",
     "StateError", "Metric", "Variable", "metrics", "build_info", "num_threads", "set_num_threads", "version",
     "memory_limit", "set_memory_limit",
-    "MetricCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
+    "MetricCollection", "SlicedCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
     "TensorBoardSink", "functional", "ops", "privacy", "SavedState", "save_state", "load_state",
 ]

@@ -294,6 +294,10 @@ def all_reduce_metrics(metrics, context):
     take part like built-ins; ``context`` is any DistributedContext (one written in Python
     too)."""
     from .collection import MetricCollection
+    from .sliced import SlicedCollection
+    if isinstance(metrics, SlicedCollection):  # slice keys first, then one all-reduce (tally.sliced)
+        metrics.all_reduce(context)
+        return
     native = context._core if isinstance(context, _CppContext) else context
     if isinstance(metrics, MetricCollection):
         for m in metrics.metrics():

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -412,6 +413,52 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
   for (const bool b : wants_probabilities) any_probabilities |= b;
   if (!out.extra.empty() && out.task != Task::kRegression) any_probabilities = true;
 
+  // Slice columns are read whole (string columns interned once) and checked against the rows.
+  std::vector<SliceInput> slice_inputs;
+  if (!options.slices.empty()) {
+    if (options.from_logits && !given_probabilities.empty()) {
+      throw InvalidArgument(fmt::format(
+          "--slice with --from-logits: {} need probabilities but have no from_logits option; drop --from-logits "
+          "and pass probabilities, or choose metrics with a from_logits option",
+          fmt::join(given_probabilities, ", ")));
+    }
+    std::vector<std::string> features;
+    for (const std::string& arg : options.slices) {
+      slice_inputs.push_back(read_slice_input(arg, open));
+      const SliceInput& in = slice_inputs.back();
+      if (in.rows != out.samples) {
+        throw InputError(
+            fmt::format("{}: {} rows, but --y-true {} has {}", in.path, in.rows, y_true->path(), out.samples));
+      }
+      if (std::find(features.begin(), features.end(), in.feature) != features.end()) {
+        throw InvalidArgument(
+            fmt::format("two --slice columns are named \"{}\"; slice features need distinct names", in.feature));
+      }
+      features.push_back(in.feature);
+    }
+    std::vector<std::vector<std::string>> slicings;
+    for (const std::string& f : features) slicings.push_back({f});
+    for (const std::string& cross : options.crosses) {
+      std::vector<std::string> parts;
+      std::size_t start = 0;
+      for (std::size_t comma = cross.find(',');; comma = cross.find(',', start)) {
+        parts.push_back(cross.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      if (parts.size() < 2) {
+        throw InvalidArgument(fmt::format("--cross takes two or more slice features, as a,b; received \"{}\"", cross));
+      }
+      slicings.push_back(parts);
+    }
+    std::vector<std::unique_ptr<Metric>> members;
+    for (const auto& m : out.metrics) members.push_back(m->clone());
+    out.sliced = std::make_shared<SlicedCollection>(MetricCollection(std::move(members)), features, slicings,
+                                                    options.max_slices);
+  } else if (!options.crosses.empty()) {
+    throw InvalidArgument("--cross needs the --slice columns it crosses");
+  }
+
   const auto [begin, end] = shard(out.samples, participation.rank, participation.world_size);
   ProgressBar progress(options.progress && participation.rank == 0, "evaluating");
   const std::string files = weights ? fmt::format("{}, {}, {}", y_true->path(), y_pred->path(), weights->path())
@@ -439,6 +486,15 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     };
     for (std::size_t i = 0; i < out.metrics.size(); ++i) update(*out.metrics[i], wants_probabilities[i]);
     for (auto& m : out.extra) update(*m, out.task != Task::kRegression);
+    if (out.sliced) {
+      std::vector<SliceColumn> columns;
+      for (const SliceInput& in : slice_inputs) columns.push_back(in.column(b, e));
+      try {
+        out.sliced->update_state(t, p, w, columns);
+      } catch (const Error& error) {
+        throw InputError(fmt::format("--slice at rows {} to {}: {}", b, e - 1, error.what()));
+      }
+    }
     progress.update(e - begin, end - begin);
   }
   progress.finish();

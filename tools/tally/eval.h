@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "readers.h"
+#include "slices.h"
 #include "tally/metric.h"
 
 namespace tally::cli {
@@ -57,6 +58,11 @@ struct EvalOptions {
   std::function<std::vector<std::unique_ptr<Metric>>(Task task, std::int64_t columns, ArraySource& y_true,
                                                      ArraySource& y_pred)>
       make_extra;
+  /// --slice FILE[:column] arguments (one slicing feature each) and --cross "a,b" crosses;
+  /// with any, every metric is also evaluated per slice (docs/cli.md, "Sliced evaluation").
+  std::vector<std::string> slices;
+  std::vector<std::string> crosses;
+  std::int64_t max_slices = kDefaultMaxSlices;
 };
 
 /// The outcome: row count, the task inferred, each metric with its result.
@@ -72,6 +78,10 @@ struct EvalResult {
   double score_low = 0.0, score_high = 0.0;
   bool reads_probabilities = false;
   std::string y_pred_path;
+  /// The per-slice metrics when --slice was given (each feature alone, then the crosses).
+  std::shared_ptr<SlicedCollection> sliced;
+  /// How the slices are shown (--min-slice-size, --sort-slices).
+  SliceDisplay slice_display;
 };
 
 /// The warning for scores outside [0, 1] read as probabilities, or "" when there is none.

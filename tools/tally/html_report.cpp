@@ -573,6 +573,17 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       << escape(value) << "</td></tr>";
   }
   h << "</table>";
+  if (result.sliced) {
+    // The overall value of the charted metric (the sort metric, else the first scalar one).
+    double overall = std::nan("");
+    for (const auto& m : result.metrics) {
+      const Tensor r = m->result();
+      if (r.ndim() != 0) continue;
+      if (std::isnan(overall) || m->name() == result.slice_display.sort_by) overall = r.item();
+      if (m->name() == result.slice_display.sort_by || result.slice_display.sort_by.empty()) break;
+    }
+    h << slices_html(*result.sliced, result.slice_display, overall);
+  }
 
   const DataSummary* summary = nullptr;
   for (const auto& m : result.extra) {

@@ -34,6 +34,9 @@ struct EvalArgs {
   std::int64_t batch_size = 1 << 16;
   int threads = 0;
   bool from_logits = false;
+  std::vector<std::string> slices, crosses;
+  std::int64_t min_slice_size = 0, max_slices = tally::kDefaultMaxSlices;
+  std::string sort_slices;
 };
 
 char parse_delimiter(const std::string& name) {
@@ -98,6 +101,12 @@ int do_eval(const EvalArgs& args) {
   options.batch_size = args.batch_size;
   options.delimiter = parse_delimiter(args.delimiter);
   options.from_logits = args.from_logits;
+  options.slices = args.slices;
+  options.crosses = args.crosses;
+  options.max_slices = args.max_slices;
+  if (args.min_slice_size < 0) {
+    throw tally::InvalidArgument(fmt::format("--min-slice-size must be >= 0; received {}", args.min_slice_size));
+  }
   options.progress = true;
   options.notice = [](const std::string& line) { std::fprintf(stderr, "tally: %s\n", line.c_str()); };
   if (!args.report.empty()) options.make_extra = tally::cli::make_report_summary;
@@ -120,6 +129,7 @@ int do_eval(const EvalArgs& args) {
     for (auto& m : result.metrics) all.push_back(m.get());
     for (auto& m : result.extra) all.push_back(m.get());
     tally::all_reduce_metrics(all, *dist.context);
+    if (result.sliced) tally::all_reduce_metrics(*result.sliced, *dist.context);
     double range[2] = {-result.score_low, result.score_high};  // one max-reduce gives min and max
     dist.context->all_reduce_in_place(range, tally::ReduceOp::kMax);
     result.score_low = -range[0];
@@ -128,6 +138,9 @@ int do_eval(const EvalArgs& args) {
     const std::string warning = tally::cli::score_range_warning(result, args.from_logits);
     if (!warning.empty()) std::fprintf(stderr, "tally: %s\n", warning.c_str());
   }
+  result.slice_display.min_slice_size = args.min_slice_size;
+  result.slice_display.sort_by = args.sort_slices;
+  if (result.sliced && !args.sort_slices.empty()) (void)tally::cli::shown_slices(*result.sliced, result.slice_display);
   // The report first: when it cannot be written the run fails before printing anything.
   if (!args.report.empty()) {
     tally::cli::write_html_report(result, args.report,
@@ -227,6 +240,14 @@ int main(int argc, char** argv) {
   eval->add_option("--delimiter", eval_args.delimiter,
                    "CSV field separator: auto (',', ';' or tab), tab or a character")
       ->capture_default_str();
+  eval->add_option("--slice", eval_args.slices,
+                   "Also evaluate per slice of FILE[:column] (one integer or string id per row); repeatable");
+  eval->add_option("--cross", eval_args.crosses, "Also slice by the cross of --slice features a,b; repeatable");
+  eval->add_option("--min-slice-size", eval_args.min_slice_size, "Hide slices with fewer samples")
+      ->capture_default_str();
+  eval->add_option("--max-slices", eval_args.max_slices, "Most distinct slices (more is an error)")
+      ->capture_default_str();
+  eval->add_option("--sort-slices", eval_args.sort_slices, "Sort slices by this metric, worst first");
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
 
   std::string list_format = "table";

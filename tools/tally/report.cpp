@@ -103,7 +103,9 @@ Json results_json(const EvalResult& result) {
     if (keyed.empty()) metrics[m->name()] = result_to_json(m->result());
     for (const auto& [key, value] : keyed) metrics[key] = element(value);
   }
-  return Json{{"samples", result.samples}, {"metrics", metrics}};
+  Json out{{"samples", result.samples}, {"metrics", metrics}};
+  if (result.sliced) out["slices"] = slices_json(*result.sliced, result.slice_display);
+  return out;
 }
 
 void write_results(std::ostream& out, const EvalResult& result, Format format) {
@@ -116,6 +118,7 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
       for (const auto& m : result.metrics) {
         for (const auto& [label, value] : named_rows(*m)) out << csv_field(label) << "," << number(value, 12) << "\n";
       }
+      if (result.sliced) write_slice_csv(out, *result.sliced, result.slice_display);
       return;
     case Format::kTable: {
       std::vector<std::pair<std::string, std::string>> rows;
@@ -128,6 +131,7 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
       out << fmt::format("{:-<{}}  {:-<10}\n", "", width, "");
       for (const auto& [name, value] : rows) out << fmt::format("{:<{}}  {:>10}\n", name, width, value);
       out << fmt::format("({} samples, {})\n", result.samples, task_name(result.task));
+      if (result.sliced) write_slice_table(out, *result.sliced, result.slice_display);
       return;
     }
   }

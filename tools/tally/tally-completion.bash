@@ -25,7 +25,7 @@ _tally() {
   case "${sub}" in
     eval)
       case "${prev}" in
-        --y-true | --y-pred | --sample-weight)
+        --y-true | --y-pred | --sample-weight | --slice)
           COMPREPLY=($(compgen -f -X '!*.@(npy|npz|csv|csv.gz|NPY|NPZ|CSV)' -- "${cur}") $(compgen -d -- "${cur}"))
           return 0 ;;
         --report)
@@ -40,11 +40,15 @@ _tally() {
         --delimiter)
           COMPREPLY=($(compgen -W "auto tab , ';'" -- "${cur}"))
           return 0 ;;
-        --batch-size | --threads)
+        --sort-slices)
+          COMPREPLY=($(compgen -W "$(_tally_metric_names "${COMP_WORDS[0]}")" -- "${cur}"))
+          return 0 ;;
+        --batch-size | --threads | --cross | --min-slice-size | --max-slices)
           return 0 ;;
       esac
       COMPREPLY=($(compgen -W "--y-true --y-pred --sample-weight --metric -m --from-logits --batch-size --threads
-                               --format --delimiter --report --help" -- "${cur}"))
+                               --format --delimiter --report --slice --cross --min-slice-size --max-slices
+                               --sort-slices --help" -- "${cur}"))
       ;;
     list)
       COMPREPLY=($(compgen -W "--json --help" -- "${cur}")) ;;
