@@ -115,8 +115,8 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   for (const Metric* m : metrics) {
     values.push_back(m->snapshot_variables());
     const Variables& vars = values.back();
-    for (std::size_t i = 0; i < vars.size(); ++i) {
-      counts[static_cast<int>(vars.layout()[i].aggregation)] += static_cast<std::size_t>(vars.layout()[i].numel());
+    for (const Variable& v : vars.layout()) {
+      counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
     }
   }
   const std::size_t n_sum = counts[static_cast<int>(Aggregation::kSum)];
@@ -135,9 +135,10 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (const Variables& vars : values) {
-      for (std::size_t i = 0; i < vars.size(); ++i) {
-        std::size_t& at = cursor[static_cast<int>(vars.layout()[i].aggregation)];
-        if (vars.layout()[i].dtype == DType::kInt64) {
+      const VariableLayout& layout = vars.layout();  // one call per metric: this loop is the hot part
+      for (std::size_t i = 0; i < layout.size(); ++i) {
+        std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
+        if (layout[i].dtype == DType::kInt64) {
           for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
         } else {
           std::copy(vars.f64(i).begin(), vars.f64(i).end(), packed.begin() + static_cast<std::ptrdiff_t>(at));
@@ -195,8 +196,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     for (std::size_t index = 0; index < metrics.size(); ++index) {
       const Metric* m = metrics[index];
       Variables& vars = values[index];
-      for (std::size_t i = 0; i < vars.size(); ++i) {
-        const Variable& v = vars.layout()[i];
+      const VariableLayout& layout = vars.layout();
+      for (std::size_t i = 0; i < layout.size(); ++i) {
+        const Variable& v = layout[i];
         std::size_t& at = cursor[static_cast<int>(v.aggregation)];
         const double* from = packed.data() + at;
         const auto n = static_cast<std::size_t>(v.numel());
