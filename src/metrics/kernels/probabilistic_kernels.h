@@ -47,41 +47,15 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }
-    // bce_from_probability over a block: hard labels take one log, soft labels two (their
-    // ln(1 − p) gathered), all vectorised; then summed per row in the original order.
-    const std::int64_t w = a.spec.width;
-    const double wd = static_cast<double>(w);
-    auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
-      const std::int64_t n = (e - b) * w;
-      const auto* p = yp + b * w;
-      const auto* y = yt + b * w;
-      t.resize(static_cast<std::size_t>(2 * n));
-      double* first = t.data();
-      double* second = first + n;
-      std::int64_t soft = 0;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const double yj = kernels::smooth_binary(to_double(y[j]), ls);
-        const double pj = kernels::clip(to_double(p[j]), clip.lo, clip.hi);
-        if (yj * (1.0 - yj) == 0.0) {
-          first[j] = yj * pj + (1.0 - yj) * (1.0 - pj);
-        } else {
-          first[j] = pj;
-          second[soft++] = 1.0 - pj;
-        }
-      }
-      simd::log_in_place(first, static_cast<std::size_t>(n));
-      simd::log_in_place(second, static_cast<std::size_t>(soft));
-      std::int64_t k = 0;
-      for (std::int64_t i = 0; i < e - b; ++i) {
-        double sum = 0.0;
-        for (std::int64_t j = i * w; j < (i + 1) * w; ++j) {
-          const double yj = kernels::smooth_binary(to_double(y[j]), ls);
-          sum += yj * (1.0 - yj) == 0.0 ? -first[j] : -(yj * first[j] + (1.0 - yj) * second[k++]);
-        }
-        loss[i] = w == 1 ? sum : sum / wd;
-      }
-    };
-    return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    // Stays scalar (libm): one log per element with no exp, and the block version's extra
+    // passes (label test, gather for soft labels) cost more than the vector log saved
+    // (60 -> 90 ms CPU per 1e7, docs/performance.md).
+    return kernels::mean_over_rows(
+        a.spec, yt, yp,
+        [ls, clip](double y, double p) {
+          return kernels::bce_from_probability(kernels::smooth_binary(y, ls), p, clip);
+        },
+        sink);
   });
 }
 
@@ -133,38 +107,21 @@ auto run_categorical_crossentropy(const Aligned& a, bool from_logits, double ls,
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }
-    // −Σ y_k ln clip(p_k / Σp): the logs of the terms with y_k ≠ 0, gathered per block.
-    auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
-      const std::int64_t rows = e - b;
-      t.resize(static_cast<std::size_t>(2 * rows * w + rows));
-      double* q = t.data();
-      double* c = q + rows * w;
-      double* ends = c + rows * w;
-      std::int64_t n = 0;
-      for (std::int64_t i = 0; i < rows; ++i) {
-        const auto* p = yp + (b + i) * w;
-        const auto* y = yt + (b + i) * w;
-        double sum = 0.0;
-        for (std::int64_t k = 0; k < w; ++k) sum += to_double(p[k]);
-        for (std::int64_t k = 0; k < w; ++k) {
-          const double yk = kernels::smooth_categorical(to_double(y[k]), ls, classes);
-          if (yk != 0.0) {
-            q[n] = kernels::clip(to_double(p[k]) / sum, clip.lo, clip.hi);
-            c[n] = yk;
-            ++n;
-          }
-        }
-        ends[i] = static_cast<double>(n);
+    // From probabilities: at most one log per row for one-hot labels and no exp, which the
+    // scalar libm loop does as fast as a block would (docs/performance.md).
+    auto row = [=](std::int64_t r, bool&) {
+      const auto* p = yp + r * w;
+      const auto* y = yt + r * w;
+      double s = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) s += to_double(p[k]);
+      double loss = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) {
+        const double yk = kernels::smooth_categorical(to_double(y[k]), ls, classes);
+        if (yk != 0.0) loss -= yk * std::log(kernels::clip(to_double(p[k]) / s, clip.lo, clip.hi));
       }
-      simd::log_in_place(q, static_cast<std::size_t>(n));
-      std::int64_t j = 0;
-      for (std::int64_t i = 0; i < rows; ++i) {
-        double l = 0.0;
-        for (const auto end = static_cast<std::int64_t>(ends[i]); j < end; ++j) l -= c[j] * q[j];
-        loss[i] = l;
-      }
+      return loss;
     };
-    return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    return sink(a.spec, row);
   });
 }
 
@@ -200,18 +157,34 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
         t.resize(static_cast<std::size_t>(rows * (w + 1)));
         double* z = t.data();
         double* se = z + rows * w;
-        for (std::int64_t i = 0; i < rows; ++i) {
-          const auto* x = yp + (b + i) * w;
-          double m = -std::numeric_limits<double>::infinity();
-          for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x[k]));
-          for (std::int64_t k = 0; k < w; ++k) z[i * w + k] = to_double(x[k]) - m;
-          loss[i] = m;
+        // Narrow rows are walked column by column, so that the max and sum chains of many
+        // rows run side by side instead of one latency-bound chain per row; each row's
+        // values still combine in class order, so the results are those of a row loop.
+        const auto* x0 = yp + b * w;
+        if (w <= 32) {
+          std::fill_n(loss, rows, -std::numeric_limits<double>::infinity());
+          for (std::int64_t k = 0; k < w; ++k)
+            for (std::int64_t i = 0; i < rows; ++i) loss[i] = std::max(loss[i], to_double(x0[i * w + k]));
+        } else {
+          for (std::int64_t i = 0; i < rows; ++i) {
+            double m = -std::numeric_limits<double>::infinity();
+            for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x0[i * w + k]));
+            loss[i] = m;
+          }
         }
+        for (std::int64_t i = 0; i < rows; ++i)
+          for (std::int64_t k = 0; k < w; ++k) z[i * w + k] = to_double(x0[i * w + k]) - loss[i];
         simd::exp_in_place(z, static_cast<std::size_t>(rows * w));
-        for (std::int64_t i = 0; i < rows; ++i) {
-          double sum = 0.0;
-          for (std::int64_t k = 0; k < w; ++k) sum += z[i * w + k];
-          se[i] = sum;
+        if (w <= 32) {
+          std::fill_n(se, rows, 0.0);
+          for (std::int64_t k = 0; k < w; ++k)
+            for (std::int64_t i = 0; i < rows; ++i) se[i] += z[i * w + k];
+        } else {
+          for (std::int64_t i = 0; i < rows; ++i) {
+            double sum = 0.0;
+            for (std::int64_t k = 0; k < w; ++k) sum += z[i * w + k];
+            se[i] = sum;
+          }
         }
         simd::log_in_place(se, static_cast<std::size_t>(rows));
         for (std::int64_t i = 0; i < rows; ++i) {
@@ -226,27 +199,19 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }
-    // −ln clip(p_label / Σp); per block, the logs vectorised.
-    auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>& t) {
-      const std::int64_t rows = e - b;
-      t.resize(static_cast<std::size_t>(rows));
-      double* q = t.data();
-      for (std::int64_t i = 0; i < rows; ++i) {
-        const auto label = static_cast<std::int64_t>(to_double(yt[b + i]));
-        if (has_ignore && label == ignored) {
-          valid[i] = 0;
-          q[i] = 1.0;
-          continue;
-        }
-        const auto* p = yp + (b + i) * w;
-        double sum = 0.0;
-        for (std::int64_t k = 0; k < w; ++k) sum += to_double(p[k]);
-        q[i] = kernels::clip(to_double(p[label]) / sum, clip.lo, clip.hi);
+    // From probabilities: one log per row and no exp; stays scalar (docs/performance.md).
+    auto row = [=](std::int64_t r, bool& valid) {
+      const auto label = static_cast<std::int64_t>(to_double(yt[r]));
+      if (has_ignore && label == ignored) {
+        valid = false;
+        return 0.0;
       }
-      simd::log_in_place(q, static_cast<std::size_t>(rows));
-      for (std::int64_t i = 0; i < rows; ++i) loss[i] = valid[i] != 0 ? -q[i] : 0.0;
+      const auto* p = yp + r * w;
+      double s = 0.0;
+      for (std::int64_t k = 0; k < w; ++k) s += to_double(p[k]);
+      return -std::log(kernels::clip(to_double(p[label]) / s, clip.lo, clip.hi));
     };
-    return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    return sink(a.spec, row);
   });
 }
 

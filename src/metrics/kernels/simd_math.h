@@ -3,7 +3,7 @@
 // one binary (Google Highway: SSE4, AVX2, AVX-512 (AVX3) and Highway's portable SCALAR fallback) and dispatched at
 // run time to the best one this CPU has, so a portable build still uses AVX2 / AVX-512.
 // Accuracy: within a few ulp of libm (Highway's contrib math: exp 1 ulp, log 4, log1p 2;
-// checked in tests/metrics/simd_math_test.cpp). Inputs outside the range where the vector
+// checked in tests/metrics/simd_kernels_test.cpp). Inputs outside the range where the vector
 // formulas are exact (NaN, infinities, subnormal or huge values, zero or negative log
 // arguments) take the libm call, so special values behave exactly as std::exp / std::log.
 // Every lane runs the same code wherever it sits in the array (the tail too), so a value's
