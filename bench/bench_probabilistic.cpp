@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "baseline.h"
+#include "metrics/kernels/simd_math.h"
 
 namespace {
 
@@ -86,6 +87,41 @@ BENCHMARK(BM_SparseCategoricalCrossentropyLogits)
     ->Args({10, 2})
     ->Args({1000, 1})
     ->Args({1000, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The same 10-class SparseCategoricalCrossentropy(from_logits) on one thread, with the SIMD
+// kernels pinned to each target this CPU supports (range(0) indexes available_targets():
+// best first, the portable SCALAR fallback last): what runtime dispatch buys, in one run.
+void BM_SparseCategoricalCrossentropyLogitsPerTarget(benchmark::State& state) {
+  namespace simd = tally::metrics::kernels::simd;
+  const std::vector<std::int64_t> targets = simd::available_targets();
+  const auto index = static_cast<std::size_t>(state.range(0));
+  if (index >= targets.size()) {
+    state.SkipWithError("no such target on this CPU");
+    return;
+  }
+  simd::restrict_targets_for_test(targets[index]);
+  state.SetLabel(simd::target_name(targets[index]));
+  const std::int64_t classes = 10;
+  const Rows& r = rows_for(classes);
+  const auto n = static_cast<std::int64_t>(r.labels.size());
+  tally::set_num_threads(1);
+  tally::metrics::SparseCategoricalCrossentropy m(true);
+  const tally::TensorView yt(r.labels);
+  const tally::TensorView yp(r.logits, {n, classes});
+  tally::bench::run_against_baseline(
+      state,
+      {{r.labels.data(), r.labels.size() * sizeof(std::int64_t)}, {r.logits.data(), r.logits.size() * sizeof(float)}},
+      [&] {
+        m.update_state(yt, yp);
+        benchmark::DoNotOptimize(m.value());
+      });
+  tally::set_num_threads(0);
+  simd::restrict_targets_for_test(0);
+}
+BENCHMARK(BM_SparseCategoricalCrossentropyLogitsPerTarget)
+    ->DenseRange(0, 3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

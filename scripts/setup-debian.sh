@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopenmpi-dev openmpi-bin
   librandom123-dev libdlpack-dev
+  libhwy-dev  # Google Highway: SIMD kernels dispatched at run time (docs/performance.md)
   python3 python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn
   python3-protobuf python3-mpi4py
   zlib1g-dev libminizip-dev help2man  # the CLI: .csv.gz and .npz input, its man page

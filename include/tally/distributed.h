@@ -4,6 +4,7 @@
 // broadcast, all_gather), the single-process NotDistributedContext, and
 // all_reduce_metrics, which merges every rank's metrics in ONE collective.
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -53,6 +54,22 @@ class DistributedContext {
   std::pair<std::int64_t, std::int64_t> distribute_range(std::int64_t n) const;
   /// This process's share of an integer n (5 over 2 workers: 3 and 2).
   std::int64_t distribute_value(std::int64_t n) const;
+
+ protected:
+  /// One collective over `buffer` whose first `min_count` elements reduce by min, the next
+  /// `sum_count` by sum and the rest by max; every process passes the same length, and
+  /// buffer[0], buffer[1] hold the two counts (for reductions that see only data). Transports
+  /// that can (MpiContext, with a user-defined MPI_Op) override it and return true; the
+  /// default returns false, and all_reduce_metrics then uses all_reduce_in_place per region.
+  virtual bool all_reduce_regions(std::span<double> /*buffer*/, std::size_t /*min_count*/, std::size_t /*sum_count*/) {
+    return false;
+  }
+
+ private:
+  friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
+  // all_reduce_metrics over all_reduce_regions: the state length every process last agreed
+  // on (SIZE_MAX: none yet), so that each packed collective has the same length everywhere.
+  std::size_t agreed_state_length_ = static_cast<std::size_t>(-1);
 };
 
 /// A single process: every collective is the identity.
@@ -68,10 +85,11 @@ class NotDistributedContext final : public DistributedContext {
   void barrier() override {}
 };
 
-/// Merges every rank's metrics so that each rank holds the state over all ranks' data:
-/// first a layout check (every rank fails with DistributedError if any rank's metrics
-/// differ), then one collective on one flat buffer of all sum variables, plus one each
-/// for min and max variables when there are any.
+/// Merges every rank's metrics so that each rank holds the state over all ranks' data;
+/// every rank fails with DistributedError if any rank's metrics differ. Over MPI: one
+/// collective carrying the layout check and every sum, min and max variable (two when the
+/// layout changed since the last call); other contexts: a layout check, then one
+/// all_reduce_in_place per aggregation present (docs/distributed.md).
 void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
 /// all_reduce_metrics over every metric of a collection.
 void all_reduce_metrics(MetricCollection& collection, DistributedContext& context);

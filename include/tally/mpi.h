@@ -45,6 +45,7 @@ class MpiContext final : public DistributedContext {
   /// waits up to two seconds for them to take notice. Called by the destructor when an
   /// exception unwinds through the context. Afterwards every collective here throws.
   void signal_failure(std::string_view reason) override;
+  /// The MPI communicator the context reduces over.
   MPI_Comm communicator() const { return comm_; }
 
   /// How long a collective waits for the other ranks before throwing DistributedError;
@@ -54,6 +55,11 @@ class MpiContext final : public DistributedContext {
   /// True once a collective has failed, a peer has signalled failure or this rank has:
   /// the communicator can no longer be used, and the destructor does not finalise MPI.
   bool failed() const { return !failure_.empty(); }
+
+ protected:
+  /// One MPI_Iallreduce of one contiguous element over the whole buffer, with a user-defined
+  /// MPI_Op that reduces each region by its own operation (all_reduce_metrics' fast path).
+  bool all_reduce_regions(std::span<double> buffer, std::size_t min_count, std::size_t sum_count) override;
 
  private:
   void init(MPI_Comm communicator);
@@ -66,6 +72,7 @@ class MpiContext final : public DistributedContext {
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Comm fault_comm_ = MPI_COMM_NULL;  // a duplicate, so notices never match user traffic
   MPI_Request fault_request_ = MPI_REQUEST_NULL;
+  MPI_Op packed_op_ = MPI_OP_NULL;  // internal::reduce_packed as an MPI_Op
   std::array<char, 1024> fault_message_{};
   std::string failure_;
   double timeout_seconds_ = kDefaultCollectiveTimeout;

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "distributed/packed.h"
 #include "internal/check.h"
 #include "tally/distributed.h"
 
@@ -49,77 +51,158 @@ namespace {
 
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
-std::vector<double>& buffer_for(Aggregation a, std::vector<double>& sums, std::vector<double>& mins,
-                                std::vector<double>& maxs) {
-  return a == Aggregation::kSum ? sums : (a == Aggregation::kMin ? mins : maxs);
+// The layout check: 16-bit pieces of the layout hash, the metric count and the state length,
+// each next to its negation. The min of (x, -x) over ranks is (x, -x) again only if every
+// rank holds the same x; 16-bit pieces are exact in float64. Every rank sees the same
+// reduced values, so all fail together instead of some waiting in a mismatched collective.
+constexpr std::size_t kCheckLength = 12;
+
+void fill_check(double* check, std::uint64_t hash, std::size_t metrics, std::size_t state_length) {
+  for (int i = 0; i < 4; ++i) {
+    const double piece = static_cast<double>((hash >> (16 * i)) & 0xffff);
+    check[i] = piece;
+    check[4 + i] = -piece;
+  }
+  check[8] = static_cast<double>(metrics);
+  check[9] = -static_cast<double>(metrics);
+  check[10] = static_cast<double>(state_length);
+  check[11] = -static_cast<double>(state_length);
+}
+
+bool check_passed(const double* check) {
+  bool same = true;
+  for (int i = 0; i < 4; ++i) same = same && check[i] == -check[4 + i];
+  return same && check[8] == -check[9] && check[10] == -check[11];
+}
+
+[[noreturn]] void throw_mismatch(const DistributedContext& context, std::uint64_t hash, std::size_t metrics) {
+  throw DistributedError(internal::str_cat(
+      "all_reduce_metrics: ranks hold different metrics (names, classes, configs or variable shapes differ; rank ",
+      context.global_rank(), " has layout hash ", hash, " over ", metrics,
+      " metrics); every rank must build the same metrics in the same order"));
 }
 
 }  // namespace
 
+namespace internal {
+
+void reduce_packed(const double* in, double* inout, std::size_t n) {
+  const double min_count = inout[0], sum_count = inout[1];
+  std::size_t lo = n, mid = n;
+  // Ranks that disagree on the regions hold different layouts: min over everything keeps
+  // the layout check exact, and all_reduce_metrics then throws on every rank.
+  if (in[0] == min_count && in[1] == sum_count && min_count >= 2 && sum_count >= 0 &&
+      min_count + sum_count <= static_cast<double>(n)) {
+    lo = static_cast<std::size_t>(min_count);
+    mid = lo + static_cast<std::size_t>(sum_count);
+  }
+  // The same comparisons as MPI_MIN / MPI_MAX on doubles.
+  for (std::size_t i = 0; i < lo; ++i) inout[i] = in[i] < inout[i] ? in[i] : inout[i];
+  for (std::size_t i = lo; i < mid; ++i) inout[i] += in[i];
+  for (std::size_t i = mid; i < n; ++i) inout[i] = in[i] > inout[i] ? in[i] : inout[i];
+}
+
+}  // namespace internal
+
 void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
-  // Layout check in its own small collective, before the data one: the min of
-  // (hash pieces, -hash pieces) equals (pieces, -pieces) on every rank only if all ranks
-  // have the same hash. 16-bit pieces are exact in float64; every rank sees the same
-  // reduced values, so all fail together instead of some waiting in a mismatched collective.
   std::vector<const Metric*> view(metrics.begin(), metrics.end());
   const std::uint64_t h = layout_hash(view);
-  double check[10];
-  for (int i = 0; i < 4; ++i) {
-    const double piece = static_cast<double>((h >> (16 * i)) & 0xffff);
-    check[i] = piece;
-    check[4 + i] = -piece;
-  }
-  check[8] = static_cast<double>(metrics.size());
-  check[9] = -static_cast<double>(metrics.size());
-  context.all_reduce_in_place(check, ReduceOp::kMin);
-  bool same = true;
-  for (int i = 0; i < 4; ++i) same = same && check[i] == -check[4 + i];
-  same = same && check[8] == -check[9];
-  if (!same) {
-    throw DistributedError(internal::str_cat(
-        "all_reduce_metrics: ranks hold different metrics (names, classes, configs or variable shapes differ; rank ",
-        context.global_rank(), " has layout hash ", h, " over ", metrics.size(),
-        " metrics); every rank must build the same metrics in the same order"));
-  }
 
-  // Pack every variable into one flat buffer per aggregation. The buffers keep their
-  // capacity between calls: fresh pages for every evaluation cost more than the collective.
-  static thread_local std::vector<double> sums, mins, maxs;
-  sums.clear();
-  mins.clear();
-  maxs.clear();
   // Snapshots taken under each metric's lock; the reduced values are committed the same way.
   std::vector<Variables> values;
   values.reserve(metrics.size());
+  std::size_t counts[3] = {0, 0, 0};  // by Aggregation: sum, min, max
   for (const Metric* m : metrics) {
     values.push_back(m->snapshot_variables());
     const Variables& vars = values.back();
-    for (std::size_t i = 0; i < vars.size(); ++i) {
-      std::vector<double>& target = buffer_for(vars.layout()[i].aggregation, sums, mins, maxs);
-      if (vars.layout()[i].dtype == DType::kInt64) {
-        for (const std::int64_t x : vars.i64(i)) target.push_back(static_cast<double>(x));
-      } else {
-        target.insert(target.end(), vars.f64(i).begin(), vars.f64(i).end());
+    for (const Variable& v : vars.layout()) {
+      counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
+    }
+  }
+  const std::size_t n_sum = counts[static_cast<int>(Aggregation::kSum)];
+  const std::size_t n_min = counts[static_cast<int>(Aggregation::kMin)];
+  const std::size_t n_max = counts[static_cast<int>(Aggregation::kMax)];
+  const std::size_t state_length = n_sum + n_min + n_max;
+
+  // One packed buffer: [min count, sum count | layout check | mins | sums | maxs]; the two
+  // counts and the check reduce by min with the min variables (internal::reduce_packed). It
+  // keeps its capacity between calls: fresh pages for every evaluation cost more than the
+  // collective.
+  constexpr std::size_t kHeader = 2 + kCheckLength;
+  static thread_local std::vector<double> packed;
+  packed.assign(kHeader + state_length, 0.0);
+  const std::size_t base[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
+  {
+    std::size_t cursor[3] = {base[0], base[1], base[2]};
+    for (const Variables& vars : values) {
+      const VariableLayout& layout = vars.layout();  // one call per metric: this loop is the hot part
+      for (std::size_t i = 0; i < layout.size(); ++i) {
+        std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
+        if (layout[i].dtype == DType::kInt64) {
+          for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
+        } else {
+          std::copy(vars.f64(i).begin(), vars.f64(i).end(), packed.begin() + static_cast<std::ptrdiff_t>(at));
+          at += vars.f64(i).size();
+        }
       }
     }
   }
-  if (!sums.empty()) context.all_reduce_in_place(sums, ReduceOp::kSum);
-  if (!mins.empty()) context.all_reduce_in_place(mins, ReduceOp::kMin);
-  if (!maxs.empty()) context.all_reduce_in_place(maxs, ReduceOp::kMax);
+  double* check = packed.data() + 2;
+  fill_check(check, h, metrics.size(), state_length);
+
+  // Transports with a packed collective: one collective per call. Its length must match on
+  // every rank before the check has run, so it is the length all ranks agreed on last time;
+  // when this rank's differs, it sends the check alone (padded to that length), and a second
+  // collective follows once every rank has reported the same new layout.
+  const std::size_t none = static_cast<std::size_t>(-1);
+  const std::size_t agreed = context.agreed_state_length_;
+  bool reduced = false;
+  if (agreed == state_length) {
+    packed[0] = static_cast<double>(kHeader + n_min);
+    packed[1] = static_cast<double>(n_sum);
+    reduced = context.all_reduce_regions(packed, kHeader + n_min, n_sum);
+    if (reduced && !check_passed(check)) throw_mismatch(context, h, metrics.size());
+  } else {
+    const std::size_t padded = kHeader + (agreed == none ? 0 : agreed);
+    static thread_local std::vector<double> probe;
+    probe.assign(padded, 0.0);
+    probe[0] = static_cast<double>(padded);  // all min: the check alone
+    std::copy_n(check, kCheckLength, probe.begin() + 2);
+    if (context.all_reduce_regions(probe, padded, 0)) {
+      if (!check_passed(probe.data() + 2)) throw_mismatch(context, h, metrics.size());
+      context.agreed_state_length_ = state_length;
+      packed[0] = static_cast<double>(kHeader + n_min);
+      packed[1] = static_cast<double>(n_sum);
+      reduced = context.all_reduce_regions(packed, kHeader + n_min, n_sum);
+      if (!check_passed(check)) throw_mismatch(context, h, metrics.size());
+    }
+  }
+  if (!reduced) {
+    // Other transports (Python subclasses, NotDistributedContext, test harnesses): the check
+    // in its own collective, then one all_reduce_in_place per aggregation present.
+    double alone[kCheckLength];
+    std::copy_n(check, kCheckLength, alone);
+    context.all_reduce_in_place(alone, ReduceOp::kMin);
+    if (!check_passed(alone)) throw_mismatch(context, h, metrics.size());
+    const std::span<double> all(packed);
+    if (n_sum > 0) context.all_reduce_in_place(all.subspan(base[0], n_sum), ReduceOp::kSum);
+    if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
+    if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
+  }
 
   // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything.
   for (int pass = 0; pass < 2; ++pass) {
-    std::size_t s = 0, lo = 0, hi = 0;
+    std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (std::size_t index = 0; index < metrics.size(); ++index) {
       const Metric* m = metrics[index];
       Variables& vars = values[index];
-      for (std::size_t i = 0; i < vars.size(); ++i) {
-        const Variable& v = vars.layout()[i];
-        const std::vector<double>& source = buffer_for(v.aggregation, sums, mins, maxs);
-        std::size_t& cursor = v.aggregation == Aggregation::kSum ? s : (v.aggregation == Aggregation::kMin ? lo : hi);
-        const double* from = source.data() + cursor;
+      const VariableLayout& layout = vars.layout();
+      for (std::size_t i = 0; i < layout.size(); ++i) {
+        const Variable& v = layout[i];
+        std::size_t& at = cursor[static_cast<int>(v.aggregation)];
+        const double* from = packed.data() + at;
         const auto n = static_cast<std::size_t>(v.numel());
-        cursor += n;
+        at += n;
         if (v.dtype == DType::kInt64) {
           for (std::size_t k = 0; k < n; ++k) {
             if (pass == 0) {

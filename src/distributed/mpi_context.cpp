@@ -6,6 +6,7 @@
 #include <limits>
 #include <thread>
 
+#include "distributed/packed.h"
 #include "internal/check.h"
 #include "tally/mpi.h"
 
@@ -57,6 +58,17 @@ int count_of(std::size_t n) {
   return static_cast<int>(n);
 }
 
+// The packed buffer travels as ONE element of a contiguous type of all its doubles, so MPI
+// never splits it into segments and the reduction sees the region counts at its start.
+void reduce_packed_op(void* in, void* inout, int* count, MPI_Datatype* type) {
+  int bytes = 0;
+  MPI_Type_size(*type, &bytes);
+  const std::size_t n = static_cast<std::size_t>(bytes) / sizeof(double);
+  for (int e = 0; e < *count; ++e) {
+    internal::reduce_packed(static_cast<const double*>(in) + e * n, static_cast<double*>(inout) + e * n, n);
+  }
+}
+
 }  // namespace
 
 bool launched_under_mpi() {
@@ -96,6 +108,7 @@ void MpiContext::init(MPI_Comm communicator) {
   check(MPI_Irecv(fault_message_.data(), static_cast<int>(fault_message_.size()), MPI_CHAR, MPI_ANY_SOURCE, kFaultTag,
                   fault_comm_, &fault_request_),
         "MPI_Irecv");
+  check(MPI_Op_create(&reduce_packed_op, /*commute=*/1, &packed_op_), "MPI_Op_create");
   uncaught_at_construction_ = std::uncaught_exceptions();
 }
 
@@ -113,6 +126,7 @@ MpiContext::~MpiContext() {
     MPI_Wait(&fault_request_, MPI_STATUS_IGNORE);
   }
   if (fault_comm_ != MPI_COMM_NULL) MPI_Comm_free(&fault_comm_);
+  if (packed_op_ != MPI_OP_NULL) MPI_Op_free(&packed_op_);
   if (initialised_mpi_) {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -210,6 +224,26 @@ void MpiContext::all_reduce_in_place(std::span<double> buffer, ReduceOp op) {
   check(MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), count_of(buffer.size()), MPI_DOUBLE, op_of(op), comm_, &request),
         "MPI_Allreduce");
   wait(request, "MPI_Allreduce");
+}
+
+bool MpiContext::all_reduce_regions(std::span<double> buffer, std::size_t /*min_count*/, std::size_t /*sum_count*/) {
+  // The counts travel in buffer[0] and buffer[1], where reduce_packed_op reads them.
+  throw_if_failed("MPI_Allreduce");
+  MPI_Datatype whole = MPI_DATATYPE_NULL;
+  check(MPI_Type_contiguous(count_of(buffer.size()), MPI_DOUBLE, &whole), "MPI_Type_contiguous");
+  MPI_Type_commit(&whole);
+  MPI_Request request = MPI_REQUEST_NULL;
+  const int rc = MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), 1, whole, packed_op_, comm_, &request);
+  if (rc != MPI_SUCCESS) MPI_Type_free(&whole);
+  check(rc, "MPI_Allreduce");
+  try {
+    wait(request, "MPI_Allreduce");
+  } catch (...) {
+    MPI_Type_free(&whole);
+    throw;
+  }
+  MPI_Type_free(&whole);
+  return true;
 }
 
 void MpiContext::broadcast(std::span<double> buffer, int root) {

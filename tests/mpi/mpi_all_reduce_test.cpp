@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "support/random_inputs.h"
+#include "tally/metrics/reduction.h"
 #include "tally/mpi.h"
 #include "tally/registry.h"
 
@@ -77,6 +78,94 @@ TEST(Mpi, MismatchedLayoutFailsOnEveryRank) {
   MpiContext& ctx = context();
   MetricCollection c = MetricCollection::from_specs({ctx.global_rank() == 1 ? "mae" : "mse"});
   EXPECT_THROW(all_reduce_metrics(c, ctx), DistributedError);
+}
+
+// A metric with sum, min and max variables (int64 and float64), each rank's values set
+// directly: the one-collective path reduces every region by its own operation.
+std::unique_ptr<Metric> regions_metric(int rank) {
+  VariableLayout layout{{"total", {3}, DType::kFloat64, Aggregation::kSum},
+                        {"lowest", {2}, DType::kFloat64, Aggregation::kMin},
+                        {"count", {}, DType::kInt64, Aggregation::kSum},
+                        {"highest", {2}, DType::kInt64, Aggregation::kMax},
+                        {"lowest_id", {}, DType::kInt64, Aggregation::kMin}};
+  auto m = std::make_unique<metrics::LambdaMetric>(
+      "regions", layout, [](Variables&, const Batch&) {},
+      [](const Variables& v) { return Tensor::scalar(v.f64(0)[0]); });
+  Variables v = m->variable_values();
+  const double r = rank;
+  v.f64(0)[0] = r + 0.5;
+  v.f64(0)[1] = 2 * r;
+  v.f64(0)[2] = -r;
+  v.f64(1)[0] = 10 - r;
+  v.f64(1)[1] = r * r;
+  v.i64(2)[0] = rank + 1;
+  v.i64(3)[0] = 100 + rank;
+  v.i64(3)[1] = -rank;
+  v.i64(4)[0] = 7 - rank;
+  m->set_variable_values(v);
+  return m;
+}
+
+TEST(Mpi, SumMinAndMaxRegionsInOneCollective) {
+  MpiContext& ctx = context();
+  const int w = ctx.world_size();
+  // Twice: the first call agrees on the layout (two collectives), the second uses one.
+  for (int call = 0; call < 2; ++call) {
+    std::unique_ptr<Metric> m = regions_metric(ctx.global_rank());
+    all_reduce_metrics(*m, ctx);
+    const Variables& v = m->variable_values();
+    double sum_r = 0.0;
+    for (int r = 0; r < w; ++r) sum_r += r;
+    EXPECT_DOUBLE_EQ(v.f64(0)[0], sum_r + 0.5 * w);
+    EXPECT_DOUBLE_EQ(v.f64(0)[1], 2 * sum_r);
+    EXPECT_DOUBLE_EQ(v.f64(0)[2], -sum_r);
+    EXPECT_DOUBLE_EQ(v.f64(1)[0], 10 - (w - 1));
+    EXPECT_DOUBLE_EQ(v.f64(1)[1], 0.0);
+    EXPECT_EQ(v.i64(2)[0], static_cast<std::int64_t>(sum_r) + w);
+    EXPECT_EQ(v.i64(3)[0], 100 + (w - 1));
+    EXPECT_EQ(v.i64(3)[1], 0);
+    EXPECT_EQ(v.i64(4)[0], 7 - (w - 1));
+  }
+}
+
+TEST(Mpi, LayoutChangesBetweenCallsAreAgreedOn) {
+  // Alternating collections of different state lengths: each change takes the agreement
+  // round, and every result is still the one-process result.
+  MpiContext& ctx = context();
+  for (int round = 0; round < 3; ++round) {
+    for (const bool big : {false, true}) {
+      MetricCollection c = big ? MetricCollection::from_specs({"mae", "root_mean_squared_error", "mse"})
+                               : MetricCollection::from_specs({"mse"});
+      c.update_state(std::vector<double>{0.0}, std::vector<double>{static_cast<double>(ctx.global_rank())});
+      all_reduce_metrics(c, ctx);
+      double want = 0.0;
+      for (int r = 0; r < ctx.world_size(); ++r) want += static_cast<double>(r * r) / ctx.world_size();
+      EXPECT_DOUBLE_EQ(c.metric("mean_squared_error").value(), want) << round << big;
+    }
+  }
+}
+
+TEST(Mpi, MismatchedLengthsFailOnEveryRankAndTheContextStaysUsable) {
+  MpiContext& ctx = context();
+  {
+    MetricCollection agreed = MetricCollection::from_specs({"mse"});
+    all_reduce_metrics(agreed, ctx);  // the agreed layout: one MSE
+  }
+  // Rank 1 holds a longer state than the agreed one, the others the agreed one.
+  MetricCollection c =
+      ctx.global_rank() == 1 ? MetricCollection::from_specs({"mse", "mae"}) : MetricCollection::from_specs({"mse"});
+  EXPECT_THROW(all_reduce_metrics(c, ctx), DistributedError);
+  EXPECT_FALSE(ctx.failed());
+  // Every rank with a different length from the agreed one, and from each other.
+  MetricCollection d = ctx.global_rank() == 0 ? MetricCollection::from_specs({"mse", "mae"})
+                                              : MetricCollection::from_specs({"mse", "mae", "mean"});
+  EXPECT_THROW(all_reduce_metrics(d, ctx), DistributedError);
+  MetricCollection ok = MetricCollection::from_specs({"mse"});
+  ok.update_state(std::vector<double>{0.0}, std::vector<double>{static_cast<double>(ctx.global_rank())});
+  all_reduce_metrics(ok, ctx);
+  double want = 0.0;
+  for (int r = 0; r < ctx.world_size(); ++r) want += static_cast<double>(r * r);
+  EXPECT_DOUBLE_EQ(ok.metric("mean_squared_error").value(), want / ctx.world_size());
 }
 
 }  // namespace

@@ -8,10 +8,12 @@
 // `valid = false` excludes the position from both total and count (ignore_class).
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "internal/check.h"
 #include "internal/parallel.h"
@@ -104,6 +106,69 @@ auto mean_over_rows(const RowSpec& spec, const Yt* yt, const Yp* yp, Term term, 
 inline std::int64_t rows_per_chunk(std::int64_t width) {
   return std::max<std::int64_t>(1, internal::kChunkSize / std::max<std::int64_t>(width, 1));
 }
+
+/// Per-thread storage of BlockedRows: the losses of the block of rows computed last, and
+/// scratch for the kernel (its vectorised exp / log run over whole blocks).
+struct RowBlock {
+  std::uint64_t owner = 0;  ///< the BlockedRows instance that computed the block
+  std::int64_t begin = 0, end = 0;
+  std::vector<double> loss;
+  std::vector<unsigned char> valid;
+  std::vector<double> scratch;
+};
+
+/// This thread's RowBlock.
+inline RowBlock& thread_row_block() {
+  thread_local RowBlock block;
+  return block;
+}
+
+/// A fresh id for each BlockedRows: a block computed for an earlier batch (even one over the
+/// same memory) is never mistaken for this one's.
+inline std::uint64_t next_row_block_owner() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+/// Adapts a block kernel `fill(begin, end, loss*, valid*, scratch&)`, which computes the loss
+/// of rows [begin, end) at once (so that exp / log run vectorised over the whole block,
+/// simd_math.h), to the one-row interface the sinks call. Blocks of about 2048 elements
+/// (L1-resident) tile each sink chunk from its start, so no block straddles two chunks that
+/// other threads evaluate; a row's value never depends on the block it falls in.
+template <class Fill>
+class BlockedRows {
+ public:
+  BlockedRows(const RowSpec& spec, Fill fill)
+      : fill_(std::move(fill)),
+        positions_(spec.positions),
+        chunk_(rows_per_chunk(spec.width)),
+        block_(std::max<std::int64_t>(1, 2048 / std::max<std::int64_t>(spec.width, 1))),
+        owner_(next_row_block_owner()) {}
+
+  double operator()(std::int64_t r, bool& valid) const {
+    RowBlock& b = thread_row_block();
+    if (b.owner != owner_ || r < b.begin || r >= b.end) {
+      const std::int64_t chunk_begin = (r / chunk_) * chunk_;
+      const std::int64_t begin = chunk_begin + ((r - chunk_begin) / block_) * block_;
+      const std::int64_t end = std::min({begin + block_, chunk_begin + chunk_, positions_});
+      b.loss.resize(static_cast<std::size_t>(block_));
+      b.valid.assign(static_cast<std::size_t>(block_), 1);
+      b.owner = 0;  // not valid while filling (fill may throw)
+      fill_(begin, end, b.loss.data(), b.valid.data(), b.scratch);
+      b.owner = owner_;
+      b.begin = begin;
+      b.end = end;
+    }
+    const auto i = static_cast<std::size_t>(r - b.begin);
+    valid = b.valid[i] != 0;
+    return b.loss[i];
+  }
+
+ private:
+  Fill fill_;
+  std::int64_t positions_, chunk_, block_;
+  std::uint64_t owner_;
+};
 
 /// Totals of a batch whose loss has one value per sample.
 struct RowSums {
