@@ -3,6 +3,7 @@
 // registered in init.cpp; each runs its body under guard() so C++ errors reach R as
 // classed conditions (R/errors.R).
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "glue.h"
@@ -275,6 +276,28 @@ struct Inputs {
         w(to_input(sample_weight, "sample_weight", owner)) {}
 };
 
+// Query ids or row indices (docs/metrics.md, "Auxiliary inputs"): integer vectors as they are,
+// doubles (R's default numbers) as int64 when every value is a whole number.
+Input aux_input(SEXP x, const char* argument, const std::string& owner) {
+  Input in = to_input(x, argument, owner);
+  if (!in.view.has_value() || in.view.dtype() != DType::kFloat64) return in;
+  const std::vector<double> values = Tensor::copy_of(in.view).to_doubles();
+  std::vector<std::int64_t> ids(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!(std::isfinite(values[i]) && values[i] == std::floor(values[i]) &&
+          std::fabs(values[i]) < 9007199254740992.0)) {
+      throw InvalidArgument(owner + ": argument `" + argument + "` must hold whole numbers; received " +
+                            std::to_string(values[i]) + " at position " + std::to_string(i + 1));
+    }
+    ids[i] = static_cast<std::int64_t>(values[i]);
+  }
+  auto owned = std::make_shared<Tensor>(Tensor::from_vector(std::span<const std::int64_t>(ids)));
+  Input out;
+  out.view = owned->view();
+  out.owned = owned;
+  return out;
+}
+
 #ifdef TALLY_R_WITH_MPI
 MpiContext& mpi_of(SEXP ptr) {
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_mpi") ||
@@ -305,14 +328,16 @@ SEXP tally_r_get(SEXP spec) {
   });
 }
 
-SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP query_ids, SEXP index) {
   return guard([&] {
     Metric& m = metric_of(ptr);
     const Inputs in(y_true, y_pred, sample_weight, m.name());
+    const Input q = aux_input(query_ids, "query_ids", m.name());
+    const Input i = aux_input(index, "index", m.name());
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     SEXP objects[3] = {y_true, y_pred, sample_weight};
     OriginalScope scope(views, objects);
-    m.update_state(in.t.view, in.p.view, in.w.view);
+    m.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
     return R_NilValue;
   });
 }
@@ -503,14 +528,16 @@ SEXP tally_r_collection_new(SEXP metrics) {
   });
 }
 
-SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP query_ids, SEXP index) {
   return guard([&] {
     MetricCollection& c = *collection_of(ptr);
     const Inputs in(y_true, y_pred, sample_weight, "MetricCollection");
+    const Input q = aux_input(query_ids, "query_ids", "MetricCollection");
+    const Input i = aux_input(index, "index", "MetricCollection");
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     SEXP objects[3] = {y_true, y_pred, sample_weight};
     OriginalScope scope(views, objects);
-    c.update_state(in.t.view, in.p.view, in.w.view);
+    c.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
     return R_NilValue;
   });
 }

@@ -8,6 +8,7 @@
 #include "metrics/loss_function_bindings.h"
 #include "tally/config.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/bootstrap.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
 #include "tally/metrics/f_score.h"
@@ -15,6 +16,7 @@
 #include "tally/metrics/hinge.h"
 #include "tally/metrics/iou.h"
 #include "tally/metrics/probabilistic.h"
+#include "tally/metrics/ranking.h"
 #include "tally/metrics/reduction.h"
 #include "tally/metrics/regression.h"
 
@@ -131,6 +133,15 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<MeanIoU>({"mean_io_u", "mean_iou"}, "iou"));
   rows.push_back(catalog_entry<OneHotIoU>({"one_hot_io_u", "one_hot_iou"}, "iou"));
   rows.push_back(catalog_entry<OneHotMeanIoU>({"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou"));
+  // --- ranking (issue 17: grouped by the auxiliary input query_ids) ---
+  rows.push_back(catalog_entry<NDCG>({"ndcg"}, "ranking"));
+  rows.push_back(catalog_entry<MeanAveragePrecision>({"mean_average_precision", "map"}, "ranking"));
+  rows.push_back(catalog_entry<MeanReciprocalRank>({"mean_reciprocal_rank", "mrr"}, "ranking"));
+  rows.push_back(catalog_entry<PrecisionAtK>({"precision_at_k"}, "ranking"));
+  rows.push_back(catalog_entry<RecallAtK>({"recall_at_k"}, "ranking"));
+  rows.push_back(catalog_entry<HitRate>({"hit_rate"}, "ranking"));
+  // --- bootstrap (issue 17: confidence intervals) ---
+  rows.push_back(catalog_entry<BootstrapInterval>({"bootstrap_interval"}, "bootstrap"));
   return rows;
 }
 

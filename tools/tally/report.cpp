@@ -87,7 +87,17 @@ Json result_to_json(const Tensor& result) {
 
 Json results_json(const EvalResult& result) {
   Json metrics = Json::object();
-  for (const auto& m : result.metrics) metrics[m->name()] = result_to_json(m->result());
+  for (const auto& m : result.metrics) {
+    const Tensor r = m->result();
+    if (m->class_name() == "BootstrapInterval" && r.ndim() == 1 && r.numel() == 4) {
+      // The interval as an object (docs/cli.md): {"value", "lower", "upper", "std"}.
+      const std::vector<double> v = r.to_doubles();
+      metrics[m->name()] =
+          Json{{"value", element(v[0])}, {"lower", element(v[1])}, {"upper", element(v[2])}, {"std", element(v[3])}};
+    } else {
+      metrics[m->name()] = result_to_json(r);
+    }
+  }
   return Json{{"samples", result.samples}, {"metrics", metrics}};
 }
 
