@@ -23,8 +23,8 @@ void BM_BootstrapBinaryAccuracy(benchmark::State& state) {
                                                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Only the per-row contributions and the unresampled update (1 resample's worth of Philox):
-// the fixed cost per row that the resamples amortize.
+// 1000 resamples on 1 and 2 threads; 8 resamples shows the fixed cost per row (the wrapped
+// update and the per-row contributions) that many resamples amortize.
 BENCHMARK(BM_BootstrapBinaryAccuracy)
     ->Args({1'000'000, 1000, 1})
     ->Args({1'000'000, 1000, 2})

@@ -277,6 +277,7 @@ void BootstrapInterval::accumulate(Variables& vars, const Batch& batch) const {
             for (std::int64_t blk = b; blk < e; ++blk) {
               kernels::poisson_counts_block(seed, index.data(), n, static_cast<std::uint64_t>(blk), k.data());
               for (std::int64_t j = 0; j < kernels::kResamplesPerDraw; ++j) {
+                if (blk * kernels::kResamplesPerDraw + j >= resamples) break;
                 double* wp = w.data_as<double>();
                 for (std::int64_t i = 0; i < n; ++i) {
                   wp[i] = static_cast<double>(k[static_cast<std::size_t>(j * n + i)]) *

@@ -7,7 +7,9 @@
 
 #include <Random123/philox.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
