@@ -229,6 +229,13 @@ const std::map<std::string, Row>& expected() {
       {"huber", "SASSAANNIII--N-"},
       {"binary_focal_crossentropy", "SASSDANNIIIAANA"},
       {"categorical_focal_crossentropy", "SASSDNNNIII--N-"},
+      {"NDCG", "SSSIAAIAIIIAIIA"},
+      {"MeanAveragePrecision", "SSSIAAIAIIIIIII"},
+      {"MeanReciprocalRank", "SSSIAAIAIIIIIII"},
+      {"PrecisionAtK", "SSSIAAIAIIIIIII"},
+      {"RecallAtK", "SSSIAAIAIIIIIII"},
+      {"HitRate", "SSSIAAIAIIIIIII"},
+      {"BootstrapInterval", "SASSAAAAIIIAAAA"},
   };
   return table;
 }

@@ -17,7 +17,6 @@
 #include "tally/error.h"
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/bootstrap.h"
-#include "tally/metrics/confusion.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
 
@@ -177,7 +176,8 @@ TEST(Bootstrap, LargeStatesResampleByWeightedUpdates) {
   feed(m, d, 0, 400);
   std::vector<double> w(400);
   for (std::int64_t i = 0; i < 400; ++i) w[static_cast<std::size_t>(i)] = BootstrapInterval::poisson_weight(3, i, 8);
-  AUC ref(50);
+  const std::unique_ptr<Metric> auc = get(R"({"class_name": "AUC", "config": {"num_thresholds": 50}})");
+  Metric& ref = *auc;
   ref.update_state(TensorView(d.y_true), TensorView(d.y_pred), TensorView(w));
   Variables slot(ref.variable_values().layout_ptr());
   // Resample 8 (slot 9) of every variable equals the weighted reference.
