@@ -97,6 +97,26 @@ std::vector<std::int64_t> index_values(const std::string& me, const TensorView& 
   return out;
 }
 
+// Runs `fn`; an error of the wrapped metric is rethrown, same type, prefixed with this
+// metric's name, so that the message names the metric the caller updated.
+template <class Fn>
+void with_owner(const std::string& me, Fn&& fn) {
+  const auto prefixed = [&](const std::exception& e) { return me + " wrapping " + e.what(); };
+  try {
+    fn();
+  } catch (const ShapeError& e) {
+    throw ShapeError(prefixed(e));
+  } catch (const DTypeError& e) {
+    throw DTypeError(prefixed(e));
+  } catch (const ConfigError& e) {
+    throw ConfigError(prefixed(e));
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(prefixed(e));
+  } catch (const StateError& e) {
+    throw StateError(prefixed(e));
+  }
+}
+
 // Rethrows the first failure of a parallel loop as InvalidArgument naming both metrics.
 void rethrow_first(const std::vector<std::exception_ptr>& failed, const std::string& me, const Metric& inner) {
   for (const std::exception_ptr& e : failed) {
@@ -153,8 +173,10 @@ const MetricSpec<BootstrapInterval::Options>& BootstrapInterval::spec() {
                       "The metric to resample: a name, an alias or a JSON spec; its variables must be sums.")),
        field("num_resamples", &Options::num_resamples, "Number of Poisson resamples.",
              rules::in_range(2, 1e6, RuleError::kConfig)),
-       field("confidence", &Options::confidence, "Level of the percentile interval.",
-             rules::greater_than(0.0, RuleError::kConfig), rules::in_range(0.0, 0.999999, RuleError::kConfig)),
+       field(
+           "confidence", &Options::confidence, "Level of the percentile interval.",
+           rules::greater_than(0.0, RuleError::kConfig),
+           OptionRule{"< 1", [](const Json& v) { return v.is_number() && v.get<double>() < 1.0; }, RuleError::kConfig}),
        field("seed", &Options::seed, "Philox key: the same seed, rows and index give the same interval.",
              rules::at_least(0, RuleError::kConfig)),
        name_and_dtype<Options>()},
@@ -189,7 +211,7 @@ void BootstrapInterval::accumulate(Variables& vars, const Batch& batch) const {
   Variables base(inner.variable_values().layout_ptr());
   read_slot(vars, 0, 0, base);
   const std::vector<double> before = base.to_vector();
-  inner.accumulate(base, inner_batch);
+  with_owner(me, [&] { inner.accumulate(base, inner_batch); });
   if (!base.same_layout(inner.variable_values())) {
     throw InvalidArgument(
         internal::str_cat(me, ": the wrapped metric ", inner.class_name(),
@@ -216,11 +238,14 @@ void BootstrapInterval::accumulate(Variables& vars, const Batch& batch) const {
         n,
         [&](std::int64_t b, std::int64_t e) {
           try {
+            // One state and one buffer per chunk, reset per row: the row's update is the cost.
+            Variables row = zero;
+            std::vector<double> v(static_cast<std::size_t>(d));
             for (std::int64_t i = b; i < e; ++i) {
-              Variables row = zero;
+              if (i > b) row.reset();
               inner.accumulate(row, Batch{rows_of(batch.y_true, i, i + 1), batch.y_pred.slice_rows(i, i + 1),
                                           rows_of(batch.sample_weight, i, i + 1)});
-              const std::vector<double> v = row.to_vector();
+              row.write_vector(v);
               for (std::int64_t t = 0; t < d; ++t)
                 c[static_cast<std::size_t>(t * n + i)] = v[static_cast<std::size_t>(t)];
             }

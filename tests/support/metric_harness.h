@@ -189,7 +189,7 @@ inline void check_metric_properties(const HarnessCase& c) {
     big.y_true = repeat_rows(c.y_true, copies);
     big.y_pred = repeat_rows(c.y_pred, copies);
     if (c.sample_weight && c.sample_weight->ndim() > 0) big.sample_weight = repeat_rows(*c.sample_weight, copies);
-    if (c.query_ids) big.query_ids = repeat_ids(*c.query_ids, copies);
+    if (c.query_ids) big.query_ids = detail::repeat_ids(*c.query_ids, copies);
     if (c.index) big.index = repeat_rows(*c.index, copies);
     const std::int64_t big_n = big.y_pred.shape()[0];
     set_num_threads(1);
