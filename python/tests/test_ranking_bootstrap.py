@@ -29,6 +29,9 @@ def test_ndcg_matches_scikit_learn_per_query_mean():
     col2 = tally.MetricCollection([tally.metrics.NDCG(k=5, name="ndcg5"), tally.metrics.MeanSquaredError()])
     col2.update_state(rel, score, query_ids=qid)
     assert col2.result()["ndcg5"] == pytest.approx(expected, rel=1e-12)
+    # The one-call form takes the same keyword.
+    assert tally.functional.ndcg(rel, score, query_ids=qid, k=5) == pytest.approx(expected, rel=1e-12)
+    assert "query_ids" in inspect.signature(tally.functional.ndcg).parameters
 
 
 def test_ranking_errors_name_the_problem():
@@ -69,5 +72,6 @@ def test_bootstrap_signature_dict_and_invariances():
     c.update_state(y[2000:], p[2000:], index=idx[2000:])
     c.update_state(y[:2000], p[:2000], index=idx[:2000])
     np.testing.assert_allclose(c.to_vector()[:-1], one.to_vector()[:-1], rtol=1e-12)
+    assert tally.functional.bootstrap_interval(y, p, metric="binary_accuracy", num_resamples=200, seed=1) == r
     with pytest.raises(tally.InvalidArgument, match="merged by max"):
         tally.metrics.BootstrapInterval("ndcg")
