@@ -51,7 +51,9 @@ class BootstrapInterval : public ConfiguredMetric<BootstrapInterval, BootstrapOp
   Tensor result_from(const Variables& vars) const override;
 
   /// The global index of the first row this metric counts when no `index` input is given
-  /// (a worker's start: distribute_range(n).first). Not part of the config or the state.
+  /// (a worker's start: distribute_range(n).first). Not part of the config or the state;
+  /// copies and clones keep it. Set it before the first update: unlike the verbs of the
+  /// thread contract (tally/metric.h) it is not synchronized with concurrent updates.
   void set_row_offset(std::int64_t offset);
   /// The starting offset set by set_row_offset (0 by default).
   std::int64_t row_offset() const { return row_offset_; }
