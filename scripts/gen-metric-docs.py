@@ -38,7 +38,10 @@ def render(catalog):
         out.append("")
         out.append(
             f"Names: {names}. Family: {m['family']}. Direction: {m['direction']}. Result: {m['result']}. "
-            f"Inputs: y_true {inputs['y_true']}, y_pred {inputs['y_pred']}, ranks {ranks}."
+            f"Inputs: y_true {inputs['y_true']}, y_pred {inputs['y_pred']}, ranks {ranks}"
+            + "".join(f"; requires `{a}`" for a in inputs.get("requires", []))
+            + "".join(f"; accepts `{a}`" for a in inputs.get("accepts", []))
+            + "."
         )
         out.append("")
         out.append("| key | type | default | rule | doc |")

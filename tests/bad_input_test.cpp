@@ -39,9 +39,10 @@ enum class Kind {
   kOneHot,      // y_true [N, C] one-hot, y_pred [N, C] probabilities
   kSparse,      // y_true [N] int64 ids, y_pred [N, C] probabilities
   kIds,         // y_true, y_pred [N] int64 ids
+  kRanking,     // y_true [N, 1] in {0, 1}, y_pred [N, 1] scores, query_ids [N] (queries of 3 rows)
 };
 
-bool has_classes(Kind k) { return k == Kind::kBinary || k == Kind::kSparse || k == Kind::kIds; }
+bool has_classes(Kind k) { return k == Kind::kBinary || k == Kind::kSparse || k == Kind::kIds || k == Kind::kRanking; }
 
 struct Setup {
   Kind kind;
@@ -113,6 +114,13 @@ const std::map<std::string, Setup>& setups() {
       {"huber", {Kind::kRegression, Json::object()}},
       {"binary_focal_crossentropy", {Kind::kBinary, Json::object()}},
       {"categorical_focal_crossentropy", {Kind::kOneHot, Json::object()}},
+      {"NDCG", {Kind::kRanking, Json::object()}},
+      {"MeanAveragePrecision", {Kind::kRanking, Json::object()}},
+      {"MeanReciprocalRank", {Kind::kRanking, Json::object()}},
+      {"PrecisionAtK", {Kind::kRanking, Json{{"k", 2}}}},
+      {"RecallAtK", {Kind::kRanking, Json{{"k", 2}}}},
+      {"HitRate", {Kind::kRanking, Json{{"k", 2}}}},
+      {"BootstrapInterval", {Kind::kBinary, Json{{"metric", "binary_accuracy"}, {"num_resamples", 20}}}},
   };
   return table;
 }
@@ -240,6 +248,13 @@ const std::map<std::string, Row>& expected() {
       {"huber", "SASSAANNIII--N-"},
       {"binary_focal_crossentropy", "SASSDANNIIIAANA"},
       {"categorical_focal_crossentropy", "SASSDNNNIII--N-"},
+      {"NDCG", "SSSIAAIAIIIAIIA"},
+      {"MeanAveragePrecision", "SSSIAAIAIIIIIII"},
+      {"MeanReciprocalRank", "SSSIAAIAIIIIIII"},
+      {"PrecisionAtK", "SSSIAAIAIIIIIII"},
+      {"RecallAtK", "SSSIAAIAIIIIIII"},
+      {"HitRate", "SSSIAAIAIIIIIII"},
+      {"BootstrapInterval", "SASSAAAAIIIAAAA"},
   };
   return table;
 }
@@ -323,6 +338,7 @@ Inputs valid_inputs(Kind kind, std::int64_t rows) {
       in.y_pred = make(DType::kFloat64, {rows, 1}, seq2(n));
       break;
     case Kind::kBinary:
+    case Kind::kRanking:
       in.y_true = make(DType::kFloat64, {rows, 1}, labels(2));
       in.y_pred = make(DType::kFloat64, {rows, 1}, seq(n));
       break;
@@ -456,8 +472,16 @@ std::unique_ptr<Metric> build(const std::string& class_name, const Setup& setup)
 }
 
 void update(Metric& m, const Inputs& in) {
+  // Metrics that require query ids get queries of 3 rows, one id per row of y_pred.
+  std::vector<std::int64_t> ids;
+  AuxInputs aux;
+  if (m.aux_use(kAuxQueryIds) == AuxUse::kRequired) {
+    const std::int64_t rows = in.y_pred.ndim() > 0 ? in.y_pred.shape()[0] : 1;
+    for (std::int64_t i = 0; i < rows; ++i) ids.push_back(i / 3);
+    aux.query_ids = TensorView(ids);
+  }
   m.update_state(in.y_true ? in.y_true->view() : TensorView(), in.y_pred.view(),
-                 in.sample_weight ? in.sample_weight->view() : TensorView());
+                 in.sample_weight ? in.sample_weight->view() : TensorView(), aux);
 }
 
 bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {

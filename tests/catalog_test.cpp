@@ -199,6 +199,21 @@ TEST(CatalogWalk, EveryBuiltinPassesTheHarness) {
     h.y_true = in.y_true;
     h.y_pred = in.y_pred;
     h.uses_y_true = in.uses_y_true;
+    // Auxiliary inputs from the contract: queries of 8 rows (batches cut between them), and
+    // the global row index, so that shards fed separately still know their rows.
+    constexpr std::int64_t kQueryRows = 8;
+    const std::int64_t rows = in.y_pred.shape()[0];
+    if (info.inputs.aux_use(kAuxQueryIds) != AuxUse::kNone) {
+      std::vector<std::int64_t> ids(static_cast<std::size_t>(rows));
+      for (std::int64_t i = 0; i < rows; ++i) ids[static_cast<std::size_t>(i)] = i / kQueryRows;
+      h.query_ids = Tensor::from_vector(std::span<const std::int64_t>(ids));
+      h.cut_multiple = kQueryRows;
+    }
+    if (info.inputs.aux_use(kAuxIndex) != AuxUse::kNone) {
+      std::vector<std::int64_t> index(static_cast<std::size_t>(rows));
+      for (std::int64_t i = 0; i < rows; ++i) index[static_cast<std::size_t>(i)] = i;
+      h.index = Tensor::from_vector(std::span<const std::int64_t>(index));
+    }
     // Names build the metric from an empty config, which a metric with required keys refuses;
     // EveryNameBuildsItsClass covers those with their example config.
     if (info.example_config.empty()) h.names = {info.class_name};

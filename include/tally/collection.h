@@ -54,6 +54,10 @@ class MetricCollection {
   /// Updates every metric with the batch. All or nothing: if any metric rejects the batch,
   /// no metric changes. Shared work is computed once per group.
   void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight = {});
+  /// Adds one batch with auxiliary per-row inputs (query ids, row index): each member gets
+  /// the ones its contract takes, so ranking and plain metrics share one collection.
+  void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight,
+                    const AuxInputs& aux);
   /// Each metric's name and result, in order.
   std::vector<std::pair<std::string, Tensor>> result() const;
   /// Forgets everything seen.

@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,11 +40,33 @@ enum class Direction : std::uint8_t { kNone, kHigherIsBetter, kLowerIsBetter };
 /// "up", "down" or "none", as Keras's `_direction`.
 std::string_view direction_name(Direction direction);
 
+/// Per-row inputs beyond (y_true, y_pred, sample_weight) that a few metrics need
+/// (docs/metrics.md, "Auxiliary inputs"). Each is one value per row of y_pred, absent when
+/// has_value() is false. A metric declares in its InputContract which ones it requires
+/// and which it accepts; Metric::update_state refuses one the metric does not take, and a
+/// collection hands each member only the ones it takes.
+struct AuxInputs {
+  TensorView query_ids;  ///< ranking metrics: integer query id per row; a query's rows are contiguous
+  TensorView index;      ///< BootstrapInterval: integer global row index per row
+
+  /// True when no auxiliary input is present.
+  bool empty() const { return !query_ids.has_value() && !index.has_value(); }
+};
+
+/// The names of the auxiliary inputs, as contracts, describe(), Python keywords and the CLI spell them.
+inline constexpr std::string_view kAuxQueryIds = "query_ids";
+/// See kAuxQueryIds.
+inline constexpr std::string_view kAuxIndex = "index";
+
+/// Whether a metric uses an auxiliary input.
+enum class AuxUse : std::uint8_t { kNone, kOptional, kRequired };
+
 /// The inputs of one update. Value-reducing metrics (Mean, Sum) read `y_pred` as the values.
 struct Batch {
   TensorView y_true;
   TensorView y_pred;
   TensorView sample_weight;  ///< absent when has_value() is false
+  AuxInputs aux{};           ///< empty for every metric that declares no auxiliary input
 };
 
 /// The most elements a metric's state may hold (2^27: 1 GiB of float64). Configs that ask
@@ -90,6 +113,10 @@ class Metric {
 
   /// Adds one batch. On any error the state is left exactly as it was.
   void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight = {});
+  /// Adds one batch with auxiliary per-row inputs (query ids, row index); throws
+  /// InvalidArgument for one this metric does not take or a required one that is absent.
+  void update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight,
+                    const AuxInputs& aux);
   /// The metric's value over everything seen: a float64 tensor, 0-d for scalar metrics.
   Tensor result() const;
   /// The result of a scalar metric as double; throws ShapeError for vector results.
@@ -114,6 +141,13 @@ class Metric {
   virtual Direction direction() const { return Direction::kNone; }
   /// A deep copy with configuration and state.
   virtual std::unique_ptr<Metric> clone() const = 0;
+  /// How this metric uses the auxiliary input `name` (kAuxQueryIds, kAuxIndex); none by default.
+  virtual AuxUse aux_use(std::string_view /*name*/) const { return AuxUse::kNone; }
+  /// `aux` reduced to the inputs this metric takes (what a collection hands each member).
+  AuxInputs accepted_aux(const AuxInputs& aux) const;
+  /// Throws InvalidArgument when `batch.aux` holds an input this metric does not take or
+  /// lacks one it requires, or one whose length differs from y_pred's rows.
+  void check_aux(const Batch& batch) const;
 
   /// A 64-bit hash of class name, name, config and variable layout; cached, since configs
   /// never change and layouts only when the variables are replaced.

@@ -429,9 +429,18 @@ class OptionTable {
 
 /// What a metric's inputs may be, as `tally list` and the front ends describe them.
 struct InputContract {
-  std::string y_true;            ///< "binary", "sparse_ids", "one_hot", "values", "none", or "a|b"
-  std::string y_pred;            ///< "probabilities", "logits", "scores", "values", "ids", or "a|b"
-  std::vector<int> ranks{1, 2};  ///< accepted ranks of y_pred
+  std::string y_true;                       ///< "binary", "sparse_ids", "one_hot", "values", "none", or "a|b"
+  std::string y_pred;                       ///< "probabilities", "logits", "scores", "values", "ids", or "a|b"
+  std::vector<int> ranks{1, 2};             ///< accepted ranks of y_pred
+  std::vector<std::string> requires_aux{};  ///< auxiliary inputs it needs (kAuxQueryIds, kAuxIndex)
+  std::vector<std::string> accepts_aux{};   ///< auxiliary inputs it may take
+
+  /// How the contract uses the auxiliary input `name`.
+  AuxUse aux_use(std::string_view name) const {
+    if (std::find(requires_aux.begin(), requires_aux.end(), name) != requires_aux.end()) return AuxUse::kRequired;
+    if (std::find(accepts_aux.begin(), accepts_aux.end(), name) != accepts_aux.end()) return AuxUse::kOptional;
+    return AuxUse::kNone;
+  }
 };
 
 /// Everything a metric class declares about itself, once: the single source of its class
@@ -462,6 +471,7 @@ class ConfiguredMetric : public Base {
   }
   std::string class_name() const override { return Derived::spec().class_name; }
   Direction direction() const override { return Derived::spec().direction; }
+  AuxUse aux_use(std::string_view name) const override { return Derived::spec().inputs.aux_use(name); }
   Json get_config() const override {
     Json c = Metric::get_config();
     Derived::spec().options.write(options_, c);

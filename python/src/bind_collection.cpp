@@ -220,7 +220,11 @@ void all_reduce_with(const py::object& context, const std::function<void(Distrib
   body(adapter);
 }
 
-void update_collection(MetricCollection& self, py::handle y_true, py::handle y_pred, py::handle sample_weight) {
+void update_collection(MetricCollection& self, py::handle y_true, py::handle y_pred, py::handle sample_weight,
+                       py::handle query_ids, py::handle index) {
+  const ArrayArg q = to_view(query_ids, "query_ids");
+  const ArrayArg i = to_view(index, "index");
+  const AuxInputs aux{q.view, i.view};
   std::vector<PythonSlot*> slots;
   for (Metric* m : self.metrics()) {
     if (auto* p = dynamic_cast<PythonMetric*>(m)) slots.push_back(&p->slot());
@@ -230,7 +234,7 @@ void update_collection(MetricCollection& self, py::handle y_true, py::handle y_p
     const ArrayArg p = to_view(y_pred, "y_pred");
     const ArrayArg w = to_view(sample_weight, "sample_weight");
     py::gil_scoped_release release;
-    self.update_state(t.view, p.view, w.view);
+    self.update_state(t.view, p.view, w.view, aux);
     return;
   }
   // Python members receive the objects as given, exactly as their own update_state would.
@@ -246,7 +250,7 @@ void update_collection(MetricCollection& self, py::handle y_true, py::handle y_p
   const ArrayArg p = to_view(y_pred, "y_pred");
   const ArrayArg w = to_view(sample_weight, "sample_weight");
   py::gil_scoped_release release;
-  self.update_state(t.view, p.view, w.view);
+  self.update_state(t.view, p.view, w.view, aux);
 }
 
 /// A list of numpy arrays (Keras stateless variables) as Variables of the metric's layout.
@@ -345,7 +349,9 @@ void bind_collection(py::module_& m) {
           py::arg("metric"), py::return_value_policy::reference_internal,
           "Adds a copy of `metric` (config and state); returns the member, owned by the collection.")
       .def("update_state", &update_collection, py::arg("y_true"), py::arg("y_pred"),
-           py::arg("sample_weight") = py::none(), "Updates every metric; all or nothing.")
+           py::arg("sample_weight") = py::none(), py::kw_only(), py::arg("query_ids") = py::none(),
+           py::arg("index") = py::none(),
+           "Updates every metric (each gets the auxiliary inputs it takes); all or nothing.")
       .def("reset_state", &MetricCollection::reset_state)
       .def("merge_state", &MetricCollection::merge_state, py::arg("other"))
       .def("to_vector",

@@ -5,6 +5,7 @@
 #include "arrays.h"
 #include "bindings.h"
 #include "tally/memory.h"
+#include "tally/metrics/bootstrap.h"
 #include "tally/metrics/classwise.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
@@ -66,12 +67,20 @@ py::array vector_to_numpy(const std::vector<double>& v) {
 }
 
 void update(Metric& metric, py::handle y_true, py::handle y_pred, py::handle sample_weight,
-            const char* y_pred_name = "y_pred") {
+            const char* y_pred_name = "y_pred", py::handle query_ids = py::none(), py::handle index = py::none()) {
   const ArrayArg t = to_view(y_true, "y_true");
   const ArrayArg p = to_view(y_pred, y_pred_name);
   const ArrayArg w = to_view(sample_weight, "sample_weight");
+  const ArrayArg q = to_view(query_ids, "query_ids");
+  const ArrayArg i = to_view(index, "index");
   py::gil_scoped_release release;
-  metric.update_state(t.view, p.view, w.view);
+  metric.update_state(t.view, p.view, w.view, AuxInputs{q.view, i.view});
+}
+
+metrics::BootstrapInterval& bootstrap_of(Metric& metric) {
+  auto* b = dynamic_cast<metrics::BootstrapInterval*>(&metric);
+  if (b == nullptr) throw InvalidArgument(metric.name() + ": only BootstrapInterval has a row offset");
+  return *b;
 }
 
 py::list variables_of(const Metric& metric) {
@@ -96,11 +105,32 @@ void bind_metric(py::module_& m) {
   py::class_<Metric, MetricPtr>(m, "_Metric", "A built-in (C++) metric.")
       .def(
           "update_state",
-          [](Metric& self, py::handle y_true, py::handle y_pred, py::handle sample_weight) {
-            update(self, y_true, y_pred, sample_weight);
+          [](Metric& self, py::handle y_true, py::handle y_pred, py::handle sample_weight, py::handle query_ids,
+             py::handle index) { update(self, y_true, y_pred, sample_weight, "y_pred", query_ids, index); },
+          py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(), py::kw_only(),
+          py::arg("query_ids") = py::none(), py::arg("index") = py::none(),
+          "Adds one batch (query_ids: ranking metrics; index: BootstrapInterval's global row index); on error "
+          "the state is unchanged. The GIL is released during the update.")
+      .def(
+          "set_row_offset", [](Metric& self, std::int64_t offset) { bootstrap_of(self).set_row_offset(offset); },
+          py::arg("offset"), "BootstrapInterval: the global index of this worker's first row.")
+      .def_property_readonly(
+          "row_offset", [](Metric& self) { return bootstrap_of(self).row_offset(); },
+          "BootstrapInterval: the starting row offset.")
+      .def(
+          "aux_use",
+          [](const Metric& self, const std::string& name) {
+            switch (self.aux_use(name)) {
+              case AuxUse::kRequired:
+                return "required";
+              case AuxUse::kOptional:
+                return "optional";
+              case AuxUse::kNone:
+                break;
+            }
+            return "none";
           },
-          py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none(),
-          "Adds one batch; on error the state is unchanged. The GIL is released during the update.")
+          py::arg("name"), "How the metric uses an auxiliary input: \"required\", \"optional\" or \"none\".")
       .def(
           "update_values",
           [](Metric& self, py::handle values, py::handle sample_weight) {

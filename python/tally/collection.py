@@ -66,9 +66,11 @@ class MetricCollection(Mapping):
 
     # --- Keras verbs --------------------------------------------------------------------
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Updates every metric; all or nothing: if one rejects the batch, none changes."""
-        self._core.update_state(y_true, y_pred, sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, *, query_ids=None, index=None):
+        """Updates every metric; all or nothing: if one rejects the batch, none changes.
+
+        Each member receives the auxiliary inputs (``query_ids``, ``index``) it takes."""
+        self._core.update_state(y_true, y_pred, sample_weight, query_ids=query_ids, index=index)
 
     def result(self):
         """{name: result} in insertion order; a Classwise member gives one "<name>_<label>" key per class,

@@ -13,7 +13,7 @@ lists them. The work is the class API's (one metric, one update), so the time is
 import inspect
 
 from . import _tally
-from .metrics import _DESCRIPTIONS, _VALUE_METRICS, _option_lines
+from .metrics import _DESCRIPTIONS, _VALUE_METRICS, BuiltinMetric, _option_lines
 
 __all__ = ["names"]
 
@@ -28,9 +28,10 @@ def _make(class_name, name, doc):
             return metric.result()
     else:
         def function(y_true, y_pred, sample_weight=None, **options):
+            aux = {key: options.pop(key) for key in ("query_ids", "index") if key in options}
             metric = _tally.get({"class_name": class_name, "config": options})
-            metric.update_state(y_true, y_pred, sample_weight)
-            return metric.result()
+            metric.update_state(y_true, y_pred, sample_weight, **aux)
+            return BuiltinMetric._wrap(metric).result()  # BootstrapInterval: the class API's dict
     function.__name__ = function.__qualname__ = name
     function.__module__ = __name__
     options = _DESCRIPTIONS.get(class_name, {}).get("options", [])
@@ -42,6 +43,11 @@ def _make(class_name, name, doc):
               [K("y_true", K.POSITIONAL_OR_KEYWORD), K("y_pred", K.POSITIONAL_OR_KEYWORD)])
     inputs.append(K("sample_weight", K.POSITIONAL_OR_KEYWORD, default=None))
     rest = [K(o["key"], K.KEYWORD_ONLY, default=K.empty if o.get("required") else o.get("default")) for o in options]
+    contract = _DESCRIPTIONS.get(class_name, {}).get("inputs") or {}
+    for key in contract.get("requires", []):  # auxiliary per-row inputs (docs/metrics.md)
+        rest.insert(0, K(key, K.KEYWORD_ONLY))
+    for key in contract.get("accepts", []):
+        rest.append(K(key, K.KEYWORD_ONLY, default=None))
     if options:
         function.__signature__ = inspect.Signature(inputs + rest)
     return function

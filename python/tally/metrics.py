@@ -53,9 +53,12 @@ class BuiltinMetric:
         obj._core = core
         return obj
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Adds one batch. Arrays are read in place; the GIL is released while tally works."""
-        self._core.update_state(y_true, y_pred, sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, *, query_ids=None, index=None):
+        """Adds one batch. Arrays are read in place; the GIL is released while tally works.
+
+        ``query_ids`` (ranking metrics) and ``index`` (``BootstrapInterval``) are the
+        auxiliary per-row inputs; a metric refuses one it does not take."""
+        self._core.update_state(y_true, y_pred, sample_weight, query_ids=query_ids, index=index)
 
     def result(self):
         """A float for scalar metrics, a numpy array for vector results."""
@@ -176,6 +179,38 @@ class _ValueMetric(BuiltinMetric):
         return _tally._stateless_update_state(self._core, metric_variables, None, values, sample_weight)
 
 
+class _BootstrapMetric(BuiltinMetric):
+    """BootstrapInterval: ``metric`` may be a metric object, a name or a spec; the result is a dict."""
+
+    def __init__(self, *args, **config):
+        if args and isinstance(args[0], BuiltinMetric):
+            args = (serialize(args[0]),) + args[1:]
+        if isinstance(config.get("metric"), BuiltinMetric):
+            config["metric"] = serialize(config["metric"])
+        if isinstance(config.get("metric"), dict):  # keep only what get() needs
+            config["metric"] = {k: config["metric"][k] for k in ("class_name", "config") if k in config["metric"]}
+        if args and isinstance(args[0], dict):
+            args = ({k: args[0][k] for k in ("class_name", "config") if k in args[0]},) + args[1:]
+        super().__init__(*args, **config)
+
+    def result(self):
+        """{"value", "lower", "upper", "std"}: the wrapped metric's value, the percentile
+        interval and the standard deviation over the resamples (floats, or arrays for a
+        vector-valued wrapped metric)."""
+        r = self._core.result()
+        return {key: (float(r[i]) if r.ndim == 1 else r[i]) for i, key in enumerate(("value", "lower", "upper", "std"))}
+
+    def set_row_offset(self, offset):
+        """The global index of this worker's first row (``context.distribute_range(n)[0]``),
+        used when update_state gets no ``index``."""
+        self._core.set_row_offset(int(offset))
+
+    @property
+    def row_offset(self):
+        """The starting row offset (0 unless set)."""
+        return self._core.row_offset
+
+
 def _restore(spec, shapes, vector):
     """Unpickles a built-in metric: rebuilt from its spec, then its variables' shapes and values."""
     core = _tally.get({"class_name": spec["class_name"], "config": spec["config"]})
@@ -234,6 +269,10 @@ def _class_doc(row, description):
     elif inputs:
         lines.append(f"update_state(y_true, y_pred, sample_weight=None): y_true {inputs.get('y_true', '?')}, "
                      f"y_pred {inputs.get('y_pred', '?')}, ranks {inputs.get('ranks', '?')}.")
+        for key in inputs.get("requires", []):
+            lines.append(f"Requires the keyword {key}= (one value per row) in update_state.")
+        for key in inputs.get("accepts", []):
+            lines.append(f"Accepts the keyword {key}= (one value per row) in update_state.")
     lines.append(f"result(): a {description.get('result', 'scalar')}; better is {description.get('direction', 'none')}.")
     state = description.get("state") or []
     if state:
@@ -250,6 +289,8 @@ def _class_doc(row, description):
 
 def _make_class(row):
     base = _ValueMetric if row["class_name"] in _VALUE_METRICS else BuiltinMetric
+    if row["class_name"] == "BootstrapInterval":
+        base = _BootstrapMetric
     description = _DESCRIPTIONS.get(row["class_name"], {})
     options = description.get("options", [])
     attrs = {"_class_name": row["class_name"], "__doc__": _class_doc(row, description), "__module__": __name__,

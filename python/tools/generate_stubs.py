@@ -15,7 +15,8 @@ _BASE = '''class BuiltinMetric:
     class_name: str
     direction: str
     def __init__(self, *args: Any, **config: Any) -> None: ...
-    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Optional[ArrayLike] = ...) -> None: ...
+    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Optional[ArrayLike] = ..., *,
+                     query_ids: Optional[ArrayLike] = ..., index: Optional[ArrayLike] = ...) -> None: ...
     def result(self) -> Any: ...
     def reset_state(self) -> None: ...
     def reset_states(self) -> None: ...
@@ -88,11 +89,23 @@ def main(package_dir):
         if name == "Classwise":  # its vector comes back keyed "<name>_<label>" (python/src/bind_metric.cpp)
             result = "Dict[str, float]"
         init = ", ".join(["self"] + _params(options, False)) if options else "self, *args: Any, **config: Any"
+        if name == "BootstrapInterval":  # the result is a dict; workers set their first row
+            result = "Dict[str, Any]"
         metrics.append(f"\nclass {name}({base}):\n    def __init__({init}) -> None: ...\n"
                        f"    def result(self) -> {result}: ...\n")
+        if name == "BootstrapInterval":
+            metrics.append("    def set_row_offset(self, offset: int) -> None: ...\n"
+                           "    @property\n    def row_offset(self) -> int: ...\n")
         inputs = ["values: ArrayLike"] if name in _VALUE_METRICS else ["y_true: ArrayLike", "y_pred: ArrayLike"]
         inputs.append("sample_weight: Optional[ArrayLike] = ...")
         rest = _params(options, True) if options else ["**options: Any"]
+        contract = d.get("inputs") or {}
+        aux = [f"{k}: ArrayLike" for k in contract.get("requires", [])]
+        aux += [f"{k}: Optional[ArrayLike] = ..." for k in contract.get("accepts", [])]
+        if aux and rest[0] == "*":
+            rest = rest + aux
+        elif aux:  # before **options
+            rest = ["*"] + aux + rest
         for alias in row["aliases"]:
             if alias.isidentifier():
                 functional.append(f"def {alias}({', '.join(inputs + rest)}) -> {result}: ...\n")

@@ -42,8 +42,9 @@ metric_collection <- function(...) {
     m
   }
   self$metrics <- function() members
-  self$update_state <- function(y_true, y_pred, sample_weight = NULL) {
-    .Call(tally_r_collection_update, ptr, .as_input(y_true), .as_input(y_pred), .as_input(sample_weight))
+  self$update_state <- function(y_true, y_pred, sample_weight = NULL, query_ids = NULL, index = NULL) {
+    .Call(tally_r_collection_update, ptr, .as_input(y_true), .as_input(y_pred), .as_input(sample_weight),
+          .as_input(query_ids), .as_input(index))
     invisible(NULL)
   }
   self$result <- function() lapply(members, function(m) m$result())

@@ -52,8 +52,9 @@ print.tally_metric <- function(x, ...) {
 # Adds the verbs every metric has (built-in or written in R) to `self`.
 .add_common_methods <- function(self) {
   ptr <- function() self$.ptr
-  self$update_state <- function(y_true, y_pred, sample_weight = NULL) {
-    .Call(tally_r_update, self$.ptr, .as_input(y_true), .as_input(y_pred), .as_input(sample_weight))
+  self$update_state <- function(y_true, y_pred, sample_weight = NULL, query_ids = NULL, index = NULL) {
+    .Call(tally_r_update, self$.ptr, .as_input(y_true), .as_input(y_pred), .as_input(sample_weight),
+          .as_input(query_ids), .as_input(index))
     invisible(NULL)
   }
   self$reset_state <- function() invisible(.Call(tally_r_reset, self$.ptr))

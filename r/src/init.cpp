@@ -5,7 +5,7 @@
 
 extern "C" {
 SEXP tally_r_get(SEXP);
-SEXP tally_r_update(SEXP, SEXP, SEXP, SEXP);
+SEXP tally_r_update(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_result(SEXP);
 SEXP tally_r_reset(SEXP);
 SEXP tally_r_merge(SEXP, SEXP);
@@ -25,7 +25,7 @@ SEXP tally_r_rmetric_new(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_var_get(SEXP, SEXP, SEXP);
 SEXP tally_r_var_set(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_collection_new(SEXP);
-SEXP tally_r_collection_update(SEXP, SEXP, SEXP, SEXP);
+SEXP tally_r_collection_update(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_collection_names(SEXP);
 SEXP tally_r_collection_metric(SEXP, SEXP);
 SEXP tally_r_collection_reset(SEXP);
@@ -55,7 +55,7 @@ SEXP tally_r_check_na(SEXP);
 
 static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_get", reinterpret_cast<DL_FUNC>(&tally_r_get), 1},
-    {"tally_r_update", reinterpret_cast<DL_FUNC>(&tally_r_update), 4},
+    {"tally_r_update", reinterpret_cast<DL_FUNC>(&tally_r_update), 6},
     {"tally_r_result", reinterpret_cast<DL_FUNC>(&tally_r_result), 1},
     {"tally_r_reset", reinterpret_cast<DL_FUNC>(&tally_r_reset), 1},
     {"tally_r_merge", reinterpret_cast<DL_FUNC>(&tally_r_merge), 2},
@@ -75,7 +75,7 @@ static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_var_get", reinterpret_cast<DL_FUNC>(&tally_r_var_get), 3},
     {"tally_r_var_set", reinterpret_cast<DL_FUNC>(&tally_r_var_set), 4},
     {"tally_r_collection_new", reinterpret_cast<DL_FUNC>(&tally_r_collection_new), 1},
-    {"tally_r_collection_update", reinterpret_cast<DL_FUNC>(&tally_r_collection_update), 4},
+    {"tally_r_collection_update", reinterpret_cast<DL_FUNC>(&tally_r_collection_update), 6},
     {"tally_r_collection_names", reinterpret_cast<DL_FUNC>(&tally_r_collection_names), 1},
     {"tally_r_collection_metric", reinterpret_cast<DL_FUNC>(&tally_r_collection_metric), 2},
     {"tally_r_collection_reset", reinterpret_cast<DL_FUNC>(&tally_r_collection_reset), 1},

@@ -3,6 +3,7 @@
 // registered in init.cpp; each runs its body under guard() so C++ errors reach R as
 // classed conditions (R/errors.R).
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "glue.h"
@@ -301,6 +302,28 @@ void update_scanned(SEXP objects[3], const std::string& owner, Update&& update, 
   }
 }
 
+// Query ids or row indices (docs/metrics.md, "Auxiliary inputs"): integer vectors as they are,
+// doubles (R's default numbers) as int64 when every value is a whole number.
+Input aux_input(SEXP x, const char* argument, const std::string& owner) {
+  Input in = to_input(x, argument, owner);
+  if (!in.view.has_value() || in.view.dtype() != DType::kFloat64) return in;
+  const std::vector<double> values = Tensor::copy_of(in.view).to_doubles();
+  std::vector<std::int64_t> ids(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!(std::isfinite(values[i]) && values[i] == std::floor(values[i]) &&
+          std::fabs(values[i]) < 9007199254740992.0)) {
+      throw InvalidArgument(owner + ": argument `" + argument + "` must hold whole numbers; received " +
+                            std::to_string(values[i]) + " at position " + std::to_string(i + 1));
+    }
+    ids[i] = static_cast<std::int64_t>(values[i]);
+  }
+  auto owned = std::make_shared<Tensor>(Tensor::from_vector(std::span<const std::int64_t>(ids)));
+  Input out;
+  out.view = owned->view();
+  out.owned = owned;
+  return out;
+}
+
 #ifdef TALLY_R_WITH_MPI
 MpiContext& mpi_of(SEXP ptr) {
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_mpi") ||
@@ -331,15 +354,20 @@ SEXP tally_r_get(SEXP spec) {
   });
 }
 
-SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP query_ids, SEXP index) {
   return guard([&] {
     Metric& m = metric_of(ptr);
+    const Input q = aux_input(query_ids, "query_ids", m.name());
+    const Input i = aux_input(index, "index", m.name());
     SEXP objects[3] = {y_true, y_pred, sample_weight};
     const Inputs in(y_true, y_pred, sample_weight, m.name(), /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
     update_scanned(
-        objects, m.name(), [&] { m.update_state(in.t.view, in.p.view, in.w.view); },
+        objects, m.name(),
+        [&] {
+          m.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
+        },
         [&] { return m.snapshot_variables(); }, [&](Variables saved) { m.commit_variables(std::move(saved)); });
     return R_NilValue;
   });
@@ -545,15 +573,20 @@ SEXP tally_r_collection_new(SEXP metrics) {
   });
 }
 
-SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
+SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP query_ids, SEXP index) {
   return guard([&] {
     MetricCollection& c = *collection_of(ptr);
+    const Input q = aux_input(query_ids, "query_ids", "MetricCollection");
+    const Input i = aux_input(index, "index", "MetricCollection");
     SEXP objects[3] = {y_true, y_pred, sample_weight};
     const Inputs in(y_true, y_pred, sample_weight, "MetricCollection", /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
     update_scanned(
-        objects, "MetricCollection", [&] { c.update_state(in.t.view, in.p.view, in.w.view); },
+        objects, "MetricCollection",
+        [&] {
+          c.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
+        },
         [&] {
           std::vector<Variables> saved;
           for (const Metric* m : std::as_const(c).metrics()) saved.push_back(m->snapshot_variables());
@@ -561,7 +594,7 @@ SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_w
         },
         [&](std::vector<Variables> saved) {
           std::vector<Metric*> members = c.metrics();
-          for (std::size_t i = 0; i < members.size(); ++i) members[i]->commit_variables(std::move(saved[i]));
+          for (std::size_t k = 0; k < members.size(); ++k) members[k]->commit_variables(std::move(saved[k]));
         });
     return R_NilValue;
   });

@@ -113,8 +113,27 @@ std::vector<std::vector<std::size_t>> MetricCollection::shared_work_groups() con
 
 void MetricCollection::update_state(const TensorView& y_true, const TensorView& y_pred,
                                     const TensorView& sample_weight) {
+  update_state(y_true, y_pred, sample_weight, AuxInputs{});
+}
+
+void MetricCollection::update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight,
+                                    const AuxInputs& aux) {
   const Batch batch{y_true, y_pred, sample_weight};
   const std::lock_guard hold(lock_.get());  // one collection update at a time
+  // An auxiliary input must be taken by at least one member; each member sees only its own.
+  std::vector<Batch> member_batches;
+  member_batches.reserve(metrics_.size());
+  bool query_taken = false, index_taken = false;
+  for (const auto& m : metrics_) {
+    member_batches.push_back(Batch{y_true, y_pred, sample_weight, m->accepted_aux(aux)});
+    m->check_aux(member_batches.back());
+    query_taken = query_taken || member_batches.back().aux.query_ids.has_value();
+    index_taken = index_taken || member_batches.back().aux.index.has_value();
+  }
+  if ((aux.query_ids.has_value() && !query_taken) || (aux.index.has_value() && !index_taken)) {
+    throw InvalidArgument(internal::str_cat("MetricCollection: no member takes `",
+                                            aux.query_ids.has_value() && !query_taken ? kAuxQueryIds : kAuxIndex, "`"));
+  }
   // Update copies of every state, then commit all at once: a batch that one metric
   // rejects leaves every metric as it was.
   std::vector<Variables> updated;
@@ -131,12 +150,12 @@ void MetricCollection::update_state(const TensorView& y_true, const TensorView& 
     const std::shared_ptr<const SharedWork> work = metrics_[group.front()]->prepare_shared(batch);
     if (!work) continue;  // the metric chose not to share this batch; update separately below
     for (const std::size_t i : group) {
-      metrics_[i]->accumulate_shared(updated[i], batch, *work);
+      metrics_[i]->accumulate_shared(updated[i], member_batches[i], *work);
       done[i] = true;
     }
   }
   for (std::size_t i = 0; i < metrics_.size(); ++i) {
-    if (!done[i]) metrics_[i]->accumulate(updated[i], batch);
+    if (!done[i]) metrics_[i]->accumulate(updated[i], member_batches[i]);
   }
   // Committed directly, as Metric::update_state does: a metric whose class count is fixed
   // by its first batch (F1Score without num_classes) changes its layout here.

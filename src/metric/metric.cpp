@@ -96,7 +96,49 @@ std::size_t Metric::add_variable(std::string name, Shape shape, DType dtype, Agg
 }
 
 void Metric::update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight) {
-  const Batch batch{y_true, y_pred, sample_weight};
+  update_state(y_true, y_pred, sample_weight, AuxInputs{});
+}
+
+AuxInputs Metric::accepted_aux(const AuxInputs& aux) const {
+  AuxInputs out;
+  if (aux_use(kAuxQueryIds) != AuxUse::kNone) out.query_ids = aux.query_ids;
+  if (aux_use(kAuxIndex) != AuxUse::kNone) out.index = aux.index;
+  return out;
+}
+
+void Metric::check_aux(const Batch& batch) const {
+  const auto check = [&](std::string_view key, const TensorView& view) {
+    const AuxUse use = aux_use(key);
+    if (!view.has_value()) {
+      if (use == AuxUse::kRequired) {
+        throw InvalidArgument(
+            internal::str_cat(class_name(), " \"", name_, "\": argument `", key, "` is required (one value per row)"));
+      }
+      return;
+    }
+    if (use == AuxUse::kNone) {
+      throw InvalidArgument(internal::str_cat(class_name(), " \"", name_, "\": this metric takes no `", key,
+                                              "`; received ", view.describe()));
+    }
+    const std::int64_t rows = batch.y_pred.has_value() && batch.y_pred.ndim() > 0 ? batch.y_pred.shape()[0] : -1;
+    if (view.ndim() != 1 || (rows >= 0 && view.shape()[0] != rows)) {
+      throw ShapeError(internal::str_cat(class_name(), " \"", name_, "\": argument `", key,
+                                         "` must be 1-D with one value per row of y_pred (", rows, "); received ",
+                                         view.describe()));
+    }
+    if (!is_integral(view.dtype())) {
+      throw DTypeError(internal::str_cat(class_name(), " \"", name_, "\": argument `", key,
+                                         "` must hold integers; received ", view.describe()));
+    }
+  };
+  check(kAuxQueryIds, batch.aux.query_ids);
+  check(kAuxIndex, batch.aux.index);
+}
+
+void Metric::update_state(const TensorView& y_true, const TensorView& y_pred, const TensorView& sample_weight,
+                          const AuxInputs& aux) {
+  const Batch batch{y_true, y_pred, sample_weight, aux};
+  check_aux(batch);
   const std::lock_guard hold(lock_.get());  // one update at a time per metric
   const bool snapshot = variables_.vector_size() <= kSnapshotLimit;
   const internal::UpdateBudget budget(name_, variables_.vector_size() * 8 * (snapshot ? 2 : 1));

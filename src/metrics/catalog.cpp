@@ -8,6 +8,7 @@
 #include "metrics/loss_function_bindings.h"
 #include "tally/config.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/bootstrap.h"
 #include "tally/metrics/calibration.h"
 #include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
@@ -17,6 +18,7 @@
 #include "tally/metrics/hinge.h"
 #include "tally/metrics/iou.h"
 #include "tally/metrics/probabilistic.h"
+#include "tally/metrics/ranking.h"
 #include "tally/metrics/reduction.h"
 #include "tally/metrics/regression.h"
 
@@ -154,6 +156,15 @@ std::vector<MetricInfo> builtin_catalog() {
     o.doc = "The metric's name and the prefix of its result keys (default: the wrapped metric's name).";
   }
   rows.push_back(std::move(classwise));
+  // --- ranking (issue 17: grouped by the auxiliary input query_ids) ---
+  rows.push_back(catalog_entry<NDCG>({"ndcg"}, "ranking"));
+  rows.push_back(catalog_entry<MeanAveragePrecision>({"mean_average_precision", "map"}, "ranking"));
+  rows.push_back(catalog_entry<MeanReciprocalRank>({"mean_reciprocal_rank", "mrr"}, "ranking"));
+  rows.push_back(catalog_entry<PrecisionAtK>({"precision_at_k"}, "ranking"));
+  rows.push_back(catalog_entry<RecallAtK>({"recall_at_k"}, "ranking"));
+  rows.push_back(catalog_entry<HitRate>({"hit_rate"}, "ranking"));
+  // --- bootstrap (issue 17: confidence intervals) ---
+  rows.push_back(catalog_entry<BootstrapInterval>({"bootstrap_interval"}, "bootstrap"));
   return rows;
 }
 

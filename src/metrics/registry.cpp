@@ -261,18 +261,21 @@ Json describe_info(const MetricInfo& info) {
   if (options.empty() && example) options = options_from_config(example->get_config());
   Json option_list = Json::array();
   for (const OptionInfo& o : options) option_list.push_back(to_json(o));
-  return Json{
-      {"class_name", info.class_name},
-      {"names", names},
-      {"family", info.family},
-      {"doc", info.doc},
-      {"direction", std::string(direction_name(info.direction))},
-      {"builtin", info.builtin},
-      {"options", option_list},
-      {"inputs", Json{{"y_true", info.inputs.y_true}, {"y_pred", info.inputs.y_pred}, {"ranks", info.inputs.ranks}}},
-      {"result", info.result},
-      {"example_config", info.example_config},
-      {"state", example ? state_layout(*example) : Json()}};
+  // Auxiliary inputs (docs/metrics.md, "Auxiliary inputs") are listed only by the metrics that use them.
+  Json inputs{{"y_true", info.inputs.y_true}, {"y_pred", info.inputs.y_pred}, {"ranks", info.inputs.ranks}};
+  if (!info.inputs.requires_aux.empty()) inputs["requires"] = info.inputs.requires_aux;
+  if (!info.inputs.accepts_aux.empty()) inputs["accepts"] = info.inputs.accepts_aux;
+  return Json{{"class_name", info.class_name},
+              {"names", names},
+              {"family", info.family},
+              {"doc", info.doc},
+              {"direction", std::string(direction_name(info.direction))},
+              {"builtin", info.builtin},
+              {"options", option_list},
+              {"inputs", inputs},
+              {"result", info.result},
+              {"example_config", info.example_config},
+              {"state", example ? state_layout(*example) : Json()}};
 }
 
 }  // namespace

@@ -234,6 +234,38 @@ def test_mpirun_output_equals_one_process():
         assert proc.stdout == single, (ranks, proc.stdout, single)
 
 
+def test_query_ids_rank_per_query_and_bootstrap_is_an_object():
+    # Queries of 2 to 6 rows; NDCG@3 against scikit-learn's ndcg_score, the same for any
+    # --batch-size (batches end at query starts) and, when available, under mpirun -n 2.
+    from sklearn.metrics import ndcg_score
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(2, 7, 60)
+    qid = np.repeat(np.arange(60) + 100, sizes)
+    rel = (rng.random(len(qid)) < 0.4).astype(np.float64)
+    score = rng.random(len(qid))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    expected = np.mean([ndcg_score([rel[a:b]], [score[a:b]], k=3) for a, b in zip(starts[:-1], starts[1:])])
+    args = ["--y-true", save("rank_rel.npy", rel), "--y-pred", save("rank_score.npy", score), "--query",
+            save("rank_q.npy", qid), "-m", '{"class_name": "NDCG", "config": {"k": 3}}', "-m", "binary_accuracy", "-m",
+            '{"class_name": "BootstrapInterval", "config": {"metric": "binary_accuracy", "num_resamples": 100}}']
+    out = evaluate(*args)
+    assert abs(out["metrics"]["ndcg"] - expected) < 1e-9, (out, expected)
+    ci = out["metrics"]["bootstrap_interval"]
+    assert set(ci) == {"value", "lower", "upper", "std"} and ci["value"] == out["metrics"]["binary_accuracy"]
+    assert ci["lower"] < ci["value"] < ci["upper"]
+    assert evaluate(*args, "--batch-size", "5") == out
+    fails_with(["eval", "--y-true", path("rank_rel.npy"), "--y-pred", path("rank_score.npy"), "-m", "ndcg"],
+               "give the query id of each row with --query FILE")
+    mpirun = shutil.which("mpirun")
+    if mpirun is not None and "mpi: ON" in run("--version")[1]:
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:halt_on_error=1")
+        proc = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", TALLY, "eval", *args,
+                               "--batch-size", "7", "--format", "json"],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == out, (proc.stdout, out)
+
+
 def fails_with(args, expected, timeout=120):
     code, out, err = run(*args, timeout=timeout)
     assert code == 2, (args, code, err)

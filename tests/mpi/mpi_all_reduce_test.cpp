@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "support/random_inputs.h"
+#include "tally/metrics/bootstrap.h"
 #include "tally/metrics/reduction.h"
 #include "tally/mpi.h"
 #include "tally/registry.h"
@@ -62,6 +63,40 @@ TEST(Mpi, AllReduceEqualsOneProcessOnAllData) {
     const std::vector<double> g = got[i].second.to_doubles(), e = want[i].second.to_doubles();
     for (std::size_t k = 0; k < e.size(); ++k) {
       EXPECT_NEAR(g[k], e[k], 1e-12 * std::max(1.0, std::fabs(e[k]))) << got[i].first;
+    }
+  }
+}
+
+// BootstrapInterval: each rank starts its running row index at its distribute_range start,
+// so the all-reduced resamples equal one process's; ranking metrics get whole queries.
+TEST(Mpi, BootstrapAndRankingEqualOneProcess) {
+  MpiContext& ctx = context();
+  const std::int64_t queries = 251, per_query = 4, n = queries * per_query;
+  const Tensor y = testing::random_labels({n, 1}, 21, 2, DType::kFloat64);
+  const Tensor p = testing::random_uniform({n, 1}, 22, 0.0, 1.0, DType::kFloat32);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = i / per_query;
+  const std::vector<std::string> specs = {
+      R"({"class_name": "BootstrapInterval", "config": {"metric": "binary_accuracy", "num_resamples": 200}})",
+      R"({"class_name": "NDCG", "config": {"k": 3}})", "binary_accuracy"};
+  MetricCollection single = MetricCollection::from_specs(specs);
+  single.update_state(y, p, {}, AuxInputs{TensorView(ids), {}});
+  MetricCollection mine = MetricCollection::from_specs(specs);
+  const auto [qb, qe] = ctx.distribute_range(queries);  // whole queries per rank
+  const std::int64_t begin = qb * per_query, end = qe * per_query;
+  dynamic_cast<metrics::BootstrapInterval&>(*mine.metrics()[0]).set_row_offset(begin);
+  for (std::int64_t b = begin; b < end; b += 40) {  // batches of 10 queries
+    const std::int64_t e = std::min(end, b + 40);
+    mine.update_state(y.view().slice_rows(b, e), p.view().slice_rows(b, e), {},
+                      AuxInputs{TensorView(ids).slice_rows(b, e), {}});
+  }
+  all_reduce_metrics(mine, ctx);
+  const auto got = mine.result(), want = single.result();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const std::vector<double> g = got[i].second.to_doubles(), e = want[i].second.to_doubles();
+    ASSERT_EQ(g.size(), e.size());
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      EXPECT_NEAR(g[k], e[k], 1e-12 * std::max(1.0, std::fabs(e[k]))) << got[i].first << "[" << k << "]";
     }
   }
 }

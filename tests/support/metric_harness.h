@@ -38,6 +38,11 @@ struct HarnessCase {
   bool config_round_trip = true;
   /// False for value-reducing metrics that ignore y_true.
   bool uses_y_true = true;
+  /// Auxiliary inputs (tally/metric.h, AuxInputs), sliced with the rows: int64 [N] each.
+  std::optional<Tensor> query_ids;
+  std::optional<Tensor> index;
+  /// Batch cuts fall on multiples of this (ranking metrics: a query's rows stay in one batch).
+  std::int64_t cut_multiple = 1;
 };
 
 /// Concatenates `copies` copies of a contiguous tensor along axis 0.
@@ -99,18 +104,37 @@ inline TensorView rows(const std::optional<Tensor>& t, std::int64_t b, std::int6
   return t->view().slice_rows(b, e);
 }
 
+inline AuxInputs aux_rows(const HarnessCase& c, std::int64_t b, std::int64_t e) {
+  AuxInputs aux;
+  aux.query_ids = rows(c.query_ids, b, e);
+  aux.index = rows(c.index, b, e);
+  return aux;
+}
+
 inline void feed(Metric& m, const HarnessCase& c, std::int64_t b, std::int64_t e) {
   m.update_state(c.uses_y_true ? c.y_true.view().slice_rows(b, e) : TensorView(), c.y_pred.view().slice_rows(b, e),
-                 rows(c.sample_weight, b, e));
+                 rows(c.sample_weight, b, e), aux_rows(c, b, e));
+}
+
+// `ids` repeated `copies` times, each copy shifted past the previous one's largest id, so
+// that the repeated rows hold new queries.
+inline Tensor repeat_ids(const Tensor& ids, int copies) {
+  Tensor out = repeat_rows(ids, copies);
+  const std::int64_t n = ids.numel();
+  std::int64_t span = 1;
+  for (std::int64_t i = 0; i < n; ++i) span = std::max(span, ids.data_as<std::int64_t>()[i] + 1);
+  for (std::int64_t i = 0; i < out.numel(); ++i) out.data_as<std::int64_t>()[i] += (i / n) * span;
+  return out;
 }
 
 // Random cut points in (0, n), sorted, always including 0 and n.
-inline std::vector<std::int64_t> random_cuts(std::int64_t n, std::mt19937_64& rng, int max_parts) {
+inline std::vector<std::int64_t> random_cuts(std::int64_t n, std::mt19937_64& rng, int max_parts,
+                                             std::int64_t multiple = 1) {
   std::uniform_int_distribution<int> parts_dist(2, std::max(2, max_parts));
   const int parts = static_cast<int>(std::min<std::int64_t>(parts_dist(rng), n));
   std::vector<std::int64_t> cuts{0, n};
   std::uniform_int_distribution<std::int64_t> cut(1, std::max<std::int64_t>(1, n - 1));
-  for (int i = 1; i < parts; ++i) cuts.push_back(cut(rng));
+  for (int i = 1; i < parts; ++i) cuts.push_back(cut(rng) / multiple * multiple);
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   return cuts;
@@ -130,7 +154,7 @@ inline void check_metric_properties(const HarnessCase& c) {
   // 1. Random batch splits.
   if (c.batch_invariant) {
     for (int trial = 0; trial < 5; ++trial) {
-      const auto cuts = detail::random_cuts(n, rng, 8);
+      const auto cuts = detail::random_cuts(n, rng, 8, c.cut_multiple);
       std::unique_ptr<Metric> m = c.factory();
       for (std::size_t i = 0; i + 1 < cuts.size(); ++i) detail::feed(*m, c, cuts[i], cuts[i + 1]);
       expect_close(expected, m->result(), c.rtol, "random batch split " + std::to_string(trial));
@@ -140,7 +164,7 @@ inline void check_metric_properties(const HarnessCase& c) {
   // 2. Random merge trees over shards.
   if (c.batch_invariant) {
     for (int trial = 0; trial < 3; ++trial) {
-      const auto cuts = detail::random_cuts(n, rng, 6);
+      const auto cuts = detail::random_cuts(n, rng, 6, c.cut_multiple);
       std::vector<std::unique_ptr<Metric>> shards;
       for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
         shards.push_back(c.factory());
@@ -165,6 +189,8 @@ inline void check_metric_properties(const HarnessCase& c) {
     big.y_true = repeat_rows(c.y_true, copies);
     big.y_pred = repeat_rows(c.y_pred, copies);
     if (c.sample_weight && c.sample_weight->ndim() > 0) big.sample_weight = repeat_rows(*c.sample_weight, copies);
+    if (c.query_ids) big.query_ids = detail::repeat_ids(*c.query_ids, copies);
+    if (c.index) big.index = repeat_rows(*c.index, copies);
     const std::int64_t big_n = big.y_pred.shape()[0];
     set_num_threads(1);
     std::unique_ptr<Metric> one = c.factory();
@@ -185,7 +211,7 @@ inline void check_metric_properties(const HarnessCase& c) {
     EXPECT_THROW(fresh->from_vector(longer), StateError);
     expect_close(expected, fresh->result(), 0.0, "state after a rejected from_vector");
 
-    const std::int64_t half = n / 2;
+    const std::int64_t half = n / 2 / c.cut_multiple * c.cut_multiple;
     std::unique_ptr<Metric> a = c.factory();
     std::unique_ptr<Metric> b = c.factory();
     detail::feed(*a, c, 0, half);
@@ -227,16 +253,20 @@ inline void check_metric_properties(const HarnessCase& c) {
     const std::vector<double> before = once->to_vector();
     std::vector<double> bad_weight(static_cast<std::size_t>(n), 1.0);
     bad_weight[static_cast<std::size_t>(n / 2)] = -1.0;
-    EXPECT_THROW(once->update_state(c.uses_y_true ? c.y_true.view() : TensorView(), c.y_pred.view(), bad_weight),
+    EXPECT_THROW(once->update_state(c.uses_y_true ? c.y_true.view() : TensorView(), c.y_pred.view(), bad_weight,
+                                    detail::aux_rows(c, 0, n)),
                  InvalidArgument);
     EXPECT_EQ(before, once->to_vector()) << "negative sample_weight changed the state";
     if (c.uses_y_true) {
-      EXPECT_THROW(once->update_state(c.y_true.view().slice_rows(0, n - 1), c.y_pred.view()), InvalidArgument);
+      EXPECT_THROW(
+          once->update_state(c.y_true.view().slice_rows(0, n - 1), c.y_pred.view(), {}, detail::aux_rows(c, 0, n)),
+          InvalidArgument);
       EXPECT_EQ(before, once->to_vector()) << "mismatched rows changed the state";
     }
     std::vector<double> nan_weight(static_cast<std::size_t>(n), 1.0);
     nan_weight[0] = std::nan("");
-    EXPECT_THROW(once->update_state(c.uses_y_true ? c.y_true.view() : TensorView(), c.y_pred.view(), nan_weight),
+    EXPECT_THROW(once->update_state(c.uses_y_true ? c.y_true.view() : TensorView(), c.y_pred.view(), nan_weight,
+                                    detail::aux_rows(c, 0, n)),
                  InvalidArgument);
     EXPECT_EQ(before, once->to_vector()) << "NaN sample_weight changed the state";
   }

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "tally/metrics/bootstrap.h"
 #include "tally/registry.h"
 
 namespace tally::cli {
@@ -149,6 +150,21 @@ Tensor probabilities(const TensorView& scores, bool softmax) {
     }
   }
   return Tensor::from_vector(std::span<const double>(v), scores.shape());
+}
+
+// Query ids read from --query as int64 (a CSV column arrives as float64): whole numbers only.
+Tensor query_ids_of(const TensorView& v, const std::string& path, std::int64_t first_row) {
+  const std::vector<double> values = Tensor::copy_of(v).to_doubles();
+  std::vector<std::int64_t> ids(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double x = values[i];
+    if (!(std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9007199254740992.0)) {
+      throw InputError(fmt::format("{} at row {}: a query id must be a whole number; received {}", path,
+                                   first_row + static_cast<std::int64_t>(i), x));
+    }
+    ids[i] = static_cast<std::int64_t>(x);
+  }
+  return Tensor::from_vector(std::span<const std::int64_t>(ids));
 }
 
 // A row range of a view (rows of a 1-D or 2-D C-contiguous or strided view).
@@ -330,7 +346,17 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
   auto y_pred = open_source(parse_input_spec(options.y_pred), open);
   std::unique_ptr<ArraySource> weights;
   if (!options.sample_weight.empty()) weights = open_source(parse_input_spec(options.sample_weight), open);
+  std::unique_ptr<ArraySource> queries;
+  if (!options.query.empty()) queries = open_source(parse_input_spec(options.query), open);
   counting.finish();
+  if (queries && queries->rows() != y_true->rows()) {
+    throw InputError(fmt::format("{}: {} rows, but --y-true {} has {}", queries->path(), queries->rows(),
+                                 y_true->path(), y_true->rows()));
+  }
+  if (queries && !queries->row_shape().empty()) {
+    throw InputError(fmt::format("{}: query ids must be one column; received rows of shape {}", queries->path(),
+                                 shape_string(queries->row_shape())));
+  }
 
   if (y_true->rows() != y_pred->rows()) {
     throw InputError(fmt::format("{}: {} rows, but --y-true {} has {}", y_pred->path(), y_pred->rows(), y_true->path(),
@@ -459,14 +485,30 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     throw InvalidArgument("--cross needs the --slice columns it crosses");
   }
 
-  const auto [begin, end] = shard(out.samples, participation.rank, participation.world_size);
+  auto [begin, end] = shard(out.samples, participation.rank, participation.world_size);
+  // With --query, shard and batch boundaries move forward to the next query start, so that a
+  // query's rows stay in one batch of one rank (every rank computes the same boundaries).
+  auto query_at = [&](std::int64_t row) { return query_ids_of(queries->read(row, row + 1), queries->path(), row); };
+  auto align = [&](std::int64_t pos) {
+    if (!queries || pos <= 0 || pos >= out.samples) return pos;
+    const std::int64_t last = query_at(pos - 1).data_as<std::int64_t>()[0];
+    while (pos < out.samples && query_at(pos).data_as<std::int64_t>()[0] == last) ++pos;
+    return pos;
+  };
+  begin = align(begin);
+  end = align(end);
+  // BootstrapInterval keys its resamples by global row index: this rank's rows start at `begin`.
+  for (auto& m : out.metrics) {
+    if (auto* bootstrap = dynamic_cast<metrics::BootstrapInterval*>(m.get())) bootstrap->set_row_offset(begin);
+  }
   ProgressBar progress(options.progress && participation.rank == 0, "evaluating");
   const std::string files = weights ? fmt::format("{}, {}, {}", y_true->path(), y_pred->path(), weights->path())
                                     : fmt::format("{}, {}", y_true->path(), y_pred->path());
   double label_low = 0, label_high = 0, low = std::numeric_limits<double>::infinity(),
          high = -std::numeric_limits<double>::infinity();
-  for (std::int64_t b = begin; b < end; b += options.batch_size) {
-    const std::int64_t e = std::min(end, b + options.batch_size);
+  for (std::int64_t b = begin, e = begin; b < end; b = e) {
+    e = align(std::min(end, b + options.batch_size));
+    const Tensor q = queries ? query_ids_of(queries->read(b, e), queries->path(), b) : Tensor();
     const TensorView t = y_true->read(b, e);
     check_values(t, y_true->path(), b, "labels", label_low, label_high);
     const TensorView p = y_pred->read(b, e);
@@ -477,8 +519,19 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
     auto update = [&](Metric& m, bool probs) {
       const TensorView scores = probs && options.from_logits ? converted.view() : p;
       try {
-        m.update_state(t, scores, w);
+        if (m.aux_use(kAuxQueryIds) == AuxUse::kRequired && !queries) {
+          throw InputError(
+              fmt::format("{} ({}) ranks documents per query: give the query id of each row with --query FILE",
+                          m.name(), m.class_name()));
+        }
+        m.update_state(t, scores, w, m.accepted_aux(AuxInputs{queries ? q.view() : TensorView(), {}}));
+      } catch (const InputError&) {
+        throw;
       } catch (const Error& error) {
+        // Per-query metrics fail on a query, not on a row: name the batch's rows.
+        if (m.aux_use(kAuxQueryIds) != AuxUse::kNone) {
+          throw InputError(fmt::format("{} at rows {} to {}: {}", files, b, e - 1, error.what()));
+        }
         const std::int64_t row = failing_row(m, t, scores, w);
         if (row < 0) throw InputError(fmt::format("{} at rows {} to {}: {}", files, b, e - 1, error.what()));
         throw InputError(fmt::format("{} at row {}: {}", files, b + row, row_message(m, t, scores, w, row)));

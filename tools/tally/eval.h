@@ -45,6 +45,7 @@ struct EvalOptions {
   std::string y_true;                ///< FILE or FILE:columns
   std::string y_pred;                ///< FILE or FILE:columns
   std::string sample_weight;         ///< empty: unweighted
+  std::string query;                 ///< empty: no query ids (ranking metrics need them)
   std::vector<std::string> metrics;  ///< specs; empty: defaults for the task
   std::int64_t batch_size = 1 << 16;
   char delimiter = '\0';     ///< CSV delimiter; '\0' detects it

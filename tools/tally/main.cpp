@@ -29,7 +29,7 @@ namespace {
 constexpr int kBadInput = 2;
 
 struct EvalArgs {
-  std::string y_true, y_pred, sample_weight, format = "table", report, delimiter = "auto";
+  std::string y_true, y_pred, sample_weight, query, format = "table", report, delimiter = "auto";
   std::vector<std::string> metrics;
   std::int64_t batch_size = 1 << 16;
   int threads = 0;
@@ -97,6 +97,7 @@ int do_eval(const EvalArgs& args) {
   options.y_true = args.y_true;
   options.y_pred = args.y_pred;
   options.sample_weight = args.sample_weight;
+  options.query = args.query;
   options.metrics = args.metrics;
   options.batch_size = args.batch_size;
   options.delimiter = parse_delimiter(args.delimiter);
@@ -228,6 +229,9 @@ int main(int argc, char** argv) {
   eval->add_option("--y-pred", eval_args.y_pred, "Predictions (scores, probabilities or logits): FILE as --y-true")
       ->required();
   eval->add_option("--sample-weight", eval_args.sample_weight, "Per-row weights: FILE as --y-true, one column");
+  eval->add_option("--query", eval_args.query,
+                   "Per-row query ids for ranking metrics (NDCG, MeanAveragePrecision, ...): FILE as --y-true, one "
+                   "column of whole numbers; a query's rows must be contiguous");
   eval->add_option("-m,--metric", eval_args.metrics,
                    "Metric: a name, an alias or a JSON spec {\"class_name\": ..., \"config\": {...}}; repeatable "
                    "(default: chosen from the data, see below)");

@@ -100,8 +100,17 @@ Json results_json(const EvalResult& result) {
   Json metrics = Json::object();
   for (const auto& m : result.metrics) {
     const auto keyed = metrics::keyed_result(*m);  // Classwise: one key per class
-    if (keyed.empty()) metrics[m->name()] = result_to_json(m->result());
     for (const auto& [key, value] : keyed) metrics[key] = element(value);
+    if (!keyed.empty()) continue;
+    const Tensor r = m->result();
+    if (m->class_name() == "BootstrapInterval" && r.ndim() == 1 && r.numel() == 4) {
+      // The interval as an object (docs/cli.md): {"value", "lower", "upper", "std"}.
+      const std::vector<double> v = r.to_doubles();
+      metrics[m->name()] =
+          Json{{"value", element(v[0])}, {"lower", element(v[1])}, {"upper", element(v[2])}, {"std", element(v[3])}};
+    } else {
+      metrics[m->name()] = result_to_json(r);
+    }
   }
   Json out{{"samples", result.samples}, {"metrics", metrics}};
   if (result.sliced) out["slices"] = slices_json(*result.sliced, result.slice_display);

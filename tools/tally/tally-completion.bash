@@ -25,7 +25,7 @@ _tally() {
   case "${sub}" in
     eval)
       case "${prev}" in
-        --y-true | --y-pred | --sample-weight | --slice)
+        --y-true | --y-pred | --sample-weight | --query | --slice)
           COMPREPLY=($(compgen -f -X '!*.@(npy|npz|csv|csv.gz|NPY|NPZ|CSV)' -- "${cur}") $(compgen -d -- "${cur}"))
           return 0 ;;
         --report)
@@ -46,7 +46,7 @@ _tally() {
         --batch-size | --threads | --cross | --min-slice-size | --max-slices)
           return 0 ;;
       esac
-      COMPREPLY=($(compgen -W "--y-true --y-pred --sample-weight --metric -m --from-logits --batch-size --threads
+      COMPREPLY=($(compgen -W "--y-true --y-pred --sample-weight --query --metric -m --from-logits --batch-size --threads
                                --format --delimiter --report --slice --cross --min-slice-size --max-slices
                                --sort-slices --help" -- "${cur}"))
       ;;
