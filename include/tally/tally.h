@@ -10,6 +10,7 @@
 #include "tally/memory.h"
 #include "tally/metric.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/classification.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
 #include "tally/metrics/f_score.h"

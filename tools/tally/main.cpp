@@ -33,6 +33,7 @@ struct EvalArgs {
   std::vector<std::string> metrics;
   std::int64_t batch_size = 1 << 16;
   int threads = 0;
+  std::int64_t num_classes = 0;
   bool from_logits = false;
 };
 
@@ -49,7 +50,10 @@ constexpr const char* kEvalFooter = R"(Without --metric, tally reads the shapes 
   binary      labels all 0/1, one score column: binary_accuracy, precision, recall, auc
   multiclass  integer labels with one score column per class, or one-hot labels:
               (sparse_)categorical_accuracy, top_k_categorical_accuracy (more than 5
-              classes), (sparse_)categorical_crossentropy
+              classes), (sparse_)categorical_crossentropy; integer labels add the
+              macro F1 and one-vs-rest AUC over their class ids. Integer labels
+              with predicted class ids (one column) need --num-classes: accuracy,
+              macro F1, matthews_correlation_coefficient
   multilabel  0/1 labels, one per score column: the binary set, over every element
   regression  anything else: mean_squared_error, mean_absolute_error,
               root_mean_squared_error, r2_score (plus per-output r2 for several outputs)
@@ -98,6 +102,7 @@ int do_eval(const EvalArgs& args) {
   options.batch_size = args.batch_size;
   options.delimiter = parse_delimiter(args.delimiter);
   options.from_logits = args.from_logits;
+  options.num_classes = args.num_classes;
   options.progress = true;
   options.notice = [](const std::string& line) { std::fprintf(stderr, "tally: %s\n", line.c_str()); };
   if (!args.report.empty()) options.make_extra = tally::cli::make_report_summary;
@@ -228,6 +233,10 @@ int main(int argc, char** argv) {
                    "CSV field separator: auto (',', ';' or tab), tab or a character")
       ->capture_default_str();
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
+  eval->add_option("--num-classes", eval_args.num_classes,
+                   "Classes of integer labels, when the files do not say (predicted ids rather than one score "
+                   "column per class); with score columns it must equal their count")
+      ->check(CLI::PositiveNumber);
 
   std::string list_format = "table";
   CLI::App* list = app.add_subcommand("list", "List every metric with its names, config keys and defaults");
