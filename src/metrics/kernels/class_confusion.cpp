@@ -91,17 +91,19 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode m
   // Scores are compared with the threshold in their own precision (float32 stays float32).
   using P = std::conditional_t<std::is_same_v<PP, double>, double, float>;
   if (mode == PredMode::kProbability && !weighted) {
-    // C == 2: tp = Σ t·p̂, Σ t and Σ p̂ give the other three cells.
-    std::int64_t st = 0, sp = 0, stp = 0, bad = 0;
-    bool nan = false;
+    // C == 2: tp = Σ t·p̂, Σ t and Σ p̂ give the other three cells. Labels and scores are
+    // compared in their own precision and counted in int32 (a chunk is far below 2^31 rows),
+    // so the loop vectorises.
+    using L = std::conditional_t<std::is_same_v<TT, float>, float, double>;
+    std::int32_t st = 0, sp = 0, stp = 0, bad = 0, nan = 0;
     const P cut = static_cast<P>(threshold);
     for (std::int64_t i = rb; i < re; ++i) {
-      const double tv = to_double(t[i]);
+      const auto tv = static_cast<L>(to_double(t[i]));
       const auto pv = static_cast<P>(to_double(p[i]));
-      const std::int64_t ti = tv == 1.0;
-      const std::int64_t pi = pv > cut;
-      bad += static_cast<std::int64_t>((tv != 0.0) & (tv != 1.0));
-      nan |= pv != pv;
+      const std::int32_t ti = tv == L(1);
+      const std::int32_t pi = pv > cut;
+      bad += static_cast<std::int32_t>((tv != L(0)) & (tv != L(1)));
+      nan |= static_cast<std::int32_t>(pv != pv);
       st += ti;
       sp += pi;
       stp += ti & pi;
@@ -112,7 +114,7 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode m
     acc.counts[2] += st - stp;
     acc.counts[3] += stp;
     acc.counts[static_cast<std::size_t>(cells)] += bad;
-    acc.nan |= nan;
+    acc.nan |= nan != 0;
     return;
   }
   auto predicted = [&](std::int64_t i) -> std::int64_t {
