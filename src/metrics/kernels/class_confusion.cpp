@@ -83,14 +83,15 @@ TensorView contiguous(const TensorView& v, Tensor& keep) {
 // Rows [rb, re) of a multi-class batch. Unweighted binary probabilities take a branch-free
 // path of three sums; everything else increments a C x C table (four interleaved copies
 // when unweighted, so repeated cells do not wait on each other through memory).
-template <class TT, class PP>
-void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode mode, std::int64_t C, double threshold,
+// One instantiation per prediction mode, so the per-row work has no mode test.
+template <PredMode kMode, class TT, class PP>
+void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64_t C, double threshold,
                       const std::vector<double>& w, std::int64_t rb, std::int64_t re, Partial& acc) {
   const std::int64_t cells = C * C;
   const bool weighted = !w.empty();
   // Scores are compared with the threshold in their own precision (float32 stays float32).
   using P = std::conditional_t<std::is_same_v<PP, double>, double, float>;
-  if (mode == PredMode::kProbability && !weighted) {
+  if (kMode == PredMode::kProbability && !weighted) {
     // C == 2: tp = Σ t·p̂, Σ t and Σ p̂ give the other three cells. Labels and scores are
     // compared in their own precision and counted in int32 (a chunk is far below 2^31 rows),
     // so the loop vectorises.
@@ -117,27 +118,29 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode m
     acc.nan |= nan != 0;
     return;
   }
+  bool nan_seen = false;
   auto predicted = [&](std::int64_t i) -> std::int64_t {
-    if (mode == PredMode::kProbability) {
+    if constexpr (kMode == PredMode::kProbability) {
       const auto v = static_cast<P>(to_double(p[i]));
-      acc.nan |= v != v;
+      nan_seen |= v != v;
       return v > static_cast<P>(threshold) ? 1 : 0;
+    } else if constexpr (kMode == PredMode::kIds) {
+      return id_of(p[i], C);
     }
-    if (mode == PredMode::kIds) return id_of(p[i], C);
     // argmax over the row, ties to the first index (numpy's argmax)
     const PP* row = p + i * C;
     double best = to_double(row[0]);
     std::int64_t arg = 0;
     bool nan = best != best;
     for (std::int64_t c = 1; c < C; ++c) {
+      // Selects rather than branches: random scores would mispredict a branch per row or two.
       const double v = to_double(row[c]);
       nan |= v != v;
-      if (v > best) {
-        best = v;
-        arg = c;
-      }
+      const bool above = v > best;
+      best = above ? v : best;
+      arg = above ? c : arg;
     }
-    acc.nan |= nan;
+    nan_seen |= nan;
     return arg;
   };
   auto cell = [&](std::int64_t i) -> std::size_t {
@@ -152,6 +155,7 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode m
       acc.weights[k] += w[static_cast<std::size_t>(i)];
       acc.counts[static_cast<std::size_t>(cells)] += static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
     }
+    acc.nan |= nan_seen;
     return;
   }
   const auto stride = static_cast<std::size_t>(cells + 1);
@@ -167,6 +171,7 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, PredMode m
   for (std::size_t k = 0; k < stride; ++k) {
     acc.counts[k] += (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
   }
+  acc.nan |= nan_seen;
 }
 
 // Rows [rb, re) of a multi-label batch: per label (tn, fp, fn, tp), then exact rows and rows.
@@ -342,7 +347,17 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
             if (options.multilabel) {
               count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
             } else {
-              count_multiclass(tv, pv, mode, C, options.threshold, w, rb, re, acc);
+              switch (mode) {
+                case PredMode::kIds:
+                  count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+                case PredMode::kProbability:
+                  count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+                case PredMode::kArgmax:
+                  count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+              }
             }
           },
           rows_per_chunk);
