@@ -14,6 +14,11 @@
 //
 // Metrics of a MetricCollection with the same thresholds, top_k and class_id compute their
 // counts once per batch (shared_work_key).
+//
+// tally extensions: integer labels for Precision / Recall (num_classes, average) and
+// one-vs-rest AUC (multi_class="ovr"), counted as one-hot rows by the same kernel
+// (docs/keras-differences.md §16); ROCCurve and PrecisionRecallCurve return the [3, T]
+// curve over AUC's grid (docs/metrics.md, "Curves").
 
 #include <cstdint>
 #include <memory>
