@@ -441,7 +441,10 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
         fmt::format("rank {} is outside a world of {}", participation.rank, participation.world_size));
   }
   if (!out.default_specs.empty()) {
-    say(fmt::format("no --metric given; {} task, using {}", task_name(out.task), fmt::join(out.default_specs, ", ")));
+    // By name: a default given as a JSON spec (integer-label F1, per-output R²) reads as its name.
+    std::vector<std::string> chosen;
+    for (const auto& m : out.metrics) chosen.push_back(m->name());
+    say(fmt::format("no --metric given; {} task, using {}", task_name(out.task), fmt::join(chosen, ", ")));
   }
   const bool softmax = out.task == Task::kMulticlass;
   if (options.from_logits) {
