@@ -21,9 +21,10 @@ kernels::ClassConfusionOptions kernel_options(std::int64_t classes, bool multila
 // The class count: at least 2 classes (1 label for multi-label), and a table within the state limit.
 template <class O>
 OptionField<O> classes_field(std::int64_t O::*member, const char* key, std::string doc, double min) {
-  constexpr std::int64_t kMax = 8192;  // C * C, twice (int64 and float64), within kMaxStateElements (2^27)
+  constexpr std::int64_t kMax =
+      8192;  // C * C, twice (int64 and float64), within kMaxStateElements (2^27); 4 L + 2 is smaller
   return field(key, member, std::move(doc), rules::at_least(min),
-               OptionRule{str_cat("<= ", kMax, " (a C x C table, twice, within tally's state limit of ",
+               OptionRule{str_cat("<= ", kMax, " (the count table, twice, within tally's state limit of ",
                                   kMaxStateElements, " elements)"),
                           [](const Json& v) { return v.is_number() && v.get<double>() <= static_cast<double>(kMax); },
                           RuleError::kValue});
