@@ -458,6 +458,20 @@ def test_integer_labels_get_f1_and_one_vs_rest_auc():
         assert f"class {k} (AUC" in text, k
 
 
+def test_binary_report_curves_are_the_curve_metrics():
+    # Issue 17: the binary report draws tally's ROCCurve / PrecisionRecallCurve (1001
+    # thresholds), so its ROC AUC is AUC over the same grid.
+    import re
+    t, p = os.path.join(DATA, "breast_cancer_y_true.npy"), os.path.join(DATA, "breast_cancer_y_pred.npy")
+    report = path("bc_curves.html")
+    code, _, err = run("eval", "--y-true", t, "--y-pred", p, "--report", report)
+    assert code == 0, err
+    shown = float(re.search(r"ROC AUC ([0-9.]+)", open(report, encoding="utf-8").read()).group(1))
+    auc = evaluate("--y-true", t, "--y-pred", p, "-m",
+                   '{"class_name": "AUC", "config": {"num_thresholds": 1001, "dtype": "float64"}}')["metrics"]
+    assert abs(shown - list(auc.values())[0]) <= 5e-5, (shown, auc)
+
+
 def test_bash_completion_and_man_page():
     # 20.7: the completion script completes options and metric names; help2man's page exists
     # beside the binary when help2man was found at build time.
