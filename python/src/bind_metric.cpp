@@ -5,11 +5,28 @@
 #include "arrays.h"
 #include "bindings.h"
 #include "tally/memory.h"
+#include "tally/metrics/classwise.h"
 #include "tally/parallel.h"
 #include "tally/registry.h"
 #include "tally/version.h"
 
 namespace tally::python {
+
+namespace {
+
+// A Classwise result as a dict {"<name>_<label>": value} (TorchMetrics' ClasswiseWrapper);
+// any other result as result_to_python.
+py::object keyed_or_plain(const Metric& metric, const Tensor& result) {
+  const auto* classwise = dynamic_cast<const metrics::Classwise*>(&metric);
+  if (classwise == nullptr) return result_to_python(result);
+  const std::vector<double> values = result.to_doubles();
+  const std::vector<std::string> keys = classwise->result_keys(static_cast<std::int64_t>(values.size()));
+  py::dict out;
+  for (std::size_t i = 0; i < values.size(); ++i) out[py::str(keys[i])] = values[i];
+  return out;
+}
+
+}  // namespace
 
 Json to_json(py::handle object) {
   std::string text;
@@ -92,8 +109,9 @@ void bind_metric(py::module_& m) {
           py::arg("values"), py::arg("sample_weight") = py::none(),
           "Adds one batch of values (Mean, Sum and other value-reducing metrics).")
       .def(
-          "result", [](const Metric& self) { return result_to_python(self.result()); },
-          "The value over everything seen: a float for scalar metrics, a numpy array otherwise.")
+          "result", [](const Metric& self) { return keyed_or_plain(self, self.result()); },
+          "The value over everything seen: a float for scalar metrics, a numpy array otherwise (Classwise: a "
+          "dict keyed <name>_<label>).")
       .def("reset_state", &Metric::reset_state, "Forgets everything seen.")
       .def(
           "merge_state", [](Metric& self, const Metric& other) { self.merge_state(other); }, py::arg("other"),
@@ -129,7 +147,7 @@ void bind_metric(py::module_& m) {
       .def("to_vector", [](const State& s) { return vector_to_numpy(s.to_vector()); })
       .def(
           "from_vector", [](const State& s, py::handle v) { return s.from_vector(vector_of(v)); }, py::arg("values"))
-      .def("result", [](const State& s) { return result_to_python(s.result()); })
+      .def("result", [](const State& s) { return keyed_or_plain(s.metric(), s.result()); })
       .def("value", &State::value);
 
   m.def(

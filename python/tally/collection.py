@@ -71,8 +71,16 @@ class MetricCollection(Mapping):
         self._core.update_state(y_true, y_pred, sample_weight)
 
     def result(self):
-        """{name: result} in insertion order."""
-        return {m.name: m.result() for m in self._members}
+        """{name: result} in insertion order; a Classwise member gives one "<name>_<label>" key per class,
+        as TorchMetrics' MetricCollection does with a ClasswiseWrapper."""
+        out = {}
+        for m in self._members:
+            value = m.result()
+            if isinstance(value, dict):
+                out.update(value)
+            else:
+                out[m.name] = value
+        return out
 
     def reset_state(self):
         """Forgets everything seen, in every metric."""

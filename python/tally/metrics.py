@@ -41,6 +41,9 @@ class BuiltinMetric:
                 if key in config:
                     raise TypeError(f"{type(self).__name__}() got multiple values for argument {key!r}")
                 config[key] = value
+        for key, value in config.items():
+            if isinstance(value, BuiltinMetric):  # a wrapped metric (Classwise(metric=F1Score(...))) by its spec
+                config[key] = {"class_name": value._core.class_name, "config": value._core.get_config()}
         self._core = _tally.get({"class_name": type(self)._class_name, "config": config})
 
     @classmethod

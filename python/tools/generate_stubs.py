@@ -85,6 +85,8 @@ def main(package_dir):
         options = d.get("options", [])
         base = "_ValueMetric" if name in _VALUE_METRICS else "BuiltinMetric"
         result = _RESULTS.get(d.get("result"), "Any")
+        if name == "Classwise":  # its vector comes back keyed "<name>_<label>" (python/src/bind_metric.cpp)
+            result = "Dict[str, float]"
         init = ", ".join(["self"] + _params(options, False)) if options else "self, *args: Any, **config: Any"
         metrics.append(f"\nclass {name}({base}):\n    def __init__({init}) -> None: ...\n"
                        f"    def result(self) -> {result}: ...\n")

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "glue.h"
+#include "tally/metrics/classwise.h"
 #include "tally/selection.h"
 #include "tally/state_file.h"
 #ifdef TALLY_R_WITH_MPI
@@ -344,8 +345,22 @@ SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
   });
 }
 
+// A Classwise result as a named list (names "<name>_<label>"); any other result as to_r.
 SEXP tally_r_result(SEXP ptr) {
-  return guard([&] { return to_r(metric_of(ptr).result()); });
+  return guard([&] {
+    const Metric& m = metric_of(ptr);
+    const std::vector<std::pair<std::string, double>> keyed = metrics::keyed_result(m);
+    if (keyed.empty()) return to_r(m.result());
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, static_cast<R_xlen_t>(keyed.size())));
+    SEXP names = PROTECT(Rf_allocVector(STRSXP, static_cast<R_xlen_t>(keyed.size())));
+    for (std::size_t i = 0; i < keyed.size(); ++i) {
+      SET_VECTOR_ELT(out, static_cast<R_xlen_t>(i), Rf_ScalarReal(keyed[i].second));
+      SET_STRING_ELT(names, static_cast<R_xlen_t>(i), Rf_mkCharCE(keyed[i].first.c_str(), CE_UTF8));
+    }
+    Rf_setAttrib(out, R_NamesSymbol, names);
+    UNPROTECT(2);
+    return out;
+  });
 }
 
 SEXP tally_r_reset(SEXP ptr) {

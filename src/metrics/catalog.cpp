@@ -8,7 +8,9 @@
 #include "metrics/loss_function_bindings.h"
 #include "tally/config.h"
 #include "tally/metrics/accuracy.h"
+#include "tally/metrics/calibration.h"
 #include "tally/metrics/classification.h"
+#include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
 #include "tally/metrics/f_score.h"
@@ -143,6 +145,27 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<Specificity>({"specificity"}, "classification"));
   rows.push_back(catalog_entry<HammingLoss>({"hamming_loss"}, "classification"));
   rows.push_back(catalog_entry<ExactMatch>({"exact_match"}, "classification"));
+  // --- beyond Keras (issue 17): regression, calibration, Classwise ---
+  rows.push_back(catalog_entry<ExplainedVariance>({"explained_variance", "explained_variance_score"}, "regression"));
+  rows.push_back(catalog_entry<MaxError>({"max_error"}, "regression"));
+  rows.push_back(catalog_entry<SymmetricMeanAbsolutePercentageError>(
+      {"symmetric_mean_absolute_percentage_error", "smape"}, "regression"));
+  rows.push_back(catalog_entry<WeightedMeanAbsolutePercentageError>(
+      {"weighted_mean_absolute_percentage_error", "wmape"}, "regression"));
+  rows.push_back(catalog_entry<TweedieDeviance>({"tweedie_deviance", "mean_tweedie_deviance"}, "regression"));
+  rows.push_back(catalog_entry<ExpectedCalibrationError>({"expected_calibration_error", "calibration_error", "ece"},
+                                                         "calibration"));
+  rows.push_back(catalog_entry<BrierScore>({"brier_score", "brier_score_loss"}, "calibration"));
+  MetricInfo classwise = catalog_entry<Classwise>({"classwise", "classwise_wrapper"}, "classwise");
+  // Its name defaults to the wrapped metric's (as MeanMetricWrapper's to its fn's), so the
+  // described default is null rather than one fixed string.
+  for (OptionInfo& o : classwise.options) {
+    if (o.key != "name") continue;
+    o.default_value = Json();
+    o.nullable = true;
+    o.doc = "The metric's name and the prefix of its result keys (default: the wrapped metric's name).";
+  }
+  rows.push_back(std::move(classwise));
   return rows;
 }
 

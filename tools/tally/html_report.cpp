@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "report.h"
+#include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
 #include "tally/version.h"
 
@@ -593,8 +594,15 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
   h << fmt::format("<p>{} samples; task: {}.</p>", result.samples, task_name(result.task));
   h << "<h2>Metrics</h2><table><tr><th>metric</th><th>class</th><th>value</th></tr>";
   for (const auto& m : result.metrics) {
+    std::string value = result_to_json(m->result()).dump();
+    const auto keyed = metrics::keyed_result(*m);  // Classwise: "<name>_<label>: value" per class, in order
+    if (!keyed.empty()) {
+      value.clear();
+      for (const auto& [key, v] : keyed)
+        value += (value.empty() ? "" : ", ") + key + ": " + result_to_json(Tensor::scalar(v)).dump();
+    }
     h << "<tr><td class=\"name\">" << escape(m->name()) << "</td><td>" << escape(m->class_name()) << "</td><td>"
-      << escape(result_to_json(m->result()).dump()) << "</td></tr>";
+      << escape(value) << "</td></tr>";
   }
   h << "</table>";
 

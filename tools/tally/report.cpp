@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "tally/metrics/classwise.h"
+
 namespace tally::cli {
 namespace {
 
@@ -59,6 +61,15 @@ std::vector<std::pair<std::string, double>> rows_of(const Tensor& t) {
   return out;
 }
 
+// A metric's (row label, value) pairs: a Classwise's "<name>_<label>" keys, else the
+// metric's name with rows_of's suffixes.
+std::vector<std::pair<std::string, double>> named_rows(const Metric& m) {
+  std::vector<std::pair<std::string, double>> out = metrics::keyed_result(m);
+  if (!out.empty()) return out;
+  for (auto& [suffix, value] : rows_of(m.result())) out.emplace_back(m.name() + suffix, value);
+  return out;
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -87,7 +98,11 @@ Json result_to_json(const Tensor& result) {
 
 Json results_json(const EvalResult& result) {
   Json metrics = Json::object();
-  for (const auto& m : result.metrics) metrics[m->name()] = result_to_json(m->result());
+  for (const auto& m : result.metrics) {
+    const auto keyed = metrics::keyed_result(*m);  // Classwise: one key per class
+    if (keyed.empty()) metrics[m->name()] = result_to_json(m->result());
+    for (const auto& [key, value] : keyed) metrics[key] = element(value);
+  }
   return Json{{"samples", result.samples}, {"metrics", metrics}};
 }
 
@@ -99,15 +114,13 @@ void write_results(std::ostream& out, const EvalResult& result, Format format) {
     case Format::kCsv:
       out << "metric,value\n";
       for (const auto& m : result.metrics) {
-        for (const auto& [suffix, value] : rows_of(m->result())) {
-          out << csv_field(m->name() + suffix) << "," << number(value, 12) << "\n";
-        }
+        for (const auto& [label, value] : named_rows(*m)) out << csv_field(label) << "," << number(value, 12) << "\n";
       }
       return;
     case Format::kTable: {
       std::vector<std::pair<std::string, std::string>> rows;
       for (const auto& m : result.metrics) {
-        for (const auto& [suffix, value] : rows_of(m->result())) rows.emplace_back(m->name() + suffix, number(value));
+        for (const auto& [label, value] : named_rows(*m)) rows.emplace_back(label, number(value));
       }
       std::size_t width = std::string("metric").size();
       for (const auto& r : rows) width = std::max(width, r.first.size());

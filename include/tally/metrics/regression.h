@@ -182,4 +182,98 @@ class R2Score : public ConfiguredMetric<R2Score, R2ScoreOptions> {
   Tensor result_from(const Variables& vars) const override;
 };
 
+// --- Beyond Keras (issue 17): scikit-learn / TorchMetrics regression scores ------------------
+
+/// How ExplainedVariance combines per-output scores (scikit-learn's `multioutput`).
+enum class Multioutput : std::uint8_t {
+  kUniformAverage,    ///< "uniform_average": plain mean of the per-output scores
+  kVarianceWeighted,  ///< "variance_weighted": weighted by each output's variance of y_true
+  kRawValues,         ///< "raw_values": the per-output vector
+};
+
+/// Options of ExplainedVariance.
+struct ExplainedVarianceOptions {
+  Multioutput multioutput = Multioutput::kUniformAverage;  ///< how per-output scores combine
+  std::int64_t num_outputs = 1;                            ///< K: the width of [N, K] inputs (fixes the state)
+  std::string name;                                        ///< empty: "explained_variance"
+  DType dtype = DType::kFloat32;
+};
+
+/// scikit-learn's explained_variance_score (force_finite=True): per output,
+/// 1 - Var_w(y - p) / Var_w(y), from weighted sums (Σw, Σwy, Σwy², Σwe, Σwe² with e = y - p)
+/// so that states merge by addition. A constant target scores 1 when predicted exactly, else 0.
+class ExplainedVariance : public ConfiguredMetric<ExplainedVariance, ExplainedVarianceOptions> {
+ public:
+  explicit ExplainedVariance(const Options& options);
+  /// An empty name means "explained_variance".
+  explicit ExplainedVariance(Multioutput multioutput = Options{}.multioutput,
+                             std::int64_t num_outputs = Options{}.num_outputs, std::string name = {},
+                             DType dtype = DType::kFloat32)
+      : ExplainedVariance(Options{multioutput, num_outputs, std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+  void accumulate(Variables& vars, const Batch& batch) const override;
+  Tensor result_from(const Variables& vars) const override;
+};
+
+/// scikit-learn's max_error: the largest |y_true - y_pred| seen, held in one max-aggregated
+/// variable (merging takes the larger). Rows of weight 0 are skipped; 0 before any data.
+/// tally extension: [N, K] inputs give the largest error over all outputs (scikit-learn
+/// refuses multi-output).
+class MaxError : public ConfiguredMetric<MaxError, BasicOptions> {
+ public:
+  explicit MaxError(const Options& options);
+  /// An empty name means "max_error".
+  explicit MaxError(std::string name = {}, DType dtype = DType::kFloat32) : MaxError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+  void accumulate(Variables& vars, const Batch& batch) const override;
+  Tensor result_from(const Variables& vars) const override;
+};
+
+/// TorchMetrics' SymmetricMeanAbsolutePercentageError: the weighted mean of
+/// 2 |y - p| / max(|y| + |p|, 1.17e-6) (a fraction in [0, 2], not a percentage).
+class SymmetricMeanAbsolutePercentageError
+    : public ConfiguredMetric<SymmetricMeanAbsolutePercentageError, BasicOptions, MeanBasedMetric> {
+ public:
+  explicit SymmetricMeanAbsolutePercentageError(const Options& options);
+  /// An empty name means "symmetric_mean_absolute_percentage_error".
+  explicit SymmetricMeanAbsolutePercentageError(std::string name = {}, DType dtype = DType::kFloat32)
+      : SymmetricMeanAbsolutePercentageError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+  void accumulate(Variables& vars, const Batch& batch) const override;
+};
+
+/// TorchMetrics' WeightedMeanAbsolutePercentageError: Σ w|y - p| / max(Σ w|y|, 1.17e-6),
+/// from two summed variables.
+class WeightedMeanAbsolutePercentageError : public ConfiguredMetric<WeightedMeanAbsolutePercentageError, BasicOptions> {
+ public:
+  explicit WeightedMeanAbsolutePercentageError(const Options& options);
+  /// An empty name means "weighted_mean_absolute_percentage_error".
+  explicit WeightedMeanAbsolutePercentageError(std::string name = {}, DType dtype = DType::kFloat32)
+      : WeightedMeanAbsolutePercentageError(Options{std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+  void accumulate(Variables& vars, const Batch& batch) const override;
+  Tensor result_from(const Variables& vars) const override;
+};
+
+/// Options of TweedieDeviance.
+struct TweedieDevianceOptions {
+  double power = 0.0;  ///< the Tweedie power: <= 0 or >= 1
+  std::string name;    ///< empty: "tweedie_deviance"
+  DType dtype = DType::kFloat32;
+};
+
+/// scikit-learn's mean_tweedie_deviance: the weighted mean of the unit deviance of power p
+/// (0: squared error, 1: Poisson, 2: Gamma). Inputs outside the power's domain
+/// (p < 0: y_pred > 0; 1 <= p < 2: y_true >= 0, y_pred > 0; p >= 2: both > 0) are an
+/// InvalidArgument with scikit-learn's wording, and the state is unchanged.
+class TweedieDeviance : public ConfiguredMetric<TweedieDeviance, TweedieDevianceOptions, MeanBasedMetric> {
+ public:
+  explicit TweedieDeviance(const Options& options);
+  /// An empty name means "tweedie_deviance".
+  explicit TweedieDeviance(double power = Options{}.power, std::string name = {}, DType dtype = DType::kFloat32)
+      : TweedieDeviance(Options{power, std::move(name), dtype}) {}
+  static const MetricSpec<Options>& spec();
+  void accumulate(Variables& vars, const Batch& batch) const override;
+};
+
 }  // namespace tally::metrics

@@ -85,3 +85,35 @@ test_that("per-sample functions return one value per sample (keras3's metric_hub
   expect_equal(metric_mean_squared_error(y, p), c(0.25, 0, 4, 0))
   expect_equal(metric_log_cosh(c(0, 0), c(0, 1)), c(0, log(cosh(1))), tolerance = 1e-12)
 })
+
+test_that("issue 17 metrics match scikit-learn and TorchMetrics (tests/fixtures/beyond.json)", {
+  # Not keras3 constructors: reachable through metric_get() (docs/r.md).
+  f <- fixture("beyond")
+  get <- function(class_name, ...) metric_get(list(class_name = class_name, config = list(...)))
+  score <- function(m, y, p) {
+    m$update_state(y, p)
+    m$result()
+  }
+  expect_equal(score(metric_get("explained_variance"), f$y_true, f$y_pred), f$ev, tolerance = 1e-12)
+  expect_equal(score(get("ExplainedVariance", multioutput = "raw_values", num_outputs = 3), f$y_true_k, f$y_pred_k),
+               f$ev_k_raw, tolerance = 1e-11)
+  expect_equal(score(metric_get("max_error"), f$y_true, f$y_pred), f$max_error, tolerance = 1e-15)
+  expect_equal(score(get("TweedieDeviance", power = 1.5), f$y_true_pos, f$y_pred_pos), f$tweedie[["1.5"]],
+               tolerance = 1e-12)
+  expect_equal(score(metric_get("brier_score"), f$binary_true, f$binary_prob), f$brier_binary, tolerance = 1e-12)
+  expect_equal(score(get("ExpectedCalibrationError", norm = "l2"), f$binary_true, f$binary_prob), f$ece_binary$l2,
+               tolerance = 1e-12)
+})
+
+test_that("Classwise returns a named list keyed <name>_<label>", {
+  y <- matrix(c(1, 1, 1, 1, 0, 0, 1, 1, 0), nrow = 3, byrow = TRUE)
+  p <- matrix(c(0.2, 0.6, 0.7, 0.2, 0.6, 0.6, 0.6, 0.8, 0.0), nrow = 3, byrow = TRUE)
+  m <- metric_get(list(class_name = "Classwise",
+                       config = list(metric = list(class_name = "F1Score", config = list(threshold = 0.5)),
+                                     labels = c("cat", "dog", "bird"))))
+  m$update_state(y, p)
+  r <- m$result()
+  expect_true(is.list(r))
+  expect_equal(names(r), c("f1_score_cat", "f1_score_dog", "f1_score_bird"))
+  expect_equal(unlist(r, use.names = FALSE), c(0.5, 0.8, 2 / 3), tolerance = 1e-6)
+})
