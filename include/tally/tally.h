@@ -12,6 +12,7 @@
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/bootstrap.h"
 #include "tally/metrics/calibration.h"
+#include "tally/metrics/classification.h"
 #include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"

@@ -146,3 +146,45 @@ def test_r2_score_builds_outputs_from_the_first_batch(rng, tmp_path):
     path = tmp_path / "r2.tally"
     tally.save_state(r2, path)
     close(tally.load_state(path).to_metric().result(), skm.r2_score(y, p, multioutput="raw_values"))
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_classification_family_and_integer_labels(rng, classes):
+    # Issue 17: the classification family and the integer-label confusion metrics; matrix
+    # and vector results come back as numpy arrays.
+    n = 2000
+    y = rng.integers(0, classes, n)
+    p = rng.random((n, classes))
+    p = p / p.sum(1, keepdims=True)
+    pred = p.argmax(1)
+    w = rng.random(n)
+    labels = list(range(classes))
+    cm = tally.metrics.ConfusionMatrix(num_classes=classes)
+    cm.update_state(y, p, sample_weight=w)
+    got = cm.result()
+    assert isinstance(got, np.ndarray) and got.shape == (classes, classes)
+    close(got, skm.confusion_matrix(y, pred, labels=labels, sample_weight=w))
+    for cls, want in [("MatthewsCorrelationCoefficient", skm.matthews_corrcoef(y, pred, sample_weight=w)),
+                      ("BalancedAccuracy", skm.balanced_accuracy_score(y, pred, sample_weight=w)),
+                      ("CohenKappa", skm.cohen_kappa_score(y, pred, labels=labels, sample_weight=w))]:
+        m = getattr(tally.metrics, cls)(num_classes=classes)
+        m.update_state(y, p, sample_weight=w)
+        close(m.result(), want)
+    precision = tally.metrics.Precision(num_classes=classes)
+    precision.update_state(y, pred)
+    close(precision.result(), skm.precision_score(y, pred, labels=labels, average=None, zero_division=0))
+    f1 = tally.metrics.F1Score(num_classes=classes, average="macro")
+    f1.update_state(y, p)
+    close(f1.result(), skm.f1_score(y, pred, average="macro"), rel=1e-6)
+    if classes > 2:
+        auc = tally.metrics.AUC(multi_class="ovr", num_classes=classes, num_thresholds=10001)
+        auc.update_state(y, p)
+        close(auc.result(), skm.roc_auc_score(y, p, multi_class="ovr"), rel=2e-3)
+    else:
+        roc = tally.metrics.ROCCurve(num_thresholds=11)
+        roc.update_state(y, p[:, 1])
+        curve = roc.result()
+        assert isinstance(curve, np.ndarray) and curve.shape == (3, 11)
+        for t, fpr, tpr in curve.T:
+            tn, fp, fn, tp = skm.confusion_matrix(y, p[:, 1] > t, labels=[0, 1]).ravel()
+            close([fpr, tpr], [fp / (fp + tn), tp / (tp + fn)])

@@ -10,6 +10,7 @@
 #include "tally/metrics/accuracy.h"
 #include "tally/metrics/bootstrap.h"
 #include "tally/metrics/calibration.h"
+#include "tally/metrics/classification.h"
 #include "tally/metrics/classwise.h"
 #include "tally/metrics/confusion.h"
 #include "tally/metrics/correlation.h"
@@ -122,6 +123,8 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<Precision>({"precision"}, "confusion"));
   rows.push_back(catalog_entry<Recall>({"recall"}, "confusion"));
   rows.push_back(catalog_entry<AUC>({"auc"}, "confusion"));
+  rows.push_back(catalog_entry<ROCCurve>({"roc_curve"}, "confusion"));
+  rows.push_back(catalog_entry<PrecisionRecallCurve>({"precision_recall_curve", "pr_curve"}, "confusion"));
   rows.push_back(catalog_entry<SensitivityAtSpecificity>({"sensitivity_at_specificity"}, "confusion"));
   rows.push_back(catalog_entry<SpecificityAtSensitivity>({"specificity_at_sensitivity"}, "confusion"));
   rows.push_back(catalog_entry<PrecisionAtRecall>({"precision_at_recall"}, "confusion"));
@@ -135,6 +138,15 @@ std::vector<MetricInfo> builtin_catalog() {
   rows.push_back(catalog_entry<MeanIoU>({"mean_io_u", "mean_iou"}, "iou"));
   rows.push_back(catalog_entry<OneHotIoU>({"one_hot_io_u", "one_hot_iou"}, "iou"));
   rows.push_back(catalog_entry<OneHotMeanIoU>({"one_hot_mean_io_u", "one_hot_mean_iou"}, "iou"));
+  // --- classification from confusion counts (issue 17) ---
+  rows.push_back(catalog_entry<ConfusionMatrix>({"confusion_matrix"}, "classification"));
+  rows.push_back(
+      catalog_entry<MatthewsCorrelationCoefficient>({"matthews_correlation_coefficient", "mcc"}, "classification"));
+  rows.push_back(catalog_entry<CohenKappa>({"cohen_kappa"}, "classification"));
+  rows.push_back(catalog_entry<BalancedAccuracy>({"balanced_accuracy"}, "classification"));
+  rows.push_back(catalog_entry<Specificity>({"specificity"}, "classification"));
+  rows.push_back(catalog_entry<HammingLoss>({"hamming_loss"}, "classification"));
+  rows.push_back(catalog_entry<ExactMatch>({"exact_match"}, "classification"));
   // --- beyond Keras (issue 17): regression, calibration, Classwise ---
   rows.push_back(catalog_entry<ExplainedVariance>({"explained_variance", "explained_variance_score"}, "regression"));
   rows.push_back(catalog_entry<MaxError>({"max_error"}, "regression"));

@@ -75,7 +75,7 @@ std::string ConfusionMetric::shared_work_key() const {
   key += internal::str_cat("|e", confusion_.evenly_spaced, confusion_.epsilon_endpoints, "|k",
                            confusion_.top_k.value_or(-1), "|c", confusion_.class_id.value_or(-1), "|l",
                            confusion_.from_logits, confusion_.multi_label, confusion_.num_labels, "|d",
-                           dtype() == DType::kFloat64);
+                           dtype() == DType::kFloat64, "|i", confusion_.class_ids, confusion_.argmax_pred);
   for (const double w : confusion_.label_weights) {
     key += ':';
     key += std::to_string(std::bit_cast<std::uint64_t>(w));
@@ -180,6 +180,70 @@ ConfusionOptions plain_options(std::string_view owner, const std::optional<std::
   return o;
 }
 
+// Precision and Recall over integer labels (num_classes, tally extension): one column per
+// class at threshold 0.5 of one-hot rows, y_pred scores by their argmax.
+ConfusionOptions pr_options(std::string_view owner, const PrecisionRecallOptions& o) {
+  if (!o.num_classes) {
+    if (o.average != ClassAverage::kNone) {
+      throw InvalidArgument(internal::str_cat(owner, ": `average` needs `num_classes` (integer labels)"));
+    }
+    return plain_options(owner, o.thresholds, o.top_k, o.class_id);
+  }
+  if (o.thresholds || o.top_k || o.class_id) {
+    throw InvalidArgument(internal::str_cat(
+        owner,
+        ": `num_classes` (integer labels, argmax predictions) cannot be combined with thresholds, top_k or "
+        "class_id"));
+  }
+  ConfusionOptions c;
+  c.thresholds = {0.5};
+  c.class_ids = *o.num_classes;
+  c.argmax_pred = true;
+  c.multi_label = true;
+  c.num_labels = *o.num_classes;
+  return c;
+}
+
+std::vector<ConfusionCount> pr_counts(const PrecisionRecallOptions& o, ConfusionCount other) {
+  if (o.num_classes) {
+    return {ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives, ConfusionCount::kFalseNegatives};
+  }
+  return {ConfusionCount::kTruePositives, other};
+}
+
+// Per-class ratios tp / (tp + other) combined as scikit-learn's `average` (support = tp + fn).
+Tensor class_average(const std::vector<double>& tp, const std::vector<double>& other, const std::vector<double>& fn,
+                     ClassAverage average) {
+  const std::size_t n = tp.size();
+  std::vector<double> per(n);
+  double stp = 0.0, sother = 0.0, num = 0.0, den = 0.0, sum = 0.0;
+  for (std::size_t c = 0; c < n; ++c) {
+    per[c] = divide_no_nan(tp[c], tp[c] + other[c]);
+    stp += tp[c];
+    sother += other[c];
+    num += per[c] * (tp[c] + fn[c]);
+    den += tp[c] + fn[c];
+    sum += per[c];
+  }
+  switch (average) {
+    case ClassAverage::kNone:
+      return Tensor::from_vector(std::span<const double>(per));
+    case ClassAverage::kMicro:
+      return Tensor::scalar(divide_no_nan(stp, stp + sother));
+    case ClassAverage::kMacro:
+      return Tensor::scalar(n == 0 ? 0.0 : sum / static_cast<double>(n));
+    case ClassAverage::kWeighted:
+      return Tensor::scalar(divide_no_nan(num, den));
+  }
+  return Tensor::scalar(0.0);
+}
+
+const std::vector<Spelling<ClassAverage>>& class_average_spellings() {
+  static const std::vector<Spelling<ClassAverage>> spellings{
+      {"micro", ClassAverage::kMicro}, {"macro", ClassAverage::kMacro}, {"weighted", ClassAverage::kWeighted}};
+  return spellings;
+}
+
 // The spec of one count metric: they differ only in names and doc.
 MetricSpec<ConfusionCountOptions> count_spec(std::string class_name, std::string default_name, std::string doc) {
   using O = ConfusionCountOptions;
@@ -252,7 +316,15 @@ MetricSpec<PrecisionRecallOptions> pr_spec(std::string class_name, std::string d
                            "result for one). Default 0.5, or \"in the top k\" with top_k."),
           field("top_k", &O::top_k, "Only the k highest scores of each row can be positive.", rules::at_least(1)),
           field("class_id", &O::class_id, "Count only this column of multi-class inputs.", rules::at_least(0)),
-          name_and_dtype<O>()}};
+          name_and_dtype<O>(),
+          listed_when_set(field("num_classes", &O::num_classes,
+                                "tally extension: y_true holds class ids in [0, num_classes); y_pred is [N, C] scores "
+                                "(argmax) or [N] ids.",
+                                rules::at_least(1))),
+          listed_when_set(enum_field("average", &O::average,
+                                     "With num_classes: null (one per class), micro, macro or weighted (by support).",
+                                     class_average_spellings(), "one of null, \"micro\", \"macro\", \"weighted\"",
+                                     CaseFold::kExact, RuleError::kConfig, std::optional(ClassAverage::kNone)))}};
 }
 
 }  // namespace
@@ -264,10 +336,14 @@ const MetricSpec<PrecisionRecallOptions>& Precision::spec() {
 }
 
 Precision::Precision(const Options& options)
-    : ConfiguredMetric(options, plain_options(spec().class_name, options.thresholds, options.top_k, options.class_id),
-                       std::vector<ConfusionCount>{ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives}) {}
+    : ConfiguredMetric(options, pr_options(spec().class_name, options),
+                       pr_counts(options, ConfusionCount::kFalsePositives)) {}
 
 Tensor Precision::result_from(const Variables& vars) const {
+  if (options().num_classes) {
+    return class_average(count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalsePositives),
+                         count(vars, ConfusionCount::kFalseNegatives), options().average);
+  }
   return ratio_result(count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalsePositives));
 }
 
@@ -278,10 +354,14 @@ const MetricSpec<PrecisionRecallOptions>& Recall::spec() {
 }
 
 Recall::Recall(const Options& options)
-    : ConfiguredMetric(options, plain_options(spec().class_name, options.thresholds, options.top_k, options.class_id),
-                       std::vector<ConfusionCount>{ConfusionCount::kTruePositives, ConfusionCount::kFalseNegatives}) {}
+    : ConfiguredMetric(options, pr_options(spec().class_name, options),
+                       pr_counts(options, ConfusionCount::kFalseNegatives)) {}
 
 Tensor Recall::result_from(const Variables& vars) const {
+  if (options().num_classes) {
+    const std::vector<double> fn = count(vars, ConfusionCount::kFalseNegatives);
+    return class_average(count(vars, ConfusionCount::kTruePositives), fn, fn, options().average);
+  }
   return ratio_result(count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalseNegatives));
 }
 
@@ -332,6 +412,27 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
   o.thresholds.insert(o.thresholds.end(), interior.begin(), interior.end());
   o.thresholds.push_back(1.0 + kernels::kKerasEpsilon);
   o.from_logits = a.from_logits;
+  if (a.multi_class == AucMultiClass::kOvr) {
+    // One-vs-rest over integer labels (tally extension): one column per class.
+    if (!a.num_classes) throw InvalidArgument("AUC: multi_class=\"ovr\" needs `num_classes`");
+    if (a.multi_label || a.num_labels || a.label_weights) {
+      throw InvalidArgument(
+          "AUC: multi_class=\"ovr\" cannot be combined with multi_label, num_labels or label_weights");
+    }
+    const auto t = static_cast<std::int64_t>(o.thresholds.size());
+    if (*a.num_classes > kMaxStateElements / 8 / t) {
+      throw InvalidArgument(internal::str_cat("AUC: ", t, " thresholds x num_classes = ", *a.num_classes,
+                                              " x 8 counts would take the state past tally's limit of ",
+                                              kMaxStateElements, " elements"));
+    }
+    o.multi_label = true;
+    o.num_labels = *a.num_classes;
+    o.class_ids = *a.num_classes;
+    return o;
+  }
+  if (a.num_classes || a.average != ClassAverage::kMacro) {
+    throw InvalidArgument("AUC: `num_classes` and `average` apply to multi_class=\"ovr\" only");
+  }
   if (a.num_labels && !a.multi_label) {
     throw InvalidArgument("AUC: `num_labels` is set but `multi_label` is False; pass multi_label=True");
   }
@@ -399,7 +500,18 @@ const MetricSpec<AucOptions>& AUC::spec() {
                 "Label columns of a multi-label AUC, fixing its state before the first batch.", rules::at_least(1)),
           field("label_weights", &O::label_weights,
                 "Non-negative weight per label: while counting, or in the final average when multi_label."),
-          field("from_logits", &O::from_logits, "y_pred holds logits (a sigmoid is applied first).")}};
+          field("from_logits", &O::from_logits, "y_pred holds logits (a sigmoid is applied first)."),
+          listed_when_set(
+              enum_field("multi_class", &O::multi_class,
+                         "tally extension: \"ovr\" scores integer labels one-vs-rest against [N, C] scores.",
+                         {{"ovr", AucMultiClass::kOvr}}, "one of null, \"ovr\"", CaseFold::kLower, RuleError::kConfig,
+                         std::optional(AucMultiClass::kNone))),
+          listed_when_set(field("num_classes", &O::num_classes, "With multi_class=\"ovr\": the classes of y_true.",
+                                rules::at_least(2))),
+          listed_when_set(enum_field("average", &O::average,
+                                     "With multi_class=\"ovr\": macro, or weighted by class support.",
+                                     {{"macro", ClassAverage::kMacro}, {"weighted", ClassAverage::kWeighted}},
+                                     "one of \"macro\", \"weighted\"", CaseFold::kLower))}};
   return spec;
 }
 
@@ -458,7 +570,17 @@ Tensor AUC::result_from(const Variables& vars) const {
     }
     by_label[l] = area;
   }
-  if (!options().multi_label) return Tensor::scalar(by_label[0]);
+  if (!confusion_options().multi_label) return Tensor::scalar(by_label[0]);
+  if (options().multi_class == AucMultiClass::kOvr && options().average == ClassAverage::kWeighted) {
+    // Weighted by support: positives of each class (tp + fn at any threshold).
+    double num = 0.0, den = 0.0;
+    for (std::size_t l = 0; l < L; ++l) {
+      const double support = tp[at(0, l)] + fn[at(0, l)];
+      num += by_label[l] * support;
+      den += support;
+    }
+    return Tensor::scalar(divide_no_nan(num, den));
+  }
   if (options().label_weights) {
     double num = 0.0, den = 0.0;
     for (std::size_t l = 0; l < L && l < options().label_weights->size(); ++l) {
@@ -470,6 +592,89 @@ Tensor AUC::result_from(const Variables& vars) const {
   double mean = 0.0;
   for (const double a : by_label) mean += a;
   return Tensor::scalar(mean / static_cast<double>(L));
+}
+
+// --- curves ----------------------------------------------------------------------------------
+
+namespace {
+
+// AUC's grid and counts for a curve of `num_thresholds` points.
+ConfusionOptions curve_confusion(const CurveOptions& c) {
+  AucOptions a;
+  a.num_thresholds = c.num_thresholds;
+  return auc_confusion(a);
+}
+
+const std::vector<ConfusionCount>& all_counts() {
+  static const std::vector<ConfusionCount> counts{ConfusionCount::kTruePositives, ConfusionCount::kFalsePositives,
+                                                  ConfusionCount::kTrueNegatives, ConfusionCount::kFalseNegatives};
+  return counts;
+}
+
+MetricSpec<CurveOptions> curve_spec(std::string class_name, std::string default_name, std::string doc) {
+  using O = CurveOptions;
+  return MetricSpec<O>{
+      std::move(class_name),
+      std::move(default_name),
+      std::move(doc),
+      Direction::kNone,
+      InputContract{"binary", "probabilities", {1, 2, 3}},
+      "matrix",
+      OptionTable<O>{field("num_thresholds", &O::num_thresholds,
+                           "Points of the curve: 0 - eps, i / (T - 1) for 0 < i < T - 1, and 1 + eps (as AUC's grid).",
+                           rules::at_least(2)),
+                     name_and_dtype<O>()}};
+}
+
+// Rows: thresholds, then x(tp, fp, tn, fn) and y(...) at each threshold.
+template <class X, class Y>
+Tensor curve_result(const ConfusionMetric& m, const std::vector<double>& tp, const std::vector<double>& fp,
+                    const std::vector<double>& tn, const std::vector<double>& fn, X x, Y y) {
+  const std::vector<double>& t = m.confusion_options().thresholds;
+  const std::size_t T = t.size();
+  std::vector<double> out(3 * T);
+  for (std::size_t i = 0; i < T; ++i) {
+    out[i] = t[i];
+    out[T + i] = x(tp[i], fp[i], tn[i], fn[i]);
+    out[2 * T + i] = y(tp[i], fp[i], tn[i], fn[i]);
+  }
+  return Tensor::from_vector(std::span<const double>(out), Shape{3, static_cast<std::int64_t>(T)});
+}
+
+}  // namespace
+
+const MetricSpec<CurveOptions>& ROCCurve::spec() {
+  static const MetricSpec<CurveOptions> spec =
+      curve_spec("ROCCurve", "roc_curve", "ROC curve: [thresholds; fpr; tpr], a [3, num_thresholds] matrix.");
+  return spec;
+}
+
+ROCCurve::ROCCurve(const Options& options) : ConfiguredMetric(options, curve_confusion(options), all_counts()) {}
+
+Tensor ROCCurve::result_from(const Variables& vars) const {
+  return curve_result(
+      *this, count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalsePositives),
+      count(vars, ConfusionCount::kTrueNegatives), count(vars, ConfusionCount::kFalseNegatives),
+      [](double, double fp, double tn, double) { return divide_no_nan(fp, fp + tn); },
+      [](double tp, double, double, double fn) { return divide_no_nan(tp, tp + fn); });
+}
+
+const MetricSpec<CurveOptions>& PrecisionRecallCurve::spec() {
+  static const MetricSpec<CurveOptions> spec =
+      curve_spec("PrecisionRecallCurve", "precision_recall_curve",
+                 "Precision-recall curve: [thresholds; precision; recall], a [3, num_thresholds] matrix.");
+  return spec;
+}
+
+PrecisionRecallCurve::PrecisionRecallCurve(const Options& options)
+    : ConfiguredMetric(options, curve_confusion(options), all_counts()) {}
+
+Tensor PrecisionRecallCurve::result_from(const Variables& vars) const {
+  return curve_result(
+      *this, count(vars, ConfusionCount::kTruePositives), count(vars, ConfusionCount::kFalsePositives),
+      count(vars, ConfusionCount::kTrueNegatives), count(vars, ConfusionCount::kFalseNegatives),
+      [](double tp, double fp, double, double) { return tp + fp == 0.0 ? 1.0 : tp / (tp + fp); },
+      [](double tp, double, double, double fn) { return divide_no_nan(tp, tp + fn); });
 }
 
 // --- X at Y ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "internal/check.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/class_confusion.h"
 #include "metrics/kernels/f_score_counts.h"
 
 namespace tally::metrics {
@@ -110,13 +111,37 @@ FScoreMetric::FScoreMetric(std::string name, DType dtype, FScoreAverage average,
   for (const char* var : kVariableNames) add_variable(var, shape);
 }
 
-void FScoreMetric::accumulate(Variables& vars, const Batch& batch) const {
+void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
   const std::string me = str_cat(class_name(), " \"", name(), "\"");
+  // 0. Integer labels (tally extension, docs/keras-differences.md §18): with num_classes, y_true of class ids [N] (or
+  // [N, 1]) becomes one-hot rows, and y_pred [N] ids or [N, C] scores become one-hot rows of the predicted class
+  // (argmax, ties to the first index, unless a threshold is set), as scikit-learn scores labels.
+  Batch batch = input;
+  Tensor truth_rows, pred_rows;
+  const bool ids =
+      num_classes_ && input.y_true.has_value() &&
+      (input.y_true.ndim() == 1 || (input.y_true.ndim() == 2 && input.y_true.shape()[1] == 1 && *num_classes_ > 1));
+  if (ids) {
+    internal::check_present(me, "y_pred", input.y_pred);
+    truth_rows = kernels::one_hot_ids(me, "y_true", input.y_true, *num_classes_);
+    batch.y_true = truth_rows.view();
+    TensorView pred = input.y_pred;
+    if (pred.ndim() == 2 && pred.shape()[1] == 1 && *num_classes_ > 1) pred = pred.squeeze(1);
+    if (pred.ndim() == 1) {
+      pred_rows = kernels::one_hot_ids(me, "y_pred", pred, *num_classes_);
+      batch.y_pred = pred_rows.view();
+    } else if (pred.ndim() == 2 && pred.shape()[1] == *num_classes_ && !threshold_) {
+      pred_rows = kernels::one_hot_argmax(me, "y_pred", pred);
+      batch.y_pred = pred_rows.view();
+    }
+  }
   // 1. Validate everything before computing or writing.
   internal::check_present(me, "y_true", batch.y_true);
   internal::check_present(me, "y_pred", batch.y_pred);
   if (batch.y_true.ndim() != 2 || batch.y_pred.ndim() != 2) {
-    throw ShapeError(str_cat(me, ": expects 2D inputs of shape (batch_size, num_classes); received y_true shape ",
+    throw ShapeError(str_cat(me,
+                             ": expects 2D inputs of shape (batch_size, num_classes), or class ids [N] with the "
+                             "num_classes option; received y_true shape ",
                              shape_string(batch.y_true.shape()), ", y_pred shape ",
                              shape_string(batch.y_pred.shape())));
   }

@@ -132,6 +132,51 @@ TEST(Eval, MultiOutputRegressionDefaultsReportPerOutput) {
   EXPECT_EQ(notices[0].rfind("no --metric given; regression task, using mean_squared_error", 0), 0u) << notices[0];
 }
 
+TEST(Eval, IntegerLabelsGetMacroF1AndOneVsRestAuc) {
+  // Issue 20.3. Scores: the defaults add the integer-label macro F1 and one-vs-rest AUC.
+  const std::string scores = temp_csv("ids_scores.csv",
+                                      "y,p0,p1,p2\n0,0.8,0.1,0.1\n1,0.2,0.7,0.1\n2,0.2,0.5,0.3\n0,0.6,0.3,0.1\n"
+                                      "1,0.1,0.3,0.6\n2,0.1,0.2,0.7\n");
+  EvalOptions o;
+  o.y_true = scores + ":y";
+  o.y_pred = scores + ":p0,p1,p2";
+  std::vector<std::string> notices;
+  o.notice = [&](const std::string& line) { notices.push_back(line); };
+  const EvalResult r = run_eval(o);
+  EXPECT_EQ(r.task, Task::kMulticlass);
+  std::vector<std::string> names;
+  for (const auto& m : r.metrics) names.push_back(m->name());
+  EXPECT_EQ(names, (std::vector<std::string>{"sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+                                             "f1_score_macro", "auc_ovr"}));
+  // argmax predictions 0 1 1 0 2 2 against 0 1 2 0 1 2: sklearn f1_score(average="macro") = 2/3.
+  EXPECT_NEAR(r.metrics[2]->value(), 2.0 / 3.0, 1e-6);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0],
+            "no --metric given; multiclass task, using sparse_categorical_accuracy, sparse_categorical_crossentropy, "
+            "f1_score_macro, auc_ovr");
+  // --num-classes must agree with the score columns.
+  o.num_classes = 4;
+  const std::string mismatch = eval_error(o);
+  EXPECT_EQ(mismatch.rfind("--num-classes 4 but ", 0), 0u) << mismatch;
+  EXPECT_NE(mismatch.find(" has 3 score columns"), std::string::npos) << mismatch;
+  // Predicted ids (one column) with --num-classes: accuracy, macro F1 and MCC (sklearn: 0.5).
+  const std::string ids = temp_csv("ids_ids.csv", "y,p\n0,0\n1,1\n2,1\n0,0\n1,2\n2,2\n");
+  EvalOptions i;
+  i.y_true = ids + ":y";
+  i.y_pred = ids + ":p";
+  i.num_classes = 3;
+  const EvalResult r2 = run_eval(i);
+  ASSERT_EQ(r2.metrics.size(), 3u);
+  EXPECT_EQ(r2.metrics[0]->name(), "accuracy");
+  EXPECT_NEAR(r2.metrics[0]->value(), 4.0 / 6.0, 1e-12);
+  EXPECT_NEAR(r2.metrics[1]->value(), 2.0 / 3.0, 1e-6);
+  EXPECT_EQ(r2.metrics[2]->name(), "matthews_correlation_coefficient");
+  EXPECT_NEAR(r2.metrics[2]->value(), 0.5, 1e-12);
+  // Without --num-classes the same files are a regression (labels are not all 0/1).
+  i.num_classes = 0;
+  EXPECT_EQ(run_eval(i).task, Task::kRegression);
+}
+
 TEST(Eval, MetricErrorsNameTheFilesAndTheGlobalRow) {
   std::string text = "y,p0,p1\n";
   for (int r = 0; r < 30; ++r) text += (r == 23 ? "5" : std::to_string(r % 2)) + ",0.4,0.6\n";

@@ -474,6 +474,60 @@ def test_default_metric_notice_and_help():
         assert text in out, (text, out)
 
 
+def test_integer_labels_get_f1_and_one_vs_rest_auc():
+    # 20.3: integer labels with (N, C) scores get the integer-label macro F1 and one-vs-rest
+    # AUC in the defaults; predicted ids with --num-classes get accuracy, F1 and MCC; the
+    # report's per-class curves come from the integer labels.
+    import sklearn.metrics as skm
+    rng = np.random.default_rng(203)
+    n, c = 400, 4
+    y = rng.integers(0, c, n)
+    s = rng.dirichlet(np.ones(c), n)
+    s[np.arange(n), y] += 0.4
+    s = np.round(s / s.sum(1, keepdims=True), 4)
+    t, p = save("ids_t.npy", y.astype(np.int64)), save("ids_p.npy", s)
+    code, out, err = run("eval", "--y-true", t, "--y-pred", p, "--format", "json")
+    assert code == 0, err
+    assert "f1_score_macro" in err and "auc_ovr" in err, err
+    got = json.loads(out)["metrics"]
+    want_f1 = skm.f1_score(y, s.argmax(1), average="macro")
+    assert abs(got["f1_score_macro"] - want_f1) < 1e-6, (got, want_f1)
+    want_auc = skm.roc_auc_score(y, s / s.sum(1, keepdims=True), multi_class="ovr")
+    assert abs(got["auc_ovr"] - want_auc) < 5e-3, (got, want_auc)  # 200 thresholds: binning error
+    # --num-classes must agree with the score columns.
+    code, _, err = run("eval", "--y-true", t, "--y-pred", p, "--num-classes", "5")
+    assert code == 2 and "--num-classes 5 but" in err, err
+    # Predicted ids (one column) need --num-classes; then accuracy, F1 and MCC over the ids.
+    ids = save("ids_pred.npy", s.argmax(1).astype(np.int64))
+    code, out, err = run("eval", "--y-true", t, "--y-pred", ids, "--num-classes", str(c), "--format", "json")
+    assert code == 0, err
+    got = json.loads(out)["metrics"]
+    assert abs(got["accuracy"] - skm.accuracy_score(y, s.argmax(1))) < 1e-9, got
+    assert abs(got["f1_score_macro"] - want_f1) < 1e-6, got
+    assert abs(got["matthews_correlation_coefficient"] - skm.matthews_corrcoef(y, s.argmax(1))) < 1e-9, got
+    # The report over integer labels draws one ROC curve per class.
+    report = path("ids_report.html")
+    code, _, err = run("eval", "--y-true", t, "--y-pred", p, "--report", report)
+    assert code == 0, err
+    text = open(report, encoding="utf-8").read()
+    for k in range(c):
+        assert f"class {k} (AUC" in text, k
+
+
+def test_binary_report_curves_are_the_curve_metrics():
+    # Issue 17: the binary report draws tally's ROCCurve / PrecisionRecallCurve (1001
+    # thresholds), so its ROC AUC is AUC over the same grid.
+    import re
+    t, p = os.path.join(DATA, "breast_cancer_y_true.npy"), os.path.join(DATA, "breast_cancer_y_pred.npy")
+    report = path("bc_curves.html")
+    code, _, err = run("eval", "--y-true", t, "--y-pred", p, "--report", report)
+    assert code == 0, err
+    shown = float(re.search(r"ROC AUC ([0-9.]+)", open(report, encoding="utf-8").read()).group(1))
+    auc = evaluate("--y-true", t, "--y-pred", p, "-m",
+                   '{"class_name": "AUC", "config": {"num_thresholds": 1001, "dtype": "float64"}}')["metrics"]
+    assert abs(shown - list(auc.values())[0]) <= 5e-5, (shown, auc)
+
+
 def test_bash_completion_and_man_page():
     # 20.7: the completion script completes options and metric names; help2man's page exists
     # beside the binary when help2man was found at build time.

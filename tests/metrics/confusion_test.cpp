@@ -417,7 +417,9 @@ TEST(ConfusionFamily, DescribedFromItsSpec) {
   const Json auc = describe("auc");
   EXPECT_EQ(keys(auc),
             (std::vector<std::string>{"num_thresholds", "curve", "summation_method", "name", "dtype", "thresholds",
-                                      "multi_label", "num_labels", "label_weights", "from_logits"}));
+                                      "multi_label", "num_labels", "label_weights", "from_logits",
+                                      // tally extensions (docs/keras-differences.md §18), listed when set
+                                      "multi_class", "num_classes", "average"}));
   EXPECT_EQ(auc["options"][1]["choices"], Json::parse(R"(["ROC", "PR", "PRGAIN"])"));
   EXPECT_EQ(auc["options"][0]["default"], 200);
   const Json sensitivity = describe("SensitivityAtSpecificity");
@@ -426,7 +428,7 @@ TEST(ConfusionFamily, DescribedFromItsSpec) {
   EXPECT_EQ(sensitivity["options"][0]["required"], true);
   EXPECT_EQ(sensitivity["options"][0]["rule"], "in [0, 1]");
   EXPECT_EQ(keys(describe("precision")),
-            (std::vector<std::string>{"thresholds", "top_k", "class_id", "name", "dtype"}));
+            (std::vector<std::string>{"thresholds", "top_k", "class_id", "name", "dtype", "num_classes", "average"}));
   EXPECT_EQ(describe("true_positives")["direction"], "none");
   EXPECT_EQ(TruePositives().direction(), Direction::kNone);
   EXPECT_EQ(Recall().direction(), Direction::kHigherIsBetter);

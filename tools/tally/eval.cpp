@@ -269,6 +269,7 @@ TaskInference infer(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe
     }
     one_hot = one_hot && row_sum == 1.0;
   }
+  out.integer_labels = true_cols == 1 && integral;
   if (pred_cols > 1) {
     if (true_cols == 1 && integral) {
       out.task = Task::kMulticlass;
@@ -300,6 +301,44 @@ TaskInference infer(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe
   if (binary && true_cols != 1) {
     out.conflict =
         fmt::format("{} has {} label columns for one score column in {}", y_true.path(), true_cols, y_pred.path());
+  }
+  return out;
+}
+
+void apply_num_classes(TaskInference& inferred, std::int64_t num_classes, std::int64_t pred_cols, ArraySource& y_true,
+                       ArraySource& y_pred) {
+  if (num_classes <= 0) return;
+  if (pred_cols > 1) {
+    if (pred_cols != num_classes) {
+      throw InputError(
+          fmt::format("--num-classes {} but {} has {} score columns", num_classes, y_pred.path(), pred_cols));
+    }
+    return;
+  }
+  if (!inferred.integer_labels) {
+    throw InputError(fmt::format("--num-classes {}: {} does not hold integer class labels (one per row)", num_classes,
+                                 y_true.path()));
+  }
+  inferred.task = Task::kMulticlass;
+  inferred.classes = num_classes;
+  inferred.sparse_labels = false;
+  inferred.predicted_ids = true;
+  inferred.conflict.clear();
+}
+
+std::vector<std::string> integer_label_metrics(const TaskInference& inferred) {
+  const std::int64_t c = inferred.classes;
+  std::vector<std::string> out;
+  if (inferred.predicted_ids) out.emplace_back("accuracy");
+  out.push_back(fmt::format(
+      R"({{"class_name": "F1Score", "config": {{"name": "f1_score_macro", "average": "macro", "num_classes": {}}}}})",
+      c));
+  if (inferred.predicted_ids) {
+    out.push_back(
+        fmt::format(R"({{"class_name": "MatthewsCorrelationCoefficient", "config": {{"num_classes": {}}}}})", c));
+  } else {
+    out.push_back(fmt::format(
+        R"({{"class_name": "AUC", "config": {{"name": "auc_ovr", "multi_class": "ovr", "num_classes": {}}}}})", c));
   }
   return out;
 }
@@ -377,7 +416,11 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
 
   EvalResult out;
   out.samples = y_true->rows();
-  const TaskInference inferred = infer(*y_true, *y_pred);
+  TaskInference inferred = infer(*y_true, *y_pred);
+  apply_num_classes(inferred, options.num_classes, columns_of(*y_pred), *y_true, *y_pred);
+  if (inferred.predicted_ids && options.make_extra) {
+    throw InputError("--report needs one score column per class; --y-pred holds predicted class ids");
+  }
   out.task = inferred.task;
   std::vector<std::string> specs = options.metrics;
   if (specs.empty()) {
@@ -385,10 +428,13 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
       throw InputError(inferred.conflict + "; choose metrics with --metric, or fix the files");
     }
     specs = default_metrics(out.task, columns_of(*y_pred));
-    // With sparse labels the sparse variants of the one-hot defaults apply.
+    // With sparse labels the sparse variants of the one-hot defaults apply, and the
+    // integer-label F1 and one-vs-rest AUC over the class ids (docs/cli.md).
     if (out.task == Task::kMulticlass && inferred.sparse_labels) {
       for (std::string& s : specs) s = "sparse_" + s;
+      for (std::string& s : integer_label_metrics(inferred)) specs.push_back(std::move(s));
     }
+    if (inferred.predicted_ids) specs = integer_label_metrics(inferred);
     // Defaults name catalog metrics; a build without some family still evaluates the rest.
     std::erase_if(specs,
                   [](const std::string& spec) { return spec.front() != '{' && !metrics::find(spec).has_value(); });
@@ -410,7 +456,7 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
       throw InvalidArgument(
           fmt::format("two metrics are named \"{}\"; give one a different \"name\" in its JSON spec", m->name()));
     }
-    const bool probs = out.task != Task::kRegression && expects_probabilities(*m);
+    const bool probs = out.task != Task::kRegression && !inferred.predicted_ids && expects_probabilities(*m);
     if (options.from_logits && probs) given_probabilities.push_back(m->name());
     wants_probabilities.push_back(probs);
     out.metrics.push_back(std::move(m));
@@ -422,7 +468,10 @@ EvalResult run_eval(EvalOptions options, const Participation& participation) {
         fmt::format("rank {} is outside a world of {}", participation.rank, participation.world_size));
   }
   if (!out.default_specs.empty()) {
-    say(fmt::format("no --metric given; {} task, using {}", task_name(out.task), fmt::join(out.default_specs, ", ")));
+    // By name: a default given as a JSON spec (integer-label F1, per-output R²) reads as its name.
+    std::vector<std::string> chosen;
+    for (const auto& m : out.metrics) chosen.push_back(m->name());
+    say(fmt::format("no --metric given; {} task, using {}", task_name(out.task), fmt::join(chosen, ", ")));
   }
   const bool softmax = out.task == Task::kMulticlass;
   if (options.from_logits) {

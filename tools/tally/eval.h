@@ -33,8 +33,10 @@ struct Participation {
 /// and one-vs-rest AUC) are added here and in default_metrics.
 struct TaskInference {
   Task task = Task::kRegression;
-  std::int64_t classes = 0;    ///< score columns of a classification task
-  bool sparse_labels = false;  ///< one integer label per row with (N, C) scores
+  std::int64_t classes = 0;     ///< score columns of a classification task
+  bool sparse_labels = false;   ///< one integer label per row with (N, C) scores
+  bool integer_labels = false;  ///< every probed label is a whole number >= 0
+  bool predicted_ids = false;   ///< y_pred holds class ids (one column), set by --num-classes
   /// Non-empty when the files fit no task (e.g. integer labels beyond the score columns):
   /// what was seen, said instead of guessing when default metrics are asked for.
   std::string conflict;
@@ -50,7 +52,10 @@ struct EvalOptions {
   std::int64_t batch_size = 1 << 16;
   char delimiter = '\0';     ///< CSV delimiter; '\0' detects it
   bool from_logits = false;  ///< --y-pred holds logits (see run_eval)
-  bool progress = false;     ///< draw a progress bar on stderr (only when stderr is a terminal)
+  /// --num-classes: the classes of integer labels; 0: read from the score columns. With one
+  /// y_pred column of integers it makes the task multiclass with predicted ids.
+  std::int64_t num_classes = 0;
+  bool progress = false;  ///< draw a progress bar on stderr (only when stderr is a terminal)
   /// Receives one-line notices for stderr (defaults chosen, logits handled, scores outside
   /// [0, 1]); called before the progress bar starts, except the score-range warning.
   std::function<void(const std::string&)> notice;
@@ -90,6 +95,15 @@ std::string score_range_warning(const EvalResult& result, bool from_logits);
 
 /// Infers the task from shapes and the labels of the first rows (at most `probe_rows`).
 TaskInference infer(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_rows = 100000);
+
+/// --num-classes: checks it against score columns, or (one y_pred column, integer labels)
+/// turns the task into multiclass with predicted class ids; InputError when it fits neither.
+void apply_num_classes(TaskInference& inferred, std::int64_t num_classes, std::int64_t pred_cols, ArraySource& y_true,
+                       ArraySource& y_pred);
+
+/// The integer-label defaults added for class ids: macro F1 and one-vs-rest AUC over (N, C)
+/// scores; accuracy, macro F1 and MCC over predicted ids.
+std::vector<std::string> integer_label_metrics(const TaskInference& inferred);
 
 /// infer(...).task.
 Task infer_task(ArraySource& y_true, ArraySource& y_pred, std::int64_t probe_rows = 100000);

@@ -16,6 +16,7 @@
 
 #include "report.h"
 #include "tally/metrics/classwise.h"
+#include "tally/metrics/confusion.h"
 #include "tally/version.h"
 
 namespace tally::cli {
@@ -545,8 +546,39 @@ std::vector<std::unique_ptr<Metric>> make_report_summary(Task task, std::int64_t
   }
   std::vector<std::unique_ptr<Metric>> out;
   out.push_back(std::make_unique<DataSummary>(task, columns, ranges));
+  if (task == Task::kBinary || task == Task::kMultilabel) {
+    // The binary (and flattened multi-label) curves come from the library's curve metrics,
+    // counted like AUC over kCurveBins + 1 thresholds (docs/metrics.md, "Curves").
+    metrics::CurveOptions curve;
+    curve.num_thresholds = DataSummary::kCurveBins + 1;
+    curve.dtype = DType::kFloat64;
+    curve.name = "report_roc_curve";
+    out.push_back(std::make_unique<metrics::ROCCurve>(curve));
+    curve.name = "report_pr_curve";
+    out.push_back(std::make_unique<metrics::PrecisionRecallCurve>(curve));
+  }
   return out;
 }
+
+namespace {
+
+// The curve of a ROCCurve / PrecisionRecallCurve result ([3, T], thresholds ascending) as
+// points from the highest threshold down, and the trapezoid area under them.
+Curve curve_from_metrics(const Metric& roc, const Metric& pr) {
+  Curve c;
+  const std::vector<double> r = roc.result().to_doubles();
+  const std::vector<double> p = pr.result().to_doubles();
+  const std::size_t t = r.size() / 3;
+  for (std::size_t i = t; i-- > 0;) {
+    const std::pair<double, double> point{r[t + i], r[2 * t + i]};
+    if (!c.roc.empty()) c.roc_auc += (point.first - c.roc.back().first) * (point.second + c.roc.back().second) / 2.0;
+    c.roc.push_back(point);
+    c.pr.emplace_back(p[2 * t + i], p[t + i]);
+  }
+  return c;
+}
+
+}  // namespace
 
 std::string render_html_report(const EvalResult& result, const std::string& title) {
   std::ostringstream h;
@@ -586,8 +618,12 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
   }
 
   const DataSummary* summary = nullptr;
+  const Metric* roc_curve = nullptr;
+  const Metric* pr_curve = nullptr;
   for (const auto& m : result.extra) {
-    if ((summary = dynamic_cast<const DataSummary*>(m.get())) != nullptr) break;
+    if (const auto* d = dynamic_cast<const DataSummary*>(m.get())) summary = d;
+    if (m->class_name() == "ROCCurve") roc_curve = m.get();
+    if (m->class_name() == "PrecisionRecallCurve") pr_curve = m.get();
   }
   std::string footnote = "the metric table is exact.";
   if (summary != nullptr) {
@@ -650,7 +686,10 @@ std::string render_html_report(const EvalResult& result, const std::string& titl
       Series roc, pr;
       for (std::int64_t k = 0; k < curves; ++k) {
         const auto b = static_cast<std::size_t>(k * DataSummary::kCurveBins);
-        const Curve c = curve_from(pos.subspan(b, DataSummary::kCurveBins), neg.subspan(b, DataSummary::kCurveBins));
+        const Curve c =
+            curves == 1 && roc_curve != nullptr && pr_curve != nullptr
+                ? curve_from_metrics(*roc_curve, *pr_curve)
+                : curve_from(pos.subspan(b, DataSummary::kCurveBins), neg.subspan(b, DataSummary::kCurveBins));
         const std::string name = curves == 1 ? fmt::format("ROC AUC {:.4f} (binned)", c.roc_auc)
                                              : fmt::format("class {} (AUC {:.3f})", k, c.roc_auc);
         roc.emplace_back(name, c.roc);

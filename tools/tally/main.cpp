@@ -33,6 +33,7 @@ struct EvalArgs {
   std::vector<std::string> metrics;
   std::int64_t batch_size = 1 << 16;
   int threads = 0;
+  std::int64_t num_classes = 0;
   bool from_logits = false;
   std::vector<std::string> slices, crosses;
   std::int64_t min_slice_size = 0, max_slices = tally::kDefaultMaxSlices;
@@ -52,7 +53,10 @@ constexpr const char* kEvalFooter = R"(Without --metric, tally reads the shapes 
   binary      labels all 0/1, one score column: binary_accuracy, precision, recall, auc
   multiclass  integer labels with one score column per class, or one-hot labels:
               (sparse_)categorical_accuracy, top_k_categorical_accuracy (more than 5
-              classes), (sparse_)categorical_crossentropy
+              classes), (sparse_)categorical_crossentropy; integer labels add the
+              macro F1 and one-vs-rest AUC over their class ids. Integer labels
+              with predicted class ids (one column) need --num-classes: accuracy,
+              macro F1, matthews_correlation_coefficient
   multilabel  0/1 labels, one per score column: the binary set, over every element
   regression  anything else: mean_squared_error, mean_absolute_error,
               root_mean_squared_error, r2_score (plus per-output r2 for several outputs)
@@ -108,6 +112,7 @@ int do_eval(const EvalArgs& args) {
   if (args.min_slice_size < 0) {
     throw tally::InvalidArgument(fmt::format("--min-slice-size must be >= 0; received {}", args.min_slice_size));
   }
+  options.num_classes = args.num_classes;
   options.progress = true;
   options.notice = [](const std::string& line) { std::fprintf(stderr, "tally: %s\n", line.c_str()); };
   if (!args.report.empty()) options.make_extra = tally::cli::make_report_summary;
@@ -253,6 +258,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval->add_option("--sort-slices", eval_args.sort_slices, "Sort slices by this metric, worst first");
   eval->add_option("--report", eval_args.report, "Write a self-contained HTML report to this file");
+  eval->add_option("--num-classes", eval_args.num_classes,
+                   "Classes of integer labels, when the files do not say (predicted ids rather than one score "
+                   "column per class); with score columns it must equal their count")
+      ->check(CLI::PositiveNumber);
 
   std::string list_format = "table";
   CLI::App* list = app.add_subcommand("list", "List every metric with its names, config keys and defaults");

@@ -14,6 +14,11 @@
 //
 // Metrics of a MetricCollection with the same thresholds, top_k and class_id compute their
 // counts once per batch (shared_work_key).
+//
+// tally extensions: integer labels for Precision / Recall (num_classes, average) and
+// one-vs-rest AUC (multi_class="ovr"), counted as one-hot rows by the same kernel
+// (docs/keras-differences.md §18); ROCCurve and PrecisionRecallCurve return the [3, T]
+// curve over AUC's grid (docs/metrics.md, "Curves").
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +42,11 @@ struct ConfusionOptions {
   std::vector<double> label_weights;     ///< per-column weights while counting (AUC, not multi-label)
   std::int64_t num_labels = 1;           ///< columns counted separately (AUC multi_label), 1 otherwise
   bool multi_label = false;
+  /// > 0 (tally extension): y_true holds class ids in [0, class_ids), counted one-vs-rest per
+  /// class as one-hot rows (with multi_label and num_labels = class_ids); y_pred is [N, C]
+  /// scores or [N] predicted ids (docs/keras-differences.md §18).
+  std::int64_t class_ids = 0;
+  bool argmax_pred = false;  ///< with class_ids: [N, C] scores count as the one-hot of their argmax
 };
 
 /// Which count a TruePositives-style metric accumulates.
@@ -104,6 +114,9 @@ TALLY_CONFUSION_COUNT_CLASS(TrueNegatives)
 TALLY_CONFUSION_COUNT_CLASS(FalseNegatives)
 #undef TALLY_CONFUSION_COUNT_CLASS
 
+/// How Precision and Recall over integer labels combine their classes (tally extension).
+enum class ClassAverage : std::uint8_t { kNone, kMicro, kMacro, kWeighted };
+
 /// Options of Precision and Recall.
 struct PrecisionRecallOptions {
   std::optional<std::vector<double>> thresholds;  ///< each in [0, 1]; null: 0.5, or "in the top k" with top_k
@@ -111,6 +124,10 @@ struct PrecisionRecallOptions {
   std::optional<std::int64_t> class_id;           ///< >= 0: count only this column
   std::string name;                               ///< empty: the class's default name
   DType dtype = DType::kFloat32;
+  /// tally extension: y_true holds class ids in [0, num_classes), y_pred [N, C] scores (argmax)
+  /// or [N] ids; listed in configs only when set.
+  std::optional<std::int64_t> num_classes;
+  ClassAverage average = ClassAverage::kNone;  ///< with num_classes: null (per class), micro, macro, weighted
 };
 
 /// Keras Precision: tp / (tp + fp) per threshold (0 where nothing is predicted positive).
@@ -122,7 +139,8 @@ class Precision : public ConfiguredMetric<Precision, PrecisionRecallOptions, Con
                      std::optional<std::int64_t> top_k = std::nullopt,
                      std::optional<std::int64_t> class_id = std::nullopt, std::string name = {},
                      DType dtype = DType::kFloat32)
-      : Precision(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype}) {}
+      : Precision(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype, std::nullopt,
+                          ClassAverage::kNone}) {}
   /// Class name, default name, doc, direction, inputs and options, declared once.
   static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;
@@ -136,7 +154,8 @@ class Recall : public ConfiguredMetric<Recall, PrecisionRecallOptions, Confusion
   explicit Recall(std::optional<std::vector<double>> thresholds = std::nullopt,
                   std::optional<std::int64_t> top_k = std::nullopt, std::optional<std::int64_t> class_id = std::nullopt,
                   std::string name = {}, DType dtype = DType::kFloat32)
-      : Recall(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype}) {}
+      : Recall(Options{std::move(thresholds), top_k, class_id, std::move(name), dtype, std::nullopt,
+                       ClassAverage::kNone}) {}
   /// Class name, default name, doc, direction, inputs and options, declared once.
   static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;
@@ -146,6 +165,9 @@ class Recall : public ConfiguredMetric<Recall, PrecisionRecallOptions, Confusion
 enum class AucCurve : std::uint8_t { kROC, kPR, kPRGain };
 /// How AUC sums rectangles between thresholds.
 enum class AucSummation : std::uint8_t { kInterpolation, kMinoring, kMajoring };
+
+/// AUC over integer labels (tally extension): none (Keras) or one-vs-rest.
+enum class AucMultiClass : std::uint8_t { kNone, kOvr };
 
 /// Options of AUC, one field per Keras config key.
 struct AucOptions {
@@ -159,6 +181,11 @@ struct AucOptions {
   std::optional<std::int64_t> num_labels;  ///< required to fix the state of a multi-label AUC up front
   std::optional<std::vector<double>> label_weights;
   bool from_logits = false;
+  /// tally extension: "ovr" counts integer labels one-vs-rest (with num_classes), as
+  /// scikit-learn's roc_auc_score(multi_class="ovr"); empty: Keras's binary / multi-label AUC.
+  AucMultiClass multi_class = AucMultiClass::kNone;
+  std::optional<std::int64_t> num_classes;      ///< with multi_class="ovr": classes of y_true
+  ClassAverage average = ClassAverage::kMacro;  ///< with multi_class="ovr": macro or weighted (by support)
 };
 
 /// Keras AUC over ROC, PR (Davis-Goadrich interpolation) or PR-gain curves.
@@ -166,6 +193,35 @@ class AUC : public ConfiguredMetric<AUC, AucOptions, ConfusionMetric> {
  public:
   /// With explicit thresholds, num_thresholds becomes their count + 2, as in Keras.
   explicit AUC(const Options& options = {});
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+  Tensor result_from(const Variables& vars) const override;
+};
+
+/// Options of ROCCurve and PrecisionRecallCurve.
+struct CurveOptions {
+  std::int64_t num_thresholds = 200;  ///< >= 2: AUC's grid, 0 - eps, i / (T - 1) inside, 1 + eps
+  std::string name;                   ///< empty: the class's default name
+  DType dtype = DType::kFloat32;
+};
+
+/// The ROC curve over AUC's threshold grid (tally extension): a [3, T] matrix whose rows are
+/// the thresholds (ascending), the false positive rates and the true positive rates at
+/// "score > threshold" (docs/metrics.md, "Curves"). Counted by the same kernel as AUC.
+class ROCCurve : public ConfiguredMetric<ROCCurve, CurveOptions, ConfusionMetric> {
+ public:
+  explicit ROCCurve(const Options& options = {});
+  /// Class name, default name, doc, direction, inputs and options, declared once.
+  static const MetricSpec<Options>& spec();
+  Tensor result_from(const Variables& vars) const override;
+};
+
+/// The precision-recall curve over AUC's threshold grid (tally extension): a [3, T] matrix of
+/// thresholds, precision (1 where nothing is predicted positive, as scikit-learn's curve
+/// ends) and recall.
+class PrecisionRecallCurve : public ConfiguredMetric<PrecisionRecallCurve, CurveOptions, ConfusionMetric> {
+ public:
+  explicit PrecisionRecallCurve(const Options& options = {});
   /// Class name, default name, doc, direction, inputs and options, declared once.
   static const MetricSpec<Options>& spec();
   Tensor result_from(const Variables& vars) const override;

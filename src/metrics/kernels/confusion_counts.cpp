@@ -13,6 +13,7 @@
 #include "internal/memory.h"
 #include "internal/parallel.h"
 #include "internal/samplewise.h"
+#include "metrics/kernels/class_confusion.h"
 
 namespace tally::metrics::kernels {
 namespace {
@@ -127,6 +128,39 @@ bool evenly_spaced(const std::vector<double>& thresholds) {
 
 ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& options, DType compute_dtype,
                                 std::int64_t labels, const Batch& batch) {
+  if (options.class_ids > 0) {
+    // Integer labels: one-hot rows, then the multi-label count below (one column per class).
+    internal::check_present(who, "y_true", batch.y_true);
+    internal::check_present(who, "y_pred", batch.y_pred);
+    const std::int64_t classes = options.class_ids;
+    const Tensor truth = one_hot_ids(who, "y_true", batch.y_true, classes);
+    TensorView pred = batch.y_pred;
+    if (pred.ndim() == 2 && pred.shape()[1] == 1 && classes != 1) pred = pred.squeeze(1);
+    Tensor pred_rows;
+    bool converted = true;
+    if (pred.ndim() == 1) {
+      pred_rows = one_hot_ids(who, "y_pred", pred, classes);
+    } else if (pred.ndim() == 2 && pred.shape()[1] == classes) {
+      if (options.argmax_pred) {
+        pred_rows = one_hot_argmax(who, "y_pred", pred);
+      } else {
+        converted = false;
+      }
+    } else {
+      throw ShapeError(internal::str_cat(who, ": with integer labels, argument `y_pred` must be scores of shape [N, ",
+                                         classes, "] or class ids of shape [N]; received shape ",
+                                         shape_string(batch.y_pred.shape())));
+    }
+    const TensorView p = converted ? pred_rows.view() : pred;
+    if (p.shape()[0] != truth.shape()[0]) {
+      throw ShapeError(internal::str_cat(who, ": arguments `y_true` and `y_pred` must have the same number of rows; ",
+                                         "received y_true shape ", shape_string(batch.y_true.shape()),
+                                         ", y_pred shape ", shape_string(batch.y_pred.shape())));
+    }
+    ConfusionOptions per_class = options;
+    per_class.class_ids = 0;
+    return count_confusion(who, per_class, compute_dtype, labels, Batch{truth.view(), p, batch.sample_weight});
+  }
   internal::check_not_empty(who, "y_true", batch.y_true);
   internal::check_not_empty(who, "y_pred", batch.y_pred);
   TensorView yp = batch.y_pred, yt = batch.y_true;

@@ -1,0 +1,401 @@
+#include "metrics/kernels/class_confusion.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "internal/check.h"
+#include "internal/memory.h"
+#include "internal/parallel.h"
+
+namespace tally::metrics::kernels {
+namespace {
+
+using internal::str_cat;
+
+// How y_pred of a multi-class batch becomes a predicted class.
+enum class PredMode : std::uint8_t { kIds, kProbability, kArgmax };
+
+// A label (or predicted id) as a class in [0, classes), or -1 when it is not one (NaN,
+// fractional, out of range).
+template <class T>
+inline std::int64_t id_of(T v, std::int64_t classes) {
+  if constexpr (std::is_integral_v<T>) {
+    const auto x = static_cast<std::int64_t>(v);
+    return static_cast<std::uint64_t>(x) < static_cast<std::uint64_t>(classes) ? x : -1;
+  } else {
+    const double d = to_double(v);
+    if (!(d >= 0.0 && d < static_cast<double>(classes)) || d != std::floor(d)) return -1;
+    return static_cast<std::int64_t>(d);
+  }
+}
+
+// One chunk's counts: `cells` table entries plus a spare last entry for rows that fail
+// validation (a batch with a non-zero spare is rejected after counting).
+struct Partial {
+  std::vector<std::int64_t> counts;
+  std::vector<double> weights;
+  bool nan = false;  // a NaN score (rejected with check_no_nan's message)
+};
+
+// Per-row weights (scalar, [N] or [N, 1] sample weights), empty when unweighted.
+std::vector<double> row_weights(std::string_view who, const TensorView& sw, std::int64_t rows) {
+  if (!sw.has_value()) return {};
+  TensorView w = sw;
+  while (w.ndim() > 1 && w.shape().back() == 1) w = w.squeeze(-1);
+  std::vector<double> out;
+  if (w.ndim() == 0) {
+    out.assign(static_cast<std::size_t>(rows), w.value_at(0));
+  } else if (w.ndim() == 1 && w.shape()[0] == rows) {
+    out = Tensor::copy_of(w).to_doubles();
+  } else {
+    throw ShapeError(str_cat(who,
+                             ": argument `sample_weight` must be a scalar or have shape [N] or [N, 1] for a batch of ",
+                             rows, " rows; received shape ", shape_string(sw.shape())));
+  }
+  internal::check_sample_weight_values(who, sw);
+  return out;
+}
+
+TensorView contiguous(const TensorView& v, Tensor& keep) {
+  if (v.is_contiguous()) return v;
+  keep = Tensor::copy_of(v);
+  return keep.view();
+}
+
+// The first element of `v` that id_of refuses, for the error message.
+[[noreturn]] void throw_bad_ids(std::string_view who, std::string_view arg, const TensorView& v, std::int64_t classes,
+                                std::int64_t stride) {
+  const Tensor flat = Tensor::copy_of(v);
+  visit_dtype(flat.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = flat.data_as<T>();
+    for (std::int64_t i = 0; i < flat.numel(); i += stride) {
+      if (id_of(p[i], classes) < 0) {
+        throw InvalidArgument(str_cat(who, ": argument `", arg, "` must hold class ids in [0, ", classes,
+                                      "); received ", to_double(p[i]), " at position ", i));
+      }
+    }
+  });
+  throw InvalidArgument(str_cat(who, ": argument `", arg, "` must hold class ids in [0, ", classes, ")"));
+}
+
+// Rows [rb, re) of a multi-class batch. Unweighted binary probabilities take a branch-free
+// path of three sums; everything else increments a C x C table (four interleaved copies
+// when unweighted, so repeated cells do not wait on each other through memory).
+// One instantiation per prediction mode, so the per-row work has no mode test.
+template <PredMode kMode, class TT, class PP>
+void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64_t C, double threshold,
+                      const std::vector<double>& w, std::int64_t rb, std::int64_t re, Partial& acc) {
+  const std::int64_t cells = C * C;
+  const bool weighted = !w.empty();
+  // Scores are compared with the threshold in their own precision (float32 stays float32).
+  using P = std::conditional_t<std::is_same_v<PP, double>, double, float>;
+  if (kMode == PredMode::kProbability && !weighted) {
+    // C == 2: tp = Σ t·p̂, Σ t and Σ p̂ give the other three cells. Labels and scores are
+    // compared in their own precision and counted in int32 (a chunk is far below 2^31 rows),
+    // so the loop vectorises.
+    using L = std::conditional_t<std::is_same_v<TT, float>, float, double>;
+    std::int32_t st = 0, sp = 0, stp = 0, bad = 0, nan = 0;
+    const P cut = static_cast<P>(threshold);
+    for (std::int64_t i = rb; i < re; ++i) {
+      const auto tv = static_cast<L>(to_double(t[i]));
+      const auto pv = static_cast<P>(to_double(p[i]));
+      const std::int32_t ti = tv == L(1);
+      const std::int32_t pi = pv > cut;
+      bad += static_cast<std::int32_t>((tv != L(0)) & (tv != L(1)));
+      nan |= static_cast<std::int32_t>(pv != pv);
+      st += ti;
+      sp += pi;
+      stp += ti & pi;
+    }
+    const std::int64_t n = re - rb - bad;
+    acc.counts[0] += n - st - sp + stp;  // tn (a batch with bad labels is rejected anyway)
+    acc.counts[1] += sp - stp;
+    acc.counts[2] += st - stp;
+    acc.counts[3] += stp;
+    acc.counts[static_cast<std::size_t>(cells)] += bad;
+    acc.nan |= nan != 0;
+    return;
+  }
+  bool nan_seen = false;
+  auto predicted = [&](std::int64_t i) -> std::int64_t {
+    if constexpr (kMode == PredMode::kProbability) {
+      const auto v = static_cast<P>(to_double(p[i]));
+      nan_seen |= v != v;
+      return v > static_cast<P>(threshold) ? 1 : 0;
+    } else if constexpr (kMode == PredMode::kIds) {
+      return id_of(p[i], C);
+    }
+    // argmax over the row, ties to the first index (numpy's argmax)
+    const PP* row = p + i * C;
+    double best = to_double(row[0]);
+    std::int64_t arg = 0;
+    bool nan = best != best;
+    for (std::int64_t c = 1; c < C; ++c) {
+      // Selects rather than branches: random scores would mispredict a branch per row or two.
+      const double v = to_double(row[c]);
+      nan |= v != v;
+      const bool above = v > best;
+      best = above ? v : best;
+      arg = above ? c : arg;
+    }
+    nan_seen |= nan;
+    return arg;
+  };
+  auto cell = [&](std::int64_t i) -> std::size_t {
+    const std::int64_t ti = id_of(t[i], C);
+    const std::int64_t pi = predicted(i);
+    return static_cast<std::size_t>((ti < 0) | (pi < 0) ? cells : ti * C + pi);
+  };
+  if (weighted) {
+    // Rows in the spare cell are also counted in the int spare, which the caller checks.
+    for (std::int64_t i = rb; i < re; ++i) {
+      const std::size_t k = cell(i);
+      acc.weights[k] += w[static_cast<std::size_t>(i)];
+      acc.counts[static_cast<std::size_t>(cells)] += static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
+    }
+    acc.nan |= nan_seen;
+    return;
+  }
+  const auto stride = static_cast<std::size_t>(cells + 1);
+  std::vector<std::int64_t> four(4 * stride, 0);
+  std::int64_t i = rb;
+  for (; i + 4 <= re; i += 4) {
+    ++four[cell(i)];
+    ++four[stride + cell(i + 1)];
+    ++four[2 * stride + cell(i + 2)];
+    ++four[3 * stride + cell(i + 3)];
+  }
+  for (; i < re; ++i) ++four[cell(i)];
+  for (std::size_t k = 0; k < stride; ++k) {
+    acc.counts[k] += (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
+  }
+  acc.nan |= nan_seen;
+}
+
+// Rows [rb, re) of a multi-label batch: per label (tn, fp, fn, tp), then exact rows and rows.
+template <class TT, class PP>
+void count_multilabel(const TT* __restrict t, const PP* __restrict p, std::int64_t L, double threshold,
+                      const std::vector<double>& w, std::int64_t rb, std::int64_t re, Partial& acc) {
+  const bool weighted = !w.empty();
+  const auto spare = static_cast<std::size_t>(4 * L + 2);
+  using P = std::conditional_t<std::is_same_v<PP, double>, double, float>;
+  const auto cut = static_cast<P>(threshold);
+  for (std::int64_t r = rb; r < re; ++r) {
+    bool exact = true, bad = false;
+    const double wr = weighted ? w[static_cast<std::size_t>(r)] : 1.0;
+    for (std::int64_t l = 0; l < L; ++l) {
+      const double tv = to_double(t[r * L + l]);
+      const auto pv = static_cast<P>(to_double(p[r * L + l]));
+      acc.nan |= pv != pv;
+      bad |= (tv != 0.0) & (tv != 1.0);
+      const std::int64_t ti = tv == 1.0, pi = pv > cut;
+      exact &= ti == pi;
+      const auto k = static_cast<std::size_t>(4 * l + 2 * ti + pi);
+      if (weighted) {
+        acc.weights[k] += wr;
+      } else {
+        ++acc.counts[k];
+      }
+    }
+    if (bad) ++acc.counts[spare];
+    if (weighted) {
+      acc.weights[spare - 2] += exact ? wr : 0.0;
+      acc.weights[spare - 1] += wr;
+    } else {
+      acc.counts[spare - 2] += exact;
+      acc.counts[spare - 1] += 1;
+    }
+  }
+}
+
+}  // namespace
+
+Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView& ids, std::int64_t classes) {
+  TensorView v = ids;
+  if (v.ndim() == 2 && v.shape()[1] == 1) v = v.squeeze(1);
+  if (v.ndim() != 1) {
+    throw ShapeError(str_cat(who, ": argument `", arg, "` must hold class ids of shape [N] or [N, 1]; received shape ",
+                             shape_string(ids.shape())));
+  }
+  internal::check_not_empty(who, arg, v);
+  const std::int64_t n = v.shape()[0];
+  internal::reserve_scratch(who, "one-hot labels", 4 * n * classes);
+  Tensor keep;
+  const TensorView c = contiguous(v, keep);
+  Tensor out(DType::kFloat32, Shape{n, classes});
+  float* o = out.data_as<float>();
+  std::fill(o, o + n * classes, 0.0f);
+  bool bad = false;
+  visit_dtype(c.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = c.data_as<T>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t id = id_of(p[i], classes);
+      if (id < 0) {
+        bad = true;
+        break;
+      }
+      o[i * classes + id] = 1.0f;
+    }
+  });
+  if (bad) throw_bad_ids(who, arg, c, classes, 1);
+  return out;
+}
+
+Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorView& scores) {
+  internal::check_no_nan(who, arg, scores);
+  const std::int64_t n = scores.shape()[0], classes = scores.shape()[1];
+  internal::reserve_scratch(who, "one-hot predictions", 4 * n * classes);
+  Tensor keep;
+  const TensorView c = contiguous(scores, keep);
+  Tensor out(DType::kFloat32, Shape{n, classes});
+  float* o = out.data_as<float>();
+  std::fill(o, o + n * classes, 0.0f);
+  visit_dtype(c.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = c.data_as<T>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T* row = p + i * classes;
+      std::int64_t arg_max = 0;
+      double best = to_double(row[0]);
+      for (std::int64_t k = 1; k < classes; ++k) {
+        if (to_double(row[k]) > best) {
+          best = to_double(row[k]);
+          arg_max = k;
+        }
+      }
+      o[i * classes + arg_max] = 1.0f;
+    }
+  });
+  return out;
+}
+
+std::int64_t class_confusion_size(const ClassConfusionOptions& options) {
+  return options.multilabel ? 4 * options.classes + 2 : options.classes * options.classes;
+}
+
+ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionOptions& options, const Batch& batch) {
+  internal::check_present(who, "y_true", batch.y_true);
+  internal::check_present(who, "y_pred", batch.y_pred);
+  const std::int64_t C = options.classes;
+  TensorView yt = batch.y_true, yp = batch.y_pred;
+  std::int64_t rows = 0;
+  PredMode mode = PredMode::kIds;
+  if (options.multilabel) {
+    // [N, L]; [N] when L is 1.
+    if (C == 1 && yt.ndim() == 1) yt = yt.expand_dims(1);
+    if (C == 1 && yp.ndim() == 1) yp = yp.expand_dims(1);
+    if (yt.ndim() != 2 || yp.ndim() != 2 || yt.shape() != yp.shape() || yp.shape()[1] != C) {
+      throw ShapeError(str_cat(who, ": multi-label inputs must both have shape [N, ", C, "] (num_labels = ", C,
+                               "); received y_true shape ", shape_string(batch.y_true.shape()), ", y_pred shape ",
+                               shape_string(batch.y_pred.shape())));
+    }
+    rows = yt.shape()[0];
+  } else {
+    if (yt.ndim() == 2 && yt.shape()[1] == 1) yt = yt.squeeze(1);
+    if (yt.ndim() != 1) {
+      throw ShapeError(str_cat(who, ": argument `y_true` must hold class ids of shape [N] or [N, 1]; received shape ",
+                               shape_string(batch.y_true.shape())));
+    }
+    rows = yt.shape()[0];
+    if (yp.ndim() == 2 && yp.shape()[1] == 1) yp = yp.squeeze(1);
+    if (yp.ndim() == 2 && yp.shape()[1] == C && C > 1) {
+      mode = PredMode::kArgmax;
+    } else if (yp.ndim() == 1) {
+      const bool floating = yp.dtype() == DType::kFloat32 || yp.dtype() == DType::kFloat64 ||
+                            yp.dtype() == DType::kFloat16 || yp.dtype() == DType::kBFloat16;
+      mode = C == 2 && floating ? PredMode::kProbability : PredMode::kIds;
+    } else {
+      throw ShapeError(str_cat(who, ": argument `y_pred` must be scores of shape [N, ", C,
+                               "] or class ids of shape [N] or [N, 1]; received shape ",
+                               shape_string(batch.y_pred.shape())));
+    }
+    if (yp.shape()[0] != rows) {
+      throw ShapeError(str_cat(who,
+                               ": arguments `y_true` and `y_pred` must have the same number of rows; received "
+                               "y_true shape ",
+                               shape_string(batch.y_true.shape()), ", y_pred shape ",
+                               shape_string(batch.y_pred.shape())));
+    }
+  }
+  internal::check_not_empty(who, "y_pred", yp);
+  const std::vector<double> w = row_weights(who, batch.sample_weight, rows);
+  const std::int64_t cells = class_confusion_size(options);
+  internal::reserve_scratch(who, "class confusion counts", 8 * (6 * (cells + 1) + static_cast<std::int64_t>(w.size())));
+
+  Tensor tk, pk;
+  const TensorView t = contiguous(yt, tk);
+  const TensorView p = contiguous(yp, pk);
+  Partial init;
+  init.counts.assign(static_cast<std::size_t>(cells + 1), 0);
+  if (!w.empty()) init.weights.assign(static_cast<std::size_t>(cells + 1), 0.0);
+  // Fixed row chunks: sums are added in the same order on any number of threads.
+  const std::int64_t width = options.multilabel || mode == PredMode::kArgmax ? C : 1;
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / width);
+  std::vector<Partial> partials;
+  visit_dtype(t.dtype(), [&](auto ttag) {
+    visit_dtype(p.dtype(), [&](auto ptag) {
+      using TT = decltype(ttag);
+      using PP = decltype(ptag);
+      const TT* tv = t.data_as<TT>();
+      const PP* pv = p.data_as<PP>();
+      partials = internal::chunk_partials(
+          rows, init,
+          [&](std::int64_t rb, std::int64_t re, Partial& acc) {
+            if (options.multilabel) {
+              count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
+            } else {
+              switch (mode) {
+                case PredMode::kIds:
+                  count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+                case PredMode::kProbability:
+                  count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+                case PredMode::kArgmax:
+                  count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
+                  break;
+              }
+            }
+          },
+          rows_per_chunk);
+    });
+  });
+  bool nan = false, bad = false;
+  for (const Partial& part : partials) {
+    nan |= part.nan;
+    bad |= part.counts.back() != 0;
+  }
+  if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
+  if (bad) {
+    if (options.multilabel) {
+      throw_bad_ids(who, "y_true", t, 2, 1);
+    }
+    // Labels first, then predicted ids: report the side at fault.
+    visit_dtype(t.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (std::int64_t i = 0; i < rows; ++i) {
+        if (id_of(t.data_as<T>()[i], C) < 0) throw_bad_ids(who, "y_true", t, C, 1);
+      }
+    });
+    throw_bad_ids(who, "y_pred", p, C, 1);
+  }
+  ClassConfusion out;
+  out.weighted = !w.empty();
+  if (out.weighted) {
+    out.weights.assign(static_cast<std::size_t>(cells), 0.0);
+    for (const Partial& part : partials) {
+      for (std::size_t k = 0; k < out.weights.size(); ++k) out.weights[k] += part.weights[k];
+    }
+  } else {
+    out.counts.assign(static_cast<std::size_t>(cells), 0);
+    for (const Partial& part : partials) {
+      for (std::size_t k = 0; k < out.counts.size(); ++k) out.counts[k] += part.counts[k];
+    }
+  }
+  return out;
+}
+
+}  // namespace tally::metrics::kernels

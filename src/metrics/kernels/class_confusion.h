@@ -1,0 +1,58 @@
+#pragma once
+// The class-confusion counting kernel of the classification family (ConfusionMatrix,
+// MatthewsCorrelationCoefficient, CohenKappa, BalancedAccuracy, Specificity, HammingLoss,
+// ExactMatch): one pass over a batch that fills a fixed-size table of counts, int64 for
+// unweighted batches and float64 for weighted ones, chunked so results do not depend on the
+// thread count. Every metric of the family reads its result from this table; none has a
+// counting loop of its own (docs/metrics.md, "Classification from confusion counts").
+//
+// Multi-class (and binary) table: [C * C], row = true class, column = predicted class.
+//   y_true: class ids of shape [N] or [N, 1] (any dtype; floats must hold whole numbers).
+//   y_pred: [N, C] scores (argmax, ties to the first index), or [N] / [N, 1] predicted ids;
+//           with C = 2 a floating [N] / [N, 1] y_pred is a probability of class 1
+//           (positive when strictly above the threshold).
+// Multi-label table: [4 L + 2], per label (tn, fp, fn, tp) as scikit-learn's
+// multilabel_confusion_matrix lays out [[tn, fp], [fn, tp]], then the rows whose labels all
+// match and the rows counted (for ExactMatch).
+//   y_true: [N, L] in {0, 1}; y_pred: [N, L] scores, positive when strictly above the threshold.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tally/metric.h"
+
+namespace tally::metrics::kernels {
+
+/// How a batch is counted: the classes (or labels), the task and the threshold.
+struct ClassConfusionOptions {
+  std::int64_t classes = 2;  ///< C for multi-class, L for multi-label
+  bool multilabel = false;
+  double threshold = 0.5;  ///< binary probabilities and multi-label scores: positive iff > threshold
+};
+
+/// Entries of the count table for these options: C * C, or 4 L + 2.
+std::int64_t class_confusion_size(const ClassConfusionOptions& options);
+
+/// One batch's counts: `counts` when unweighted, `weights` (sums of sample weights) otherwise.
+struct ClassConfusion final : SharedWork {
+  bool weighted = false;
+  std::vector<std::int64_t> counts;
+  std::vector<double> weights;
+};
+
+/// Validates the batch (shapes, class ids, NaN, sample weights) and counts it; throws a
+/// tally::Error naming `who` before anything is returned.
+ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionOptions& options, const Batch& batch);
+
+/// Class ids [N] or [N, 1] as a float32 one-hot [N, classes]; InvalidArgument naming `who`
+/// and `arg` for a value that is not a class id (NaN, fractional, out of range). The
+/// integer-label forms of Precision, Recall, F-scores and one-vs-rest AUC count these rows
+/// with their own kernels (docs/keras-differences.md §18).
+Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView& ids, std::int64_t classes);
+
+/// Scores [N, classes] as the float32 one-hot of each row's argmax (ties to the first
+/// index, numpy's argmax); InvalidArgument for NaN.
+Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorView& scores);
+
+}  // namespace tally::metrics::kernels
