@@ -10,6 +10,7 @@ iteration over names, ``keys()``, ``values()``, ``items()``."""
 from collections.abc import Mapping
 
 from . import _tally
+from ._rows import select_rows
 from .metric import Metric
 from .metrics import BuiltinMetric, get, serialize
 
@@ -66,8 +67,15 @@ class MetricCollection(Mapping):
 
     # --- Keras verbs --------------------------------------------------------------------
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Updates every metric; all or nothing: if one rejects the batch, none changes."""
+    def update_state(self, y_true, y_pred, sample_weight=None, valid_rows=None):
+        """Updates every metric; all or nothing: if one rejects the batch, none changes.
+        ``valid_rows``: a boolean mask of the rows that count (drops a DistributedSampler's
+        padded repeats, docs/distributed.md); a batch with no valid row changes nothing."""
+        if valid_rows is not None:
+            rows = select_rows(valid_rows, (y_true, y_pred, sample_weight), "MetricCollection")
+            if rows is None:
+                return
+            y_true, y_pred, sample_weight = rows
         self._core.update_state(y_true, y_pred, sample_weight)
 
     def result(self):
