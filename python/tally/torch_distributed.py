@@ -24,7 +24,11 @@ from .distributed import DistributedContext, _install_failure_hooks
 
 __all__ = ["TorchDistributedContext"]
 
+# A notice is its text under _NOTICE_KEY, then a count under _FAILURES_KEY: ``add(key, 0)``
+# reads a counter without blocking (torch 1.13's Store has no non-blocking ``check``), and
+# the text is written before the count, so a reader that sees the count finds the text.
 _NOTICE_KEY = "tally/failure"
+_FAILURES_KEY = "tally/failures"
 _ACK_KEY = "tally/failure_acks"
 
 
@@ -121,7 +125,7 @@ class TorchDistributedContext(DistributedContext):
         if self.store is None:
             return
         try:
-            self.store.set(_NOTICE_KEY, f"rank {self.global_rank} failed: {reason}")
+            self._post(f"rank {self.global_rank} failed: {reason}")
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline and self.store.add(_ACK_KEY, 0) < self.world_size - 1:
                 time.sleep(0.01)
@@ -130,13 +134,19 @@ class TorchDistributedContext(DistributedContext):
 
     # --- failure detection --------------------------------------------------------------------
 
+    def _post(self, text):
+        """Writes a failure notice (the first one stays: later ones only add to the count)."""
+        if self.store.add(_FAILURES_KEY, 0) == 0:
+            self.store.set(_NOTICE_KEY, text)
+        self.store.add(_FAILURES_KEY, 1)
+
     def _notice(self):
         """The failure notice in the store, or None. A store that cannot be reached (its
         host rank, usually rank 0, has exited) counts as a failure too."""
         if self.store is None:
             return None
         try:
-            if not self.store.check([_NOTICE_KEY]):
+            if self.store.add(_FAILURES_KEY, 0) == 0:
                 return None
             return self.store.get(_NOTICE_KEY).decode("utf-8", "replace")
         except Exception as error:  # noqa: BLE001 - a lost store means a lost peer
@@ -182,7 +192,7 @@ class TorchDistributedContext(DistributedContext):
                 timeout = f"timed out after {self.collective_timeout:g} s waiting for the other ranks"
                 if self.store is not None:
                     try:
-                        self.store.set(_NOTICE_KEY, f"rank {self.global_rank} {what} {timeout}")
+                        self._post(f"rank {self.global_rank} {what} {timeout}")
                     except Exception:  # noqa: BLE001 - best effort
                         pass
                 raise DistributedError(f"torch.distributed: {what} on rank {self.global_rank} {timeout}")

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """One rank of a torch.distributed (gloo) evaluation, started by test_torch_distributed.py:
-    torch_worker.py MODE RANK WORLD INIT_FILE OUT_JSON
-MODE "evaluate": the contiguous shard and the DistributedSampler path with valid_rows, each
+    torch_worker.py FAILURE RANK WORLD INIT_FILE OUT_JSON
+First the contiguous shard and the DistributedSampler path with valid_rows, each
 all-reduced through tally.TorchDistributedContext, then a layout mismatch that must fail on
-every rank; results go to OUT_JSON. MODE "uncaught" / "signal" / "stall": rank 1 fails in
-that way before the collective; the others must raise DistributedError naming it."""
+every rank; results go to OUT_JSON. Then FAILURE ("uncaught", "signal", "stall"): rank 1
+fails in that way before a collective; the others must raise DistributedError naming it
+(OUT_JSON.fail). One launch covers both, since starting torch is the slow part."""
 import json
 import os
 import sys
@@ -45,38 +46,35 @@ def sampler_results(context):
     return padded, exact
 
 
-def main():
-    mode, rank, world, init_file, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    context = tally.TorchDistributedContext()
-    assert (context.global_rank, context.world_size) == (rank, world)
-    if mode == "evaluate":
-        shard = shard_results(context)
-        padded, exact = sampler_results(context)
-        # Every rank must fail on a layout mismatch, none may wait.
-        mismatch = tally.metrics.AUC(num_thresholds=50 if rank == 1 else 200)
-        try:
-            tally.all_reduce_metrics(mismatch, context)
-            layout_error = None
-        except tally.DistributedError as error:
-            layout_error = str(error)
-        context.barrier()
-        with open(out + ".tmp", "w") as f:
-            json.dump({"rank": rank, "shard": shard.to_vector().tolist(), "padded": padded.to_vector().tolist(),
-                       "exact": exact.to_vector().tolist(), "layout_error": layout_error,
-                       "repr": repr(context)}, f)
-        os.replace(out + ".tmp", out)
-        dist.destroy_process_group()
-        return
+def evaluate(context, rank, out):
+    shard = shard_results(context)
+    padded, exact = sampler_results(context)
+    # Every rank must fail on a layout mismatch, none may wait.
+    mismatch = tally.metrics.AUC(num_thresholds=50 if rank == 1 else 200)
+    try:
+        tally.all_reduce_metrics(mismatch, context)
+        layout_error = None
+    except tally.DistributedError as error:
+        layout_error = str(error)
+    with open(out + ".tmp", "w") as f:
+        json.dump({"rank": rank, "shard": shard.to_vector().tolist(), "padded": padded.to_vector().tolist(),
+                   "exact": exact.to_vector().tolist(), "layout_error": layout_error, "failed": context.failed,
+                   "repr": repr(context)}, f)
+    os.replace(out + ".tmp", out)
+
+
+def fail(context, rank, failure, out):
+    """Rank 1 fails in the given way before the next collective; the others must raise."""
     context.set_collective_timeout(4)
+    context.barrier()  # every rank starts the clock together
     start = time.monotonic()
     if rank == 1:
-        if mode == "uncaught":
+        if failure == "uncaught":
             raise RuntimeError("rank one's data is unreadable")
-        if mode == "signal":
+        if failure == "signal":
             context.signal_failure("caught a bad batch")
             sys.exit(3)
-        if mode == "stall":
+        if failure == "stall":
             time.sleep(8)  # past the others' 4 s deadline; arriving late, it is refused too
     metric = tally.metrics.Mean()
     metric.update_state([1.0, 2.0])
@@ -88,6 +86,15 @@ def main():
                        "failed": context.failed}, f)
         raise
     raise SystemExit("the collective returned although rank 1 failed")
+
+
+def main():
+    failure, rank, world, init_file, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    context = tally.TorchDistributedContext()
+    assert (context.global_rank, context.world_size) == (rank, world)
+    evaluate(context, rank, out)
+    fail(context, rank, failure, out + ".fail")
 
 
 if __name__ == "__main__":

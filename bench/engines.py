@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""tally on the engines Python users run (docs/performance.md, "torch.distributed and Dask").
+
+    PYTHONPATH=build/python bench/engines.py torch      # gloo, 2 processes
+    PYTHONPATH=build/python bench/engines.py dask 1e8   # 8 partitions against one pass
+
+torch: tally.all_reduce_metrics through tally.TorchDistributedContext (the layout check,
+then one all_reduce per aggregation) against one raw torch.distributed.all_reduce of the
+same number of doubles, median per call, in the same run. dask: tally.dask.evaluate over
+8 partitions (threaded scheduler on the same numpy arrays, then a LocalCluster of 2
+worker processes holding the partitions) against one in-process update_state, best of 3.
+"""
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def _torch_rank(rank, world, init, queue):
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    import torch
+    import torch.distributed as dist
+    import tally
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+    context = tally.TorchDistributedContext()
+    cases = [("50 small metrics (100 doubles of state)", [tally.metrics.BinaryAccuracy(name=f"a{i}")
+                                                        for i in range(50)], 2000),
+             ("50 metrics of 2000 doubles each (100k doubles, 800 kB)",
+              [tally.metrics.AUC(num_thresholds=500, name=f"auc{i}") for i in range(50)], 200)]
+    rows = []
+    for label, metrics, calls in cases:
+        rng = np.random.default_rng(rank)
+        for m in metrics:
+            m.update_state((rng.random(64) < 0.5).astype(np.float64), rng.random(64))
+        doubles = sum(m.to_vector().size for m in metrics)
+        raw = torch.zeros(doubles, dtype=torch.float64)
+
+        def timed(step):
+            times = []
+            for _ in range(calls):
+                context.barrier()
+                start = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
+        tally_time = timed(lambda: tally.all_reduce_metrics(metrics, context))
+        raw_time = timed(lambda: dist.all_reduce(raw))
+        rows.append((label, doubles, tally_time, raw_time))
+    if rank == 0:
+        queue.put(rows)
+    context.barrier()
+    dist.destroy_process_group()
+
+
+def bench_torch():
+    import torch.multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = [ctx.Process(target=_torch_rank, args=(r, 2, os.path.join(tmp, "init"), queue)) for r in range(2)]
+        for p in procs:
+            p.start()
+        rows = queue.get(timeout=600)
+        for p in procs:
+            p.join(60)
+    print("| benchmark | doubles | tally.all_reduce_metrics | raw torch.distributed.all_reduce | ratio |")
+    print("|---|---|---|---|---|")
+    for label, doubles, t, raw in rows:
+        print(f"| {label} | {doubles} | {t * 1e6:.0f} µs | {raw * 1e6:.0f} µs | {t / raw:.2f}x |")
+
+
+def _best(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def bench_dask(rows):
+    import dask.array as da
+    import tally
+    from distributed import Client, LocalCluster
+
+    def metrics():
+        return tally.MetricCollection(["binary_accuracy", "auc", "mse"])
+
+    rows = int(rows)
+    chunk = -(-rows // 8)
+    rng = np.random.default_rng(0)
+    p = rng.random(rows, dtype=np.float32)
+    y = (rng.random(rows, dtype=np.float32) < p).astype(np.uint8)
+
+    def single():
+        m = metrics()
+        m.update_state(y, p)
+        return m.result()
+
+    def dask_threads():
+        return tally.dask.evaluate(metrics(), da.from_array(y, chunks=chunk), da.from_array(p, chunks=chunk),
+                                   scheduler="threads")
+
+    t_single, r_single = _best(single)
+    t_threads, r_threads = _best(dask_threads)
+    for name in r_single:
+        assert abs(r_threads[name] - r_single[name]) <= 1e-9 * max(1.0, abs(r_single[name])), name
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        # the partitions live on the workers (scattered once, not timed); only states travel
+        dy = da.from_array(y, chunks=chunk).persist()
+        dp = da.from_array(p, chunks=chunk).persist()
+        client.run(lambda: __import__("tally").set_num_threads(1))
+        t_cluster, r_cluster = _best(lambda: tally.dask.evaluate(metrics(), dy, dp))
+    for name in r_single:
+        assert abs(r_cluster[name] - r_single[name]) <= 1e-9 * max(1.0, abs(r_single[name])), name
+    print(f"| evaluation of {rows:.0e} rows (uint8 labels, float32 scores; binary_accuracy, auc, mse) | time | "
+          "ratio to one pass |")
+    print("|---|---|---|")
+    print(f"| one in-process update_state (tally's {tally.num_threads()} threads) | {t_single:.2f} s | 1.00x |")
+    print(f"| tally.dask.evaluate, 8 partitions, threaded scheduler | {t_threads:.2f} s | "
+          f"{t_threads / t_single:.2f}x |")
+    print(f"| tally.dask.evaluate, 8 partitions on a LocalCluster of 2 worker processes | {t_cluster:.2f} s | "
+          f"{t_cluster / t_single:.2f}x |")
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "torch"
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if what == "torch":
+        bench_torch()
+    else:
+        bench_dask(float(sys.argv[2]) if len(sys.argv) > 2 else 1e8)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
