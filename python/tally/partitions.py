@@ -102,6 +102,10 @@ def evaluate_partition(metrics, y_true, y_pred, sample_weight=None):
     rows = _row_count(y_pred)
     if rows == 0:  # nothing to add; tally rejects empty batches, an empty partition is no error
         return PartitionState(None, None, 0)
+    if sample_weight is not None and np.ndim(sample_weight) == 0:
+        # One weight for every row, given per row: Keras reduces a batch with a scalar weight
+        # to its mean first, which would make partitions of different sizes count alike.
+        sample_weight = np.full(rows, float(sample_weight))
     fresh = _fresh(metrics)
     for target in ([fresh] if isinstance(fresh, MetricCollection) else _members(fresh)):
         if y_true is None:
@@ -163,9 +167,17 @@ def merge_into(metrics, state):
         size = sum(int(np.prod(shape, dtype=np.int64)) if shape else 1 for shape, _ in variables)
         _restore(metric, variables, state.vector[pos:pos + size])
         pos += size
-    if isinstance(metrics, MetricCollection):
+    unsized = [isinstance(m, BuiltinMetric) and np.asarray(m.to_vector()).size != np.asarray(c.to_vector()).size
+               for m, c in zip(_members(metrics), _members(computed))]
+    if isinstance(metrics, MetricCollection) and not any(unsized):
         metrics.merge_state(computed)
-    else:
-        for mine, theirs in zip(_members(metrics), _members(computed)):
+        return metrics
+    pos = 0
+    for mine, theirs, variables, empty in zip(_members(metrics), _members(computed), state.layout, unsized):
+        size = np.asarray(theirs.to_vector()).size
+        if empty:  # a layout the first batch sizes, never sized here: no data yet, so the state is ours
+            _restore(mine, variables, state.vector[pos:pos + size])
+        else:
             mine.merge_state(theirs)
+        pos += size
     return metrics

@@ -74,6 +74,11 @@ def test_inferred_layouts_and_dataframe_columns():
     reference = tally.metrics.F1Score(average="macro")
     reference.update_state(onehot_true, onehot_pred)
     assert f1.result() == pytest.approx(reference.result(), rel=1e-12)
+    np.testing.assert_array_equal(f1.to_vector(), reference.to_vector())
+    f1.merge_state(reference)  # the layout it was given is the one a first batch gives
+    in_collection = tally.MetricCollection([tally.metrics.F1Score(average="macro"), "mse"])
+    tally.dask.evaluate(in_collection, da.from_array(onehot_true, chunks=(300, 3)), onehot_pred, scheduler="sync")
+    assert in_collection["f1_score"].result() == pytest.approx(reference.result(), rel=1e-12)
     frame = dd.from_pandas(pd.DataFrame({"y": y, "p": p, "w": w}), npartitions=7)
     metrics = collection()
     tally.dask.evaluate(metrics, frame["y"], frame["p"], frame["w"], scheduler="threads")
