@@ -39,16 +39,23 @@ def _torch_rank(rank, world, init, queue):
         doubles = sum(m.to_vector().size for m in metrics)
         raw = torch.zeros(doubles, dtype=torch.float64)
 
-        def timed(step):
+        states = [m.to_vector() for m in metrics]
+
+        def restore():  # summing a state into itself 2000 times would overflow its counts
+            for m, v in zip(metrics, states):
+                m.from_vector(v)
+
+        def timed(step, setup=lambda: None):
             times = []
             for _ in range(calls):
+                setup()
                 context.barrier()
                 start = time.perf_counter()
                 step()
                 times.append(time.perf_counter() - start)
             return statistics.median(times)
 
-        tally_time = timed(lambda: tally.all_reduce_metrics(metrics, context))
+        tally_time = timed(lambda: tally.all_reduce_metrics(metrics, context), restore)
         raw_time = timed(lambda: dist.all_reduce(raw))
         rows.append((label, doubles, tally_time, raw_time))
     if rank == 0:
@@ -65,9 +72,16 @@ def bench_torch():
         procs = [ctx.Process(target=_torch_rank, args=(r, 2, os.path.join(tmp, "init"), queue)) for r in range(2)]
         for p in procs:
             p.start()
-        rows = queue.get(timeout=600)
+        rows = None
+        while rows is None and all(p.exitcode in (None, 0) for p in procs):
+            try:
+                rows = queue.get(timeout=1)
+            except Exception:  # noqa: BLE001 - queue.Empty: keep watching the ranks
+                pass
         for p in procs:
             p.join(60)
+        if rows is None:
+            raise SystemExit(f"a rank failed: exit codes {[p.exitcode for p in procs]}")
     print("| benchmark | doubles | tally.all_reduce_metrics | raw torch.distributed.all_reduce | ratio |")
     print("|---|---|---|---|---|")
     for label, doubles, t, raw in rows:
