@@ -5,8 +5,9 @@
     PYTHONPATH=build/python bench/engines.py dask 1e8   # 8 partitions against one pass
 
 torch: tally.all_reduce_metrics through tally.TorchDistributedContext (the layout check,
-then one all_reduce per aggregation) against one raw torch.distributed.all_reduce of the
-same number of doubles, median per call, in the same run. dask: tally.dask.evaluate over
+then one all_reduce per aggregation), the context's all_reduce_in_place of the same number
+of doubles, and one raw torch.distributed.all_reduce of them, median per call, in the same
+run; plus all_reduce_metrics on NotDistributedContext (its CPU side: packing, checks). dask: tally.dask.evaluate over
 8 partitions (threaded scheduler on the same numpy arrays, then a LocalCluster of 2
 worker processes holding the partitions) against one in-process update_state, best of 3.
 """
@@ -27,10 +28,10 @@ def _torch_rank(rank, world, init, queue):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
     context = tally.TorchDistributedContext()
-    cases = [("50 small metrics (100 doubles of state)", [tally.metrics.BinaryAccuracy(name=f"a{i}")
-                                                        for i in range(50)], 2000),
-             ("50 metrics of 2000 doubles each (100k doubles, 800 kB)",
-              [tally.metrics.AUC(num_thresholds=500, name=f"auc{i}") for i in range(50)], 200)]
+    cases = [("50 small metrics (BinaryAccuracy)", [tally.metrics.BinaryAccuracy(name=f"a{i}")
+                                                  for i in range(50)], 2000),
+             ("50 large metrics (AUC, 250 thresholds)",
+              [tally.metrics.AUC(num_thresholds=250, name=f"auc{i}") for i in range(50)], 200)]
     rows = []
     for label, metrics, calls in cases:
         rng = np.random.default_rng(rank)
@@ -56,8 +57,12 @@ def _torch_rank(rank, world, init, queue):
             return statistics.median(times)
 
         tally_time = timed(lambda: tally.all_reduce_metrics(metrics, context), restore)
+        buffer = np.zeros(doubles)
+        transport_time = timed(lambda: context.all_reduce_in_place(buffer))
         raw_time = timed(lambda: dist.all_reduce(raw))
-        rows.append((label, doubles, tally_time, raw_time))
+        alone = tally.NotDistributedContext()
+        cpu_time = timed(lambda: tally.all_reduce_metrics(metrics, alone), restore)
+        rows.append((label, doubles, tally_time, transport_time, raw_time, cpu_time))
     if rank == 0:
         queue.put(rows)
     context.barrier()
@@ -82,10 +87,13 @@ def bench_torch():
             p.join(60)
         if rows is None:
             raise SystemExit(f"a rank failed: exit codes {[p.exitcode for p in procs]}")
-    print("| benchmark | doubles | tally.all_reduce_metrics | raw torch.distributed.all_reduce | ratio |")
-    print("|---|---|---|---|---|")
-    for label, doubles, t, raw in rows:
-        print(f"| {label} | {doubles} | {t * 1e6:.0f} µs | {raw * 1e6:.0f} µs | {t / raw:.2f}x |")
+    print("| benchmark | doubles | tally.all_reduce_metrics | ctx.all_reduce_in_place | raw "
+          "torch.distributed.all_reduce | ratio metrics / raw | ratio in_place / raw | all_reduce_metrics "
+          "on NotDistributedContext |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, doubles, t, transport, raw, cpu in rows:
+        print(f"| {label} | {doubles} ({doubles * 8 / 1000:g} kB) | {t * 1e6:.0f} µs | {transport * 1e6:.0f} µs | "
+              f"{raw * 1e6:.0f} µs | {t / raw:.2f}x | {transport / raw:.2f}x | {cpu * 1e6:.0f} µs |")
 
 
 def _best(fn, repeat=3):

@@ -14,6 +14,7 @@ notice in the process group's key-value store. ``signal_failure(reason)`` writes
 waiting in a collective raises DistributedError quoting it instead of waiting for gloo's
 own timeout (30 minutes by default).
 """
+import datetime
 import os
 import time
 
@@ -65,6 +66,7 @@ class TorchDistributedContext(DistributedContext):
         self.collective_timeout = 0.0
         self.set_collective_timeout(collective_timeout)
         self.failed = False
+        self._slice = datetime.timedelta(milliseconds=10)  # how often a waiting collective looks for notices
         self._ops = {"sum": dist.ReduceOp.SUM, "min": dist.ReduceOp.MIN, "max": dist.ReduceOp.MAX}
         _install_failure_hooks(self)
 
@@ -162,32 +164,36 @@ class TorchDistributedContext(DistributedContext):
         raise DistributedError(f"torch.distributed: {what} on rank {self.global_rank} abandoned: {why}")
 
     def _refuse_if_failed(self, what):
+        # No store round trip here: a notice is found within one wait slice (10 ms) anyway.
         if self.failed:
             raise DistributedError(f"torch.distributed: {what} on rank {self.global_rank} refused: the job has failed")
-        notice = self._notice()
-        if notice is not None:
-            self._abandon(what, notice)
 
     def _wait(self, work, what):
+        # Wait on the work in slices: Work.wait(timeout) returns the moment the collective
+        # completes (no polling delay) and raises "Operation timed out!" when the slice ends
+        # without cancelling the collective; between slices, look for a notice and the deadline.
         start = time.monotonic()
-        next_check = start + 0.005
-        pause = 0.0
         while True:
             try:
-                done = work.is_completed()
-                if done:
-                    work.wait()  # raises when the transport failed (a peer's connection closed)
-                    return
-            except Exception as error:  # noqa: BLE001 - gloo's RuntimeError becomes the documented error type
-                notice = self._notice()
-                self._abandon(what, notice if notice is not None else f"{type(error).__name__}: {error}")
-            now = time.monotonic()
-            if now >= next_check:
-                notice = self._notice()
-                if notice is not None:
-                    self._abandon(what, notice)
-                next_check = now + 0.01
-            if self.collective_timeout > 0 and now - start > self.collective_timeout:
+                work.wait(self._slice)
+                return
+            except RuntimeError as error:
+                failure = None
+                if work.is_completed():  # it completed just after the slice ended, or it failed
+                    try:
+                        work.wait()
+                        return
+                    except RuntimeError as transport:  # the transport failed (a peer's connection closed)
+                        failure = transport
+                elif "timed out" not in str(error):
+                    failure = error
+                if failure is not None:
+                    notice = self._notice()
+                    self._abandon(what, notice if notice is not None else f"{type(failure).__name__}: {failure}")
+            notice = self._notice()
+            if notice is not None:
+                self._abandon(what, notice)
+            if self.collective_timeout > 0 and time.monotonic() - start > self.collective_timeout:
                 self.failed = True
                 timeout = f"timed out after {self.collective_timeout:g} s waiting for the other ranks"
                 if self.store is not None:
@@ -196,9 +202,6 @@ class TorchDistributedContext(DistributedContext):
                     except Exception:  # noqa: BLE001 - best effort
                         pass
                 raise DistributedError(f"torch.distributed: {what} on rank {self.global_rank} {timeout}")
-            # Spin briefly (a small all-reduce completes in tens of microseconds), then back off.
-            pause = min(pause * 2 if pause else 2e-5, 1e-3)
-            time.sleep(pause)
 
     def __repr__(self):
         return (f"<tally.TorchDistributedContext rank {self.global_rank} of {self.world_size} on "
