@@ -89,10 +89,12 @@ def evaluate(metrics, y_true, y_pred, sample_weight=None, split_every=8, **compu
     if not members:
         raise InvalidArgument("tally.dask.evaluate: no metrics given")
     blob = dask.delayed(pickle.dumps(_partitions._fresh(metrics)), pure=True)
-    level = [dask.delayed(_evaluate_blob, pure=True)(blob, t, p, w)
+    # Fresh task keys for every call: a distributed scheduler may still hold the results of an
+    # identical graph a moment ago, and an evaluation is meant to read the data now.
+    level = [dask.delayed(_evaluate_blob, pure=False)(blob, t, p, w)
              for t, p, w in _partition_tasks(y_true, y_pred, sample_weight)]
     while len(level) > 1:
-        level = [dask.delayed(_combine, pure=True)(*level[i:i + split_every])
+        level = [dask.delayed(_combine, pure=False)(*level[i:i + split_every])
                  for i in range(0, len(level), split_every)]
     (state,) = dask.compute(level[0], **compute_kwargs)
     _partitions.merge_into(metrics, state)
