@@ -7,7 +7,7 @@ shared with numpy, no copy) or on ``device`` for other backends (NCCL: ``device=
 ``tally.all_reduce_metrics`` runs through it with the same layout check as over MPI.
 
 Failure behaviour follows the MPI context (docs/distributed.md, "When a rank fails"): every
-collective is issued with ``async_op=True`` and polled against a deadline
+collective is issued with ``async_op=True`` and waited on in slices against a deadline
 (``collective_timeout``, default $TALLY_TORCH_TIMEOUT, else 30 s) and against a failure
 notice in the process group's key-value store. ``signal_failure(reason)`` writes the notice
 (an uncaught exception does so through the same hook as the MPI contexts), so every rank
@@ -116,7 +116,7 @@ class TorchDistributedContext(DistributedContext):
 
     def barrier(self):
         """Blocks until every rank arrives (an all-reduce of one element, so that it is
-        polled like every other collective and works on every backend)."""
+        watched like every other collective and works on every backend)."""
         self.all_reduce_in_place(np.zeros(1))
 
     def signal_failure(self, reason):
