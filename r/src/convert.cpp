@@ -72,7 +72,62 @@ bool set_check_na(bool on) {
   return previous;
 }
 
-Input to_input(SEXP x, const char* argument, const std::string& owner) {
+namespace {
+
+constexpr const char* kArgumentNames[3] = {"y_true", "y_pred", "sample_weight"};
+// Below this many elements in all, a thread costs more than the scan it would overlap.
+constexpr R_xlen_t kOverlapElements = R_xlen_t{1} << 20;
+
+InvalidArgument na_error(const std::string& owner, const char* argument) {
+  return InvalidArgument(owner + ": argument `" + argument + "` contains NA; remove or impute missing values first");
+}
+
+}  // namespace
+
+NaScan::NaScan(SEXP objects[3], const std::string& owner) : owner_(owner) {
+  if (!check_na) return;
+  R_xlen_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    SEXP x = objects[i];
+    if (Rf_isNull(x)) continue;
+    if (TYPEOF(x) == REALSXP) {
+      spans_[i] = {REAL(x), Rf_xlength(x), true};
+    } else if (TYPEOF(x) == INTSXP || TYPEOF(x) == LGLSXP) {
+      spans_[i] = {TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x)) : LOGICAL(x), Rf_xlength(x), false};
+    }
+    total += spans_[i].n;
+  }
+  auto scan = [this] {
+    for (int i = 0; i < 3; ++i) {
+      const Span& s = spans_[i];
+      if (s.n == 0) continue;
+      const bool na = s.is_double ? has_na_double(static_cast<const double*>(s.data), s.n)
+                                  : has_na_int(static_cast<const int*>(s.data), s.n);
+      if (na) {
+        found_ = i;
+        return;
+      }
+    }
+  };
+  if (total < kOverlapElements) {
+    scan();
+    if (found_ >= 0) throw na_error(owner_, kArgumentNames[found_]);
+    return;
+  }
+  worker_ = std::thread(scan);
+  deferred_ = true;
+}
+
+NaScan::~NaScan() {
+  if (worker_.joinable()) worker_.join();
+}
+
+void NaScan::finish() {
+  if (worker_.joinable()) worker_.join();
+  if (found_ >= 0) throw na_error(owner_, kArgumentNames[found_]);
+}
+
+Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan_na) {
   Input in;
   if (Rf_isNull(x)) return in;
   const R_xlen_t n = Rf_xlength(x);
@@ -82,19 +137,13 @@ Input to_input(SEXP x, const char* argument, const std::string& owner) {
     case REALSXP:
       dtype = DType::kFloat64;
       data = REAL(x);
-      if (check_na && has_na_double(REAL(x), n)) {
-        throw InvalidArgument(owner + ": argument `" + argument +
-                              "` contains NA; remove or impute missing values first");
-      }
+      if (scan_na && check_na && has_na_double(REAL(x), n)) throw na_error(owner, argument);
       break;
     case INTSXP:
     case LGLSXP:
       dtype = DType::kInt32;
       data = TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x)) : static_cast<const void*>(LOGICAL(x));
-      if (check_na && has_na_int(static_cast<const int*>(data), n)) {
-        throw InvalidArgument(owner + ": argument `" + argument +
-                              "` contains NA; remove or impute missing values first");
-      }
+      if (scan_na && check_na && has_na_int(static_cast<const int*>(data), n)) throw na_error(owner, argument);
       break;
     default:
       throw DTypeError(owner + ": argument `" + argument +

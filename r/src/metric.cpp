@@ -269,11 +269,36 @@ std::shared_ptr<MetricCollection>& collection_of(SEXP ptr) {
 // Input views of one update, with the R objects they came from (for metrics written in R).
 struct Inputs {
   Input t, p, w;
-  Inputs(SEXP y_true, SEXP y_pred, SEXP sample_weight, const std::string& owner)
-      : t(to_input(y_true, "y_true", owner)),
-        p(to_input(y_pred, "y_pred", owner)),
-        w(to_input(sample_weight, "sample_weight", owner)) {}
+  Inputs(SEXP y_true, SEXP y_pred, SEXP sample_weight, const std::string& owner, bool scan_na = true)
+      : t(to_input(y_true, "y_true", owner, scan_na)),
+        p(to_input(y_pred, "y_pred", owner, scan_na)),
+        w(to_input(sample_weight, "sample_weight", owner, scan_na)) {}
 };
+
+// Runs `update` with the NA scan of its inputs overlapped (glue.h, NaScan). On NA the
+// states saved before the update are put back, so a rejected batch leaves no trace; the NA
+// error wins over any error the update raised, as NA is the cause.
+template <class Update, class Save, class Restore>
+void update_scanned(SEXP objects[3], const std::string& owner, Update&& update, Save&& save, Restore&& restore) {
+  NaScan scan(objects, owner);
+  if (!scan.deferred()) {
+    update();
+    return;
+  }
+  auto saved = save();
+  try {
+    update();
+  } catch (...) {
+    scan.finish();
+    throw;
+  }
+  try {
+    scan.finish();
+  } catch (...) {
+    restore(std::move(saved));
+    throw;
+  }
+}
 
 #ifdef TALLY_R_WITH_MPI
 MpiContext& mpi_of(SEXP ptr) {
@@ -308,11 +333,13 @@ SEXP tally_r_get(SEXP spec) {
 SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
   return guard([&] {
     Metric& m = metric_of(ptr);
-    const Inputs in(y_true, y_pred, sample_weight, m.name());
-    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     SEXP objects[3] = {y_true, y_pred, sample_weight};
+    const Inputs in(y_true, y_pred, sample_weight, m.name(), /*scan_na=*/false);
+    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    m.update_state(in.t.view, in.p.view, in.w.view);
+    update_scanned(
+        objects, m.name(), [&] { m.update_state(in.t.view, in.p.view, in.w.view); },
+        [&] { return m.snapshot_variables(); }, [&](Variables saved) { m.commit_variables(std::move(saved)); });
     return R_NilValue;
   });
 }
@@ -506,11 +533,21 @@ SEXP tally_r_collection_new(SEXP metrics) {
 SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight) {
   return guard([&] {
     MetricCollection& c = *collection_of(ptr);
-    const Inputs in(y_true, y_pred, sample_weight, "MetricCollection");
-    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     SEXP objects[3] = {y_true, y_pred, sample_weight};
+    const Inputs in(y_true, y_pred, sample_weight, "MetricCollection", /*scan_na=*/false);
+    const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    c.update_state(in.t.view, in.p.view, in.w.view);
+    update_scanned(
+        objects, "MetricCollection", [&] { c.update_state(in.t.view, in.p.view, in.w.view); },
+        [&] {
+          std::vector<Variables> saved;
+          for (const Metric* m : std::as_const(c).metrics()) saved.push_back(m->snapshot_variables());
+          return saved;
+        },
+        [&](std::vector<Variables> saved) {
+          std::vector<Metric*> members = c.metrics();
+          for (std::size_t i = 0; i < members.size(); ++i) members[i]->commit_variables(std::move(saved[i]));
+        });
     return R_NilValue;
   });
 }

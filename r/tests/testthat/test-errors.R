@@ -30,6 +30,33 @@ test_that("NA is bad input and the state is unchanged", {
   }
 })
 
+test_that("NA in a large input (scanned beside the update) leaves the state unchanged", {
+  # 2^20 elements and more are scanned on a second thread while the update runs; on NA the
+  # state taken before the update is put back (r/src/glue.h, NaScan).
+  n <- 2^20 + 3
+  y <- rep(c(1, 0), length.out = n)
+  p <- rep(c(0.75, 0.25, 0.5), length.out = n)
+  for (m in list(metric_auc(), metric_binary_accuracy(), metric_mean_squared_error(),
+                 metric_collection(metric_auc(), metric_mean_squared_error()))) {
+    m$update_state(c(1, 0, 1), c(0.8, 0.3, 0.4))
+    before <- m$to_vector()
+    bad <- p
+    bad[n - 1] <- NA
+    expect_error(m$update_state(y, bad), "`y_pred` contains NA", class = "tally_invalid_argument_error")
+    w <- rep(1, n)
+    w[7] <- NA
+    expect_error(m$update_state(y, p, w), "`sample_weight` contains NA")
+    expect_identical(m$to_vector(), before)
+  }
+  m <- metric_mean_squared_error()
+  m$update_state(y, p)
+  expect_equal(m$result(), mean((p - y)^2), tolerance = 1e-12)
+  nan <- p
+  nan[3] <- NaN  # NaN is not NA: a loss takes it and propagates it as Keras does
+  m$update_state(y, nan)
+  expect_true(is.nan(m$result()))
+})
+
 test_that("tally_check_na(FALSE) skips the NA scan", {
   old <- tally_check_na(FALSE)
   on.exit(tally_check_na(old))
