@@ -132,3 +132,12 @@ def test_valid_rows_on_every_kind_of_metric(rng):
                                                "dtype int64"):
         m.update_state(y, p, valid_rows=np.arange(ROWS))
     assert m.to_vector().tolist() == [0.0, 0.0]
+
+
+def test_torch_context_needs_a_process_group():
+    dist = pytest.importorskip("torch.distributed")
+    if dist.is_initialized():
+        pytest.skip("a process group is already initialised in this process")
+    with pytest.raises(tally.DistributedError, match=r"TorchDistributedContext: torch.distributed has no process "
+                                                    r"group; call torch.distributed.init_process_group\(...\) first"):
+        tally.TorchDistributedContext()

@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pytest
 
-import tally
 from engine_data import ROWS, collection, dataset
 
 pytest.importorskip("torch.distributed")

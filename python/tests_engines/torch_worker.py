@@ -12,7 +12,6 @@ import sys
 import time
 
 os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
