@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A tally.DistributedContext over torch.distributed, and a distributed evaluation with it.
+"""A distributed evaluation over torch.distributed with tally.TorchDistributedContext
+(docs/distributed.md, "torch.distributed").
 
 Run with torch installed (Debian's python3-torch), e.g. two processes on one machine:
     torchrun --nproc_per_node 2 examples/torch_distributed.py
@@ -12,44 +13,10 @@ import numpy as np
 import tally
 
 
-class TorchDistributedContext(tally.DistributedContext):
-    """pfl's DistributedContext over an initialised torch.distributed process group."""
-
-    def __init__(self):
-        import torch
-        import torch.distributed as dist
-        self._torch, self._dist = torch, dist
-
-    @property
-    def local_rank(self):
-        return int(os.environ.get("LOCAL_RANK", self.global_rank))
-
-    @property
-    def global_rank(self):
-        return self._dist.get_rank()
-
-    @property
-    def world_size(self):
-        return self._dist.get_world_size()
-
-    @property
-    def local_size(self):
-        return int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
-
-    def all_reduce_in_place(self, buffer, op="sum"):
-        ops = {"sum": self._dist.ReduceOp.SUM, "min": self._dist.ReduceOp.MIN, "max": self._dist.ReduceOp.MAX}
-        tensor = self._torch.from_numpy(buffer)  # shares memory with the numpy buffer
-        self._dist.all_reduce(tensor, op=ops[op])
-        return buffer
-
-    def barrier(self):
-        self._dist.barrier()
-
-
 def evaluate(context, y_true, y_pred):
     """Each rank evaluates its share; one all_reduce_metrics merges; every rank has the result."""
     metrics = tally.MetricCollection(["binary_accuracy", "mse"])
-    rows = context.distribute_range(len(y_true))
+    rows = tally.distributed_shard(len(y_true), context)  # contiguous, no padded repeats
     metrics.update_state(y_true[rows.start:rows.stop], y_pred[rows.start:rows.stop])
     tally.all_reduce_metrics(metrics, context)
     return metrics.result()
@@ -65,7 +32,7 @@ def main():
     rng = np.random.default_rng(0)
     y = (rng.random(1000) > 0.5).astype(np.float64)
     p = rng.random(1000)
-    result = evaluate(TorchDistributedContext(), y, p)
+    result = evaluate(tally.TorchDistributedContext(), y, p)
     if dist.get_rank() == 0:
         print(result)
     dist.destroy_process_group()

@@ -7,7 +7,10 @@ workers. See ``tally.metrics`` for the catalog and ``tally.Metric`` for metrics 
 in Python, ``tally.functional`` one-call forms of every metric. ``tally.ops`` holds framework ops on arrays (flatten/reshape, norms,
 clipping, bfloat16 transport) and ``tally.privacy`` seeded noise and the private release
 of metric states. ``tally.save_state`` / ``tally.load_state`` keep metric states in
-checksummed files, so a killed evaluation resumes where it last saved.
+checksummed files, so a killed evaluation resumes where it last saved. Distributed
+evaluation: ``all_reduce_metrics`` over MPI (``MpiContext``) or torch.distributed
+(``TorchDistributedContext``), ``tally.dask.evaluate`` over Dask collections and
+``tally.partitions`` for any pool of processes (docs/distributed.md).
 """
 from . import _tally
 from ._tally import (ConfigError, DistributedError, DTypeError, Error, InvalidArgument, IOError, ShapeError, State,
@@ -22,7 +25,10 @@ from .sliced import SlicedCollection
 from .state_file import SavedState, load_state, save_state
 from .tracking import CsvSink, JsonLinesSink, Logger, ModelSelector, TensorBoardSink
 from .distributed import (DistributedContext, Mpi4pyContext, MpiContext, NotDistributedContext, all_reduce_metrics,
-                          launched_under_mpi)
+                          distributed_shard, launched_under_mpi, sampler_valid_rows)
+from .torch_distributed import TorchDistributedContext
+from . import partitions
+from . import dask
 
 __version__ = version()
 
@@ -33,4 +39,5 @@ __all__ = [
     "MetricCollection", "SlicedCollection", "DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext",
     "all_reduce_metrics", "launched_under_mpi", "ModelSelector", "Logger", "JsonLinesSink", "CsvSink",
     "TensorBoardSink", "functional", "ops", "privacy", "SavedState", "save_state", "load_state",
+    "TorchDistributedContext", "distributed_shard", "sampler_valid_rows", "partitions", "dask",
 ]

@@ -10,6 +10,7 @@ iteration over names, ``keys()``, ``values()``, ``items()``."""
 from collections.abc import Mapping
 
 from . import _tally
+from ._rows import ROW_INPUT_NAMES, select_rows
 from .metric import Metric
 from .metrics import BuiltinMetric, get, serialize
 
@@ -66,10 +67,18 @@ class MetricCollection(Mapping):
 
     # --- Keras verbs --------------------------------------------------------------------
 
-    def update_state(self, y_true, y_pred, sample_weight=None, *, query_ids=None, index=None):
+    def update_state(self, y_true, y_pred, sample_weight=None, valid_rows=None, *, query_ids=None, index=None):
         """Updates every metric; all or nothing: if one rejects the batch, none changes.
 
-        Each member receives the auxiliary inputs (``query_ids``, ``index``) it takes."""
+        Each member receives the auxiliary inputs (``query_ids``, ``index``) it takes.
+        ``valid_rows``: a boolean mask of the rows that count (drops a DistributedSampler's
+        padded repeats, docs/distributed.md); a batch with no valid row changes nothing."""
+        if valid_rows is not None:
+            rows = select_rows(valid_rows, (y_true, y_pred, sample_weight, query_ids, index), "MetricCollection",
+                               ROW_INPUT_NAMES)
+            if rows is None:
+                return
+            y_true, y_pred, sample_weight, query_ids, index = rows
         self._core.update_state(y_true, y_pred, sample_weight, query_ids=query_ids, index=index)
 
     def result(self):

@@ -7,7 +7,9 @@ any transport. Provided: ``NotDistributedContext`` and ``MpiContext`` (tally's C
 context over MPI_COMM_WORLD, or over an mpi4py communicator when one is given; the
 latter is also ``Mpi4pyContext``). Both MPI contexts fail every rank clearly and in
 bounded time when one rank fails, uncaught Python exceptions included
-(docs/distributed.md). See ``examples/torch_distributed.py`` for torch.distributed.
+(docs/distributed.md). ``tally.TorchDistributedContext`` (tally/torch_distributed.py) runs
+over torch.distributed with the same failure behaviour; ``distributed_shard`` and
+``sampler_valid_rows`` keep padded shards from being counted twice.
 """
 import atexit
 import os
@@ -21,7 +23,7 @@ from ._tally import DistributedError
 from .metric import Metric
 
 __all__ = ["DistributedContext", "NotDistributedContext", "MpiContext", "Mpi4pyContext", "PollingMpi4pyContext",
-           "all_reduce_metrics", "launched_under_mpi"]
+           "all_reduce_metrics", "launched_under_mpi", "distributed_shard", "sampler_valid_rows"]
 
 
 class DistributedContext:
@@ -284,6 +286,38 @@ def launched_under_mpi():
     """True when the process was started by mpirun."""
     import os
     return any(v in os.environ for v in ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"))
+
+
+def distributed_shard(dataset_length, context):
+    """This worker's rows of a dataset, without padding: the contiguous
+    ``context.distribute_range(dataset_length)`` split (10 rows over 4 workers: 3, 3, 2, 2).
+    Every row is on exactly one worker, so the merged metrics equal one process on all rows
+    (unlike torch's DistributedSampler, which repeats samples to even out the shards). A
+    worker may get no rows (more workers than rows): skip its update, keep its collective."""
+    if isinstance(dataset_length, bool) or not isinstance(dataset_length, (int, np.integer)):
+        raise _tally.InvalidArgument(f"distributed_shard: dataset_length must be an integer; received "
+                                     f"{type(dataset_length).__name__}")
+    if dataset_length < 0:
+        raise _tally.InvalidArgument(f"distributed_shard: dataset_length must be >= 0; received {dataset_length}")
+    return context.distribute_range(int(dataset_length))
+
+
+def sampler_valid_rows(dataset_length, context, drop_last=False):
+    """Which of this worker's ``torch.utils.data.DistributedSampler`` samples are real: a
+    boolean mask in the order the sampler yields them (shuffled or not), False for the
+    repeats that pad the shards to ``ceil(dataset_length / world_size)`` samples each.
+    Pass its slice for each batch as ``update_state(..., valid_rows=...)``. The sampler
+    gives rank r the padded positions r, r + W, r + 2W, ...; those at or past
+    ``dataset_length`` are repeats. With ``drop_last=True`` nothing is padded (every mask
+    entry is True) but the sampler leaves ``dataset_length % world_size`` rows out."""
+    if isinstance(dataset_length, bool) or not isinstance(dataset_length, (int, np.integer)) or dataset_length < 0:
+        raise _tally.InvalidArgument(f"sampler_valid_rows: dataset_length must be an integer >= 0; received "
+                                     f"{dataset_length!r}")
+    world, rank = int(context.world_size), int(context.global_rank)
+    if drop_last:
+        return np.ones(int(dataset_length) // world, dtype=bool)
+    per_rank = -(-int(dataset_length) // world)
+    return rank + world * np.arange(per_rank) < int(dataset_length)
 
 
 def all_reduce_metrics(metrics, context):

@@ -28,6 +28,7 @@ import weakref
 import numpy as np
 
 from . import _tally
+from ._rows import select_rows
 from ._tally import InvalidArgument, StateError
 
 __all__ = ["Metric", "Variable"]
@@ -120,6 +121,14 @@ def _routed_update(update):
     # only if the Python code returns, so a failed update leaves the state as it was.
     @functools.wraps(update)
     def wrapped(self, *args, **kwargs):
+        valid_rows = kwargs.pop("valid_rows", None)
+        if valid_rows is not None:  # keep the valid rows of every array argument (docs/distributed.md)
+            names = [("y_true", "y_pred", "sample_weight")[i] if i < 3 else f"argument {i}" for i in range(len(args))]
+            names += list(kwargs)
+            rows = select_rows(valid_rows, list(args) + list(kwargs.values()), self.name, names)
+            if rows is None:
+                return None
+            args, kwargs = tuple(rows[:len(args)]), dict(zip(kwargs, rows[len(args):]))
         core = self.__dict__.get("_core")
         if core is None or not self.__dict__.get("_variables") or core._in_update():
             return update(self, *args, **kwargs)

@@ -15,6 +15,7 @@ import inspect
 import json
 
 from . import _tally
+from ._rows import ROW_INPUT_NAMES, select_rows
 
 __all__ = ["BuiltinMetric", "get", "serialize", "catalog", "describe", "describe_catalog"]
 
@@ -53,11 +54,19 @@ class BuiltinMetric:
         obj._core = core
         return obj
 
-    def update_state(self, y_true, y_pred, sample_weight=None, *, query_ids=None, index=None):
+    def update_state(self, y_true, y_pred, sample_weight=None, valid_rows=None, *, query_ids=None, index=None):
         """Adds one batch. Arrays are read in place; the GIL is released while tally works.
 
         ``query_ids`` (ranking metrics) and ``index`` (``BootstrapInterval``) are the
-        auxiliary per-row inputs; a metric refuses one it does not take."""
+        auxiliary per-row inputs; a metric refuses one it does not take.
+        ``valid_rows``: a boolean mask of the rows that count (drops a DistributedSampler's
+        padded repeats, docs/distributed.md); a batch with no valid row changes nothing."""
+        if valid_rows is not None:
+            rows = select_rows(valid_rows, (y_true, y_pred, sample_weight, query_ids, index), self.name,
+                               ROW_INPUT_NAMES)
+            if rows is None:
+                return
+            y_true, y_pred, sample_weight, query_ids, index = rows
         self._core.update_state(y_true, y_pred, sample_weight, query_ids=query_ids, index=index)
 
     def result(self):
@@ -170,8 +179,14 @@ class BuiltinMetric:
 class _ValueMetric(BuiltinMetric):
     """Value-reducing metrics (Mean, Sum) take ``update_state(values, sample_weight=None)``."""
 
-    def update_state(self, values, sample_weight=None):
-        """Adds one batch of values. Arrays are read in place; the GIL is released while tally works."""
+    def update_state(self, values, sample_weight=None, valid_rows=None):
+        """Adds one batch of values. Arrays are read in place; the GIL is released while tally works.
+        ``valid_rows``: a boolean mask of the rows that count (see BuiltinMetric.update_state)."""
+        if valid_rows is not None:
+            rows = select_rows(valid_rows, (values, sample_weight), self.name, ("values", "sample_weight"))
+            if rows is None:
+                return
+            values, sample_weight = rows
         self._core.update_values(values, sample_weight)
 
     def stateless_update_state(self, metric_variables, values, sample_weight=None):

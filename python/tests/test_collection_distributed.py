@@ -159,7 +159,7 @@ def test_torch_distributed_example():
         rng = np.random.default_rng(0)
         y = (rng.random(100) > 0.5).astype(np.float64)
         p = rng.random(100)
-        got = example.evaluate(example.TorchDistributedContext(), y, p)
+        got = example.evaluate(tally.TorchDistributedContext(), y, p)
         assert got["binary_accuracy"] == pytest.approx(np.mean((p > 0.5) == y))
     finally:
         dist.destroy_process_group()

@@ -59,10 +59,22 @@ mean.update_state([1.0, 2.0])
 vector: np.ndarray = mean.to_vector()
 quick: float = tally.functional.binary_accuracy([0, 1], [0.1, 0.8], threshold=0.3)
 described = tally.metrics.describe("auc")["options"]
+# distributed engines (docs/distributed.md): shards, valid rows, partitions, torch, dask
+context: tally.DistributedContext = tally.NotDistributedContext()
+shard: range = tally.distributed_shard(10, context)
+mask: np.ndarray = tally.sampler_valid_rows(10, context)
+m.update_state(np.zeros(3), np.ones(3), valid_rows=mask[:3])
+state: tally.partitions.PartitionState = tally.partitions.evaluate_partition(m, np.zeros(3), np.ones(3))
+tally.partitions.merge_into(m, tally.partitions.combine([state, state]))
+torch_context = tally.TorchDistributedContext(device="cpu", collective_timeout=10.0)
+torch_context.set_collective_timeout(5.0)
+evaluated = tally.dask.evaluate(m, np.zeros(3), np.ones(3), split_every=4)
 '''
 
 BAD = GOOD + '''
 wrong = tally.metrics.TopKCategoricalAccuracy(k="two")
+tally.distributed_shard("ten", context)
+tally.TorchDistributedContext(collective_timeout="soon")
 '''
 
 
@@ -81,4 +93,6 @@ def test_mypy_accepts_a_typed_example_and_catches_a_wrong_argument(tmp_path):
     bad = _mypy(tmp_path, BAD)
     assert bad.returncode == 1, bad.stdout
     assert 'Argument "k" to "TopKCategoricalAccuracy" has incompatible type "str"; expected "int"' in bad.stdout
-    assert "Found 1 error" in bad.stdout
+    assert 'Argument 1 to "distributed_shard" has incompatible type "str"' in bad.stdout
+    assert 'Argument "collective_timeout" to "TorchDistributedContext" has incompatible type "str"' in bad.stdout
+    assert "Found 3 errors" in bad.stdout
