@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "support/fixture_tensors.h"
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
 #include "tally/metrics/functional.h"
@@ -15,24 +16,9 @@
 namespace tally::metrics {
 namespace {
 
-Json fixture() {
-  std::ifstream in(std::string(TALLY_FIXTURES_DIR) + "/accuracy.json");
-  return Json::parse(in);
-}
+using testing::tensor_of;
 
-Tensor tensor_of(const Json& j) {
-  std::vector<double> flat;
-  Shape shape{static_cast<std::int64_t>(j.size())};
-  if (j.at(0).is_array()) {
-    shape.push_back(static_cast<std::int64_t>(j.at(0).size()));
-    for (const auto& row : j) {
-      for (const auto& x : row) flat.push_back(x.get<double>());
-    }
-  } else {
-    for (const auto& x : j) flat.push_back(x.get<double>());
-  }
-  return Tensor::from_vector(flat, shape);
-}
+Json fixture() { return testing::read_fixture("accuracy.json"); }
 
 TEST(Accuracy, KerasReferenceValues) {
   const std::vector<double> yt{1, 2, 3, 4}, yp{0, 2, 3, 4};

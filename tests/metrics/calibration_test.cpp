@@ -8,39 +8,16 @@
 
 #include <fstream>
 
+#include "support/fixture_tensors.h"
 #include "tally/registry.h"
 
 namespace tally::metrics {
 namespace {
 
-Json fixture() {
-  std::ifstream in(std::string(TALLY_FIXTURES_DIR) + "/beyond.json");
-  return Json::parse(in);
-}
+using testing::feed_in_three_batches;
+using testing::tensor_of;
 
-Tensor tensor_of(const Json& list) {
-  std::vector<double> flat;
-  Shape shape{static_cast<std::int64_t>(list.size())};
-  if (!list.empty() && list[0].is_array()) shape.push_back(static_cast<std::int64_t>(list[0].size()));
-  for (const Json& row : list) {
-    if (row.is_array()) {
-      for (const Json& x : row) flat.push_back(x.get<double>());
-    } else {
-      flat.push_back(row.get<double>());
-    }
-  }
-  return Tensor::from_vector(flat, shape);
-}
-
-// Three uneven batches, so that the checks cover summing bins across updates.
-void feed(Metric& m, const Tensor& t, const Tensor& p, const Tensor* w = nullptr) {
-  const std::int64_t n = t.shape()[0];
-  const std::int64_t cuts[4] = {0, 11, n / 3, n};
-  for (int i = 0; i < 3; ++i) {
-    const TensorView ws = w != nullptr ? w->view().slice_rows(cuts[i], cuts[i + 1]) : TensorView();
-    m.update_state(t.view().slice_rows(cuts[i], cuts[i + 1]), p.view().slice_rows(cuts[i], cuts[i + 1]), ws);
-  }
-}
+Json fixture() { return testing::read_fixture("beyond.json"); }
 
 const CalibrationNorm kNorms[3] = {CalibrationNorm::kL1, CalibrationNorm::kL2, CalibrationNorm::kMax};
 const char* const kNormNames[3] = {"l1", "l2", "max"};
@@ -71,10 +48,10 @@ TEST(ExpectedCalibrationError, MatchesTheTorchMetricsBinning) {
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(kNormNames[i]);
     ExpectedCalibrationError binary(15, kNorms[i]), weighted(10, kNorms[i]), multi(15, kNorms[i]), multi7(7, kNorms[i]);
-    feed(binary, bt, bp);
-    feed(weighted, bt, bp, &w);
-    feed(multi, mt, mp);
-    feed(multi7, mt, mp);
+    feed_in_three_batches(binary, bt, bp);
+    feed_in_three_batches(weighted, bt, bp, &w);
+    feed_in_three_batches(multi, mt, mp);
+    feed_in_three_batches(multi7, mt, mp);
     EXPECT_NEAR(binary.value(), f["ece_binary"][kNormNames[i]].get<double>(), 1e-12);
     EXPECT_NEAR(weighted.value(), f["ece_binary_10_weighted"][kNormNames[i]].get<double>(), 1e-12);
     EXPECT_NEAR(multi.value(), f["ece_multi"][kNormNames[i]].get<double>(), 1e-12);
@@ -140,13 +117,13 @@ TEST(BrierScore, MatchesScikitLearn) {
   const Json f = fixture();
   const Tensor bt = tensor_of(f["binary_true"]), bp = tensor_of(f["binary_prob"]), w = tensor_of(f["sample_weight"]);
   BrierScore binary, weighted, multi, multi_weighted;
-  feed(binary, bt, bp);
-  feed(weighted, bt, bp, &w);
+  feed_in_three_batches(binary, bt, bp);
+  feed_in_three_batches(weighted, bt, bp, &w);
   EXPECT_NEAR(binary.value(), f["brier_binary"].get<double>(), 1e-12);
   EXPECT_NEAR(weighted.value(), f["brier_binary_weighted"].get<double>(), 1e-12);
   const Tensor mt = tensor_of(f["multi_true"]), mp = tensor_of(f["multi_prob"]);
-  feed(multi, mt, mp);
-  feed(multi_weighted, mt, mp, &w);
+  feed_in_three_batches(multi, mt, mp);
+  feed_in_three_batches(multi_weighted, mt, mp, &w);
   EXPECT_NEAR(multi.value(), f["brier_multi"].get<double>(), 1e-12);
   EXPECT_NEAR(multi_weighted.value(), f["brier_multi_weighted"].get<double>(), 1e-12);
   // Two classes as [N, 2] count both columns: twice the binary score.

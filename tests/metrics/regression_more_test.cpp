@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "support/fixture_tensors.h"
 #include "support/thread_context.h"
 #include "tally/distributed.h"
 #include "tally/metrics/calibration.h"
@@ -17,35 +18,10 @@
 namespace tally::metrics {
 namespace {
 
-Json fixture() {
-  std::ifstream in(std::string(TALLY_FIXTURES_DIR) + "/beyond.json");
-  return Json::parse(in);
-}
+using testing::feed_in_three_batches;
+using testing::tensor_of;
 
-// A fixture list (flat or of rows) as a float64 tensor.
-Tensor tensor_of(const Json& list) {
-  std::vector<double> flat;
-  Shape shape{static_cast<std::int64_t>(list.size())};
-  if (!list.empty() && list[0].is_array()) shape.push_back(static_cast<std::int64_t>(list[0].size()));
-  for (const Json& row : list) {
-    if (row.is_array()) {
-      for (const Json& x : row) flat.push_back(x.get<double>());
-    } else {
-      flat.push_back(row.get<double>());
-    }
-  }
-  return Tensor::from_vector(flat, shape);
-}
-
-// Feeds `t`/`p` (and `w`) in three uneven batches, so that every check also covers merging sums.
-void feed(Metric& m, const Tensor& t, const Tensor& p, const Tensor* w = nullptr) {
-  const std::int64_t n = t.shape()[0];
-  const std::int64_t cuts[4] = {0, 7, n / 2, n};
-  for (int i = 0; i < 3; ++i) {
-    const TensorView ws = w != nullptr ? w->view().slice_rows(cuts[i], cuts[i + 1]) : TensorView();
-    m.update_state(t.view().slice_rows(cuts[i], cuts[i + 1]), p.view().slice_rows(cuts[i], cuts[i + 1]), ws);
-  }
-}
+Json fixture() { return testing::read_fixture("beyond.json"); }
 
 std::vector<double> doubles(const Json& list) { return list.get<std::vector<double>>(); }
 
@@ -53,18 +29,18 @@ TEST(ExplainedVariance, MatchesScikitLearn) {
   const Json f = fixture();
   const Tensor y = tensor_of(f["y_true"]), p = tensor_of(f["y_pred"]), w = tensor_of(f["sample_weight"]);
   ExplainedVariance plain, weighted;
-  feed(plain, y, p);
-  feed(weighted, y, p, &w);
+  feed_in_three_batches(plain, y, p);
+  feed_in_three_batches(weighted, y, p, &w);
   EXPECT_NEAR(plain.value(), f["ev"].get<double>(), 1e-12);
   EXPECT_NEAR(weighted.value(), f["ev_weighted"].get<double>(), 1e-12);
 
   const Tensor yk = tensor_of(f["y_true_k"]), pk = tensor_of(f["y_pred_k"]);
   ExplainedVariance uniform(Multioutput::kUniformAverage, 3), variance(Multioutput::kVarianceWeighted, 3),
       raw(Multioutput::kRawValues, 3), raw_weighted(Multioutput::kRawValues, 3);
-  feed(uniform, yk, pk);
-  feed(variance, yk, pk);
-  feed(raw, yk, pk);
-  feed(raw_weighted, yk, pk, &w);
+  feed_in_three_batches(uniform, yk, pk);
+  feed_in_three_batches(variance, yk, pk);
+  feed_in_three_batches(raw, yk, pk);
+  feed_in_three_batches(raw_weighted, yk, pk, &w);
   EXPECT_NEAR(uniform.value(), f["ev_k_uniform"].get<double>(), 1e-12);
   EXPECT_NEAR(variance.value(), f["ev_k_variance"].get<double>(), 1e-12);
   const std::vector<double> r = raw.result().to_doubles(), rw = raw_weighted.result().to_doubles();
@@ -80,8 +56,8 @@ TEST(ExplainedVariance, ConstantOutputsFollowForceFinite) {
   const Json f = fixture();
   const Tensor yc = tensor_of(f["y_true_const"]), pc = tensor_of(f["y_pred_const"]);
   ExplainedVariance raw(Multioutput::kRawValues, 3), variance(Multioutput::kVarianceWeighted, 3);
-  feed(raw, yc, pc);
-  feed(variance, yc, pc);
+  feed_in_three_batches(raw, yc, pc);
+  feed_in_three_batches(variance, yc, pc);
   const std::vector<double> r = raw.result().to_doubles();
   EXPECT_EQ(r[0], 1.0);
   EXPECT_EQ(r[1], 0.0);
@@ -112,7 +88,7 @@ TEST(MaxError, MatchesScikitLearnAndMergesByMax) {
   const Tensor y = tensor_of(f["y_true"]), p = tensor_of(f["y_pred"]);
   MaxError m;
   EXPECT_EQ(m.value(), 0.0);  // nothing seen
-  feed(m, y, p);
+  feed_in_three_batches(m, y, p);
   EXPECT_DOUBLE_EQ(m.value(), f["max_error"].get<double>());
   ASSERT_EQ(m.variables().size(), 1u);
   EXPECT_EQ(m.variables()[0].aggregation, Aggregation::kMax);
@@ -140,15 +116,15 @@ TEST(TweedieDeviance, MatchesScikitLearnForEveryPowerFamily) {
                             : power == 3.0 ? "3"
                                            : Json(power).dump();
     TweedieDeviance plain(power), weighted(power);
-    feed(plain, y, p);
-    feed(weighted, y, p, &w);
+    feed_in_three_batches(plain, y, p);
+    feed_in_three_batches(weighted, y, p, &w);
     EXPECT_NEAR(plain.value(), f["tweedie"][key].get<double>(), 1e-12);
     EXPECT_NEAR(weighted.value(), f["tweedie_weighted"][key].get<double>(), 1e-12);
   }
   const Tensor y0 = tensor_of(f["y_true_zero"]);
   TweedieDeviance poisson(1.0), compound(1.5);
-  feed(poisson, y0, p);
-  feed(compound, y0, p);
+  feed_in_three_batches(poisson, y0, p);
+  feed_in_three_batches(compound, y0, p);
   EXPECT_NEAR(poisson.value(), f["tweedie_zero_1"].get<double>(), 1e-12);
   EXPECT_NEAR(compound.value(), f["tweedie_zero_1_5"].get<double>(), 1e-12);
 }
@@ -196,10 +172,10 @@ TEST(MeanPinballLoss, MatchesScikitLearnOnTheBeyondFixture) {
   const Json f = fixture();
   const Tensor y = tensor_of(f["y_true"]), p = tensor_of(f["y_pred"]), w = tensor_of(f["sample_weight"]);
   MeanPinballLoss quarter(0.25);
-  feed(quarter, y, p, &w);
+  feed_in_three_batches(quarter, y, p, &w);
   EXPECT_NEAR(quarter.value(), f["pinball_0_25_weighted"].get<double>(), 1e-12);
   MeanPinballLoss three_quarters(0.75);
-  feed(three_quarters, tensor_of(f["y_true_k"]), tensor_of(f["y_pred_k"]));
+  feed_in_three_batches(three_quarters, tensor_of(f["y_true_k"]), tensor_of(f["y_pred_k"]));
   EXPECT_NEAR(three_quarters.value(), f["pinball_0_75_k"].get<double>(), 1e-12);
 }
 
@@ -212,16 +188,16 @@ TEST(PercentageErrors, MatchTorchMetrics) {
   const Tensor y = tensor_of(f["y_true"]), p = tensor_of(f["y_pred"]), w = tensor_of(f["sample_weight"]);
   const Tensor yk = tensor_of(f["y_true_k"]), pk = tensor_of(f["y_pred_k"]);
   SymmetricMeanAbsolutePercentageError s, sw, sk;
-  feed(s, y, p);
-  feed(sw, y, p, &w);
-  feed(sk, yk, pk);
+  feed_in_three_batches(s, y, p);
+  feed_in_three_batches(sw, y, p, &w);
+  feed_in_three_batches(sk, yk, pk);
   EXPECT_NEAR(s.value(), f["smape"].get<double>(), 1e-12);
   EXPECT_NEAR(sw.value(), f["smape_weighted"].get<double>(), 1e-12);
   EXPECT_NEAR(sk.value(), f["smape_k"].get<double>(), 1e-12);
   WeightedMeanAbsolutePercentageError m, mw, mk;
-  feed(m, y, p);
-  feed(mw, y, p, &w);
-  feed(mk, yk, pk);
+  feed_in_three_batches(m, y, p);
+  feed_in_three_batches(mw, y, p, &w);
+  feed_in_three_batches(mk, yk, pk);
   EXPECT_NEAR(m.value(), f["wmape"].get<double>(), 1e-12);
   EXPECT_NEAR(mw.value(), f["wmape_weighted"].get<double>(), 1e-12);
   EXPECT_NEAR(mk.value(), f["wmape_k"].get<double>(), 1e-12);
