@@ -1,6 +1,7 @@
 // R objects in and out: views without copies, NA checks, tensors and JSON as R values.
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "glue.h"
 
@@ -36,8 +37,7 @@ namespace {
 // True when any element is NA. Doubles: NA is a NaN with payload 1954 (R_IsNA); a NaN
 // scan runs first because it vectorises and NaN itself is valid input (Keras propagates it).
 // Both scans are a vectorised OR-reduction, one memory pass over the input (the cost
-// docs/performance.md, "R", measures); single-threaded, since a parallel region per update
-// costs more than it saves on a loaded machine.
+// docs/performance.md, "R", measures); scan_na splits large inputs between two threads.
 bool has_na_double(const double* x, R_xlen_t n) {
   int any_nan = 0;
 #pragma omp simd reduction(| : any_nan)
@@ -75,8 +75,8 @@ bool set_check_na(bool on) {
 namespace {
 
 constexpr const char* kArgumentNames[3] = {"y_true", "y_pred", "sample_weight"};
-// Below this many elements in all, a thread costs more than the scan it would overlap.
-constexpr R_xlen_t kOverlapElements = R_xlen_t{1} << 20;
+// Below this many elements, starting a thread costs more than it saves.
+constexpr R_xlen_t kParallelElements = R_xlen_t{1} << 20;
 
 InvalidArgument na_error(const std::string& owner, const char* argument) {
   return InvalidArgument(owner + ": argument `" + argument + "` contains NA; remove or impute missing values first");
@@ -84,47 +84,32 @@ InvalidArgument na_error(const std::string& owner, const char* argument) {
 
 }  // namespace
 
-NaScan::NaScan(SEXP objects[3], const std::string& owner) : owner_(owner) {
+void scan_na(SEXP objects[3], const std::string& owner) {
   if (!check_na) return;
-  R_xlen_t total = 0;
   for (int i = 0; i < 3; ++i) {
     SEXP x = objects[i];
-    if (Rf_isNull(x)) continue;
-    if (TYPEOF(x) == REALSXP) {
-      spans_[i] = {REAL(x), Rf_xlength(x), true};
-    } else if (TYPEOF(x) == INTSXP || TYPEOF(x) == LGLSXP) {
-      spans_[i] = {TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x)) : LOGICAL(x), Rf_xlength(x), false};
+    const bool is_double = TYPEOF(x) == REALSXP;
+    if (!is_double && TYPEOF(x) != INTSXP && TYPEOF(x) != LGLSXP) continue;  // NULL, or to_input's error
+    const R_xlen_t n = Rf_xlength(x);
+    const void* data = is_double             ? static_cast<const void*>(REAL(x))
+                       : TYPEOF(x) == INTSXP ? static_cast<const void*>(INTEGER(x))
+                                             : LOGICAL(x);
+    auto scan = [&](R_xlen_t begin, R_xlen_t end) {
+      return is_double ? has_na_double(static_cast<const double*>(data) + begin, end - begin)
+                       : has_na_int(static_cast<const int*>(data) + begin, end - begin);
+    };
+    bool na;
+    if (n < kParallelElements) {
+      na = scan(0, n);
+    } else {
+      bool second_half = false;
+      std::thread helper([&] { second_half = scan(n / 2, n); });
+      const bool first_half = scan(0, n / 2);
+      helper.join();
+      na = first_half || second_half;
     }
-    total += spans_[i].n;
+    if (na) throw na_error(owner, kArgumentNames[i]);
   }
-  auto scan = [this] {
-    for (int i = 0; i < 3; ++i) {
-      const Span& s = spans_[i];
-      if (s.n == 0) continue;
-      const bool na = s.is_double ? has_na_double(static_cast<const double*>(s.data), s.n)
-                                  : has_na_int(static_cast<const int*>(s.data), s.n);
-      if (na) {
-        found_ = i;
-        return;
-      }
-    }
-  };
-  if (total < kOverlapElements) {
-    scan();
-    if (found_ >= 0) throw na_error(owner_, kArgumentNames[found_]);
-    return;
-  }
-  worker_ = std::thread(scan);
-  deferred_ = true;
-}
-
-NaScan::~NaScan() {
-  if (worker_.joinable()) worker_.join();
-}
-
-void NaScan::finish() {
-  if (worker_.joinable()) worker_.join();
-  if (found_ >= 0) throw na_error(owner_, kArgumentNames[found_]);
 }
 
 Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan_na) {

@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "tally/tally.h"
@@ -63,37 +62,19 @@ struct Input {
 /// Views an R object: NULL is absent; double is float64, integer and logical are int32
 /// (R stores logicals as 4-byte integers). An array of dim (d1, ..., dk) is the keras3
 /// shape (d1, ..., dk) with R's column-major strides. NA anywhere is an InvalidArgument
-/// (unless `scan_na` is false: the caller scans with an NaScan instead).
+/// (unless `scan_na` is false: the caller has run scan_na() on it).
 Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan_na = true);
 
-/// The NA scan of one update's three inputs (y_true, y_pred, sample_weight). Large inputs are
-/// scanned on a second thread while the update runs: both passes are memory-bound, so
-/// overlapping them keeps m$update_state close to the bare C++ call (docs/performance.md,
-/// "R"); the caller puts the state taken before the update back when finish() throws.
-/// Small inputs, and all inputs when tally_check_na(FALSE), are handled at once.
-class NaScan {
- public:
-  /// Scans now (throwing on NA) or starts the background scan; objects must stay protected.
-  NaScan(SEXP objects[3], const std::string& owner);
-  ~NaScan();
-  NaScan(const NaScan&) = delete;
-  NaScan& operator=(const NaScan&) = delete;
-  /// True when the scan runs in the background (the caller must snapshot and call finish()).
-  bool deferred() const { return deferred_; }
-  /// Waits for the background scan; throws the NA error naming the first argument with NA.
-  void finish();
-
- private:
-  struct Span {
-    const void* data = nullptr;
-    R_xlen_t n = 0;
-    bool is_double = false;
-  };
-  Span spans_[3];
-  std::string owner_;
-  bool deferred_ = false;
-  int found_ = -1;  // index of the first argument holding NA, written by the scan thread
-  std::thread worker_;
+/// Throws the NA error naming the first of an update's three inputs (y_true, y_pred,
+/// sample_weight) that holds NA, unless tally_check_na(FALSE). Large inputs are scanned by
+/// two threads, one half each: the scan is a memory pass, and two cores read faster than one
+/// (docs/performance.md, "R"). Non-numeric objects are left to to_input's type error.
+void scan_na(SEXP objects[3], const std::string& owner);
+Span spans_[3];
+std::string owner_;
+bool deferred_ = false;
+int found_ = -1;  // index of the first argument holding NA, written by the scan thread
+std::thread worker_;
 };
 
 /// Whether to_input() scans for NA (on by default; tally_check_na() in R turns it off for

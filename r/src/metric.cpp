@@ -277,31 +277,6 @@ struct Inputs {
         w(to_input(sample_weight, "sample_weight", owner, scan_na)) {}
 };
 
-// Runs `update` with the NA scan of its inputs overlapped (glue.h, NaScan). On NA the
-// states saved before the update are put back, so a rejected batch leaves no trace; the NA
-// error wins over any error the update raised, as NA is the cause.
-template <class Update, class Save, class Restore>
-void update_scanned(SEXP objects[3], const std::string& owner, Update&& update, Save&& save, Restore&& restore) {
-  NaScan scan(objects, owner);
-  if (!scan.deferred()) {
-    update();
-    return;
-  }
-  auto saved = save();
-  try {
-    update();
-  } catch (...) {
-    scan.finish();
-    throw;
-  }
-  try {
-    scan.finish();
-  } catch (...) {
-    restore(std::move(saved));
-    throw;
-  }
-}
-
 // Query ids or row indices (docs/metrics.md, "Auxiliary inputs"): integer vectors as they are,
 // doubles (R's default numbers) as int64 when every value is a whole number.
 Input aux_input(SEXP x, const char* argument, const std::string& owner) {
@@ -363,12 +338,8 @@ SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP
     const Inputs in(y_true, y_pred, sample_weight, m.name(), /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    update_scanned(
-        objects, m.name(),
-        [&] {
-          m.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
-        },
-        [&] { return m.snapshot_variables(); }, [&](Variables saved) { m.commit_variables(std::move(saved)); });
+    scan_na(objects, m.name());
+    m.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
     return R_NilValue;
   });
 }
@@ -582,20 +553,8 @@ SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_w
     const Inputs in(y_true, y_pred, sample_weight, "MetricCollection", /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    update_scanned(
-        objects, "MetricCollection",
-        [&] {
-          c.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
-        },
-        [&] {
-          std::vector<Variables> saved;
-          for (const Metric* m : std::as_const(c).metrics()) saved.push_back(m->snapshot_variables());
-          return saved;
-        },
-        [&](std::vector<Variables> saved) {
-          std::vector<Metric*> members = c.metrics();
-          for (std::size_t k = 0; k < members.size(); ++k) members[k]->commit_variables(std::move(saved[k]));
-        });
+    scan_na(objects, "MetricCollection");
+    c.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
     return R_NilValue;
   });
 }

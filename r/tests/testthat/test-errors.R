@@ -30,9 +30,9 @@ test_that("NA is bad input and the state is unchanged", {
   }
 })
 
-test_that("NA in a large input (scanned beside the update) leaves the state unchanged", {
-  # 2^20 elements and more are scanned on a second thread while the update runs; on NA the
-  # state taken before the update is put back (r/src/glue.h, NaScan).
+test_that("NA in a large input (scanned by two threads) leaves the state unchanged", {
+  # 2^20 elements and more are scanned in two halves at once (r/src/glue.h, scan_na): an NA
+  # in either half, of any argument, is found before the update.
   n <- 2^20 + 3
   y <- rep(c(1, 0), length.out = n)
   p <- rep(c(0.75, 0.25, 0.5), length.out = n)
@@ -41,10 +41,10 @@ test_that("NA in a large input (scanned beside the update) leaves the state unch
     m$update_state(c(1, 0, 1), c(0.8, 0.3, 0.4))
     before <- m$to_vector()
     bad <- p
-    bad[n - 1] <- NA
+    bad[n - 1] <- NA  # in the second half
     expect_error(m$update_state(y, bad), "`y_pred` contains NA", class = "tally_invalid_argument_error")
     w <- rep(1, n)
-    w[7] <- NA
+    w[7] <- NA  # in the first half
     expect_error(m$update_state(y, p, w), "`sample_weight` contains NA")
     expect_identical(m$to_vector(), before)
   }
