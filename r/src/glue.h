@@ -70,12 +70,6 @@ Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan
 /// two threads, one half each: the scan is a memory pass, and two cores read faster than one
 /// (docs/performance.md, "R"). Non-numeric objects are left to to_input's type error.
 void scan_na(SEXP objects[3], const std::string& owner);
-Span spans_[3];
-std::string owner_;
-bool deferred_ = false;
-int found_ = -1;  // index of the first argument holding NA, written by the scan thread
-std::thread worker_;
-};
 
 /// Whether to_input() scans for NA (on by default; tally_check_na() in R turns it off for
 /// inputs known to be complete). Returns the previous setting.
