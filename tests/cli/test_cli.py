@@ -17,10 +17,11 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 import zlib
 
 import numpy as np
+
+from cli_runner import run_tests
 
 TALLY = sys.argv[1]
 DATA = sys.argv[2]
@@ -678,19 +679,7 @@ def test_reports_of_every_kind_are_valid_html_and_render_in_chromium():
 
 
 def main():
-    tests = [(k, v) for k, v in globals().items() if k.startswith("test_") and callable(v)]
-    for name, fn in tests:
-        try:
-            fn()
-            RESULTS["passed"] += 1
-            print(f"PASS {name}")
-        except Exception:  # report every failure, then exit non-zero
-            RESULTS["failed"] += 1
-            print(f"FAIL {name}")
-            traceback.print_exc()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    return 1 if RESULTS["failed"] else 0
+    return run_tests(globals(), RESULTS, TMP)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
+
+from cli_runner import run_tests
 
 TALLY = sys.argv[1]
 DATA = sys.argv[2]
@@ -162,19 +163,7 @@ def test_mpirun_output_equals_one_process():
 
 
 def main():
-    tests = [(k, v) for k, v in globals().items() if k.startswith("test_") and callable(v)]
-    for name, fn in tests:
-        try:
-            fn()
-            RESULTS["passed"] += 1
-            print(f"PASS {name}")
-        except Exception:  # report every failure, then exit non-zero
-            RESULTS["failed"] += 1
-            print(f"FAIL {name}")
-            traceback.print_exc()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    return 1 if RESULTS["failed"] else 0
+    return run_tests(globals(), RESULTS, TMP)
 
 
 if __name__ == "__main__":
