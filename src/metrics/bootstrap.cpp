@@ -7,6 +7,7 @@
 
 #include "internal/check.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/aux_ids.h"
 #include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/poisson_bootstrap.h"
 #include "tally/registry.h"
@@ -79,15 +80,7 @@ TensorView rows_of(const TensorView& v, std::int64_t b, std::int64_t e) {
 }
 
 std::vector<std::int64_t> index_values(const std::string& me, const TensorView& view) {
-  const Tensor t = Tensor::copy_of(view);
-  std::vector<std::int64_t> out(static_cast<std::size_t>(t.numel()));
-  visit_dtype(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (std::is_integral_v<T>) {
-      const T* p = static_cast<const T*>(t.data());
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::int64_t>(p[i]);
-    }
-  });
+  std::vector<std::int64_t> out = kernels::aux_ids(view);
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] < 0) {
       throw InvalidArgument(

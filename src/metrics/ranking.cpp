@@ -5,6 +5,7 @@
 
 #include "internal/check.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/aux_ids.h"
 #include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/ranking_math.h"
 
@@ -32,19 +33,6 @@ TensorView column(std::string_view me, std::string_view arg, TensorView v) {
 }
 
 std::vector<double> doubles_of(const TensorView& v) { return Tensor::copy_of(v).to_doubles(); }
-
-std::vector<std::int64_t> ints_of(const TensorView& v) {
-  const Tensor t = Tensor::copy_of(v);
-  std::vector<std::int64_t> out(static_cast<std::size_t>(t.numel()));
-  visit_dtype(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (std::is_integral_v<T>) {
-      const T* p = static_cast<const T*>(t.data());
-      for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::int64_t>(p[i]);
-    }
-  });
-  return out;
-}
 
 const std::vector<std::string>& empty_target_choices() {
   static const std::vector<std::string> choices{"neg", "pos", "skip"};
@@ -99,7 +87,7 @@ void RankingMetric::accumulate(Variables& vars, const Batch& batch) const {
                                        batch.aux.query_ids.describe()));
   }
   const std::vector<double> rel = doubles_of(t), score = doubles_of(p);
-  const std::vector<std::int64_t> ids = ints_of(batch.aux.query_ids);
+  const std::vector<std::int64_t> ids = kernels::aux_ids(batch.aux.query_ids);
   const bool graded = kind_ == RankingKind::kNdcg;
   for (std::int64_t i = 0; i < n; ++i) {
     const double r = rel[static_cast<std::size_t>(i)];
