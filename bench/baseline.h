@@ -3,6 +3,8 @@
 // bytes, timed in the same process, so "fraction of read speed" is a same-run ratio.
 
 #include <benchmark/benchmark.h>
+#include <tally/metric.h>
+#include <tally/parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -119,6 +121,20 @@ inline const std::vector<float>& binary_labels(std::size_t n, unsigned seed = 7)
     for (float& x : v) x = static_cast<float>(rng() & 1u);
   }
   return v;
+}
+
+/// One update of `metric` with 1e7 binary labels and float scores per iteration, on
+/// state.range(0) threads, against the read-only baseline over the same bytes.
+inline void run_binary(benchmark::State& state, tally::Metric& metric) {
+  const std::size_t n = 10'000'000;
+  const auto& y = binary_labels(n);
+  const auto& p = uniform_floats(n);
+  tally::set_num_threads(static_cast<int>(state.range(0)));
+  run_against_baseline(state, {Buffer{y.data(), n * 4}, Buffer{p.data(), n * 4}}, [&] {
+    metric.update_state(y, p);
+    benchmark::DoNotOptimize(metric.value());
+  });
+  tally::set_num_threads(0);
 }
 
 }  // namespace tally::bench

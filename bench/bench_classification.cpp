@@ -9,6 +9,7 @@
 namespace {
 
 using tally::bench::Buffer;
+using tally::bench::run_binary;
 
 const std::vector<std::int32_t>& class_ids(std::size_t n, std::int32_t classes, unsigned seed) {
   static std::map<std::pair<std::size_t, unsigned>, std::vector<std::int32_t>> cache;
@@ -19,18 +20,6 @@ const std::vector<std::int32_t>& class_ids(std::size_t n, std::int32_t classes, 
     for (auto& x : v) x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
   }
   return v;
-}
-
-void run_binary(benchmark::State& state, tally::Metric& metric) {
-  const std::size_t n = 10'000'000;
-  const auto& y = tally::bench::binary_labels(n);
-  const auto& p = tally::bench::uniform_floats(n);
-  tally::set_num_threads(static_cast<int>(state.range(0)));
-  tally::bench::run_against_baseline(state, {Buffer{y.data(), n * 4}, Buffer{p.data(), n * 4}}, [&] {
-    metric.update_state(y, p);
-    benchmark::DoNotOptimize(metric.value());
-  });
-  tally::set_num_threads(0);
 }
 
 void BM_MCCBinary(benchmark::State& state) {

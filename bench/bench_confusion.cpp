@@ -7,18 +7,7 @@
 namespace {
 
 using tally::bench::Buffer;
-
-void run_binary(benchmark::State& state, tally::Metric& metric) {
-  const std::size_t n = 10'000'000;
-  const auto& y = tally::bench::binary_labels(n);
-  const auto& p = tally::bench::uniform_floats(n);
-  tally::set_num_threads(static_cast<int>(state.range(0)));
-  tally::bench::run_against_baseline(state, {Buffer{y.data(), n * 4}, Buffer{p.data(), n * 4}}, [&] {
-    metric.update_state(y, p);
-    benchmark::DoNotOptimize(metric.value());
-  });
-  tally::set_num_threads(0);
-}
+using tally::bench::run_binary;
 
 void BM_AUC200(benchmark::State& state) {
   tally::metrics::AUC auc;
