@@ -404,7 +404,6 @@ struct RowPlan {
 RowPlan plan_rows(const std::vector<const Metric*>& metrics, const Inputs& in, const AuxInputs& aux) {
   const RowPlan plain;
   if (metrics.empty() || !aux.empty() || !na_check_on()) return plain;
-  if (std::getenv("TALLY_NOFUSE") != nullptr) return plain;  // TEMP
   const TensorView& t = in.t.view;
   const TensorView& p = in.p.view;
   const TensorView& w = in.w.view;
@@ -421,7 +420,8 @@ RowPlan plan_rows(const std::vector<const Metric*>& metrics, const Inputs& in, c
   for (const Metric* m : metrics) {
     const RowUse use = row_use(*m);
     if (use == RowUse::kNone || (use != RowUse::kRank1And2 && p.ndim() != 2)) return plain;
-    if (m->get_config().contains("axis")) return plain;
+    const Json config = m->get_config();  // a class axis other than the last cuts across rows
+    if (config.contains("axis") && config["axis"] != Json(-1)) return plain;
     all_sparse = all_sparse && use == RowUse::kSparseRank2;
     state += m->variable_values().vector_size();
   }
@@ -433,13 +433,17 @@ RowPlan plan_rows(const std::vector<const Metric*>& metrics, const Inputs& in, c
   }
   if (w.has_value() && !(is(w, {}) || is(w, {1}) || (p.ndim() == 2 && is(w, {width})))) return plain;
   if (n * width < kFuseElements || width > kChunkElements / 4) return plain;
-  const char* ce = std::getenv("TALLY_CHUNK");  // TEMP
-  return RowPlan{n, (ce ? std::atoll(ce) : kChunkElements) / width};
+  return RowPlan{n, kChunkElements / width};
 }
 
 // Updates `target` with the rows of `in` as the comment above says; false (target untouched)
 // when an NA or an error stopped it, and the caller takes the plain path. `fresh` makes an
-// empty copy of the target; `update` adds a batch to one; `merge_into` merges one into another.
+// empty copy of the target; `update` adds a batch to one; `fingerprints` lists its layout
+// fingerprints (a copy merges into the target only when they match); `no_nan(copy)` is true
+// when the copy's state proves that the y_true and y_pred it has seen hold no NaN.
+// Updates that took the fused path, for the tests (tally:::tally_r_fused_updates); R's thread only.
+double fused_updates = 0;
+
 template <class T, class Fresh, class Update, class Fingerprints, class NoNan>
 bool fused_update(T& target, const Inputs& in, SEXP objects[3], const RowPlan& plan, Fresh&& fresh, Update&& update,
                   Fingerprints&& fingerprints, NoNan&& no_nan) {
@@ -465,8 +469,11 @@ bool fused_update(T& target, const Inputs& in, SEXP objects[3], const RowPlan& p
         // cache. A chunk with NA is added to a copy that is thrown away.
         T& copy = *copies[static_cast<std::size_t>(part)];
         update(copy, slice(in.t.view, begin, end), slice(in.p.view, begin, end), slice(in.w.view, begin, end));
-        const bool values_clean = no_nan(copy);  // y_true and y_pred proved NaN-free
-        if ((!values_clean && (has_na_rows(scan[0], begin, end) || has_na_rows(scan[1], begin, end))) ||
+        // A finite state proves y_true and y_pred free of NaN, which is NA for doubles only:
+        // an integer NA is a number to the metric, so integer inputs are always scanned.
+        const bool no_nan_seen = no_nan(copy);
+        const auto scanned = [&](int k) { return !(no_nan_seen && scan[k].is_double); };
+        if ((scanned(0) && has_na_rows(scan[0], begin, end)) || (scanned(1) && has_na_rows(scan[1], begin, end)) ||
             has_na_rows(scan[2], begin, end)) {
           stop.store(true);
           break;
@@ -485,6 +492,7 @@ bool fused_update(T& target, const Inputs& in, SEXP objects[3], const RowPlan& p
   } catch (const Error&) {
     return false;
   }
+  fused_updates += 1;
   return true;
 }
 
@@ -1110,6 +1118,9 @@ extern "C" SEXP tally_r_register_class(SEXP classname) {
     return Rf_ScalarLogical(1);
   });
 }
+
+// How many updates took the fused NA scan and update path so far (for r/tests/testthat/test-fused.R).
+extern "C" SEXP tally_r_fused_updates() { return Rf_ScalarReal(fused_updates); }
 
 extern "C" SEXP tally_r_check_na(SEXP on) {
   return guard([&] { return Rf_ScalarLogical(set_check_na(Rf_asLogical(on) == TRUE) ? 1 : 0); });
