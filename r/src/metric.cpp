@@ -306,8 +306,8 @@ Input aux_input(SEXP x, const char* argument, const std::string& owner) {
 // R's NA must be refused with the state unchanged, so a plain update scans every input
 // first: a second pass over memory. For large inputs of metrics whose update is
 // batch-split invariant, the rows are instead cut into chunks small enough to stay in the
-// core's L2 cache; each chunk is scanned and then added to a fresh copy of the metric, so
-// the data comes from memory once. The copies (parts; their number depends only on the
+// core's L2 cache; each chunk is added to a fresh copy of the metric and then scanned while
+// it is still in cache, so the data comes from memory once. The copies (parts; their number depends only on the
 // input size, so the result does not depend on the thread count) are merged in row order
 // into the metric at the end. An NA, or any error, discards the copies and takes the plain
 // path, which raises exactly the error a plain update raises, with the state unchanged.
