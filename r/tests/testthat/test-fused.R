@@ -172,3 +172,20 @@ test_that("NaN (not NA) is input like any number, as in the plain update", {
   pp[n %/% 3] <- Inf
   expect_identical(fused(metric_mean_squared_error, y, pp)$result(), Inf)
 })
+
+test_that("a metric whose first batch fixes its layout is updated plainly once, then fused", {
+  Y <- matrix(as.double(rbinom(2 * n, 1, 0.5)), ncol = 2)
+  P <- matrix(runif(2 * n), ncol = 2)
+  m <- metric_auc(multi_label = TRUE) # one set of counts per label, sized by the first batch
+  before <- fused_count()
+  m$update_state(Y, P)
+  expect_identical(fused_count(), before) # the copies' layout differs from the fresh metric's
+  m$update_state(Y, P)
+  expect_identical(fused_count(), before + 1)
+  old <- tally_check_na(FALSE)
+  ref <- metric_auc(multi_label = TRUE)
+  ref$update_state(Y, P)
+  ref$update_state(Y, P)
+  tally_check_na(old)
+  expect_identical(m$to_vector(), ref$to_vector())
+})
