@@ -38,8 +38,9 @@ namespace {
 // The scans are OR-reductions written with GCC vector extensions: R builds packages with
 // -O2, which leaves a plain loop scalar (one element per cycle, slower than memory), while
 // these compare 16 doubles or 32 integers per step, as SSE2 pairs by default and in an
-// AVX2 clone picked at load time where the CPU has it (GCC 12 scalarises a 64-byte AVX-512 form). The scan is then
-// bound by memory, or nearly free on data already in cache (the fused update, docs/performance.md "R").
+// AVX2 clone picked at load time where the CPU has it (GCC 12 scalarises a 64-byte AVX-512
+// form). The scan is then bound by memory, or nearly free on data already in cache (the
+// fused update, docs/performance.md "R").
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define TALLY_R_SCAN_CLONES [[gnu::target_clones("avx2", "default")]]
 #else
@@ -88,10 +89,18 @@ TALLY_R_SCAN_CLONES bool any_equal(const int* x, R_xlen_t n, int value) {
 
 // True when any element is NA. Doubles: NA is a NaN with payload 1954 (R_IsNA); the NaN
 // scan runs first because it vectorises and NaN itself is valid input (Keras propagates it).
+// R_IsNA's test without calling R (the fused update scans on worker threads): a NaN whose
+// low 32-bit word is 1954.
+bool is_na_real(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return x != x && (bits & 0xffffffffU) == 1954U;
+}
+
 bool has_na_double(const double* x, R_xlen_t n) {
   if (!any_nan(x, n)) return false;
   for (R_xlen_t i = 0; i < n; ++i) {
-    if (R_IsNA(x[i])) return true;
+    if (is_na_real(x[i])) return true;
   }
   return false;
 }
