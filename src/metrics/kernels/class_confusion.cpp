@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "internal/check.h"
 #include "internal/memory.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/row_argmax.h"
 
 namespace tally::metrics::kernels {
 namespace {
@@ -79,6 +81,51 @@ TensorView contiguous(const TensorView& v, Tensor& keep) {
   });
   throw InvalidArgument(str_cat(who, ": argument `", arg, "` must hold class ids in [0, ", classes, ")"));
 }
+
+// The histogram of a chunk's cells (each < size). Small tables are counted in kCopies
+// interleaved int32 copies (a chunk is far below 2^31 rows), so consecutive rows that hit the
+// same cell do not wait on each other's store; large ones go straight to the int64 counts.
+constexpr std::int64_t kCopies = 4;
+class CellCounter {
+ public:
+  CellCounter(std::int64_t size, std::int64_t rows, std::int64_t* out)
+      : size_(size), out_(out), copies_(size <= 4096 && rows >= kCopies * size) {
+    if (copies_) {
+      thread_local std::vector<std::uint32_t> storage;
+      storage.assign(static_cast<std::size_t>(kCopies * size), 0);
+      h_ = storage.data();
+    }
+  }
+  CellCounter(const CellCounter&) = delete;
+  CellCounter& operator=(const CellCounter&) = delete;
+  ~CellCounter() {
+    if (!copies_) return;
+    for (std::int64_t c = 0; c < size_; ++c) {
+      std::int64_t sum = 0;
+      for (std::int64_t k = 0; k < kCopies; ++k) sum += h_[k * size_ + c];
+      out_[c] += sum;
+    }
+  }
+  void add(const std::int32_t* __restrict cells, std::int64_t n) {
+    if (!copies_) {
+      for (std::int64_t i = 0; i < n; ++i) ++out_[cells[i]];
+      return;
+    }
+    std::uint32_t* __restrict h = h_;
+    const std::int64_t size = size_;
+    std::int64_t i = 0;
+    for (; i + kCopies <= n; i += kCopies) {
+      for (std::int64_t k = 0; k < kCopies; ++k) ++h[k * size + cells[i + k]];
+    }
+    for (; i < n; ++i) ++h[cells[i]];
+  }
+
+ private:
+  std::int64_t size_;
+  std::int64_t* out_;
+  bool copies_;
+  std::uint32_t* h_ = nullptr;
+};
 
 // Rows [rb, re) of a multi-class batch. Unweighted binary probabilities take a branch-free
 // path of three sums; everything else increments a C x C table (four interleaved copies
@@ -154,6 +201,41 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64
       const std::size_t k = cell(i);
       acc.weights[k] += w[static_cast<std::size_t>(i)];
       acc.counts[static_cast<std::size_t>(cells)] += static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
+    }
+    acc.nan |= nan_seen;
+    return;
+  }
+  if (kMode != PredMode::kProbability && cells < std::numeric_limits<std::int32_t>::max()) {
+    // Blocks of rows small enough to stay in L1: the cell indices of a block first (SIMD
+    // argmax and validation, row_argmax.h), then one counting pass over them; alternating
+    // the two keeps the input stream in flight while the histogram is counted.
+    constexpr std::int64_t kBlock = 1024;
+    thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock), cell_ids(kBlock);
+    CellCounter counter(cells + 1, re - rb, acc.counts.data());
+    for (std::int64_t b = rb; b < re; b += kBlock) {
+      const std::int64_t n = std::min(kBlock, re - b);
+      const std::int32_t* tptr = nullptr;
+      const std::int32_t* pptr = nullptr;
+      if constexpr (std::is_same_v<TT, std::int32_t>) {
+        tptr = t + b;
+      } else {
+        for (std::int64_t i = 0; i < n; ++i)
+          tid[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(id_of(t[b + i], C));
+        tptr = tid.data();
+      }
+      if constexpr (kMode == PredMode::kIds && std::is_same_v<PP, std::int32_t>) {
+        pptr = p + b;
+      } else {
+        if constexpr (kMode == PredMode::kArgmax && (std::is_same_v<PP, float> || std::is_same_v<PP, double>)) {
+          nan_seen |= simd::row_argmax(p + b * C, n, C, pid.data());
+        } else {
+          for (std::int64_t i = 0; i < n; ++i)
+            pid[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(predicted(b + i));
+        }
+        pptr = pid.data();
+      }
+      simd::class_cells(tptr, pptr, n, static_cast<std::int32_t>(C), cell_ids.data());
+      counter.add(cell_ids.data(), n);
     }
     acc.nan |= nan_seen;
     return;
