@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "internal/check.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/iou_math.h"
+#include "metrics/kernels/row_argmax.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -38,6 +40,17 @@ inline bool decode(const Side& side, std::int64_t b, std::int64_t e, std::int64_
     using T = decltype(tag);
     const T* __restrict p = static_cast<const T*>(side.view.data());
     bool nan = false;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      if (dense) {
+        // The SIMD row argmax (row_argmax.h; ties to the first index), then the id mapping.
+        nan = simd::row_argmax(p + b * k, e - b, k, ids);
+        for (std::int64_t i = 0; i < e - b; ++i) {
+          const std::int64_t arg = ids[i];
+          ids[i] = arg < classes && arg != ignored ? static_cast<std::int32_t>(arg) : kernels::kSkip;
+        }
+        return nan;
+      }
+    }
     if (dense) {
       // argmax over the class axis, ties to the first index (Keras/numpy argmax): the row
       // maximum first (compare-only, no index chain), then the first position holding it.
