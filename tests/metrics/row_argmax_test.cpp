@@ -10,12 +10,16 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "metrics/kernels/simd_math.h"
+#include "tally/error.h"
 #include "tally/metrics/classification.h"
+#include "tally/metrics/f_score.h"
 
 namespace tally::metrics {
 namespace {
@@ -172,6 +176,58 @@ TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
       EXPECT_EQ(from_ids.result().to_doubles(), want) << classes;
     });
   }
+}
+
+// F1Score sums from [N, C] scores (src/metrics/kernels/f_score_simd.h): unweighted batches
+// take the SIMD kernel, all-ones weights the scalar loop; with soft labels the float64 sums
+// depend on the order of additions, so equal states mean the same additions in the same
+// order. Widths from one vector to past four (the scalar fallback), both binarisation rules,
+// float32 and float64, ties in every row of the argmax rule, and several chunks.
+template <class T>
+void expect_f_score_state_as_scalar(std::int64_t classes, std::optional<double> threshold) {
+  const std::int64_t rows = 7001;
+  const DType dt = std::is_same_v<T, float> ? DType::kFloat32 : DType::kFloat64;
+  const std::vector<T> p = scores<T>(rows, classes, false, 3);
+  std::mt19937_64 rng(11);
+  std::vector<T> y(p.size());
+  for (T& v : y) v = static_cast<T>(static_cast<double>(rng() % 1000) / 999.0);
+  const std::vector<double> ones(static_cast<std::size_t>(rows), 1.0);
+  F1ScoreOptions o;
+  o.average = FScoreAverage::kNone;
+  o.threshold = threshold;
+  o.dtype = DType::kFloat64;
+  F1Score simd_path(o), scalar_path(o);
+  const TensorView yt(y.data(), dt, {rows, classes});
+  const TensorView yp(p.data(), dt, {rows, classes});
+  simd_path.update_state(yt, yp);
+  scalar_path.update_state(yt, yp, TensorView(ones.data(), DType::kFloat64, {rows}));
+  EXPECT_EQ(simd_path.variable_values().to_vector(), scalar_path.variable_values().to_vector())
+      << "classes " << classes << (threshold ? " threshold" : " argmax");
+}
+
+TEST(FScoreSums, SameStateAsTheScalarLoopOnEveryTarget) {
+  on_every_target([] {
+    for (const std::int64_t c : {1, 2, 3, 5, 8, 10, 17, 33, 40}) {
+      for (const std::optional<double> threshold : {std::optional<double>(), std::optional<double>(0.25)}) {
+        expect_f_score_state_as_scalar<float>(c, threshold);
+        expect_f_score_state_as_scalar<double>(c, threshold);
+      }
+    }
+  });
+}
+
+TEST(FScoreSums, NanInEitherInputIsStillRefused) {
+  on_every_target([] {
+    std::vector<float> p(10 * 8, 0.5f), y(10 * 8, 0.0f);
+    for (const bool in_pred : {true, false}) {
+      std::vector<float> pp = p, yy = y;
+      (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
+      F1Score f1;
+      EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, 8}),
+                                   TensorView(pp.data(), DType::kFloat32, {10, 8})),
+                   InvalidArgument);
+    }
+  });
 }
 
 }  // namespace
