@@ -223,6 +223,12 @@ TEST(FScoreSums, NanInEitherInputIsStillRefused) {
       std::vector<float> pp = p, yy = y;
       (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
       F1Score f1;
+      // Infinities of both signs in one class are not NaN: counted, not refused.
+      std::vector<float> inf = p;
+      inf[3] = std::numeric_limits<float>::infinity();
+      inf[13] = -std::numeric_limits<float>::infinity();
+      EXPECT_NO_THROW(f1.update_state(TensorView(y.data(), DType::kFloat32, {10, 8}),
+                                      TensorView(inf.data(), DType::kFloat32, {10, 8})));
       EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, 8}),
                                    TensorView(pp.data(), DType::kFloat32, {10, 8})),
                    InvalidArgument);

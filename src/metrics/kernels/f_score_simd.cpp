@@ -53,25 +53,29 @@ HWY_INLINE std::int64_t sums_blocks(const T* HWY_RESTRICT p, const T* HWY_RESTRI
   const auto cut_fixed = hn::Set(d, rule.threshold);
   const auto guard = hn::Set(d, rule.zero_guard);
   const auto lowest = hn::Set(d, -std::numeric_limits<double>::infinity());
-  auto bad = hn::Lt(one, hn::Zero(d));  // all false
+  // NaN screen: a NaN score or label makes its lane of this running sum NaN (an add is
+  // cheaper than a mask test per row); infinities can too, so a NaN sum is confirmed below.
+  V screen[kBlocks];
+  for (int b = 0; b < kBlocks; ++b) screen[b] = hn::Zero(d);
   const std::int64_t n = rows < safe_rows ? rows : safe_rows;
   for (std::int64_t r = 0; r < n; ++r) {
     V pv[kBlocks], yv[kBlocks];
     for (int b = 0; b < kBlocks; ++b) {
       pv[b] = load_wide(d, p + r * classes + b * lanes);
       yv[b] = hn::IfThenElseZero(valid[b], load_wide(d, y + r * classes + b * lanes));
-      bad = hn::Or(bad, hn::And(valid[b], hn::Or(hn::IsNaN(pv[b]), hn::IsNaN(yv[b]))));
+      screen[b] = hn::Add(screen[b], hn::Add(hn::IfThenElseZero(valid[b], pv[b]), yv[b]));
     }
     M yhat[kBlocks];
     if (rule.use_threshold) {
-      for (int b = 0; b < kBlocks; ++b) yhat[b] = hn::And(valid[b], hn::Gt(pv[b], cut_fixed));
+      // Lanes past the row may come out true: their sums are never stored.
+      for (int b = 0; b < kBlocks; ++b) yhat[b] = hn::Gt(pv[b], cut_fixed);
     } else {
       // The row maximum (exact: widening keeps order), then p >= max and |p| > guard.
       auto top = hn::IfThenElse(valid[0], pv[0], lowest);
       for (int b = 1; b < kBlocks; ++b) top = hn::Max(top, hn::IfThenElse(valid[b], pv[b], lowest));
       const auto cut = hn::MaxOfLanes(d, top);
       for (int b = 0; b < kBlocks; ++b) {
-        yhat[b] = hn::And(valid[b], hn::And(hn::Ge(pv[b], cut), hn::Gt(hn::Abs(pv[b]), guard)));
+        yhat[b] = hn::And(hn::Ge(pv[b], cut), hn::Gt(hn::Abs(pv[b]), guard));
       }
     }
     for (int b = 0; b < kBlocks; ++b) {
@@ -81,7 +85,10 @@ HWY_INLINE std::int64_t sums_blocks(const T* HWY_RESTRICT p, const T* HWY_RESTRI
       support[b] = hn::Add(support[b], yv[b]);
     }
   }
-  nan |= !hn::AllFalse(d, bad);
+  for (int b = 1; b < kBlocks; ++b) screen[0] = hn::Add(screen[0], screen[b]);
+  if (HWY_UNLIKELY(!hn::AllFalse(d, hn::IsNaN(screen[0])))) {
+    for (std::int64_t i = 0; i < n * classes; ++i) nan |= (p[i] != p[i]) | (y[i] != y[i]);
+  }
   HWY_ALIGN double out[3][kBlocks * HWY_MAX_BYTES / sizeof(double)];
   for (int b = 0; b < kBlocks; ++b) {
     hn::StoreU(tp[b], d, out[0] + b * lanes);
