@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "metrics/kernels/accuracy_math.h"
 #include "metrics/kernels/simd_math.h"
 #include "tally/error.h"
 #include "tally/metrics/classification.h"
@@ -119,6 +120,35 @@ TEST(RowArgmax, TiesNansAndSignedZerosFollowTheScalarLoop) {
     std::vector<std::int32_t> got_clean(5);
     EXPECT_FALSE(simd::row_argmax(clean.data(), 5, 10, got_clean.data()));
     EXPECT_EQ(got_clean, (std::vector<std::int32_t>{0, 0, 0, 9, 9}));
+  });
+}
+
+template <class T>
+void expect_top_k_as_scalar(std::int64_t rows, std::int64_t width, std::int64_t k) {
+  const std::vector<T> s = scores<T>(rows, width, true, static_cast<unsigned>(width * 7 + k));
+  std::mt19937_64 rng(static_cast<unsigned>(rows + k));
+  std::vector<std::int64_t> targets(static_cast<std::size_t>(rows));
+  for (auto& t : targets) {
+    // Mostly valid indices, some outside [0, width).
+    t = rng() % 11 == 0 ? (rng() % 2 == 0 ? -1 : width) : static_cast<std::int64_t>(rng() % width);
+  }
+  std::vector<double> want(static_cast<std::size_t>(rows)), got(static_cast<std::size_t>(rows), -1.0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    want[static_cast<std::size_t>(r)] =
+        kernels::in_top_k(s.data() + r * width, width, targets[static_cast<std::size_t>(r)], k) ? 1.0 : 0.0;
+  }
+  simd::top_k_hits(s.data(), rows, width, targets.data(), k, got.data());
+  EXPECT_EQ(got, want) << "width " << width << " k " << k;
+}
+
+TEST(TopKHits, MatchKerasInTopKOnEveryTarget) {
+  on_every_target([] {
+    for (const std::int64_t width : {1, 2, 5, 10, 16, 17, 33, 100, 1000}) {
+      for (const std::int64_t k : {1, 2, 5, 1000}) {
+        expect_top_k_as_scalar<float>(200, width, k);
+        expect_top_k_as_scalar<double>(200, width, k);
+      }
+    }
   });
 }
 

@@ -10,6 +10,7 @@
 // clang-format on
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -130,6 +131,47 @@ bool RowArgmaxF64(const double* p, std::int64_t rows, std::int64_t classes, std:
   return row_argmax_any(p, rows, classes, out);
 }
 
+// Keras in_top_k per row (accuracy_math.h): a hit when fewer than k scores are strictly
+// above the target's, which must be a finite score at a valid index. Counting stops once k
+// larger scores are seen (the answer cannot change); the ragged end of a row is scalar.
+template <class T>
+HWY_INLINE void top_k_hits_any(const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t width,
+                               const std::int64_t* HWY_RESTRICT targets, std::int64_t k, double* HWY_RESTRICT out) {
+  const hn::ScalableTag<T> d;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * width;
+    const std::int64_t target = targets[r];
+    if (target < 0 || target >= width || !std::isfinite(static_cast<double>(row[target]))) {
+      out[r] = 0.0;
+      continue;
+    }
+    const T score = row[target];
+    const auto s = hn::Set(d, score);
+    std::int64_t larger = 0, c = 0;
+    for (; c + 4 * lanes <= width && larger < k; c += 4 * lanes) {
+      larger += static_cast<std::int64_t>(hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + lanes), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + 2 * lanes), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + 3 * lanes), s)));
+    }
+    for (; c + lanes <= width && larger < k; c += lanes) {
+      larger += static_cast<std::int64_t>(hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c), s)));
+    }
+    for (; c < width && larger < k; ++c) larger += row[c] > score ? 1 : 0;
+    out[r] = larger < k ? 1.0 : 0.0;
+  }
+}
+
+void TopKHitsF32(const float* p, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                 double* out) {
+  top_k_hits_any(p, rows, width, targets, k, out);
+}
+void TopKHitsF64(const double* p, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                 double* out) {
+  top_k_hits_any(p, rows, width, targets, k, out);
+}
+
 void ClassCells(const std::int32_t* HWY_RESTRICT t, const std::int32_t* HWY_RESTRICT p, std::int64_t n,
                 std::int32_t classes, std::int32_t* HWY_RESTRICT cells) {
   const hn::ScalableTag<std::int32_t> d;
@@ -159,6 +201,17 @@ namespace tally::metrics::kernels::simd {
 HWY_EXPORT(RowArgmaxF32);
 HWY_EXPORT(RowArgmaxF64);
 HWY_EXPORT(ClassCells);
+HWY_EXPORT(TopKHitsF32);
+HWY_EXPORT(TopKHitsF64);
+
+void top_k_hits(const float* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                double* out) {
+  HWY_DYNAMIC_DISPATCH(TopKHitsF32)(scores, rows, width, targets, k, out);
+}
+void top_k_hits(const double* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets,
+                std::int64_t k, double* out) {
+  HWY_DYNAMIC_DISPATCH(TopKHitsF64)(scores, rows, width, targets, k, out);
+}
 
 bool row_argmax(const float* scores, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
   return HWY_DYNAMIC_DISPATCH(RowArgmaxF32)(scores, rows, classes, out);

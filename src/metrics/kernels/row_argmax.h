@@ -1,5 +1,5 @@
 #pragma once
-// Row-wise argmax and class-confusion cell indices, compiled for several SIMD targets in one
+// Row-wise argmax, top-k hits and class-confusion cell indices, compiled for several SIMD targets in one
 // binary (Google Highway, the targets of simd_math.h) and dispatched at run time.
 //
 // Argmax semantics are those of the scalar loop every argmax in tally used before
@@ -24,6 +24,15 @@ bool row_argmax(const double* scores, std::int64_t rows, std::int64_t classes, s
 /// classes * classes (a spare cell for rows that fail validation), for i < n.
 void class_cells(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
                  std::int32_t* cells);
+
+/// out[r] = 1.0 when targets[r] is among the top k of row r of `scores` ([rows, width]),
+/// else 0.0, with Keras in_top_k's rule (accuracy_math.h: fewer than k scores strictly
+/// larger; an index outside [0, width) or a non-finite target score misses).
+void top_k_hits(const float* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                double* out);
+/// The float64 form of top_k_hits.
+void top_k_hits(const double* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets,
+                std::int64_t k, double* out);
 
 /// The scalar argmax of one row, the reference the SIMD kernels reproduce (see above).
 template <class T>
