@@ -21,6 +21,7 @@
 #include "tally/error.h"
 #include "tally/metrics/classification.h"
 #include "tally/metrics/f_score.h"
+#include "tally/metrics/iou.h"
 
 namespace tally::metrics {
 namespace {
@@ -206,6 +207,34 @@ TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
       EXPECT_EQ(from_ids.result().to_doubles(), want) << classes;
     });
   }
+}
+
+// MeanIoU from int32 ids (the SIMD cell path of iou_counts.h): out-of-range ids on either
+// side and the ignored class in y_true are dropped, the rest counted as a plain loop does.
+TEST(ClassCells, MeanIoUFromIdsCountsAsAPlainLoopOnEveryTarget) {
+  const std::int64_t classes = 21, rows = 100003, ignored = 4;
+  std::mt19937_64 rng(2);
+  std::vector<std::int32_t> y(static_cast<std::size_t>(rows)), p(static_cast<std::size_t>(rows));
+  auto draw = [&] { return static_cast<std::int32_t>(rng() % 25) - 2; };  // [-2, 22]: some out of range
+  for (auto& v : y) v = draw();
+  for (auto& v : p) v = draw();
+  std::vector<double> want(static_cast<std::size_t>(classes * classes), 0.0);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::int32_t t = y[static_cast<std::size_t>(i)], q = p[static_cast<std::size_t>(i)];
+    if (t >= 0 && t < classes && q >= 0 && q < classes && t != ignored)
+      want[static_cast<std::size_t>(t * classes + q)] += 1;
+  }
+  on_every_target([&] {
+    MeanIoUOptions o;
+    o.num_classes = classes;
+    o.ignore_class = ignored;
+    MeanIoU iou(o);
+    iou.update_state(TensorView(y.data(), DType::kInt32, {rows}), TensorView(p.data(), DType::kInt32, {rows}));
+    // The state: the int64 matrix, then the float64 one of weighted batches (zero here).
+    std::vector<double> state = want;
+    state.resize(2 * want.size(), 0.0);
+    EXPECT_EQ(iou.variable_values().to_vector(), state);
+  });
 }
 
 // F1Score sums from [N, C] scores (src/metrics/kernels/f_score_simd.h): unweighted batches

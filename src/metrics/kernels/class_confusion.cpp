@@ -8,6 +8,7 @@
 #include "internal/check.h"
 #include "internal/memory.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/cell_counter.h"
 #include "metrics/kernels/row_argmax.h"
 
 namespace tally::metrics::kernels {
@@ -81,51 +82,6 @@ TensorView contiguous(const TensorView& v, Tensor& keep) {
   });
   throw InvalidArgument(str_cat(who, ": argument `", arg, "` must hold class ids in [0, ", classes, ")"));
 }
-
-// The histogram of a chunk's cells (each < size). Small tables are counted in kCopies
-// interleaved int32 copies (a chunk is far below 2^31 rows), so consecutive rows that hit the
-// same cell do not wait on each other's store; large ones go straight to the int64 counts.
-constexpr std::int64_t kCopies = 4;
-class CellCounter {
- public:
-  CellCounter(std::int64_t size, std::int64_t rows, std::int64_t* out)
-      : size_(size), out_(out), copies_(size <= 4096 && rows >= kCopies * size) {
-    if (copies_) {
-      thread_local std::vector<std::uint32_t> storage;
-      storage.assign(static_cast<std::size_t>(kCopies * size), 0);
-      h_ = storage.data();
-    }
-  }
-  CellCounter(const CellCounter&) = delete;
-  CellCounter& operator=(const CellCounter&) = delete;
-  ~CellCounter() {
-    if (!copies_) return;
-    for (std::int64_t c = 0; c < size_; ++c) {
-      std::int64_t sum = 0;
-      for (std::int64_t k = 0; k < kCopies; ++k) sum += h_[k * size_ + c];
-      out_[c] += sum;
-    }
-  }
-  void add(const std::int32_t* __restrict cells, std::int64_t n) {
-    if (!copies_) {
-      for (std::int64_t i = 0; i < n; ++i) ++out_[cells[i]];
-      return;
-    }
-    std::uint32_t* __restrict h = h_;
-    const std::int64_t size = size_;
-    std::int64_t i = 0;
-    for (; i + kCopies <= n; i += kCopies) {
-      for (std::int64_t k = 0; k < kCopies; ++k) ++h[k * size + cells[i + k]];
-    }
-    for (; i < n; ++i) ++h[cells[i]];
-  }
-
- private:
-  std::int64_t size_;
-  std::int64_t* out_;
-  bool copies_;
-  std::uint32_t* h_ = nullptr;
-};
 
 // Rows [rb, re) of a multi-class batch. Unweighted binary probabilities take a branch-free
 // path of three sums; everything else increments a C x C table (four interleaved copies
