@@ -183,7 +183,7 @@ TEST(ClassCells, ValidPairsIndexTheTableAndOthersTheSpareCell) {
 // plain count with the scalar argmax; N spans several chunks and a ragged last block.
 TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
   for (const std::int64_t classes : {3, 10, 21, 100}) {
-    const std::int64_t rows = 70001;
+    const std::int64_t rows = 40001;
     std::mt19937_64 rng(static_cast<unsigned>(classes));
     std::vector<std::int32_t> y(static_cast<std::size_t>(rows));
     for (auto& v : y) v = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
@@ -207,6 +207,26 @@ TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
       EXPECT_EQ(from_ids.result().to_doubles(), want) << classes;
     });
   }
+}
+
+// 600 classes from scores: 54 rows per chunk and a 360001-cell table each, so the chunks are
+// counted a few at a time (bounded memory); the counts are still those of a plain loop.
+TEST(RowArgmax, ConfusionMatrixOfManyClassesCountsInBoundedBlocks) {
+  const std::int64_t classes = 600, rows = 1501;
+  std::mt19937_64 rng(8);
+  std::vector<std::int32_t> y(static_cast<std::size_t>(rows));
+  for (auto& v : y) v = static_cast<std::int32_t>(rng() % classes);
+  const std::vector<float> s = scores<float>(rows, classes, false, 4);
+  std::vector<double> want(static_cast<std::size_t>(classes * classes), 0.0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    want[static_cast<std::size_t>(y[static_cast<std::size_t>(r)] * classes +
+                                  simd::scalar_argmax(s.data() + r * classes, classes))] += 1.0;
+  }
+  ConfusionMatrixOptions o;
+  o.num_classes = classes;
+  ConfusionMatrix cm(o);
+  cm.update_state(TensorView(y.data(), DType::kInt32, {rows}), TensorView(s.data(), DType::kFloat32, {rows, classes}));
+  EXPECT_EQ(cm.result().to_doubles(), want);
 }
 
 // MeanIoU from int32 ids (the SIMD cell path of iou_counts.h): out-of-range ids on either
@@ -244,7 +264,7 @@ TEST(ClassCells, MeanIoUFromIdsCountsAsAPlainLoopOnEveryTarget) {
 // float32 and float64, ties in every row of the argmax rule, and several chunks.
 template <class T>
 void expect_f_score_state_as_scalar(std::int64_t classes, std::optional<double> threshold) {
-  const std::int64_t rows = 7001;
+  const std::int64_t rows = 3001;
   const DType dt = std::is_same_v<T, float> ? DType::kFloat32 : DType::kFloat64;
   const std::vector<T> p = scores<T>(rows, classes, false, 3);
   std::mt19937_64 rng(11);

@@ -374,7 +374,6 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   internal::check_not_empty(who, "y_pred", yp);
   const std::vector<double> w = row_weights(who, batch.sample_weight, rows);
   const std::int64_t cells = class_confusion_size(options);
-  internal::reserve_scratch(who, "class confusion counts", 8 * (6 * (cells + 1) + static_cast<std::int64_t>(w.size())));
 
   Tensor tk, pk;
   const TensorView t = contiguous(yt, tk);
@@ -385,39 +384,65 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   // Fixed row chunks: sums are added in the same order on any number of threads.
   const std::int64_t width = options.multilabel || mode == PredMode::kArgmax ? C : 1;
   const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / width);
-  std::vector<Partial> partials;
-  visit_dtype(t.dtype(), [&](auto ttag) {
-    visit_dtype(p.dtype(), [&](auto ptag) {
-      using TT = decltype(ttag);
-      using PP = decltype(ptag);
-      const TT* tv = t.data_as<TT>();
-      const PP* pv = p.data_as<PP>();
-      partials = internal::chunk_partials(
-          rows, init,
-          [&](std::int64_t rb, std::int64_t re, Partial& acc) {
-            if (options.multilabel) {
-              count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
-            } else {
-              switch (mode) {
-                case PredMode::kIds:
-                  count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-                case PredMode::kProbability:
-                  count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-                case PredMode::kArgmax:
-                  count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-              }
-            }
-          },
-          rows_per_chunk);
-    });
-  });
+  // Chunks are counted a block at a time, so at most ~64 MiB of per-chunk tables are alive
+  // whatever C and the batch size (ConfusionMatrix(1000) from scores has 32 rows per chunk);
+  // the partials are still added in chunk order, so sums do not depend on the block size.
+  const std::int64_t chunks_per_block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (16 * (cells + 1)));
+  const std::int64_t block_rows = rows_per_chunk * chunks_per_block;
+  // Working memory, budgeted before it is allocated: the weights, the totals and the
+  // per-chunk tables of one block.
+  const std::int64_t live_chunks = std::min(chunks_per_block, (rows + rows_per_chunk - 1) / rows_per_chunk);
+  internal::reserve_scratch(who, "class confusion counts",
+                            8 * (6 * (cells + 1) + static_cast<std::int64_t>(w.size())) +
+                                16 * (cells + 1) * std::max<std::int64_t>(1, live_chunks));
+  ClassConfusion out;
+  out.weighted = !w.empty();
+  if (out.weighted) {
+    out.weights.assign(static_cast<std::size_t>(cells), 0.0);
+  } else {
+    out.counts.assign(static_cast<std::size_t>(cells), 0);
+  }
   bool nan = false, bad = false;
-  for (const Partial& part : partials) {
-    nan |= part.nan;
-    bad |= part.counts.back() != 0;
+  for (std::int64_t bb = 0; bb < rows; bb += block_rows) {
+    std::vector<Partial> partials;
+    visit_dtype(t.dtype(), [&](auto ttag) {
+      visit_dtype(p.dtype(), [&](auto ptag) {
+        using TT = decltype(ttag);
+        using PP = decltype(ptag);
+        const TT* tv = t.data_as<TT>();
+        const PP* pv = p.data_as<PP>();
+        partials = internal::chunk_partials(
+            std::min(block_rows, rows - bb), init,
+            [&](std::int64_t cb, std::int64_t ce, Partial& acc) {
+              const std::int64_t rb = bb + cb, re = bb + ce;
+              if (options.multilabel) {
+                count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
+              } else {
+                switch (mode) {
+                  case PredMode::kIds:
+                    count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                  case PredMode::kProbability:
+                    count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                  case PredMode::kArgmax:
+                    count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                }
+              }
+            },
+            rows_per_chunk);
+      });
+    });
+    for (const Partial& part : partials) {
+      nan |= part.nan;
+      bad |= part.counts.back() != 0;
+      if (out.weighted) {
+        for (std::size_t k = 0; k < out.weights.size(); ++k) out.weights[k] += part.weights[k];
+      } else {
+        for (std::size_t k = 0; k < out.counts.size(); ++k) out.counts[k] += part.counts[k];
+      }
+    }
   }
   if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
   if (bad) {
@@ -432,19 +457,6 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
       }
     });
     throw_bad_ids(who, "y_pred", p, C, 1);
-  }
-  ClassConfusion out;
-  out.weighted = !w.empty();
-  if (out.weighted) {
-    out.weights.assign(static_cast<std::size_t>(cells), 0.0);
-    for (const Partial& part : partials) {
-      for (std::size_t k = 0; k < out.weights.size(); ++k) out.weights[k] += part.weights[k];
-    }
-  } else {
-    out.counts.assign(static_cast<std::size_t>(cells), 0);
-    for (const Partial& part : partials) {
-      for (std::size_t k = 0; k < out.counts.size(); ++k) out.counts[k] += part.counts[k];
-    }
   }
   return out;
 }
