@@ -189,11 +189,17 @@ TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
     for (auto& v : y) v = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
     const std::vector<float> s = scores<float>(rows, classes, false, 9);
     std::vector<double> want(static_cast<std::size_t>(classes * classes), 0.0);
+    std::vector<double> want_weighted = want;
+    // Weights in quarters: every partial sum is exact, so any grouping gives these sums.
+    std::vector<double> weights(static_cast<std::size_t>(rows));
+    for (auto& v : weights) v = static_cast<double>(rng() % 8) / 4.0;
     std::vector<std::int32_t> pred(static_cast<std::size_t>(rows));
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int32_t p = simd::scalar_argmax(s.data() + r * classes, classes);
       pred[static_cast<std::size_t>(r)] = p;
-      want[static_cast<std::size_t>(y[static_cast<std::size_t>(r)] * classes + p)] += 1.0;
+      const auto k = static_cast<std::size_t>(y[static_cast<std::size_t>(r)] * classes + p);
+      want[k] += 1.0;
+      want_weighted[k] += weights[static_cast<std::size_t>(r)];
     }
     on_every_target([&] {
       ConfusionMatrixOptions o;
@@ -205,6 +211,11 @@ TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {
                             TensorView(pred.data(), DType::kInt32, {rows}));
       EXPECT_EQ(from_scores.result().to_doubles(), want) << classes;
       EXPECT_EQ(from_ids.result().to_doubles(), want) << classes;
+      ConfusionMatrix weighted(o);
+      weighted.update_state(TensorView(y.data(), DType::kInt32, {rows}),
+                            TensorView(s.data(), DType::kFloat32, {rows, classes}),
+                            TensorView(weights.data(), DType::kFloat64, {rows}));
+      EXPECT_EQ(weighted.result().to_doubles(), want_weighted) << classes;
     });
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "internal/check.h"
@@ -151,23 +152,14 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64
     const std::int64_t pi = predicted(i);
     return static_cast<std::size_t>((ti < 0) | (pi < 0) ? cells : ti * C + pi);
   };
-  if (weighted) {
-    // Rows in the spare cell are also counted in the int spare, which the caller checks.
-    for (std::int64_t i = rb; i < re; ++i) {
-      const std::size_t k = cell(i);
-      acc.weights[k] += w[static_cast<std::size_t>(i)];
-      acc.counts[static_cast<std::size_t>(cells)] += static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
-    }
-    acc.nan |= nan_seen;
-    return;
-  }
   if (kMode != PredMode::kProbability && cells < std::numeric_limits<std::int32_t>::max()) {
     // Blocks of rows small enough to stay in L1: the cell indices of a block first (SIMD
     // argmax and validation, row_argmax.h), then one counting pass over them; alternating
     // the two keeps the input stream in flight while the histogram is counted.
     constexpr std::int64_t kBlock = 256;  // measured: 128-512 alike, 1024 and up slower
     thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock), cell_ids(kBlock);
-    CellCounter counter(cells + 1, re - rb, acc.counts.data());
+    std::optional<CellCounter> counter;
+    if (!weighted) counter.emplace(cells + 1, re - rb, acc.counts.data());
     for (std::int64_t b = rb; b < re; b += kBlock) {
       const std::int64_t n = std::min(kBlock, re - b);
       const std::int32_t* tptr = nullptr;
@@ -191,7 +183,28 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64
         pptr = pid.data();
       }
       simd::class_cells(tptr, pptr, n, static_cast<std::int32_t>(C), cell_ids.data());
-      counter.add(cell_ids.data(), n);
+      if (weighted) {
+        // Each cell's weights are added in row order, as the scalar loop below does; rows in
+        // the spare cell are also counted in the int spare, which the caller checks.
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(cell_ids[static_cast<std::size_t>(i)]);
+          acc.weights[k] += w[static_cast<std::size_t>(b + i)];
+          acc.counts[static_cast<std::size_t>(cells)] +=
+              static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
+        }
+      } else {
+        counter->add(cell_ids.data(), n);
+      }
+    }
+    acc.nan |= nan_seen;
+    return;
+  }
+  if (weighted) {
+    // Rows in the spare cell are also counted in the int spare, which the caller checks.
+    for (std::int64_t i = rb; i < re; ++i) {
+      const std::size_t k = cell(i);
+      acc.weights[k] += w[static_cast<std::size_t>(i)];
+      acc.counts[static_cast<std::size_t>(cells)] += static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
     }
     acc.nan |= nan_seen;
     return;
