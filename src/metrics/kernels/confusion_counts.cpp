@@ -226,6 +226,17 @@ std::int64_t radix_pool_keys(std::int64_t rows_per_part, std::int64_t buckets) {
   return ((rows + kPageKeys - 1) / kPageKeys + buckets) * kPageKeys;
 }
 
+// One cache of key pools per calling thread, shared by every input type: the pools and
+// the keys each holds.
+struct PoolCache {
+  std::vector<std::unique_ptr<std::uint16_t[]>> pools;
+  std::int64_t keys = 0;
+};
+PoolCache& pool_cache() {
+  static thread_local PoolCache cache;
+  return cache;
+}
+
 template <class TT, class PP, class C>
 bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts, std::int64_t levels, C scale,
                  std::int32_t floor32, std::int64_t* neg, std::int64_t* pos, std::int64_t* level0) {
@@ -238,11 +249,30 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   const std::int64_t pool_keys = radix_pool_keys(longest, buckets);
   // Per part: its key pool, and per bucket the pages it filled and the keys on its last page.
   struct Part {
-    std::unique_ptr<std::uint16_t[]> pool;
+    std::uint16_t* pool = nullptr;
     std::vector<std::vector<std::uint32_t>> pages;
     std::vector<std::int64_t> last_fill;
   };
   std::vector<Part> state(static_cast<std::size_t>(parts));
+  // The pools outlive the call on the calling thread (up to kCachedPoolBytes): fresh pages
+  // for every batch cost more in page faults than the counting itself.
+  constexpr std::int64_t kCachedPoolBytes = std::int64_t{64} << 20;
+  PoolCache& cached_pools = pool_cache();
+  auto& cached = cached_pools.pools;
+  std::int64_t& cached_keys = cached_pools.keys;
+  std::vector<std::unique_ptr<std::uint16_t[]>> owned;
+  const bool cache = parts * pool_keys * 2 <= kCachedPoolBytes;
+  auto& pools = cache ? cached : owned;
+  if (!cache || cached_keys < pool_keys) {
+    pools.clear();
+    if (cache) cached_keys = pool_keys;
+  }
+  while (static_cast<std::int64_t>(pools.size()) < parts) {
+    pools.emplace_back(new std::uint16_t[static_cast<std::size_t>(cache ? cached_keys : pool_keys)]);  // written first
+  }
+  for (std::int64_t part = 0; part < parts; ++part) {
+    state[static_cast<std::size_t>(part)].pool = pools[static_cast<std::size_t>(part)].get();
+  }
   std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
   const int threads = internal::threads_for(std::max(parts, buckets));
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -251,11 +281,8 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
 #pragma omp for schedule(static, 1)
       for (std::int64_t part = 0; part < parts; ++part) {
         Part& st = state[static_cast<std::size_t>(part)];
-        if (!st.pool) {
-          st.pool.reset(new std::uint16_t[static_cast<std::size_t>(pool_keys)]);  // uninitialised: written first
-          st.pages.resize(static_cast<std::size_t>(buckets));
-          st.last_fill.resize(static_cast<std::size_t>(buckets));
-        }
+        st.pages.resize(static_cast<std::size_t>(buckets));
+        st.last_fill.resize(static_cast<std::size_t>(buckets));
         const std::int64_t part_begin = n * part / parts, part_end = n * (part + 1) / parts;
         const std::int64_t begin = std::min(part_end, part_begin + round * kRoundRows);
         const std::int64_t end = std::min(part_end, begin + kRoundRows);
@@ -264,7 +291,7 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
         for (std::int64_t b = 0; b < buckets; ++b) {
           auto& list = st.pages[static_cast<std::size_t>(b)];
           list.assign(1, next_page);
-          at[static_cast<std::size_t>(b)] = st.pool.get() + static_cast<std::int64_t>(next_page) * kPageKeys;
+          at[static_cast<std::size_t>(b)] = st.pool + static_cast<std::int64_t>(next_page) * kPageKeys;
           stop[static_cast<std::size_t>(b)] = at[static_cast<std::size_t>(b)] + kPageKeys;
           ++next_page;
         }
@@ -281,7 +308,7 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
             *at[b]++ = static_cast<std::uint16_t>(s);
             if (at[b] == stop[b]) {  // page full: the bucket continues on the pool's next page
               st.pages[b].push_back(next_page);
-              at[b] = st.pool.get() + static_cast<std::int64_t>(next_page) * kPageKeys;
+              at[b] = st.pool + static_cast<std::int64_t>(next_page) * kPageKeys;
               stop[b] = at[b] + kPageKeys;
               ++next_page;
             }
@@ -302,7 +329,7 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
         for (const Part& st : state) {
           const auto& list = st.pages[static_cast<std::size_t>(b)];
           for (std::size_t k = 0; k < list.size(); ++k) {
-            const std::uint16_t* keys = st.pool.get() + static_cast<std::int64_t>(list[k]) * kPageKeys;
+            const std::uint16_t* keys = st.pool + static_cast<std::int64_t>(list[k]) * kPageKeys;
             const std::int64_t count = k + 1 == list.size() ? st.last_fill[static_cast<std::size_t>(b)] : kPageKeys;
             for (std::int64_t j = 0; j < count; ++j) ++t[keys[j]];
           }
