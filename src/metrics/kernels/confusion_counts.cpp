@@ -477,9 +477,11 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
         who, "confusion counts",
         8 * (4 * t_count + (6 * partitions_for(rows, slots) + 2) * slots + 4 * t_count * num_labels +
              static_cast<std::int64_t>(weights.size())) +
-            // count_radix's key pools (2 bytes a key)
-            2 * partitions_for(rows, slots) *
-                radix_pool_keys(rows * std::max<std::int64_t>(width, 1), radix_buckets(2 * slots)));
+            // count_radix's key pools (2 bytes a key), when the radix path below runs
+            (flat && !weighted && options.evenly_spaced && t_count + 1 > 65536
+                 ? 2 * partitions_for(rows, slots) *
+                       radix_pool_keys(rows * std::max<std::int64_t>(width, 1), radix_buckets(2 * slots))
+                 : 0));
   }
   Leveler level;
   level.evenly = options.evenly_spaced;
