@@ -6,6 +6,7 @@
 
 #include "support/random_inputs.h"
 #include "support/thread_context.h"
+#include "tally/metrics/confusion.h"
 #include "tally/metrics/reduction.h"
 #include "tally/registry.h"
 
@@ -127,6 +128,62 @@ TEST(Distributed, NotDistributedIsTheIdentity) {
   EXPECT_EQ(ctx.world_size(), 1);
   EXPECT_NE(layout_hash(std::vector<const Metric*>{&c.metric("mean_squared_error")}),
             layout_hash(std::vector<const Metric*>{&c.metric("mean_absolute_error")}));
+}
+
+// A transport of two identical ranks: sums double, min and max keep the values. Its
+// collectives run while all_reduce_metrics holds no metric lock, so they may use the metrics.
+class TwinContext final : public DistributedContext {
+ public:
+  explicit TwinContext(const Metric* watched = nullptr) : watched_(watched) {}
+  int local_rank() const override { return 0; }
+  int global_rank() const override { return 0; }
+  int world_size() const override { return 2; }
+  int local_size() const override { return 2; }
+  void all_reduce_in_place(std::span<double> buffer, ReduceOp op) override {
+    if (watched_ != nullptr) seen_ = watched_->to_vector();  // takes the metric's lock
+    if (op == ReduceOp::kSum) {
+      for (double& x : buffer) x *= 2;
+    }
+  }
+  void broadcast(std::span<double> /*buffer*/, int /*root*/) override {}
+  std::vector<double> all_gather(std::span<const double> local) override {
+    std::vector<double> out(local.begin(), local.end());
+    out.insert(out.end(), local.begin(), local.end());
+    return out;
+  }
+  void barrier() override {}
+  std::vector<double> seen_;
+
+ private:
+  const Metric* watched_;
+};
+
+TEST(Distributed, PacksInPlaceAndChangesNothingOnFailure) {
+  // The same metric twice in one list: locked once (no deadlock), both copies reduce to the
+  // same sums, written back twice.
+  metrics::AUC auc(metrics::AucOptions{.num_thresholds = 3});
+  auc.update_state(std::vector<double>{1, 0, 1}, std::vector<double>{0.9, 0.2, 0.4});
+  const std::vector<double> before = auc.to_vector();
+  TwinContext twin(&auc);
+  Metric* twice[2] = {&auc, &auc};
+  all_reduce_metrics(twice, twin);
+  EXPECT_EQ(twin.seen_.size(), before.size());  // the transport could read the metric
+  std::vector<double> want = before;
+  for (double& x : want) x *= 2;
+  EXPECT_EQ(auc.to_vector(), want);
+  // A merged int64 count past 2^53 throws before anything is written, in every metric.
+  const std::unique_ptr<Metric> mse = metrics::get("mse");
+  Metric& mean = *mse;
+  mean.update_state(std::vector<double>{1, 2}, std::vector<double>{1, 3});
+  std::vector<double> huge = auc.to_vector();
+  huge[0] = 4503599627370497.0;  // 2^52 + 1: doubled it passes 2^53
+  auc.from_vector(huge);
+  const std::vector<double> auc_before = auc.to_vector(), mean_before = mean.to_vector();
+  Metric* both[2] = {&mean, &auc};
+  TwinContext plain;
+  EXPECT_THROW(all_reduce_metrics(both, plain), StateError);
+  EXPECT_EQ(auc.to_vector(), auc_before);
+  EXPECT_EQ(mean.to_vector(), mean_before);
 }
 
 }  // namespace

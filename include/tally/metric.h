@@ -208,6 +208,9 @@ class Metric {
   void check_state_budget(std::int64_t elements) const;
 
  private:
+  // Packs every metric's variables straight into its one buffer and writes the reduced values
+  // straight back, holding the metrics' locks (src/distributed/distributed.cpp).
+  friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
   void check_mergeable(const Metric& other) const;  // caller holds both locks
   // `values` under this metric's declared domains, checked; caller holds the lock.
   Variables checked_values(const Variables& values) const;

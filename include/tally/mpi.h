@@ -73,6 +73,10 @@ class MpiContext final : public DistributedContext {
   MPI_Comm fault_comm_ = MPI_COMM_NULL;  // a duplicate, so notices never match user traffic
   MPI_Request fault_request_ = MPI_REQUEST_NULL;
   MPI_Op packed_op_ = MPI_OP_NULL;  // internal::reduce_packed as an MPI_Op
+  // The contiguous datatype of the last packed buffer, kept while its length repeats:
+  // creating and freeing one per call cost more than a small collective.
+  MPI_Datatype packed_type_ = MPI_DATATYPE_NULL;
+  std::size_t packed_type_length_ = 0;
   std::array<char, 1024> fault_message_{};
   std::string failure_;
   double timeout_seconds_ = kDefaultCollectiveTimeout;

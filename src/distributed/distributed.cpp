@@ -1,7 +1,9 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 
 #include "distributed/packed.h"
 #include "internal/check.h"
@@ -104,21 +106,74 @@ void reduce_packed(const double* in, double* inout, std::size_t n) {
 
 }  // namespace internal
 
-void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
-  std::vector<const Metric*> view(metrics.begin(), metrics.end());
-  const std::uint64_t h = layout_hash(view);
+namespace {
 
-  // Snapshots taken under each metric's lock; the reduced values are committed the same way.
-  std::vector<Variables> values;
-  values.reserve(metrics.size());
-  std::size_t counts[3] = {0, 0, 0};  // by Aggregation: sum, min, max
-  for (const Metric* m : metrics) {
-    values.push_back(m->snapshot_variables());
-    const Variables& vars = values.back();
-    for (const Variable& v : vars.layout()) {
-      counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
-    }
+// Holds the locks of a list of metrics for one all-reduce: each distinct metric once (a list
+// may name one twice), in address order (two threads reducing overlapping lists cannot
+// deadlock). `held` comes filled with the metrics' mutexes and keeps its capacity between calls.
+class LockAll {
+ public:
+  explicit LockAll(std::vector<std::mutex*>& held) : held_(held) {
+    std::sort(held_.begin(), held_.end());
+    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+    lock_all();
   }
+  ~LockAll() { release(); }
+  /// Unlocks every metric (before collectives of other transports: they may run user code).
+  void release() {
+    if (!locked_) return;
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
+    locked_ = false;
+  }
+  /// Locks every metric again, in the same order.
+  void reacquire() { lock_all(); }
+  LockAll(const LockAll&) = delete;
+  LockAll& operator=(const LockAll&) = delete;
+
+ private:
+  void lock_all() {
+    std::size_t locked = 0;
+    try {
+      for (; locked < held_.size(); ++locked) held_[locked]->lock();
+    } catch (...) {
+      while (locked > 0) held_[--locked]->unlock();
+      throw;
+    }
+    locked_ = true;
+  }
+
+  std::vector<std::mutex*>& held_;
+  bool locked_ = false;
+};
+
+}  // namespace
+
+void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
+  std::uint64_t h = 0;
+  {
+    // The layout hash first: layout_fingerprint takes each metric's lock itself.
+    static thread_local std::vector<const Metric*> view;
+    view.assign(metrics.begin(), metrics.end());
+    h = layout_hash(view);
+  }
+  // Every metric's lock is held from packing to writing back, so the reduced values replace
+  // exactly the values that were sent: the variables are read into the packed buffer and
+  // written back from it directly, with no snapshot copies.
+  static thread_local std::vector<std::mutex*> held;
+  held.clear();
+  for (const Metric* m : metrics) held.push_back(&m->lock_.get());
+  LockAll lock_all(held);
+  // Values per aggregation (sum, min, max) over the metrics' current layouts.
+  const auto count_values = [&] {
+    std::array<std::size_t, 3> counts{0, 0, 0};
+    for (const Metric* m : metrics) {
+      for (const Variable& v : m->variables_.layout()) {
+        counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
+      }
+    }
+    return counts;
+  };
+  const std::array<std::size_t, 3> counts = count_values();
   const std::size_t n_sum = counts[static_cast<int>(Aggregation::kSum)];
   const std::size_t n_min = counts[static_cast<int>(Aggregation::kMin)];
   const std::size_t n_max = counts[static_cast<int>(Aggregation::kMax)];
@@ -130,26 +185,27 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   // collective.
   constexpr std::size_t kHeader = 2 + kCheckLength;
   static thread_local std::vector<double> packed;
-  packed.assign(kHeader + state_length, 0.0);
+  packed.resize(kHeader + state_length);
   const std::size_t base[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
   {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
-    for (const Variables& vars : values) {
+    for (const Metric* m : metrics) {
+      const Variables& vars = m->variables_;
       const VariableLayout& layout = vars.layout();  // one call per metric: this loop is the hot part
       for (std::size_t i = 0; i < layout.size(); ++i) {
         std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
         if (layout[i].dtype == DType::kInt64) {
           for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
         } else {
-          std::copy(vars.f64(i).begin(), vars.f64(i).end(), packed.begin() + static_cast<std::ptrdiff_t>(at));
-          at += vars.f64(i).size();
+          const std::span<const double> values = vars.f64(i);
+          std::copy(values.begin(), values.end(), packed.begin() + static_cast<std::ptrdiff_t>(at));
+          at += values.size();
         }
       }
     }
   }
   double* check = packed.data() + 2;
   fill_check(check, h, metrics.size(), state_length);
-
   // Transports with a packed collective: one collective per call. Its length must match on
   // every rank before the check has run, so it is the length all ranks agreed on last time;
   // when this rank's differs, it sends the check alone (padded to that length), and a second
@@ -179,7 +235,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   }
   if (!reduced) {
     // Other transports (Python subclasses, NotDistributedContext, test harnesses): the check
-    // in its own collective, then one all_reduce_in_place per aggregation present.
+    // in its own collective, then one all_reduce_in_place per aggregation present. They may
+    // run user code, which may use these metrics: the locks are released meanwhile.
+    lock_all.release();
     double alone[kCheckLength];
     std::copy_n(check, kCheckLength, alone);
     context.all_reduce_in_place(alone, ReduceOp::kMin);
@@ -188,14 +246,20 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     if (n_sum > 0) context.all_reduce_in_place(all.subspan(base[0], n_sum), ReduceOp::kSum);
     if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
     if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
+    lock_all.reacquire();
+    if (count_values() != counts) {
+      throw StateError(
+          "all_reduce_metrics: a metric's variables changed shape while its state was being reduced (another "
+          "thread's first batch); nothing was written");
+    }
   }
 
-  // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything.
+  // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything:
+  // a failure leaves every metric as it was. Then write the reduced values straight back.
   for (int pass = 0; pass < 2; ++pass) {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
-    for (std::size_t index = 0; index < metrics.size(); ++index) {
-      const Metric* m = metrics[index];
-      Variables& vars = values[index];
+    for (Metric* m : metrics) {
+      Variables& vars = m->variables_;
       const VariableLayout& layout = vars.layout();
       for (std::size_t i = 0; i < layout.size(); ++i) {
         const Variable& v = layout[i];
@@ -204,19 +268,21 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
         const auto n = static_cast<std::size_t>(v.numel());
         at += n;
         if (v.dtype == DType::kInt64) {
-          for (std::size_t k = 0; k < n; ++k) {
-            if (pass == 0) {
+          if (pass == 0) {
+            for (std::size_t k = 0; k < n; ++k) {
               if (std::fabs(from[k]) > kMaxExactInteger &&
                   !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
                 throw StateError(internal::str_cat(m->name(), ": merged count \"", v.name,
                                                    "\" exceeds 2^53 and "
                                                    "cannot be held exactly"));
               }
-            } else if (std::isinf(from[k])) {
-              vars.i64(i)[k] =
-                  from[k] > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
-            } else {
-              vars.i64(i)[k] = static_cast<std::int64_t>(from[k]);
+            }
+          } else {
+            const std::span<std::int64_t> out = vars.i64(i);
+            for (std::size_t k = 0; k < n; ++k) {
+              out[k] = std::isinf(from[k]) ? (from[k] > 0 ? std::numeric_limits<std::int64_t>::max()
+                                                          : std::numeric_limits<std::int64_t>::min())
+                                           : static_cast<std::int64_t>(from[k]);
             }
           }
         } else if (pass == 1) {
@@ -225,8 +291,6 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
       }
     }
   }
-  for (std::size_t index = 0; index < metrics.size(); ++index)
-    metrics[index]->commit_variables(std::move(values[index]));
 }
 
 void all_reduce_metrics(MetricCollection& collection, DistributedContext& context) {

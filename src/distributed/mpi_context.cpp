@@ -127,6 +127,7 @@ MpiContext::~MpiContext() {
   }
   if (fault_comm_ != MPI_COMM_NULL) MPI_Comm_free(&fault_comm_);
   if (packed_op_ != MPI_OP_NULL) MPI_Op_free(&packed_op_);
+  if (packed_type_ != MPI_DATATYPE_NULL) MPI_Type_free(&packed_type_);
   if (initialised_mpi_) {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -229,20 +230,18 @@ void MpiContext::all_reduce_in_place(std::span<double> buffer, ReduceOp op) {
 bool MpiContext::all_reduce_regions(std::span<double> buffer, std::size_t /*min_count*/, std::size_t /*sum_count*/) {
   // The counts travel in buffer[0] and buffer[1], where reduce_packed_op reads them.
   throw_if_failed("MPI_Allreduce");
-  MPI_Datatype whole = MPI_DATATYPE_NULL;
-  check(MPI_Type_contiguous(count_of(buffer.size()), MPI_DOUBLE, &whole), "MPI_Type_contiguous");
-  MPI_Type_commit(&whole);
-  MPI_Request request = MPI_REQUEST_NULL;
-  const int rc = MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), 1, whole, packed_op_, comm_, &request);
-  if (rc != MPI_SUCCESS) MPI_Type_free(&whole);
-  check(rc, "MPI_Allreduce");
-  try {
-    wait(request, "MPI_Allreduce");
-  } catch (...) {
-    MPI_Type_free(&whole);
-    throw;
+  if (packed_type_ == MPI_DATATYPE_NULL || packed_type_length_ != buffer.size()) {
+    if (packed_type_ != MPI_DATATYPE_NULL) MPI_Type_free(&packed_type_);
+    packed_type_length_ = 0;
+    check(MPI_Type_contiguous(count_of(buffer.size()), MPI_DOUBLE, &packed_type_), "MPI_Type_contiguous");
+    const int rc = MPI_Type_commit(&packed_type_);
+    if (rc != MPI_SUCCESS) MPI_Type_free(&packed_type_);
+    check(rc, "MPI_Type_commit");
+    packed_type_length_ = buffer.size();
   }
-  MPI_Type_free(&whole);
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), 1, packed_type_, packed_op_, comm_, &request), "MPI_Allreduce");
+  wait(request, "MPI_Allreduce");
   return true;
 }
 

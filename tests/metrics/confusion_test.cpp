@@ -333,6 +333,87 @@ TEST(AUC, ExplicitThresholdsCountLikeBruteForce) {
   }
 }
 
+// Grids past 65536 levels count by radix partitioning (kernels/confusion_counts.cpp): their
+// int64 counts must equal the weighted path's (weights of one, the scalar Leveler) exactly,
+// for scores on, just beside and outside the thresholds, float32 and float64 scores and
+// metric dtypes, Keras's epsilon endpoints (AUC) and plain ones (SensitivityAtSpecificity),
+// on any thread count and batch split.
+TEST(ConfusionFamily, RadixCountsEqualTheScalarPath) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  for (const std::int64_t T : {65536 + 7, 300001}) {
+    std::vector<float> scores;
+    for (std::int64_t k = 0; k < T; k += 97) {
+      const float on = static_cast<float>(k) / static_cast<float>(T - 1);
+      scores.insert(scores.end(), {on, std::nextafter(on, -1.0f), std::nextafter(on, 2.0f)});
+    }
+    scores.insert(scores.end(), {-0.0f, -1.0f, 1.5f, 1.0f, std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(), 1e-30f, 0.99999994f});
+    while (scores.size() < 60001) scores.push_back(unit(rng));
+    std::vector<float> labels(scores.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<float>((rng() & 3u) == 0 ? 2 : rng() & 1u);
+    const std::vector<double> scores64(scores.begin(), scores.end()), labels64(labels.begin(), labels.end());
+    const std::vector<double> ones(scores.size(), 1.0);
+    const Json rate = Json::parse(R"({"class_name": "SensitivityAtSpecificity", "config": {"specificity": 0.4}})");
+    for (const DType dtype : {DType::kFloat32, DType::kFloat64}) {
+      for (const bool auc : {true, false}) {
+        if (T > 100000 && (dtype != DType::kFloat32 || !auc)) continue;  // one combination for the 5-bucket grid
+        auto make = [&]() -> std::unique_ptr<Metric> {
+          if (auc) {
+            AucOptions o;
+            o.num_thresholds = T;
+            o.dtype = dtype;
+            return std::make_unique<AUC>(o);
+          }
+          Json spec = rate;
+          spec["config"]["num_thresholds"] = T;
+          spec["config"]["dtype"] = dtype == DType::kFloat32 ? "float32" : "float64";
+          return get(spec);
+        };
+        for (const bool wide : {false, true}) {
+          if (T > 100000 && wide) continue;
+          const TensorView y = wide ? TensorView(labels64) : TensorView(labels);
+          const TensorView p = wide ? TensorView(scores64) : TensorView(scores);
+          const std::string what = "T = " + std::to_string(T) + (auc ? " AUC" : " rate") + " dtype " +
+                                   std::string(dtype_name(dtype)) + (wide ? " float64 inputs" : " float32 inputs");
+          auto counted = make(), weighted = make(), two_threads = make(), pieces = make();
+          set_num_threads(1);
+          counted->update_state(y, p);
+          weighted->update_state(y, p, ones);
+          set_num_threads(2);
+          two_threads->update_state(y, p);
+          const auto n = static_cast<std::int64_t>(scores.size()), cut = n / 3 + 5;
+          pieces->update_state(y.slice_rows(0, cut), p.slice_rows(0, cut));
+          pieces->update_state(y.slice_rows(cut, n), p.slice_rows(cut, n));
+          set_num_threads(0);
+          const Variables& c = counted->variable_values();
+          const Variables& w = weighted->variable_values();
+          ASSERT_EQ(c.size(), w.size()) << what;
+          for (std::size_t k = 0; k + 1 < c.size(); k += 2) {
+            const std::vector<double> ints = c.tensor(k).to_doubles(), sums = w.tensor(k + 1).to_doubles();
+            ASSERT_EQ(ints, sums) << what << ", variable " << c.layout()[k].name;
+            EXPECT_GT(*std::max_element(ints.begin(), ints.end()), 0.0) << what;
+          }
+          EXPECT_EQ(counted->to_vector(), two_threads->to_vector()) << what;
+          EXPECT_EQ(counted->to_vector(), pieces->to_vector()) << what;
+        }
+      }
+    }
+  }
+}
+
+TEST(ConfusionFamily, RadixCountsRejectNaNAndChangeNothing) {
+  AucOptions o;
+  o.num_thresholds = 100000;
+  AUC auc(o);
+  std::vector<float> p(200000, 0.25f), y(200000, 1.0f);
+  auc.update_state(y, p);
+  const std::vector<double> before = auc.to_vector();
+  p[123457] = std::nanf("");
+  EXPECT_THROW(auc.update_state(y, p), InvalidArgument);
+  EXPECT_EQ(before, auc.to_vector());
+}
+
 TEST(ConfusionFamily, NaNPredictionsAreRejectedAndChangeNothing) {
   std::vector<std::unique_ptr<Metric>> metrics;
   metrics.push_back(std::make_unique<AUC>());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -113,6 +114,243 @@ struct Leveler {
     return (base - sorted.data()) + (*base < p ? 1 : 0);
   }
 };
+
+// Slots (levels * positive + level) of rows [i, i + count) for evenly spaced thresholds, in
+// Keras's float32 arithmetic: clip to [0, 1], level = max(floor, ceil(p * (T - 1))). NaN
+// scores go to level 0 (the caller rejects the batch) and set the returned flag. Four rows
+// per SSE2 instruction for float32 and float64 scores, the same arithmetic in scalar code
+// for the rest.
+//
+// With C = double (metrics of dtype float64) the same formula runs in float64, in scalar code.
+template <class TT, class PP, class C = float>
+bool even_slots(const TT* tv, const PP* pv, std::int64_t i, std::int64_t count, C scale, std::int32_t floor32,
+                std::int32_t levels32, std::int32_t* out) {
+  unsigned nan = 0;
+  std::int64_t j = 0;
+  if constexpr (std::is_same_v<C, double>) {
+    for (; j < count; ++j) {
+      double pd = to_double(pv[i + j]);
+      nan |= static_cast<unsigned>(pd != pd);
+      pd = pd > 0.0 ? pd : 0.0;
+      pd = pd < 1.0 ? pd : 1.0;
+      const double x = pd * scale;
+      const auto whole = static_cast<std::int32_t>(x);
+      const std::int32_t lev = std::max(floor32, whole + static_cast<std::int32_t>(static_cast<double>(whole) < x));
+      out[j] = levels32 * static_cast<std::int32_t>(to_double(tv[i + j]) != 0.0) + lev;
+    }
+    return nan != 0;
+  }
+#if defined(__SSE2__)
+  constexpr bool kVectorLabels = std::is_same_v<TT, float> || std::is_same_v<TT, std::int32_t> ||
+                                 (std::is_same_v<TT, double> && std::is_same_v<PP, double>);
+  if constexpr ((std::is_same_v<PP, float> || std::is_same_v<PP, double>)&&kVectorLabels) {
+    const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), vscale = _mm_set1_ps(scale);
+    const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(levels32);
+    __m128 nan_lanes = _mm_setzero_ps();
+    for (; j + 4 <= count; j += 4) {
+      __m128 raw;
+      if constexpr (std::is_same_v<PP, float>) {
+        raw = _mm_loadu_ps(pv + i + j);
+      } else {
+        // float64 -> float32 with round-to-nearest, as static_cast<float>.
+        raw = _mm_movelh_ps(_mm_cvtpd_ps(_mm_loadu_pd(pv + i + j)), _mm_cvtpd_ps(_mm_loadu_pd(pv + i + j + 2)));
+      }
+      nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
+      // max/min send NaN to 0, as the scalar code below does.
+      const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), vscale);
+      const __m128i whole = _mm_cvttps_epi32(x);
+      // ceil: whole + 1 where whole < x (the compare mask is -1).
+      __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
+      // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
+      if (floor32 == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
+      __m128i positive;
+      if constexpr (std::is_same_v<TT, float>) {
+        positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(tv + i + j), zero));
+      } else if constexpr (std::is_same_v<TT, double>) {
+        const __m128d dzero = _mm_setzero_pd();
+        const __m128 lo = _mm_castpd_ps(_mm_cmpneq_pd(_mm_loadu_pd(tv + i + j), dzero));
+        const __m128 hi = _mm_castpd_ps(_mm_cmpneq_pd(_mm_loadu_pd(tv + i + j + 2), dzero));
+        positive = _mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));
+      } else {
+        const __m128i label_bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tv + i + j));
+        positive = _mm_xor_si128(_mm_cmpeq_epi32(label_bits, izero), _mm_set1_epi32(-1));
+      }
+      lev = _mm_add_epi32(lev, _mm_and_si128(positive, vlevels));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), lev);
+    }
+    nan |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
+  }
+#endif
+  for (; j < count; ++j) {
+    float pf;
+    if constexpr (std::is_same_v<PP, float>) {
+      pf = pv[i + j];
+    } else {
+      pf = static_cast<float>(to_double(pv[i + j]));
+    }
+    nan |= static_cast<unsigned>(pf != pf);
+    pf = pf > 0.0f ? pf : 0.0f;
+    pf = pf < 1.0f ? pf : 1.0f;
+    // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
+    const float x = pf * scale;
+    const auto whole = static_cast<std::int32_t>(x);
+    const std::int32_t lev = std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
+    bool positive;
+    if constexpr (std::is_same_v<TT, float> || std::is_integral_v<TT>) {
+      positive = tv[i + j] != TT(0);
+    } else {
+      positive = to_double(tv[i + j]) != 0.0;
+    }
+    out[j] = levels32 * static_cast<std::int32_t>(positive) + lev;
+  }
+  return nan != 0;
+}
+
+// Radix-partitioned counting for grids whose histogram (2 (T + 1) int64) would leave L2:
+// pass 1 writes each row's slot as a 16-bit key into the bucket of its high bits (pages of
+// a pool, so buckets need no pre-count); pass 2 counts each bucket in a 256 KiB uint32 table
+// that stays in L2 and writes its slice of the histogram once. Rows are split into `parts`
+// fixed ranges and processed in rounds of at most kRoundRows per part, so the uint32 counts
+// cannot overflow and the pool stays bounded. Integer counts: the result does not depend on
+// the thread count. Returns whether a NaN score was seen.
+constexpr int kLowBits = 16;
+constexpr std::int64_t kBucketSlots = std::int64_t{1} << kLowBits;
+constexpr std::int64_t kPageKeys = 4096;
+constexpr std::int64_t kRoundRows = std::int64_t{1} << 22;
+
+std::int64_t radix_buckets(std::int64_t slots) { return (slots + kBucketSlots - 1) / kBucketSlots; }
+
+// Key pool bytes per part (counted by the caller's scratch budget).
+std::int64_t radix_pool_keys(std::int64_t rows_per_part, std::int64_t buckets) {
+  const std::int64_t rows = std::min(rows_per_part, kRoundRows);
+  return ((rows + kPageKeys - 1) / kPageKeys + buckets) * kPageKeys;
+}
+
+// One cache of key pools per calling thread, shared by every input type: the pools and
+// the keys each holds.
+struct PoolCache {
+  std::vector<std::unique_ptr<std::uint16_t[]>> pools;
+  std::int64_t keys = 0;
+};
+PoolCache& pool_cache() {
+  static thread_local PoolCache cache;
+  return cache;
+}
+
+template <class TT, class PP, class C>
+bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts, std::int64_t levels, C scale,
+                 std::int32_t floor32, std::int64_t* neg, std::int64_t* pos, std::int64_t* level0) {
+  const std::int64_t slots = 2 * levels;
+  const std::int64_t buckets = radix_buckets(slots);
+  std::int64_t longest = 0;
+  for (std::int64_t part = 0; part < parts; ++part)
+    longest = std::max(longest, n * (part + 1) / parts - n * part / parts);
+  const std::int64_t rounds = std::max<std::int64_t>(1, (longest + kRoundRows - 1) / kRoundRows);
+  const std::int64_t pool_keys = radix_pool_keys(longest, buckets);
+  // Per part: its key pool, and per bucket the pages it filled and the keys on its last page.
+  struct Part {
+    std::uint16_t* pool = nullptr;
+    std::vector<std::vector<std::uint32_t>> pages;
+    std::vector<std::int64_t> last_fill;
+  };
+  std::vector<Part> state(static_cast<std::size_t>(parts));
+  // The pools outlive the call on the calling thread (up to kCachedPoolBytes): fresh pages
+  // for every batch cost more in page faults than the counting itself.
+  constexpr std::int64_t kCachedPoolBytes = std::int64_t{64} << 20;
+  PoolCache& cached_pools = pool_cache();
+  auto& cached = cached_pools.pools;
+  std::int64_t& cached_keys = cached_pools.keys;
+  std::vector<std::unique_ptr<std::uint16_t[]>> owned;
+  const bool cache = parts * pool_keys * 2 <= kCachedPoolBytes;
+  auto& pools = cache ? cached : owned;
+  if (!cache || cached_keys < pool_keys) {
+    pools.clear();
+    if (cache) cached_keys = pool_keys;
+  }
+  while (static_cast<std::int64_t>(pools.size()) < parts) {
+    pools.emplace_back(new std::uint16_t[static_cast<std::size_t>(cache ? cached_keys : pool_keys)]);  // written first
+  }
+  for (std::int64_t part = 0; part < parts; ++part) {
+    state[static_cast<std::size_t>(part)].pool = pools[static_cast<std::size_t>(part)].get();
+  }
+  std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
+  const int threads = internal::threads_for(std::max(parts, buckets));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    for (std::int64_t round = 0; round < rounds; ++round) {
+#pragma omp for schedule(static, 1)
+      for (std::int64_t part = 0; part < parts; ++part) {
+        Part& st = state[static_cast<std::size_t>(part)];
+        st.pages.resize(static_cast<std::size_t>(buckets));
+        st.last_fill.resize(static_cast<std::size_t>(buckets));
+        const std::int64_t part_begin = n * part / parts, part_end = n * (part + 1) / parts;
+        const std::int64_t begin = std::min(part_end, part_begin + round * kRoundRows);
+        const std::int64_t end = std::min(part_end, begin + kRoundRows);
+        std::uint32_t next_page = 0;
+        std::vector<std::uint16_t*> at(static_cast<std::size_t>(buckets)), stop(static_cast<std::size_t>(buckets));
+        for (std::int64_t b = 0; b < buckets; ++b) {
+          auto& list = st.pages[static_cast<std::size_t>(b)];
+          list.assign(1, next_page);
+          at[static_cast<std::size_t>(b)] = st.pool + static_cast<std::int64_t>(next_page) * kPageKeys;
+          stop[static_cast<std::size_t>(b)] = at[static_cast<std::size_t>(b)] + kPageKeys;
+          ++next_page;
+        }
+        constexpr std::int64_t kBlock = 512;
+        alignas(16) std::int32_t block[kBlock];
+        unsigned nan = 0;
+        for (std::int64_t i = begin; i < end; i += kBlock) {
+          const std::int64_t count = std::min(kBlock, end - i);
+          nan |= static_cast<unsigned>(
+              even_slots(tv, pv, i, count, scale, floor32, static_cast<std::int32_t>(levels), block));
+          for (std::int64_t j = 0; j < count; ++j) {
+            const auto s = static_cast<std::uint32_t>(block[j]);
+            const std::size_t b = s >> kLowBits;
+            *at[b]++ = static_cast<std::uint16_t>(s);
+            if (at[b] == stop[b]) {  // page full: the bucket continues on the pool's next page
+              st.pages[b].push_back(next_page);
+              at[b] = st.pool + static_cast<std::int64_t>(next_page) * kPageKeys;
+              stop[b] = at[b] + kPageKeys;
+              ++next_page;
+            }
+          }
+        }
+        for (std::int64_t b = 0; b < buckets; ++b) {
+          st.last_fill[static_cast<std::size_t>(b)] =
+              kPageKeys - (stop[static_cast<std::size_t>(b)] - at[static_cast<std::size_t>(b)]);
+        }
+        nan_seen[static_cast<std::size_t>(part)] |= nan;
+      }
+      // (implicit barrier: every part's keys are written)
+      std::vector<std::uint32_t> table(static_cast<std::size_t>(kBucketSlots));
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t b = 0; b < buckets; ++b) {
+        std::fill(table.begin(), table.end(), 0u);
+        std::uint32_t* t = table.data();
+        for (const Part& st : state) {
+          const auto& list = st.pages[static_cast<std::size_t>(b)];
+          for (std::size_t k = 0; k < list.size(); ++k) {
+            const std::uint16_t* keys = st.pool + static_cast<std::int64_t>(list[k]) * kPageKeys;
+            const std::int64_t count = k + 1 == list.size() ? st.last_fill[static_cast<std::size_t>(b)] : kPageKeys;
+            for (std::int64_t j = 0; j < count; ++j) ++t[keys[j]];
+          }
+        }
+        // This bucket's slice of [neg | pos] (level l > 0 at index l - 1, level 0 in level0);
+        // the first round assigns, later ones add.
+        const std::int64_t lo = b * kBucketSlots, hi = std::min(slots, lo + kBucketSlots);
+        for (std::int64_t slot = lo; slot < hi; ++slot) {
+          const bool positive = slot >= levels;
+          const std::int64_t lev = positive ? slot - levels : slot;
+          std::int64_t* cell = lev == 0 ? level0 + (positive ? 1 : 0) : (positive ? pos : neg) + (lev - 1);
+          const auto c = static_cast<std::int64_t>(t[slot - lo]);
+          *cell = round == 0 ? c : *cell + c;
+        }
+      }
+    }
+  }
+  unsigned nan = 0;
+  for (const unsigned seen : nan_seen) nan |= seen;
+  return nan != 0;
+}
 
 }  // namespace
 
@@ -235,27 +473,50 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
     // (about 6 per slot), the fold (2 per slot) and the counts returned (4 T L); weights.
     const auto t_count = static_cast<std::int64_t>(options.thresholds.size());
     const std::int64_t slots = num_labels * (t_count + 1);
-    internal::reserve_scratch(who, "confusion counts",
-                              8 * (4 * t_count + (6 * partitions_for(rows, slots) + 2) * slots +
-                                   4 * t_count * num_labels + static_cast<std::int64_t>(weights.size())));
+    internal::reserve_scratch(
+        who, "confusion counts",
+        8 * (4 * t_count + (6 * partitions_for(rows, slots) + 2) * slots + 4 * t_count * num_labels +
+             static_cast<std::int64_t>(weights.size())) +
+            // count_radix's key pools (2 bytes a key), when the radix path below runs
+            (flat && !weighted && options.evenly_spaced && t_count + 1 > 65536
+                 ? 2 * partitions_for(rows, slots) *
+                       radix_pool_keys(rows * std::max<std::int64_t>(width, 1), radix_buckets(2 * slots))
+                 : 0));
   }
   Leveler level;
   level.evenly = options.evenly_spaced;
   level.epsilon = options.epsilon_endpoints;
   level.float32 = compute_dtype != DType::kFloat64;
   level.t = static_cast<std::int64_t>(options.thresholds.size());
-  std::vector<std::size_t> order(options.thresholds.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
-  for (const std::size_t i : order) level.sorted.push_back(options.thresholds[i]);
-  level.build_cells();
+  // Sorted thresholds (evenly spaced grids and most lists already are: then `order`, the
+  // sorted position -> original index map, stays empty and means the identity).
+  std::vector<std::size_t> order;
+  if (!std::is_sorted(options.thresholds.begin(), options.thresholds.end())) {
+    order.resize(options.thresholds.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
+  }
+  if (!level.evenly) {  // the evenly spaced grid levels by formula
+    level.sorted.reserve(options.thresholds.size());
+    for (std::size_t k = 0; k < options.thresholds.size(); ++k) {
+      level.sorted.push_back(options.thresholds[order.empty() ? k : order[k]]);
+    }
+    level.build_cells();
+  }
 
   const std::int64_t T = level.t;
   const std::int64_t levels = T + 1;
   const std::int64_t hist_size = num_labels * levels;
   const std::int64_t parts = partitions_for(rows, hist_size);
-  std::vector<Histograms> hist(static_cast<std::size_t>(parts));
+  // Unweighted counts of a flat batch over an evenly spaced grid past 65536 levels (whose
+  // histogram would leave L2): radix-partitioned (count_radix), straight into the counts.
+  const bool radix = flat && !weighted && level.evenly && levels > 65536;
+  std::vector<Histograms> hist(static_cast<std::size_t>(radix ? 0 : parts));
+  ConfusionCounts out;
+  out.weighted = weighted;
+  out.thresholds = T;
+  out.labels = num_labels;
 
   visit_dtype(t.dtype(), [&](auto ttag) {
     visit_dtype(p.dtype(), [&](auto ptag) {
@@ -269,6 +530,28 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
       if (flat) {
         std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
         const std::int64_t n = rows * width;
+        if (radix) {
+          // Histograms past L2: radix-partitioned counting into one histogram.
+          // Level l > 0 lands at index l - 1 of tp / fp, the suffix sums turn them into counts
+          // in place (thresholds sorted: evenly spaced).
+          out.tp.assign(static_cast<std::size_t>(T), 0);
+          out.fp.assign(static_cast<std::size_t>(T), 0);
+          std::int64_t level0[2] = {0, 0};
+          const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
+          const bool nan = level.float32 ? count_radix(tv, pv, n, parts, levels, static_cast<float>(T - 1), floor32,
+                                                       out.fp.data(), out.tp.data(), level0)
+                                         : count_radix(tv, pv, n, parts, levels, static_cast<double>(T - 1), floor32,
+                                                       out.fp.data(), out.tp.data(), level0);
+          if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
+          std::int64_t run_p = 0, run_n = 0;
+          for (std::int64_t k = T - 1; k >= 0; --k) {
+            run_p = out.tp[static_cast<std::size_t>(k)] += run_p;
+            run_n = out.fp[static_cast<std::size_t>(k)] += run_n;
+          }
+          out.positives.assign(1, run_p + level0[1]);
+          out.negatives.assign(1, run_n + level0[0]);
+          return;
+        }
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
         for (std::int64_t part = 0; part < parts; ++part) {
           Histograms& h = hist[static_cast<std::size_t>(part)];
@@ -291,101 +574,34 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
             std::vector<std::int64_t> both(static_cast<std::size_t>(2 * levels), 0);
             if (level.evenly && level.float32) {
               // Four interleaved histograms: consecutive increments of the same bucket would
-              // otherwise wait on each other through memory.
-              // (One table when the grid is large: four copies of a million-level histogram
-              // would cost more to clear than they save.)
+              // otherwise wait on each other through memory. (Grids past 65536 levels count by
+              // radix above.)
               const auto stride = static_cast<std::size_t>(2 * levels);
-              const std::size_t copies = levels <= 65536 ? 4 : 1;
-              std::vector<std::int64_t> four(copies * stride, 0);
-              const std::size_t s1 = copies > 1 ? stride : 0, s2 = copies > 1 ? 2 * stride : 0,
-                                s3 = copies > 1 ? 3 * stride : 0;
+              std::vector<std::int64_t> four(4 * stride, 0);
+              const std::size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
               const float scale = static_cast<float>(T - 1);
-              const std::int64_t floor_level = level.epsilon ? 1 : 0;
-              unsigned nan = 0;
-              const auto floor32 = static_cast<std::int32_t>(floor_level);
+              const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
               const auto levels32 = static_cast<std::int32_t>(levels);
-              auto slot = [&](std::int64_t i) {
-                // Everything in float32 and int32: Keras's arithmetic, and the cheapest form.
-                float pf;
-                if constexpr (std::is_same_v<PP, float>) {
-                  pf = pv[i];
-                } else {
-                  pf = static_cast<float>(to_double(pv[i]));
+              unsigned nan = 0;
+              // Two phases per block: the slots of 512 elements (even_slots, vectorised), then
+              // the histogram increments.
+              constexpr std::int64_t kBlock = 512;
+              alignas(16) std::int32_t slots[kBlock];
+              for (std::int64_t i = begin; i < end; i += kBlock) {
+                const std::int64_t count = std::min(kBlock, end - i);
+                nan |= static_cast<unsigned>(even_slots(tv, pv, i, count, scale, floor32, levels32, slots));
+                std::int64_t j = 0;
+                for (; j + 4 <= count; j += 4) {
+                  ++four[static_cast<std::size_t>(slots[j])];
+                  ++four[s1 + static_cast<std::size_t>(slots[j + 1])];
+                  ++four[s2 + static_cast<std::size_t>(slots[j + 2])];
+                  ++four[s3 + static_cast<std::size_t>(slots[j + 3])];
                 }
-                nan |= static_cast<unsigned>(pf != pf);
-                // Clip to [0, 1]; NaN (rejected after counting) goes to 0 so the int conversion is defined.
-                pf = pf > 0.0f ? pf : 0.0f;
-                pf = pf < 1.0f ? pf : 1.0f;
-                // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
-                const float x = pf * scale;
-                const auto whole = static_cast<std::int32_t>(x);
-                const std::int32_t lev =
-                    std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
-                // Branch-free label offset: random labels would mispredict a branch every other row.
-                bool positive;
-                if constexpr (std::is_same_v<TT, float> || std::is_integral_v<TT>) {
-                  positive = tv[i] != TT(0);
-                } else {
-                  positive = to_double(tv[i]) != 0.0;
-                }
-                return static_cast<std::size_t>(levels32 * static_cast<std::int32_t>(positive) + lev);
-              };
-              std::int64_t i = begin;
-#if defined(__SSE2__)
-              if constexpr (std::is_same_v<PP, float> &&
-                            (std::is_same_v<TT, float> || std::is_same_v<TT, std::int32_t>)) {
-                // Two phases per block: the slots of 512 elements, four per SSE2 instruction and
-                // in exactly the float32/int32 arithmetic of slot() (max/min send NaN to 0, as
-                // slot() does), then the histogram increments.
-                constexpr std::int64_t kBlock = 512;
-                alignas(16) std::int32_t slots[kBlock];
-                const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), vscale = _mm_set1_ps(scale);
-                const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(levels32);
-                __m128 nan_lanes = _mm_setzero_ps();
-                for (; i + kBlock <= end; i += kBlock) {
-                  for (std::int64_t j = 0; j < kBlock; j += 4) {
-                    const __m128 raw = _mm_loadu_ps(pv + i + j);
-                    nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
-                    const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), vscale);
-                    const __m128i whole = _mm_cvttps_epi32(x);
-                    // ceil: whole + 1 where whole < x (the compare mask is -1).
-                    __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
-                    // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
-                    if (floor32 == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
-                    __m128i positive;
-                    if constexpr (std::is_same_v<TT, float>) {
-                      positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(tv + i + j), zero));
-                    } else {
-                      const __m128i label_bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tv + i + j));
-                      positive = _mm_xor_si128(_mm_cmpeq_epi32(label_bits, izero), _mm_set1_epi32(-1));
-                    }
-                    lev = _mm_add_epi32(lev, _mm_and_si128(positive, vlevels));
-                    _mm_store_si128(reinterpret_cast<__m128i*>(slots + j), lev);
-                  }
-                  for (std::int64_t j = 0; j < kBlock; j += 4) {
-                    ++four[static_cast<std::size_t>(slots[j])];
-                    ++four[s1 + static_cast<std::size_t>(slots[j + 1])];
-                    ++four[s2 + static_cast<std::size_t>(slots[j + 2])];
-                    ++four[s3 + static_cast<std::size_t>(slots[j + 3])];
-                  }
-                }
-                nan |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
+                for (; j < count; ++j) ++four[static_cast<std::size_t>(slots[j])];
               }
-#endif
-              for (; i + 4 <= end; i += 4) {
-                ++four[slot(i)];
-                ++four[s1 + slot(i + 1)];
-                ++four[s2 + slot(i + 2)];
-                ++four[s3 + slot(i + 3)];
-              }
-              for (; i < end; ++i) ++four[slot(i)];
               nan_seen[static_cast<std::size_t>(part)] = nan;
-              if (copies == 1) {
-                both.swap(four);
-              } else {
-                for (std::size_t k = 0; k < stride; ++k) {
-                  both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
-                }
+              for (std::size_t k = 0; k < stride; ++k) {
+                both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
               }
             } else {
               unsigned nan = 0;
@@ -456,19 +672,25 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
 
   // Fold partitions in order, then reverse cumulative sums: tp at sorted threshold i counts
   // predictions whose level exceeds i.
-  ConfusionCounts out;
-  out.weighted = weighted;
-  out.thresholds = T;
-  out.labels = num_labels;
+  if (radix) return out;  // counted in place above
   auto fold = [&](auto member, auto& tp, auto& fp, auto& pos_total, auto& neg_total) {
     using V = std::decay_t<decltype(tp[0])>;
-    std::vector<V> pos(static_cast<std::size_t>(hist_size)), neg(static_cast<std::size_t>(hist_size));
-    for (const Histograms& h : hist) {
-      const auto& [hp, hn] = member(h);
-      for (std::size_t i = 0; i < pos.size(); ++i) {
-        pos[i] += hp[i];
-        neg[i] += hn[i];
+    // One histogram (radix counting, or one partition) is read in place; several are summed.
+    std::vector<V> pos_sum, neg_sum;
+    const V* pos = std::get<0>(member(hist.front())).data();
+    const V* neg = std::get<1>(member(hist.front())).data();
+    if (hist.size() > 1) {
+      pos_sum.assign(static_cast<std::size_t>(hist_size), V{});
+      neg_sum.assign(static_cast<std::size_t>(hist_size), V{});
+      for (const Histograms& h : hist) {
+        const auto& [hp, hn] = member(h);
+        for (std::size_t i = 0; i < pos_sum.size(); ++i) {
+          pos_sum[i] += hp[i];
+          neg_sum[i] += hn[i];
+        }
       }
+      pos = pos_sum.data();
+      neg = neg_sum.data();
     }
     tp.assign(static_cast<std::size_t>(T * num_labels), V{});
     fp.assign(static_cast<std::size_t>(T * num_labels), V{});
@@ -479,7 +701,8 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
       for (std::int64_t lev = levels - 1; lev >= 1; --lev) {
         run_p += pos[static_cast<std::size_t>(l * levels + lev)];
         run_n += neg[static_cast<std::size_t>(l * levels + lev)];
-        const std::size_t original = order[static_cast<std::size_t>(lev - 1)];
+        const std::size_t original =
+            order.empty() ? static_cast<std::size_t>(lev - 1) : order[static_cast<std::size_t>(lev - 1)];
         tp[original * static_cast<std::size_t>(num_labels) + static_cast<std::size_t>(l)] = run_p;
         fp[original * static_cast<std::size_t>(num_labels) + static_cast<std::size_t>(l)] = run_n;
       }
