@@ -563,29 +563,78 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   const TensorView y_pred = contiguous(y_pred_in, pred_holder);
   const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
   std::vector<std::pair<Slice*, std::int64_t>> counted;
+  // States filled by grouped kernels: copies of the slices' variables, committed only once
+  // every metric of every slicing has accepted the batch.
+  struct Pending {
+    std::vector<Metric*> targets;
+    std::vector<Variables> values;
+  };
+  std::vector<Pending> pending;
   try {
     Tensor& grouped_true = scratch_->grouped_true;
     Tensor& grouped_pred = scratch_->grouped_pred;
     Tensor& grouped_weight = scratch_->grouped_weight;
+    const std::vector<Metric*> kinds = prototype_->metrics();
+    const Batch batch{y_true, y_pred, sample_weight};
     for (const Grouping& g : groupings) {
-      const bool whole = g.keys.size() == 1;
-      if (!whole) {
+      std::vector<Slice*> members;
+      members.reserve(g.keys.size());
+      for (const SliceKey& key : g.keys) {
+        auto it = slices_.find(key);
+        members.push_back(it != slices_.end() ? it->second.get() : &add_slice(key));
+      }
+      if (g.keys.size() == 1) {
+        members[0]->metrics.update_state(y_true, y_pred, sample_weight);
+        counted.emplace_back(members[0], n);
+        continue;
+      }
+      // Grouped kernels first (Metric::accumulate_grouped): one pass over the rows per
+      // metric, straight into the groups' states, no gather.
+      std::vector<std::vector<Metric*>> slice_metrics;
+      slice_metrics.reserve(members.size());
+      for (Slice* slice : members) slice_metrics.push_back(slice->metrics.metrics());
+      std::vector<std::size_t> gathered;  // metrics with no grouped kernel for this batch
+      for (std::size_t m = 0; m < kinds.size(); ++m) {
+        Pending p;
+        p.targets.reserve(members.size());
+        p.values.reserve(members.size());
+        for (const auto& metrics : slice_metrics) {
+          p.targets.push_back(metrics[m]);
+          p.values.push_back(metrics[m]->snapshot_variables());
+        }
+        std::vector<Variables*> groups;
+        groups.reserve(p.values.size());
+        for (Variables& v : p.values) groups.push_back(&v);
+        if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
+          pending.push_back(std::move(p));
+        } else {
+          gathered.push_back(m);
+        }
+      }
+      if (!gathered.empty()) {
+        // The gather path: rows scattered into per-group runs (a counting sort), then each
+        // group's metrics updated with its run.
         scatter_rows(y_true, g.group, g.offsets, grouped_true);
         scatter_rows(y_pred, g.group, g.offsets, grouped_pred);
         if (weight_rows) scatter_rows(sample_weight, g.group, g.offsets, grouped_weight);
-      }
-      for (std::size_t d = 0; d < g.keys.size(); ++d) {
-        auto it = slices_.find(g.keys[d]);
-        Slice& slice = it != slices_.end() ? *it->second : add_slice(g.keys[d]);
-        const std::int64_t b = g.offsets[d], e = g.offsets[d + 1];
-        if (whole) {
-          slice.metrics.update_state(y_true, y_pred, sample_weight);
-        } else {
-          slice.metrics.update_state(grouped_true.view().slice_rows(b, e), grouped_pred.view().slice_rows(b, e),
-                                     weight_rows ? grouped_weight.view().slice_rows(b, e) : sample_weight);
+        for (std::size_t d = 0; d < members.size(); ++d) {
+          const std::int64_t b = g.offsets[d], e = g.offsets[d + 1];
+          const TensorView t = grouped_true.view().slice_rows(b, e);
+          const TensorView pr = grouped_pred.view().slice_rows(b, e);
+          const TensorView w = weight_rows ? grouped_weight.view().slice_rows(b, e) : sample_weight;
+          if (gathered.size() == kinds.size()) {
+            members[d]->metrics.update_state(t, pr, w);  // keeps the collection's shared work
+          } else {
+            for (const std::size_t m : gathered) slice_metrics[d][m]->update_state(t, pr, w);
+          }
         }
-        counted.emplace_back(&slice, e - b);
       }
+      for (std::size_t d = 0; d < members.size(); ++d) {
+        counted.emplace_back(members[d], g.offsets[d + 1] - g.offsets[d]);
+      }
+    }
+    for (Pending& p : pending) {
+      for (std::size_t d = 0; d < p.targets.size(); ++d) p.targets[d]->commit_variables(std::move(p.values[d]));
     }
   } catch (...) {
     for (auto& [slice, values] : saved) slice->metrics.from_vector(values);
