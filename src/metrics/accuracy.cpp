@@ -141,7 +141,7 @@ void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
 bool Accuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
                                   std::span<const std::int32_t> group) const {
   return kernels::grouped_mean(who(*this), groups, batch, group,
-                               [](auto t, auto p) { return to_double(t) == to_double(p) ? 1.0 : 0.0; });
+                               [](auto t, auto p) { return to_double(t) == to_double(p); });
 }
 
 // --- BinaryAccuracy -------------------------------------------------------------------
@@ -176,9 +176,8 @@ void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
 bool BinaryAccuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
                                         std::span<const std::int32_t> group) const {
   const double threshold = options().threshold;
-  return kernels::grouped_mean(who(*this), groups, batch, group, [threshold](auto t, auto p) {
-    return kernels::binary_match(t, p, threshold) ? 1.0 : 0.0;
-  });
+  return kernels::grouped_mean(who(*this), groups, batch, group,
+                               [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); });
 }
 
 // --- CategoricalAccuracy ----------------------------------------------------------------

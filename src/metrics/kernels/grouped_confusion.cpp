@@ -104,28 +104,46 @@ std::optional<std::vector<ConfusionCounts>> count_confusion_grouped(std::string_
   const auto rows = static_cast<std::int64_t>(group.size());
   const std::int32_t* g = group.data();
   bool nan = false;
-  visit_dtype(in.t.dtype(), [&](auto ttag) {
-    using TT = decltype(ttag);
-    const TT* tv = static_cast<const TT*>(in.t.data());
-    auto run = [&](const auto* pv) {
-      const auto stride = static_cast<std::size_t>(levels);
-      for (std::int64_t i = 0; i < rows; ++i) {
-        nan |= pv[i] != pv[i];
-        const std::size_t slot = (2 * static_cast<std::size_t>(g[i]) + (to_double(tv[i]) != 0.0 ? 1 : 0)) * stride +
-                                 static_cast<std::size_t>(level(pv[i]));
-        if (weighted) {
-          hist_w[slot] += in.weights[static_cast<std::size_t>(i)];
-        } else {
-          ++hist[slot];
+  auto count_rows = [&](auto level_of) {
+    visit_dtype(in.t.dtype(), [&](auto ttag) {
+      using TT = decltype(ttag);
+      const TT* tv = static_cast<const TT*>(in.t.data());
+      auto run = [&](const auto* pv) {
+        const auto stride = static_cast<std::size_t>(levels);
+        for (std::int64_t i = 0; i < rows; ++i) {
+          nan |= pv[i] != pv[i];
+          const std::size_t slot =
+              (2 * static_cast<std::size_t>(g[i]) + static_cast<std::size_t>(to_double(tv[i]) != 0.0)) * stride +
+              static_cast<std::size_t>(level_of(pv[i]));
+          if (weighted) {
+            hist_w[slot] += in.weights[static_cast<std::size_t>(i)];
+          } else {
+            ++hist[slot];
+          }
         }
+      };
+      if (in.p.dtype() == DType::kFloat32) {
+        run(static_cast<const float*>(in.p.data()));
+      } else {
+        run(static_cast<const double*>(in.p.data()));
       }
-    };
-    if (in.p.dtype() == DType::kFloat32) {
-      run(static_cast<const float*>(in.p.data()));
-    } else {
-      run(static_cast<const double*>(in.p.data()));
-    }
-  });
+    });
+  };
+  if (evenly && float32) {
+    // Keras's grid in float32 and int32, as count_confusion's fast path: clip (NaN to 0, it
+    // is rejected below), then ceil(p (T - 1)) as truncation plus one where it truncated.
+    const auto floor32 = static_cast<std::int32_t>(floor_level);
+    count_rows([scale32, floor32](auto raw) {
+      float pf = static_cast<float>(raw);
+      pf = pf > 0.0f ? pf : 0.0f;
+      pf = pf < 1.0f ? pf : 1.0f;
+      const float x = pf * scale32;
+      const auto whole = static_cast<std::int32_t>(x);
+      return std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
+    });
+  } else {
+    count_rows(level);
+  }
   if (nan) internal::check_no_nan(who, "y_pred", in.p);  // throws naming the first NaN
 
   std::vector<ConfusionCounts> out(groups);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "internal/check.h"
@@ -54,7 +55,8 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
 
 /// Adds Σ value·weight and Σ weight per group into variables 0 (total) and 1 (count) of
 /// `groups` (MeanBasedMetric's layout); `value(t, p)` is the metric's per-row value in its
-/// own arithmetic. Unweighted counts are counted exactly as integers first.
+/// own arithmetic (a bool for 0/1 values, counted as integers when unweighted). Unweighted
+/// counts are counted exactly as integers first.
 template <class Value>
 bool grouped_mean(std::string_view who, std::span<Variables* const> groups, const Batch& batch,
                   std::span<const std::int32_t> group, Value&& value) {
@@ -69,17 +71,30 @@ bool grouped_mean(std::string_view who, std::span<Variables* const> groups, cons
     using T = decltype(ttag);
     const T* tv = static_cast<const T*>(in.t.data());
     auto run = [&](const auto* pv) {
-      if (in.weights.empty()) {
+      using V = decltype(value(tv[0], pv[0]));
+      if (in.weights.empty() && std::is_same_v<V, bool>) {
+        // 0/1 values (accuracy): integer hit counts, exact and without a branch per row.
+        std::vector<std::int64_t> hits(2 * g_count, 0);
+        for (std::int64_t i = 0; i < rows; ++i) {
+          const auto k = 2 * static_cast<std::size_t>(g[i]);
+          hits[k] += static_cast<std::int64_t>(value(tv[i], pv[i]));
+          ++hits[k + 1];
+        }
+        for (std::size_t k = 0; k < g_count; ++k) {
+          total[k] = static_cast<double>(hits[2 * k]);
+          count[k] = hits[2 * k + 1];
+        }
+      } else if (in.weights.empty()) {
         for (std::int64_t i = 0; i < rows; ++i) {
           const auto k = static_cast<std::size_t>(g[i]);
-          total[k] += value(tv[i], pv[i]);
+          total[k] += static_cast<double>(value(tv[i], pv[i]));
           ++count[k];
         }
       } else {
         const double* w = in.weights.data();
         for (std::int64_t i = 0; i < rows; ++i) {
           const auto k = static_cast<std::size_t>(g[i]);
-          total[k] += value(tv[i], pv[i]) * w[i];
+          total[k] += static_cast<double>(value(tv[i], pv[i])) * w[i];
           weight[k] += w[i];
         }
       }
