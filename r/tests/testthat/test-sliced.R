@@ -45,7 +45,7 @@ test_that("a slice's AUC equals AUC on that slice's rows alone, for every id typ
       prec <- metric_precision()
       prec$update_state(yy[rows], pp[rows], ww[rows])
       slice <- r[[sprintf("band=%d", b)]]
-      expect_identical(slice$samples, sum(rows), info = kind)
+      expect_identical(slice$samples, as.numeric(sum(rows)), info = kind)
       expect_equal(slice$metrics$auc, auc$result(), tolerance = 1e-12, info = kind)
       expect_equal(slice$metrics$precision, prec$result(), tolerance = 1e-12, info = kind)
     }
@@ -53,7 +53,7 @@ test_that("a slice's AUC equals AUC on that slice's rows alone, for every id typ
     rows <- band == 7L & device == "phone"
     auc <- metric_auc()
     auc$update_state(yy[rows], pp[rows], ww[rows])
-    expect_identical(cross$samples, sum(rows))
+    expect_identical(cross$samples, as.numeric(sum(rows)))
     expect_equal(cross$metrics$auc, auc$result(), tolerance = 1e-12)
   }
 })
