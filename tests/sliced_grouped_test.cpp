@@ -217,3 +217,30 @@ TEST(GroupedSliced, MixedCollectionEqualsEachSliceAlone) {
 
 }  // namespace
 }  // namespace tally
+
+namespace tally {
+namespace {
+
+// Small non-negative int32 ids are their own group ids (no encoding pass): ids absent from
+// a batch make no slice, and crosses with them still name the right values.
+TEST(GroupedSliced, Int32IdsWithGapsMakeOnlyTheSlicesSeen) {
+  const std::vector<float> y = {1, 0, 1, 0, 1, 1}, p = {0.9f, 0.3f, 0.2f, 0.6f, 0.7f, 0.8f};
+  const std::vector<std::int32_t> band = {9, 0, 9, 3, 0, 9};
+  const std::vector<std::int32_t> kind = {1, 1, 2, 2, 1, 1};
+  SlicedCollection s(MetricCollection::from_specs({"binary_accuracy", "auc"}), {"band", "kind"},
+                     {{"band"}, {"band", "kind"}});
+  const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(band)), SliceColumn::ids(TensorView(kind))};
+  s.update_state(TensorView(y), TensorView(p), {}, cols);
+  std::vector<std::string> names;
+  for (const SliceKey& key : s.keys()) names.push_back(s.slice_name(key));
+  EXPECT_EQ(names, (std::vector<std::string>{"band=0", "band=3", "band=9", "band=0,kind=1", "band=3,kind=2",
+                                             "band=9,kind=1", "band=9,kind=2"}));
+  // band=9: labels 1, 1, 1 with scores 0.9, 0.2, 0.8: two of three predicted right.
+  EXPECT_DOUBLE_EQ(s.slice(SliceKey{0, {std::int64_t{9}}}).metric("binary_accuracy").value(), 2.0 / 3.0);
+  EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{9}}}), 3);
+  EXPECT_EQ(s.samples(SliceKey{1, {std::int64_t{9}, std::int64_t{2}}}), 1);
+  EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{5}}}), 0);
+}
+
+}  // namespace
+}  // namespace tally

@@ -120,7 +120,7 @@ std::optional<std::vector<ConfusionCounts>> count_confusion_grouped(std::string_
         // Two phases per block of rows: the slots (no stores to the histogram, so the
         // compiler can vectorise the level arithmetic), then the increments.
         constexpr std::int64_t kBlock = 512;
-        std::uint32_t slots[kBlock];
+        std::uint32_t block_slots[kBlock];
         const auto stride = static_cast<std::uint32_t>(levels);
         unsigned seen = 0;
         for (std::int64_t b = 0; b < rows; b += kBlock) {
@@ -128,14 +128,15 @@ std::optional<std::vector<ConfusionCounts>> count_confusion_grouped(std::string_
           for (std::int64_t j = 0; j < m; ++j) {
             const std::int64_t i = b + j;
             seen |= static_cast<unsigned>(pv[i] != pv[i]);
-            slots[j] = (2 * static_cast<std::uint32_t>(g[i]) + static_cast<std::uint32_t>(positive(tv[i]))) * stride +
-                       static_cast<std::uint32_t>(level_of(pv[i]));
+            block_slots[j] =
+                (2 * static_cast<std::uint32_t>(g[i]) + static_cast<std::uint32_t>(positive(tv[i]))) * stride +
+                static_cast<std::uint32_t>(level_of(pv[i]));
           }
           if (weighted) {
             const double* w = in.weights.data() + b;
-            for (std::int64_t j = 0; j < m; ++j) hist_w[slots[j]] += w[j];
+            for (std::int64_t j = 0; j < m; ++j) hist_w[block_slots[j]] += w[j];
           } else {
-            for (std::int64_t j = 0; j < m; ++j) ++hist[slots[j]];
+            for (std::int64_t j = 0; j < m; ++j) ++hist[block_slots[j]];
           }
         }
         nan = nan || seen != 0;
