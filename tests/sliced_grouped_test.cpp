@@ -122,6 +122,8 @@ std::vector<Case> cases() {
       "msle",
       "log_cosh_error",
       "root_mean_squared_error",
+      "binary_crossentropy",
+      R"({"class_name": "BinaryCrossentropy", "config": {"from_logits": true, "label_smoothing": 0.1}})",
       "auc",
       R"({"class_name": "AUC", "config": {"curve": "PR", "num_thresholds": 50}})",
       R"({"class_name": "AUC", "config": {"thresholds": [0.1, 0.35, 0.5, 0.9]}})",
@@ -161,7 +163,7 @@ TEST(GroupedLayouts, OtherLayoutsDeclineAndTouchNothing) {
       {R"({"class_name": "Precision", "config": {"top_k": 1}})", TensorView(y), TensorView(p), {}},
       {R"({"class_name": "AUC", "config": {"from_logits": true}})", TensorView(y), TensorView(p), {}},
       // No grouped kernel at all.
-      {"binary_crossentropy", TensorView(y), TensorView(p), {}},
+      {"poisson", TensorView(y), TensorView(p), {}},
   };
   for (const Decline& d : declines) {
     const std::unique_ptr<Metric> m = metrics::get(d.spec);
@@ -193,7 +195,7 @@ TEST(GroupedLayouts, NaNScoreIsRejectedNamingTheRow) {
 // A collection mixing grouped metrics with one that takes the gather path: every slice still
 // equals its rows evaluated alone.
 TEST(GroupedSliced, MixedCollectionEqualsEachSliceAlone) {
-  const std::vector<std::string> specs = {"auc", "binary_crossentropy", "mse", "precision"};
+  const std::vector<std::string> specs = {"auc", "poisson", "mse", "precision", "binary_crossentropy"};
   const Rows r = make_rows(3000, 5);
   const auto n = static_cast<std::int64_t>(r.p.size());
   for (const bool weighted : {false, true}) {
