@@ -1,5 +1,6 @@
 // R objects in and out: views without copies, NA checks, tensors and JSON as R values.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -34,27 +35,77 @@ void signal_condition(const char* kind, const char* message) {
 
 namespace {
 
-// True when any element is NA. Doubles: NA is a NaN with payload 1954 (R_IsNA); a NaN
+// The scans are OR-reductions written with GCC vector extensions: R builds packages with
+// -O2, which leaves a plain loop scalar (one element per cycle, slower than memory), while
+// these compare 16 doubles or 32 integers per step, as SSE2 pairs by default and in an
+// AVX2 clone picked at load time where the CPU has it (GCC 12 scalarises a 64-byte AVX-512
+// form). The scan is then bound by memory, or nearly free on data already in cache (the
+// fused update, docs/performance.md "R").
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TALLY_R_SCAN_CLONES [[gnu::target_clones("avx2", "default")]]
+#else
+#define TALLY_R_SCAN_CLONES
+#endif
+
+using DoubleBlock = double __attribute__((vector_size(32)));
+using LongBlock = std::int64_t __attribute__((vector_size(32)));
+using IntBlock = int __attribute__((vector_size(32)));
+
+// True when any element is NaN (NA included).
+TALLY_R_SCAN_CLONES bool any_nan(const double* x, R_xlen_t n) {
+  LongBlock acc = {};
+  R_xlen_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    DoubleBlock a, b, c, d;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 4, sizeof b);
+    std::memcpy(&c, x + i + 8, sizeof c);
+    std::memcpy(&d, x + i + 12, sizeof d);
+    acc |= (a != a) | (b != b) | (c != c) | (d != d);
+  }
+  bool any = false;
+  for (int k = 0; k < 4; ++k) any = any || acc[k] != 0;
+  for (; i < n; ++i) any = any || x[i] != x[i];
+  return any;
+}
+
+// True when any element is `value`.
+TALLY_R_SCAN_CLONES bool any_equal(const int* x, R_xlen_t n, int value) {
+  IntBlock acc = {};
+  R_xlen_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    IntBlock a, b, c, d;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 8, sizeof b);
+    std::memcpy(&c, x + i + 16, sizeof c);
+    std::memcpy(&d, x + i + 24, sizeof d);
+    acc |= (a == value) | (b == value) | (c == value) | (d == value);
+  }
+  bool any = false;
+  for (int k = 0; k < 8; ++k) any = any || acc[k] != 0;
+  for (; i < n; ++i) any = any || x[i] == value;
+  return any;
+}
+
+// True when any element is NA. Doubles: NA is a NaN with payload 1954 (R_IsNA); the NaN
 // scan runs first because it vectorises and NaN itself is valid input (Keras propagates it).
-// Both scans are a vectorised OR-reduction, one memory pass over the input (the cost
-// docs/performance.md, "R", measures); scan_na splits large inputs between two threads.
+// R_IsNA's test without calling R (the fused update scans on worker threads): a NaN whose
+// low 32-bit word is 1954.
+bool is_na_real(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return x != x && (bits & 0xffffffffU) == 1954U;
+}
+
 bool has_na_double(const double* x, R_xlen_t n) {
-  int any_nan = 0;
-#pragma omp simd reduction(| : any_nan)
-  for (R_xlen_t i = 0; i < n; ++i) any_nan |= static_cast<int>(x[i] != x[i]);
-  if (any_nan == 0) return false;
+  if (!any_nan(x, n)) return false;
   for (R_xlen_t i = 0; i < n; ++i) {
-    if (R_IsNA(x[i])) return true;
+    if (is_na_real(x[i])) return true;
   }
   return false;
 }
 
-bool has_na_int(const int* x, R_xlen_t n) {
-  int any = 0;
-#pragma omp simd reduction(| : any)
-  for (R_xlen_t i = 0; i < n; ++i) any |= static_cast<int>(x[i] == NA_INTEGER);
-  return any != 0;
-}
+bool has_na_int(const int* x, R_xlen_t n) { return any_equal(x, n, NA_INTEGER); }
 
 bool check_na = true;  // set from R by tally_check_na(); only the R main thread reads it
 
@@ -110,6 +161,35 @@ void scan_na(SEXP objects[3], const std::string& owner) {
     }
     if (na) throw na_error(owner, kArgumentNames[i]);
   }
+}
+
+bool na_check_on() { return check_na; }
+
+NaRows na_rows_of(SEXP x) {
+  NaRows out;
+  const int type = TYPEOF(x);
+  if (type != REALSXP && type != INTSXP && type != LGLSXP) return out;  // NULL, or to_input's error
+  const R_xlen_t n = Rf_xlength(x);
+  SEXP dim = Rf_getAttrib(x, R_DimSymbol);
+  out.rows = Rf_isNull(dim) || Rf_xlength(dim) == 0 ? n : INTEGER(dim)[0];
+  out.columns = out.rows == 0 ? 0 : n / out.rows;
+  out.is_double = type == REALSXP;
+  out.data = out.is_double    ? static_cast<const void*>(REAL(x))
+             : type == INTSXP ? static_cast<const void*>(INTEGER(x))
+                              : static_cast<const void*>(LOGICAL(x));
+  return out;
+}
+
+bool has_na_rows(const NaRows& x, std::int64_t begin, std::int64_t end) {
+  if (x.data == nullptr) return false;
+  // Column-major: the elements of rows [begin, end) are one run of end - begin per column.
+  for (std::int64_t c = 0; c < x.columns; ++c) {
+    const std::int64_t at = c * x.rows + begin;
+    const bool na = x.is_double ? has_na_double(static_cast<const double*>(x.data) + at, end - begin)
+                                : has_na_int(static_cast<const int*>(x.data) + at, end - begin);
+    if (na) return true;
+  }
+  return false;
 }
 
 Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan_na) {

@@ -71,6 +71,26 @@ Input to_input(SEXP x, const char* argument, const std::string& owner, bool scan
 /// (docs/performance.md, "R"). Non-numeric objects are left to to_input's type error.
 void scan_na(SEXP objects[3], const std::string& owner);
 
+/// An R vector, matrix or array as the row-wise NA scan reads it: plain pointers taken on
+/// R's thread, so that worker threads never call R. `data` is null for NULL and non-numeric
+/// objects; `rows` is the first dimension (the length for a vector), `columns` the rest.
+struct NaRows {
+  const void* data = nullptr;
+  bool is_double = false;
+  std::int64_t rows = 0;
+  std::int64_t columns = 0;
+};
+
+/// The NaRows of an R object (call on R's thread only).
+NaRows na_rows_of(SEXP x);
+
+/// True when rows [begin, end) of `x` hold an NA (R_IsNA for doubles; NaN is not NA).
+/// Thread-safe: reads memory only.
+bool has_na_rows(const NaRows& x, std::int64_t begin, std::int64_t end);
+
+/// Whether NA checks are on (tally_check_na()).
+bool na_check_on();
+
 /// Whether to_input() scans for NA (on by default; tally_check_na() in R turns it off for
 /// inputs known to be complete). Returns the previous setting.
 bool set_check_na(bool on);

@@ -26,6 +26,7 @@ SEXP tally_r_var_get(SEXP, SEXP, SEXP);
 SEXP tally_r_var_set(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_collection_new(SEXP);
 SEXP tally_r_collection_update(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP tally_r_fused_updates();
 SEXP tally_r_collection_names(SEXP);
 SEXP tally_r_collection_metric(SEXP, SEXP);
 SEXP tally_r_collection_reset(SEXP);
@@ -82,6 +83,7 @@ static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_var_set", reinterpret_cast<DL_FUNC>(&tally_r_var_set), 4},
     {"tally_r_collection_new", reinterpret_cast<DL_FUNC>(&tally_r_collection_new), 1},
     {"tally_r_collection_update", reinterpret_cast<DL_FUNC>(&tally_r_collection_update), 6},
+    {"tally_r_fused_updates", reinterpret_cast<DL_FUNC>(&tally_r_fused_updates), 0},
     {"tally_r_collection_names", reinterpret_cast<DL_FUNC>(&tally_r_collection_names), 1},
     {"tally_r_collection_metric", reinterpret_cast<DL_FUNC>(&tally_r_collection_metric), 2},
     {"tally_r_collection_reset", reinterpret_cast<DL_FUNC>(&tally_r_collection_reset), 1},

@@ -2,9 +2,12 @@
 // all-reduce, state files and model selection. Every entry point is `extern "C"` and
 // registered in init.cpp; each runs its body under guard() so C++ errors reach R as
 // classed conditions (R/errors.R).
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <set>
+#include <utility>
 
 #include "glue.h"
 #include "tally/metrics/classwise.h"
@@ -299,6 +302,200 @@ Input aux_input(SEXP x, const char* argument, const std::string& owner) {
   return out;
 }
 
+// --- fused NA scan and update (docs/performance.md, "R") ----------------------------------
+// R's NA must be refused with the state unchanged, so a plain update scans every input
+// first: a second pass over memory. For large inputs of metrics whose update is
+// batch-split invariant, the rows are instead cut into chunks small enough to stay in the
+// core's L2 cache; each chunk is added to a fresh copy of the metric and then scanned while
+// it is still in cache, so the data comes from memory once. The copies (parts; their number depends only on the
+// input size, so the result does not depend on the thread count) are merged in row order
+// into the metric at the end. An NA, or any error, discards the copies and takes the plain
+// path, which raises exactly the error a plain update raises, with the state unchanged.
+
+// Rows x width elements per chunk: the kernels' own chunk (src/internal/parallel.h), so a
+// kernel called on one chunk runs serially inside the worker thread; 2 x 256 KiB of doubles.
+constexpr std::int64_t kChunkElements = std::int64_t{1} << 15;
+// Below this many elements of y_pred the plain scan is cheap and the copies are not worth it.
+constexpr std::int64_t kFuseElements = std::int64_t{1} << 18;
+// Most copies per update, and the largest state (elements) worth copying that often.
+constexpr std::int64_t kMaxParts = 16;
+constexpr std::int64_t kMaxFusedState = std::int64_t{1} << 16;
+
+// How a metric reads rows, for the fused path: which ranks of y_pred have one sample per
+// row of axis 0 (docs/metrics.md): elementwise and thresholded metrics read a rank-1 input
+// as N samples; class-axis metrics read it as ONE sample (so rank 2 only); sparse ones take
+// (N) or (N, 1) labels with (N, C) scores. Hinge and SquaredHinge are left out (their label
+// mapping is decided per batch), as are metrics with auxiliary inputs, an `axis` option,
+// wrappers, and metrics written in R (their update runs R code, which only R's thread may).
+enum class RowUse : std::uint8_t { kNone, kRank1And2, kRank2, kSparseRank2 };
+
+RowUse row_use(const Metric& m) {
+  static const std::set<std::string, std::less<>> rank1 = {"AUC",
+                                                           "Precision",
+                                                           "Recall",
+                                                           "TruePositives",
+                                                           "FalsePositives",
+                                                           "TrueNegatives",
+                                                           "FalseNegatives",
+                                                           "PrecisionAtRecall",
+                                                           "RecallAtPrecision",
+                                                           "SensitivityAtSpecificity",
+                                                           "SpecificityAtSensitivity",
+                                                           "BinaryAccuracy",
+                                                           "Accuracy",
+                                                           "MeanSquaredError",
+                                                           "MeanAbsoluteError",
+                                                           "MeanAbsolutePercentageError",
+                                                           "MeanSquaredLogarithmicError",
+                                                           "RootMeanSquaredError",
+                                                           "LogCoshError",
+                                                           "BinaryCrossentropy",
+                                                           "Poisson",
+                                                           "Mean",
+                                                           "Sum",
+                                                           "R2Score"};
+  static const std::set<std::string, std::less<>> rank2 = {
+      "CategoricalAccuracy", "TopKCategoricalAccuracy", "CategoricalCrossentropy",
+      "KLDivergence",        "CategoricalHinge",        "F1Score",
+      "FBetaScore"};
+  static const std::set<std::string, std::less<>> sparse = {
+      "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy"};
+  if (dynamic_cast<const RMetric*>(&m) != nullptr) return RowUse::kNone;
+  if (m.aux_use(kAuxQueryIds) != AuxUse::kNone || m.aux_use(kAuxIndex) != AuxUse::kNone) return RowUse::kNone;
+  const std::string c = m.class_name();
+  if (rank1.count(c) != 0) return RowUse::kRank1And2;
+  if (rank2.count(c) != 0) return RowUse::kRank2;
+  if (sparse.count(c) != 0) return RowUse::kSparseRank2;
+  return RowUse::kNone;
+}
+
+// Metrics whose state becomes NaN when any y_true or y_pred value is NaN (docs/metrics.md:
+// the per-sample error is arithmetic on y_true - y_pred, and NaN propagates as in Keras;
+// r/tests/testthat/test-fused.R checks it). While such a metric's state stays finite, the
+// chunks it has seen hold no NaN, so no NA: their y_true and y_pred need no scan.
+bool propagates_nan(const Metric& m) {
+  static const std::set<std::string, std::less<>> names = {"MeanSquaredError",
+                                                           "RootMeanSquaredError",
+                                                           "MeanAbsoluteError",
+                                                           "MeanAbsolutePercentageError",
+                                                           "MeanSquaredLogarithmicError",
+                                                           "LogCoshError"};
+  return dynamic_cast<const RMetric*>(&m) == nullptr && names.count(m.class_name()) != 0;
+}
+
+// True when every float64 state value of `m` is finite.
+bool finite_state(const Metric& m) {
+  const Variables& v = m.variable_values();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v.layout()[i].dtype != DType::kFloat64) continue;
+    for (const double x : v.f64(i)) {
+      if (!std::isfinite(x)) return false;
+    }
+  }
+  return true;
+}
+
+// Rows and chunk length of a fused update; rows == 0: take the plain path.
+struct RowPlan {
+  std::int64_t rows = 0;
+  std::int64_t chunk_rows = 0;
+};
+
+RowPlan plan_rows(const std::vector<const Metric*>& metrics, const Inputs& in, const AuxInputs& aux) {
+  const RowPlan plain;
+  if (metrics.empty() || !aux.empty() || !na_check_on()) return plain;
+  const TensorView& t = in.t.view;
+  const TensorView& p = in.p.view;
+  const TensorView& w = in.w.view;
+  if (!p.has_value() || p.ndim() < 1 || p.ndim() > 2) return plain;
+  const std::int64_t n = p.shape()[0];
+  const std::int64_t width = p.ndim() == 2 ? p.shape()[1] : 1;
+  const auto is = [n](const TensorView& v, std::initializer_list<std::int64_t> trailing) {
+    if (v.ndim() != static_cast<std::int64_t>(trailing.size()) + 1 || v.shape()[0] != n) return false;
+    return std::equal(trailing.begin(), trailing.end(), v.shape().begin() + 1);
+  };
+  // Each input has one row per sample: the shapes below, where cutting axis 0 cuts samples.
+  bool all_sparse = true;
+  std::int64_t state = 0;
+  for (const Metric* m : metrics) {
+    const RowUse use = row_use(*m);
+    if (use == RowUse::kNone || (use != RowUse::kRank1And2 && p.ndim() != 2)) return plain;
+    const Json config = m->get_config();  // a class axis other than the last cuts across rows
+    if (config.contains("axis") && config["axis"] != Json(-1)) return plain;
+    all_sparse = all_sparse && use == RowUse::kSparseRank2;
+    state += m->variable_values().vector_size();
+  }
+  if (state > kMaxFusedState) return plain;
+  if (t.has_value()) {
+    const bool labels = is(t, {}) || is(t, {1});
+    const bool ok = p.ndim() == 1 ? labels : (is(t, {width}) || (all_sparse && labels));
+    if (!ok) return plain;
+  }
+  if (w.has_value() && !(is(w, {}) || is(w, {1}) || (p.ndim() == 2 && is(w, {width})))) return plain;
+  if (n * width < kFuseElements || width > kChunkElements / 4) return plain;
+  return RowPlan{n, kChunkElements / width};
+}
+
+// Updates `target` with the rows of `in` as the comment above says; false (target untouched)
+// when an NA or an error stopped it, and the caller takes the plain path. `fresh` makes an
+// empty copy of the target; `update` adds a batch to one; `fingerprints` lists its layout
+// fingerprints (a copy merges into the target only when they match); `no_nan(copy)` is true
+// when the copy's state proves that the y_true and y_pred it has seen hold no NaN.
+// Updates that took the fused path, for the tests (tally:::tally_r_fused_updates); R's thread only.
+double fused_updates = 0;
+
+template <class T, class Fresh, class Update, class Fingerprints, class NoNan>
+bool fused_update(T& target, const Inputs& in, SEXP objects[3], const RowPlan& plan, Fresh&& fresh, Update&& update,
+                  Fingerprints&& fingerprints, NoNan&& no_nan) {
+  const NaRows scan[3] = {na_rows_of(objects[0]), na_rows_of(objects[1]), na_rows_of(objects[2])};
+  const std::int64_t chunks = (plan.rows + plan.chunk_rows - 1) / plan.chunk_rows;
+  const std::int64_t parts = std::min(kMaxParts, chunks);
+  std::vector<std::unique_ptr<T>> copies;
+  for (std::int64_t i = 0; i < parts; ++i) copies.push_back(fresh());
+  std::atomic<bool> stop{false};
+  const auto slice = [](const TensorView& v, std::int64_t begin, std::int64_t end) {
+    return v.has_value() ? v.slice_rows(begin, end) : TensorView{};
+  };
+  const int threads = static_cast<int>(std::min<std::int64_t>(num_threads(), parts));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+  for (std::int64_t part = 0; part < parts; ++part) {
+    try {
+      const std::int64_t last = (part + 1) * chunks / parts;
+      for (std::int64_t c = part * chunks / parts; c < last && !stop.load(std::memory_order_relaxed); ++c) {
+        const std::int64_t begin = c * plan.chunk_rows;
+        const std::int64_t end = std::min(plan.rows, begin + plan.chunk_rows);
+        // Update first, then scan: the update reads the chunk from memory at its own pace
+        // (the prefetcher overlaps that with its arithmetic) and the scan then finds it in
+        // cache. A chunk with NA is added to a copy that is thrown away.
+        T& copy = *copies[static_cast<std::size_t>(part)];
+        update(copy, slice(in.t.view, begin, end), slice(in.p.view, begin, end), slice(in.w.view, begin, end));
+        // A finite state proves y_true and y_pred free of NaN, which is NA for doubles only:
+        // an integer NA is a number to the metric, so integer inputs are always scanned.
+        const bool no_nan_seen = no_nan(copy);
+        const auto scanned = [&](int k) { return !(no_nan_seen && scan[k].is_double); };
+        if ((scanned(0) && has_na_rows(scan[0], begin, end)) || (scanned(1) && has_na_rows(scan[1], begin, end)) ||
+            has_na_rows(scan[2], begin, end)) {
+          stop.store(true);
+          break;
+        }
+      }
+    } catch (...) {  // the plain path raises it again, in the plain update's words
+      stop.store(true);
+    }
+  }
+  if (stop.load()) return false;
+  try {
+    T& total = *copies.front();
+    for (std::size_t i = 1; i < copies.size(); ++i) total.merge_state(*copies[i]);
+    if (fingerprints(total) != fingerprints(target)) return false;  // a first batch fixed a layout
+    target.merge_state(total);
+  } catch (const Error&) {
+    return false;
+  }
+  fused_updates += 1;
+  return true;
+}
+
 #ifdef TALLY_R_WITH_MPI
 MpiContext& mpi_of(SEXP ptr) {
   if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_mpi") ||
@@ -338,8 +535,24 @@ SEXP tally_r_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_weight, SEXP
     const Inputs in(y_true, y_pred, sample_weight, m.name(), /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    scan_na(objects, m.name());
-    m.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
+    const AuxInputs aux{q.view, i.view};
+    const RowPlan plan = plan_rows({&m}, in, aux);
+    const auto fresh = [&m] {
+      std::unique_ptr<Metric> copy = m.clone();
+      copy->reset_state();
+      return copy;
+    };
+    const auto update = [](Metric& part, const TensorView& t, const TensorView& p, const TensorView& w) {
+      part.update_state(t, p, w);
+    };
+    const auto fingerprints = [](const Metric& x) { return std::vector<std::uint64_t>{x.layout_fingerprint()}; };
+    const bool witness = propagates_nan(m) && in.t.view.has_value();
+    const auto no_nan = [witness](const Metric& part) { return witness && finite_state(part); };
+    const bool fused = plan.rows > 0 && fused_update(m, in, objects, plan, fresh, update, fingerprints, no_nan);
+    if (!fused) {
+      scan_na(objects, m.name());
+      m.update_state(in.t.view, in.p.view, in.w.view, aux);
+    }
     return R_NilValue;
   });
 }
@@ -553,8 +766,36 @@ SEXP tally_r_collection_update(SEXP ptr, SEXP y_true, SEXP y_pred, SEXP sample_w
     const Inputs in(y_true, y_pred, sample_weight, "MetricCollection", /*scan_na=*/false);
     const TensorView* views[3] = {&in.t.view, &in.p.view, &in.w.view};
     OriginalScope scope(views, objects);
-    scan_na(objects, "MetricCollection");
-    c.update_state(in.t.view, in.p.view, in.w.view, AuxInputs{q.view, i.view});
+    const AuxInputs aux{q.view, i.view};
+    const std::vector<const Metric*> members = std::as_const(c).metrics();
+    const RowPlan plan = plan_rows(members, in, aux);
+    const auto fresh = [&c] {
+      auto copy = std::make_unique<MetricCollection>(c);
+      copy->reset_state();
+      return copy;
+    };
+    const auto update = [](MetricCollection& part, const TensorView& t, const TensorView& p, const TensorView& w) {
+      part.update_state(t, p, w);
+    };
+    const auto fingerprints = [](const MetricCollection& x) {
+      std::vector<std::uint64_t> out;
+      for (const Metric* m : x.metrics()) out.push_back(m->layout_fingerprint());
+      return out;
+    };
+    // One NaN-propagating member with a finite state proves the chunks NaN-free.
+    const bool with_labels = in.t.view.has_value();
+    const auto no_nan = [with_labels](const MetricCollection& part) {
+      if (!with_labels) return false;
+      for (const Metric* m : part.metrics()) {
+        if (propagates_nan(*m) && finite_state(*m)) return true;
+      }
+      return false;
+    };
+    const bool fused = plan.rows > 0 && fused_update(c, in, objects, plan, fresh, update, fingerprints, no_nan);
+    if (!fused) {
+      scan_na(objects, "MetricCollection");
+      c.update_state(in.t.view, in.p.view, in.w.view, aux);
+    }
     return R_NilValue;
   });
 }
@@ -877,6 +1118,9 @@ extern "C" SEXP tally_r_register_class(SEXP classname) {
     return Rf_ScalarLogical(1);
   });
 }
+
+// How many updates took the fused NA scan and update path so far (for r/tests/testthat/test-fused.R).
+extern "C" SEXP tally_r_fused_updates() { return Rf_ScalarReal(fused_updates); }
 
 extern "C" SEXP tally_r_check_na(SEXP on) {
   return guard([&] { return Rf_ScalarLogical(set_check_na(Rf_asLogical(on) == TRUE) ? 1 : 0); });

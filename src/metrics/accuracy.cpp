@@ -1,11 +1,14 @@
 #include "tally/metrics/accuracy.h"
 
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include "internal/parallel.h"
 #include "metrics/kernels/accuracy_math.h"
 #include "metrics/kernels/grouped_mean.h"
 #include "metrics/kernels/mean_update.h"
+#include "metrics/kernels/row_argmax.h"
 #include "tally/config.h"
 #include "tally/metrics/functional.h"
 
@@ -46,6 +49,55 @@ Tensor per_row(const Shape& leading, std::int64_t rows, Fn&& fn) {
       },
       std::max<std::int64_t>(1, internal::kChunkSize / 64));
   return values;
+}
+
+// Every row's argmax (argmax_row's semantics: ties to the first index), on the SIMD kernel
+// (row_argmax.h) for float32 and float64 rows.
+std::vector<std::int32_t> row_argmaxes(const Rows& r) {
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(r.rows));
+  visit_dtype(r.data.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(r.data.data());
+    const std::int64_t width = r.width;
+    internal::parallel_for_chunks(
+        r.rows,
+        [&](std::int64_t b, std::int64_t e) {
+          if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+            kernels::simd::row_argmax(p + b * width, e - b, width, ids.data() + b);
+          } else {
+            for (std::int64_t i = b; i < e; ++i) {
+              ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(kernels::argmax_row(p + i * width, width));
+            }
+          }
+        },
+        std::max<std::int64_t>(1, internal::kChunkSize / 64));
+  });
+  return ids;
+}
+
+// Per-row in_top_k of every row (accuracy_math.h), on the SIMD kernel (row_argmax.h) for
+// float32 and float64 rows; targets[r] is -1 for a label that is no class.
+Tensor top_k_hits(const Rows& r, const std::vector<std::int64_t>& targets, std::int64_t k) {
+  return visit_dtype(r.data.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(r.data.data());
+    const std::int64_t width = r.width;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      Tensor values(DType::kFloat64, r.leading.empty() ? Shape{1} : r.leading);
+      double* out = values.data_as<double>();
+      internal::parallel_for_chunks(
+          r.rows,
+          [&](std::int64_t b, std::int64_t e) {
+            kernels::simd::top_k_hits(p + b * width, e - b, width, targets.data() + b, k, out + b);
+          },
+          std::max<std::int64_t>(1, internal::kChunkSize / 64));
+      return values;
+    } else {
+      return per_row(r.leading, r.rows, [&](std::int64_t i) {
+        return kernels::in_top_k(p + i * width, width, targets[static_cast<std::size_t>(i)], k) ? 1.0 : 0.0;
+      });
+    }
+  });
 }
 
 template <class Match>
@@ -189,19 +241,11 @@ Tensor categorical_values(const std::string& me, const TensorView& y_true, const
   const Rows t = rows_of(me, "y_true", y_true, th);
   const Rows p = rows_of(me, "y_pred", y_pred, ph);
   internal::check_same_shape(me, "y_true", y_true, "y_pred", y_pred);
-  const Tensor values = visit_dtype(t.data.dtype(), [&](auto ttag) {
-    return visit_dtype(p.data.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = static_cast<const T*>(t.data.data());
-      const P* pp = static_cast<const P*>(p.data.data());
-      return per_row(p.leading, p.rows, [&](std::int64_t r) {
-        return kernels::argmax_row(tp + r * t.width, t.width) == kernels::argmax_row(pp + r * p.width, p.width) ? 1.0
-                                                                                                                : 0.0;
-      });
-    });
+  const std::vector<std::int32_t> ti = row_argmaxes(t);
+  const std::vector<std::int32_t> pi = row_argmaxes(p);
+  return per_row(p.leading, p.rows, [&](std::int64_t r) {
+    return ti[static_cast<std::size_t>(r)] == pi[static_cast<std::size_t>(r)] ? 1.0 : 0.0;
   });
-  return values;
 }
 }  // namespace
 
@@ -264,19 +308,15 @@ Tensor sparse_categorical_values(const std::string& me, const TensorView& y_true
   Tensor th, ph;
   const Rows p = rows_of(me, "y_pred", y_pred, ph);
   const TensorView labels = kernels::contiguous(sparse_labels(me, y_true, p), th);
-  const Tensor values = visit_dtype(labels.dtype(), [&](auto ttag) {
-    return visit_dtype(p.data.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = static_cast<const T*>(labels.data());
-      const P* pp = static_cast<const P*>(p.data.data());
-      return per_row(p.leading, p.rows, [&](std::int64_t r) {
-        // Keras casts y_true to y_pred's float type: a non-integral label never matches.
-        return kernels::label_of(to_double(tp[r])) == kernels::argmax_row(pp + r * p.width, p.width) ? 1.0 : 0.0;
-      });
+  const std::vector<std::int32_t> pi = row_argmaxes(p);
+  return visit_dtype(labels.dtype(), [&](auto ttag) {
+    using T = decltype(ttag);
+    const T* tp = static_cast<const T*>(labels.data());
+    return per_row(p.leading, p.rows, [&](std::int64_t r) {
+      // Keras casts y_true to y_pred's float type: a non-integral label never matches.
+      return kernels::label_of(to_double(tp[r])) == pi[static_cast<std::size_t>(r)] ? 1.0 : 0.0;
     });
   });
-  return values;
 }
 }  // namespace
 
@@ -310,19 +350,8 @@ Tensor top_k_values(const std::string& me, const TensorView& y_true, const Tenso
   const Rows t = rows_of(me, "y_true", y_true, th);
   const Rows p = rows_of(me, "y_pred", y_pred, ph);
   internal::check_same_shape(me, "y_true", y_true, "y_pred", y_pred);
-  const Tensor values = visit_dtype(t.data.dtype(), [&](auto ttag) {
-    return visit_dtype(p.data.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = static_cast<const T*>(t.data.data());
-      const P* pp = static_cast<const P*>(p.data.data());
-      return per_row(p.leading, p.rows, [&](std::int64_t r) {
-        const std::int64_t target = kernels::argmax_row(tp + r * t.width, t.width);
-        return kernels::in_top_k(pp + r * p.width, p.width, target, k) ? 1.0 : 0.0;
-      });
-    });
-  });
-  return values;
+  const std::vector<std::int32_t> ids = row_argmaxes(t);
+  return top_k_hits(p, std::vector<std::int64_t>(ids.begin(), ids.end()), k);
 }
 }  // namespace
 
@@ -360,6 +389,21 @@ Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, cons
   const Rows p = rows_of(me, "y_pred", y_pred, ph);
   const TensorView labels = kernels::contiguous(sparse_labels(me, y_true, p), th);
   const bool sorted = kind == PredictionKind::kSortedIds;
+  if (!sorted) {
+    // Keras casts sparse targets to int32: truncation toward zero.
+    // Ids outside (-1, C) are misses; test before casting (1e30 does not fit an int64).
+    std::vector<std::int64_t> targets(static_cast<std::size_t>(p.rows));
+    visit_dtype(labels.dtype(), [&](auto ttag) {
+      using T = decltype(ttag);
+      const T* tp = static_cast<const T*>(labels.data());
+      for (std::int64_t r = 0; r < p.rows; ++r) {
+        const double label = to_double(tp[r]);
+        targets[static_cast<std::size_t>(r)] =
+            label > -1.0 && label < static_cast<double>(p.width) ? static_cast<std::int64_t>(label) : -1;
+      }
+    });
+    return top_k_hits(p, targets, k);
+  }
   const Tensor values = visit_dtype(labels.dtype(), [&](auto ttag) {
     return visit_dtype(p.data.dtype(), [&](auto ptag) {
       using T = decltype(ttag);
@@ -369,18 +413,11 @@ Tensor sparse_top_k_values(const std::string& me, const TensorView& y_true, cons
       return per_row(p.leading, p.rows, [&](std::int64_t r) {
         const double label = to_double(tp[r]);
         const P* row = pp + r * p.width;
-        if (sorted) {
-          // Keras compares y_true (cast to y_pred's dtype) with the first k ids.
-          for (std::int64_t c = 0; c < std::min(k, p.width); ++c) {
-            if (to_double(row[c]) == label) return 1.0;
-          }
-          return 0.0;
+        // Sorted ids: Keras compares y_true (cast to y_pred's dtype) with the first k ids.
+        for (std::int64_t c = 0; c < std::min(k, p.width); ++c) {
+          if (to_double(row[c]) == label) return 1.0;
         }
-        // Keras casts sparse targets to int32: truncation toward zero.
-        // Ids outside (-1, C) are misses; test before casting (1e30 does not fit an int64).
-        const std::int64_t target =
-            label > -1.0 && label < static_cast<double>(p.width) ? static_cast<std::int64_t>(label) : -1;
-        return kernels::in_top_k(row, p.width, target, k) ? 1.0 : 0.0;
+        return 0.0;
       });
     });
   });

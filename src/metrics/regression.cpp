@@ -6,6 +6,7 @@
 #include "internal/parallel.h"
 #include "metrics/kernels/grouped_mean.h"
 #include "metrics/kernels/mean_update.h"
+#include "metrics/kernels/real_pair.h"
 #include "metrics/kernels/regression_math.h"
 #include "tally/config.h"
 #include "tally/metrics/functional.h"
@@ -47,41 +48,58 @@ double row_error(const T* t, const P* p, std::int64_t width, double param) {
   return s / static_cast<double>(width);
 }
 
-// Σ over rows of the per-row mean error (unweighted), chunked for thread invariance.
+// Σ of the per-row mean errors of `rows` rows (one parallel chunk), unweighted.
 template <RegressionError E, class T, class P>
-double sum_errors(const T* t, const P* p, std::int64_t rows, std::int64_t width, double param) {
+double chunk_error_sum(const T* t, const P* p, std::int64_t rows, std::int64_t width, double param) {
   if (width == 1) {
-    return internal::chunked_reduce(
-        rows, 0.0,
-        [&](std::int64_t b, std::int64_t e, double& acc) {
-          double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-          std::int64_t i = b;
-          for (; i + 8 <= e; i += 8) {
-            for (int k = 0; k < 8; ++k) {
-              a[k] += kernels::elementwise_error<E>(to_double(t[i + k]), to_double(p[i + k]), param);
-            }
-          }
-          for (; i < e; ++i) a[0] += kernels::elementwise_error<E>(to_double(t[i]), to_double(p[i]), param);
-          acc += ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        },
-        [](double& total, double part) { total += part; });
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::int64_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+      for (int k = 0; k < 8; ++k) {
+        a[k] += kernels::elementwise_error<E>(to_double(t[i + k]), to_double(p[i + k]), param);
+      }
+    }
+    for (; i < rows; ++i) a[0] += kernels::elementwise_error<E>(to_double(t[i]), to_double(p[i]), param);
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
   }
+  double s = 0.0;
+  for (std::int64_t r = 0; r < rows; ++r) s += row_error<E>(t + r * width, p + r * width, width, param);
+  return s;
+}
+
+// Rows per parallel chunk: about kChunkSize elements, whole rows.
+std::int64_t chunk_rows(std::int64_t width) {
+  return width == 1 ? internal::kChunkSize : std::max<std::int64_t>(1, internal::kChunkSize / width);
+}
+
+// Σ over rows of the per-row mean error (unweighted), chunked for thread invariance.
+template <RegressionError E>
+double sum_errors(const ErrorInputs& in, double param) {
   return internal::chunked_reduce(
-      rows, 0.0,
+      in.rows, 0.0,
       [&](std::int64_t b, std::int64_t e, double& acc) {
-        for (std::int64_t r = b; r < e; ++r) acc += row_error<E>(t + r * width, p + r * width, width, param);
+        acc += kernels::with_real_pair(in.t, in.p, b * in.width, e * in.width, [&](const auto* t, const auto* p) {
+          return chunk_error_sum<E>(t, p, e - b, in.width, param);
+        });
       },
-      [](double& total, double part) { total += part; }, std::max<std::int64_t>(1, internal::kChunkSize / width));
+      [](double& total, double part) { total += part; }, chunk_rows(in.width));
 }
 
 // Per-row mean errors as a tensor of the per-sample shape.
-template <RegressionError E, class T, class P>
-Tensor error_values(const T* t, const P* p, const ErrorInputs& in, double param) {
+template <RegressionError E>
+Tensor error_values(const ErrorInputs& in, double param) {
   Tensor values(DType::kFloat64, in.leading);
   double* out = values.data_as<double>();
-  internal::parallel_for_chunks(in.rows, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t r = b; r < e; ++r) out[r] = row_error<E>(t + r * in.width, p + r * in.width, in.width, param);
-  });
+  internal::parallel_for_chunks(
+      in.rows,
+      [&](std::int64_t b, std::int64_t e) {
+        kernels::with_real_pair(in.t, in.p, b * in.width, e * in.width, [&](const auto* t, const auto* p) {
+          for (std::int64_t r = 0; r < e - b; ++r) {
+            out[b + r] = row_error<E>(t + r * in.width, p + r * in.width, in.width, param);
+          }
+        });
+      },
+      chunk_rows(in.width));
   return values;
 }
 
@@ -108,16 +126,7 @@ Tensor per_sample_errors(std::string_view me, RegressionError error, double para
                          const TensorView& y_pred) {
   ErrorInputs in;
   prepare(in, me, y_true, y_pred);
-  return visit_error(error, [&](auto kind) {
-    return visit_dtype(in.t.dtype(), [&](auto ttag) {
-      return visit_dtype(in.p.dtype(), [&](auto ptag) {
-        using T = decltype(ttag);
-        using P = decltype(ptag);
-        return error_values<decltype(kind)::value>(static_cast<const T*>(in.t.data()),
-                                                   static_cast<const P*>(in.p.data()), in, param);
-      });
-    });
-  });
+  return visit_error(error, [&](auto kind) { return error_values<decltype(kind)::value>(in, param); });
 }
 
 }  // namespace
@@ -135,16 +144,7 @@ void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) con
   if (!w.has_value()) {
     ErrorInputs in;
     prepare(in, me, batch.y_true, batch.y_pred);
-    const double total = visit_error(error_, [&](auto kind) {
-      return visit_dtype(in.t.dtype(), [&](auto ttag) {
-        return visit_dtype(in.p.dtype(), [&](auto ptag) {
-          using T = decltype(ttag);
-          using P = decltype(ptag);
-          return sum_errors<decltype(kind)::value>(static_cast<const T*>(in.t.data()),
-                                                   static_cast<const P*>(in.p.data()), in.rows, in.width, eps);
-        });
-      });
-    });
+    const double total = visit_error(error_, [&](auto kind) { return sum_errors<decltype(kind)::value>(in, eps); });
     add_totals(vars, total, in.leading.empty() ? 1.0 : static_cast<double>(in.rows));
     return;
   }
@@ -264,27 +264,24 @@ Tensor cosine_values(std::string_view me, const TensorView& y_true, const Tensor
   const std::int64_t width = in.width, rows = in.rows;
   Tensor values(DType::kFloat64, in.leading);
   double* out = values.data_as<double>();
-  visit_dtype(tc.dtype(), [&](auto ttag) {
-    visit_dtype(pc.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = tc.data_as<T>();
-      const P* pp = pc.data_as<P>();
-      internal::parallel_for_chunks(rows, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t r = b; r < e; ++r) {
-          double tt = 0.0, pp2 = 0.0, tp2 = 0.0;
-          for (std::int64_t k = 0; k < width; ++k) {
-            const double x = to_double(tp[r * width + k]), y = to_double(pp[r * width + k]);
-            tt += x * x;
-            pp2 += y * y;
-            tp2 += x * y;
+  internal::parallel_for_chunks(
+      rows,
+      [&](std::int64_t b, std::int64_t e) {
+        kernels::with_real_pair(tc, pc, b * width, e * width, [&](const auto* tp, const auto* pp) {
+          for (std::int64_t r = 0; r < e - b; ++r) {
+            double tt = 0.0, pp2 = 0.0, tp2 = 0.0;
+            for (std::int64_t k = 0; k < width; ++k) {
+              const double x = to_double(tp[r * width + k]), y = to_double(pp[r * width + k]);
+              tt += x * x;
+              pp2 += y * y;
+              tp2 += x * y;
+            }
+            // Keras l2-normalises each vector by max(norm, eps).
+            out[b + r] = tp2 / (std::fmax(std::sqrt(tt), eps) * std::fmax(std::sqrt(pp2), eps));
           }
-          // Keras l2-normalises each vector by max(norm, eps).
-          out[r] = tp2 / (std::fmax(std::sqrt(tt), eps) * std::fmax(std::sqrt(pp2), eps));
-        }
-      });
-    });
-  });
+        });
+      },
+      chunk_rows(width));
   return values;
 }
 
@@ -413,40 +410,34 @@ void R2Score::accumulate(Variables& vars, const Batch& batch) const {
            std::vector<double>(static_cast<std::size_t>(k)), std::vector<double>(static_cast<std::size_t>(k)), 0};
   Tensor th, ph;
   const TensorView tc = kernels::contiguous(t, th), pc = kernels::contiguous(p, ph);
-  const Acc acc = visit_dtype(tc.dtype(), [&](auto ttag) {
-    return visit_dtype(pc.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = static_cast<const T*>(tc.data());
-      const P* pp = static_cast<const P*>(pc.data());
-      return internal::chunked_reduce(
-          rows, init,
-          [&](std::int64_t b, std::int64_t e, Acc& a) {
-            for (std::int64_t r = b; r < e; ++r) {
-              const double wr = w[static_cast<std::size_t>(r)];
-              a.samples += wr != 0.0 ? 1 : 0;
-              for (std::int64_t j = 0; j < k; ++j) {
-                const double y = to_double(tp[r * k + j]), yhat = to_double(pp[r * k + j]);
-                const auto jj = static_cast<std::size_t>(j);
-                a.sum[jj] += wr * y;
-                a.sq[jj] += wr * y * y;
-                a.res[jj] += wr * (y - yhat) * (y - yhat);
-                a.cnt[jj] += wr;
-              }
+  const Acc acc = internal::chunked_reduce(
+      rows, init,
+      [&](std::int64_t b, std::int64_t e, Acc& a) {
+        kernels::with_real_pair(tc, pc, b * k, e * k, [&](const auto* tp, const auto* pp) {
+          for (std::int64_t r = b; r < e; ++r) {
+            const double wr = w[static_cast<std::size_t>(r)];
+            a.samples += wr != 0.0 ? 1 : 0;
+            for (std::int64_t j = 0; j < k; ++j) {
+              const double y = to_double(tp[(r - b) * k + j]), yhat = to_double(pp[(r - b) * k + j]);
+              const auto jj = static_cast<std::size_t>(j);
+              a.sum[jj] += wr * y;
+              a.sq[jj] += wr * y * y;
+              a.res[jj] += wr * (y - yhat) * (y - yhat);
+              a.cnt[jj] += wr;
             }
-          },
-          [](Acc& total, const Acc& part) {
-            for (std::size_t j = 0; j < total.sum.size(); ++j) {
-              total.sum[j] += part.sum[j];
-              total.sq[j] += part.sq[j];
-              total.res[j] += part.res[j];
-              total.cnt[j] += part.cnt[j];
-            }
-            total.samples += part.samples;
-          },
-          std::max<std::int64_t>(1, internal::kChunkSize / k));
-    });
-  });
+          }
+        });
+      },
+      [](Acc& total, const Acc& part) {
+        for (std::size_t j = 0; j < total.sum.size(); ++j) {
+          total.sum[j] += part.sum[j];
+          total.sq[j] += part.sq[j];
+          total.res[j] += part.res[j];
+          total.cnt[j] += part.cnt[j];
+        }
+        total.samples += part.samples;
+      },
+      std::max<std::int64_t>(1, internal::kChunkSize / k));
   if (held == 0) {
     // The first batch fixes K: rebuild the (empty) state with one count and K entries per output.
     auto layout = std::make_shared<VariableLayout>(vars.layout());

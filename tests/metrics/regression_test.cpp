@@ -222,6 +222,51 @@ TEST(Regression, PassesTheHarness) {
   testing::check_metric_properties(r2);
 }
 
+// Inputs of dtypes other than float32/float64 are widened one parallel chunk at a time
+// (src/metrics/kernels/real_pair.h): over several chunks, rows of 1 and 3 values, every
+// regression metric must give bit for bit what it gives on float64 copies of the same values.
+TEST(Regression, NarrowDtypesEqualTheirFloat64CopiesExactly) {
+  const std::int64_t rows = 3 * 32768 + 77;  // several chunks of internal::kChunkSize and a tail
+  for (const std::int64_t width : {std::int64_t{1}, std::int64_t{3}}) {
+    const Shape shape = width == 1 ? Shape{rows} : Shape{rows, width};
+    const std::size_t n = static_cast<std::size_t>(rows * width);
+    std::vector<std::int32_t> t_int(n);
+    std::vector<std::uint8_t> p_u8(n);
+    std::vector<Float16> p_half(n);
+    std::vector<double> t_double(n), p_u8_double(n), p_half_double(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      t_int[i] = static_cast<std::int32_t>((i * 7919) % 23) - 5;
+      p_u8[i] = static_cast<std::uint8_t>((i * 104729) % 19);
+      p_half[i] = Float16(static_cast<float>((i * 31) % 97) / 8.0f - 3.0f);
+      t_double[i] = t_int[i];
+      p_u8_double[i] = p_u8[i];
+      p_half_double[i] = to_double(p_half[i]);
+    }
+    const TensorView t(t_int.data(), DType::kInt32, shape), t64(t_double.data(), DType::kFloat64, shape);
+    const TensorView pu(p_u8.data(), DType::kUInt8, shape), pu64(p_u8_double.data(), DType::kFloat64, shape);
+    const TensorView ph(p_half.data(), DType::kFloat16, shape), ph64(p_half_double.data(), DType::kFloat64, shape);
+    for (const char* name : {"mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+                             "mean_squared_logarithmic_error", "log_cosh_error", "root_mean_squared_error",
+                             "mean_pinball_loss", "cosine_similarity", "r2_score"}) {
+      SCOPED_TRACE(std::string(name) + " width " + std::to_string(width));
+      for (const auto& [narrow_pred, wide_pred] : {std::pair{pu, pu64}, std::pair{ph, ph64}}) {
+        auto narrow = metrics::get(name), wide = metrics::get(name);
+        narrow->update_state(t, narrow_pred);
+        wide->update_state(t64, wide_pred);
+        const std::vector<double> a = narrow->result().to_doubles(), b = wide->result().to_doubles();
+        ASSERT_EQ(a.size(), b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          if (std::isnan(b[i])) {
+            EXPECT_TRUE(std::isnan(a[i]));
+          } else {
+            EXPECT_EQ(a[i], b[i]);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Regression, FunctionsAreMetricsByName) {
   auto huber = get(R"({"class_name": "huber", "config": {"delta": 0.5}})");
   huber->update_state(std::vector<double>{0, 0}, std::vector<double>{0.25, 2.0});

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "internal/check.h"
 #include "internal/memory.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/cell_counter.h"
+#include "metrics/kernels/row_argmax.h"
 
 namespace tally::metrics::kernels {
 namespace {
@@ -148,6 +152,53 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64
     const std::int64_t pi = predicted(i);
     return static_cast<std::size_t>((ti < 0) | (pi < 0) ? cells : ti * C + pi);
   };
+  if (kMode != PredMode::kProbability && cells < std::numeric_limits<std::int32_t>::max()) {
+    // Blocks of rows small enough to stay in L1: the cell indices of a block first (SIMD
+    // argmax and validation, row_argmax.h), then one counting pass over them; alternating
+    // the two keeps the input stream in flight while the histogram is counted.
+    constexpr std::int64_t kBlock = 256;  // measured: 128-512 alike, 1024 and up slower
+    thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock), cell_ids(kBlock);
+    std::optional<CellCounter> counter;
+    if (!weighted) counter.emplace(cells + 1, re - rb, acc.counts.data());
+    for (std::int64_t b = rb; b < re; b += kBlock) {
+      const std::int64_t n = std::min(kBlock, re - b);
+      const std::int32_t* tptr = nullptr;
+      const std::int32_t* pptr = nullptr;
+      if constexpr (std::is_same_v<TT, std::int32_t>) {
+        tptr = t + b;
+      } else {
+        for (std::int64_t i = 0; i < n; ++i)
+          tid[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(id_of(t[b + i], C));
+        tptr = tid.data();
+      }
+      if constexpr (kMode == PredMode::kIds && std::is_same_v<PP, std::int32_t>) {
+        pptr = p + b;
+      } else {
+        if constexpr (kMode == PredMode::kArgmax && (std::is_same_v<PP, float> || std::is_same_v<PP, double>)) {
+          nan_seen |= simd::row_argmax(p + b * C, n, C, pid.data());
+        } else {
+          for (std::int64_t i = 0; i < n; ++i)
+            pid[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(predicted(b + i));
+        }
+        pptr = pid.data();
+      }
+      simd::class_cells(tptr, pptr, n, static_cast<std::int32_t>(C), cell_ids.data());
+      if (weighted) {
+        // Each cell's weights are added in row order, as the scalar loop below does; rows in
+        // the spare cell are also counted in the int spare, which the caller checks.
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(cell_ids[static_cast<std::size_t>(i)]);
+          acc.weights[k] += w[static_cast<std::size_t>(b + i)];
+          acc.counts[static_cast<std::size_t>(cells)] +=
+              static_cast<std::int64_t>(k == static_cast<std::size_t>(cells));
+        }
+      } else {
+        counter->add(cell_ids.data(), n);
+      }
+    }
+    acc.nan |= nan_seen;
+    return;
+  }
   if (weighted) {
     // Rows in the spare cell are also counted in the int spare, which the caller checks.
     for (std::int64_t i = rb; i < re; ++i) {
@@ -245,7 +296,6 @@ Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView&
 }
 
 Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorView& scores) {
-  internal::check_no_nan(who, arg, scores);
   const std::int64_t n = scores.shape()[0], classes = scores.shape()[1];
   internal::reserve_scratch(who, "one-hot predictions", 4 * n * classes);
   Tensor keep;
@@ -253,22 +303,36 @@ Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorVi
   Tensor out(DType::kFloat32, Shape{n, classes});
   float* o = out.data_as<float>();
   std::fill(o, o + n * classes, 0.0f);
+  bool nan = false;
   visit_dtype(c.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = c.data_as<T>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T* row = p + i * classes;
-      std::int64_t arg_max = 0;
-      double best = to_double(row[0]);
-      for (std::int64_t k = 1; k < classes; ++k) {
-        if (to_double(row[k]) > best) {
-          best = to_double(row[k]);
-          arg_max = k;
-        }
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      // The SIMD row argmax (row_argmax.h), a block of rows at a time.
+      constexpr std::int64_t kBlock = 1024;
+      std::vector<std::int32_t> ids(static_cast<std::size_t>(std::min(n, kBlock)));
+      for (std::int64_t b = 0; b < n; b += kBlock) {
+        const std::int64_t m = std::min(kBlock, n - b);
+        nan |= simd::row_argmax(p + b * classes, m, classes, ids.data());
+        for (std::int64_t i = 0; i < m; ++i) o[(b + i) * classes + ids[static_cast<std::size_t>(i)]] = 1.0f;
       }
-      o[i * classes + arg_max] = 1.0f;
+    } else {
+      nan = true;  // other dtypes: check_no_nan below scans them
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T* row = p + i * classes;
+        std::int64_t arg_max = 0;
+        double best = to_double(row[0]);
+        for (std::int64_t k = 1; k < classes; ++k) {
+          if (to_double(row[k]) > best) {
+            best = to_double(row[k]);
+            arg_max = k;
+          }
+        }
+        o[i * classes + arg_max] = 1.0f;
+      }
     }
   });
+  if (nan) internal::check_no_nan(who, arg, scores);  // throws naming the first NaN
   return out;
 }
 
@@ -323,7 +387,6 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   internal::check_not_empty(who, "y_pred", yp);
   const std::vector<double> w = row_weights(who, batch.sample_weight, rows);
   const std::int64_t cells = class_confusion_size(options);
-  internal::reserve_scratch(who, "class confusion counts", 8 * (6 * (cells + 1) + static_cast<std::int64_t>(w.size())));
 
   Tensor tk, pk;
   const TensorView t = contiguous(yt, tk);
@@ -334,39 +397,65 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   // Fixed row chunks: sums are added in the same order on any number of threads.
   const std::int64_t width = options.multilabel || mode == PredMode::kArgmax ? C : 1;
   const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / width);
-  std::vector<Partial> partials;
-  visit_dtype(t.dtype(), [&](auto ttag) {
-    visit_dtype(p.dtype(), [&](auto ptag) {
-      using TT = decltype(ttag);
-      using PP = decltype(ptag);
-      const TT* tv = t.data_as<TT>();
-      const PP* pv = p.data_as<PP>();
-      partials = internal::chunk_partials(
-          rows, init,
-          [&](std::int64_t rb, std::int64_t re, Partial& acc) {
-            if (options.multilabel) {
-              count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
-            } else {
-              switch (mode) {
-                case PredMode::kIds:
-                  count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-                case PredMode::kProbability:
-                  count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-                case PredMode::kArgmax:
-                  count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
-                  break;
-              }
-            }
-          },
-          rows_per_chunk);
-    });
-  });
+  // Chunks are counted a block at a time, so at most ~64 MiB of per-chunk tables are alive
+  // whatever C and the batch size (ConfusionMatrix(1000) from scores has 32 rows per chunk);
+  // the partials are still added in chunk order, so sums do not depend on the block size.
+  const std::int64_t chunks_per_block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (16 * (cells + 1)));
+  const std::int64_t block_rows = rows_per_chunk * chunks_per_block;
+  // Working memory, budgeted before it is allocated: the weights, the totals and the
+  // per-chunk tables of one block.
+  const std::int64_t live_chunks = std::min(chunks_per_block, (rows + rows_per_chunk - 1) / rows_per_chunk);
+  internal::reserve_scratch(who, "class confusion counts",
+                            8 * (6 * (cells + 1) + static_cast<std::int64_t>(w.size())) +
+                                16 * (cells + 1) * std::max<std::int64_t>(1, live_chunks));
+  ClassConfusion out;
+  out.weighted = !w.empty();
+  if (out.weighted) {
+    out.weights.assign(static_cast<std::size_t>(cells), 0.0);
+  } else {
+    out.counts.assign(static_cast<std::size_t>(cells), 0);
+  }
   bool nan = false, bad = false;
-  for (const Partial& part : partials) {
-    nan |= part.nan;
-    bad |= part.counts.back() != 0;
+  for (std::int64_t bb = 0; bb < rows; bb += block_rows) {
+    std::vector<Partial> partials;
+    visit_dtype(t.dtype(), [&](auto ttag) {
+      visit_dtype(p.dtype(), [&](auto ptag) {
+        using TT = decltype(ttag);
+        using PP = decltype(ptag);
+        const TT* tv = t.data_as<TT>();
+        const PP* pv = p.data_as<PP>();
+        partials = internal::chunk_partials(
+            std::min(block_rows, rows - bb), init,
+            [&](std::int64_t cb, std::int64_t ce, Partial& acc) {
+              const std::int64_t rb = bb + cb, re = bb + ce;
+              if (options.multilabel) {
+                count_multilabel(tv, pv, C, options.threshold, w, rb, re, acc);
+              } else {
+                switch (mode) {
+                  case PredMode::kIds:
+                    count_multiclass<PredMode::kIds>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                  case PredMode::kProbability:
+                    count_multiclass<PredMode::kProbability>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                  case PredMode::kArgmax:
+                    count_multiclass<PredMode::kArgmax>(tv, pv, C, options.threshold, w, rb, re, acc);
+                    break;
+                }
+              }
+            },
+            rows_per_chunk);
+      });
+    });
+    for (const Partial& part : partials) {
+      nan |= part.nan;
+      bad |= part.counts.back() != 0;
+      if (out.weighted) {
+        for (std::size_t k = 0; k < out.weights.size(); ++k) out.weights[k] += part.weights[k];
+      } else {
+        for (std::size_t k = 0; k < out.counts.size(); ++k) out.counts[k] += part.counts[k];
+      }
+    }
   }
   if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
   if (bad) {
@@ -381,19 +470,6 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
       }
     });
     throw_bad_ids(who, "y_pred", p, C, 1);
-  }
-  ClassConfusion out;
-  out.weighted = !w.empty();
-  if (out.weighted) {
-    out.weights.assign(static_cast<std::size_t>(cells), 0.0);
-    for (const Partial& part : partials) {
-      for (std::size_t k = 0; k < out.weights.size(); ++k) out.weights[k] += part.weights[k];
-    }
-  } else {
-    out.counts.assign(static_cast<std::size_t>(cells), 0);
-    for (const Partial& part : partials) {
-      for (std::size_t k = 0; k < out.counts.size(); ++k) out.counts[k] += part.counts[k];
-    }
   }
   return out;
 }

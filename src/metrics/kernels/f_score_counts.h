@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "internal/check.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/f_score_math.h"
+#include "metrics/kernels/f_score_simd.h"
 #include "metrics/kernels/keras_constants.h"
 #include "tally/metric.h"
 
@@ -99,6 +101,16 @@ bool count_rows_typed(const TP* __restrict p, const TT* __restrict y, const Weig
   double* __restrict support = sums + 2 * classes;
   const double* w = wa.values.data();
   bool nan = false;
+  if constexpr (!kWeighted && std::is_same_v<TP, TT> && (std::is_same_v<TP, float> || std::is_same_v<TP, double>)) {
+    // Unweighted float rows: the SIMD kernel (f_score_simd.h) adds the same sums in the same
+    // order; the rows it leaves (the chunk's last, or classes too wide) continue below.
+    simd::FScoreRule rule;
+    rule.use_threshold = kThreshold;
+    rule.threshold = threshold;
+    rule.zero_guard = zero_guard;
+    rb +=
+        simd::f_score_sums(p + rb * classes, y + rb * classes, re - rb, classes, (re - rb) * classes, rule, sums, nan);
+  }
   for (std::int64_t r = rb; r < re; ++r) {
     const TP* pr = p + r * classes;
     const TT* yr = y + r * classes;

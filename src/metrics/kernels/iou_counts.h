@@ -4,13 +4,18 @@
 // float64 with them), so counts never depend on the thread count. The per-class formula is
 // in iou_math.h.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "internal/check.h"
 #include "internal/parallel.h"
+#include "metrics/kernels/cell_counter.h"
 #include "metrics/kernels/iou_math.h"
+#include "metrics/kernels/row_argmax.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -38,6 +43,17 @@ inline bool decode(const Side& side, std::int64_t b, std::int64_t e, std::int64_
     using T = decltype(tag);
     const T* __restrict p = static_cast<const T*>(side.view.data());
     bool nan = false;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      if (dense) {
+        // The SIMD row argmax (row_argmax.h; ties to the first index), then the id mapping.
+        nan = simd::row_argmax(p + b * k, e - b, k, ids);
+        for (std::int64_t i = 0; i < e - b; ++i) {
+          const std::int64_t arg = ids[i];
+          ids[i] = arg < classes && arg != ignored ? static_cast<std::int32_t>(arg) : kernels::kSkip;
+        }
+        return nan;
+      }
+    }
     if (dense) {
       // argmax over the class axis, ties to the first index (Keras/numpy argmax): the row
       // maximum first (compare-only, no index chain), then the first position holding it.
@@ -114,6 +130,28 @@ void count_sparse_ints(const TT* __restrict t, const TP* __restrict p, std::int6
     const auto pi = static_cast<std::int64_t>(p[i]);
     const bool ok = (static_cast<std::uint64_t>(ti) < n) & (static_cast<std::uint64_t>(pi) < n) & (ti != ignored);
     ++cm[ok ? ti * classes + pi : spare];
+  }
+}
+
+// int32 labels and predictions: cell indices of 256-row blocks in SIMD (row_argmax.h; the
+// ignored class then goes to the spare cell), counted into interleaved sub-histograms.
+inline void count_sparse_ints(const std::int32_t* __restrict t, const std::int32_t* __restrict p, std::int64_t b,
+                              std::int64_t e, std::int64_t classes, std::int64_t ignored, std::int64_t* __restrict cm) {
+  if (classes * classes >= std::numeric_limits<std::int32_t>::max()) {
+    count_sparse_ints<std::int32_t, std::int32_t>(t, p, b, e, classes, ignored, cm);
+    return;
+  }
+  constexpr std::int64_t kBlock = 256;
+  std::int32_t cells[kBlock];
+  const auto spare = static_cast<std::int32_t>(classes * classes);
+  CellCounter counter(classes * classes + 1, e - b, cm);
+  for (std::int64_t i = b; i < e; i += kBlock) {
+    const std::int64_t n = std::min(kBlock, e - i);
+    simd::class_cells(t + i, p + i, n, static_cast<std::int32_t>(classes), cells);
+    if (ignored >= 0) {
+      for (std::int64_t j = 0; j < n; ++j) cells[j] = t[i + j] == ignored ? spare : cells[j];
+    }
+    counter.add(cells, n);
   }
 }
 

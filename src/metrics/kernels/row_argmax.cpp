@@ -1,0 +1,228 @@
+// Row-wise argmax and class-confusion cells (row_argmax.h), compiled once per SIMD target by
+// Highway's foreach_target.h (this file re-includes itself for each target) and dispatched at
+// run time; the target list is set in CMakeLists.txt (TALLY_SIMD_SOURCES).
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "metrics/kernels/row_argmax.cpp"
+#include <hwy/foreach_target.h>  // must precede highway.h
+// clang-format off
+#include <hwy/highway.h>
+// clang-format on
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "metrics/kernels/row_argmax.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tally::metrics::kernels::simd::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// One row by the scalar loop; returns true when it holds a NaN.
+template <class T>
+HWY_INLINE bool scalar_row(const T* row, std::int64_t classes, std::int32_t* out) {
+  *out = scalar_argmax(row, classes);
+  bool nan = false;
+  for (std::int64_t c = 0; c < classes; ++c) nan |= row[c] != row[c];
+  return nan;
+}
+
+// Rows that fit one vector of `d` (classes <= Lanes(d)): one load, the maximum of the valid
+// lanes, and the first lane equal to it. A row with a NaN takes the scalar loop (its answer
+// depends on where the NaN sits); rows whose load would pass the end of the array too.
+template <class D, class T>
+HWY_INLINE bool rows_fit(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t classes,
+                         std::int32_t* HWY_RESTRICT out) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const auto valid = hn::FirstN(d, static_cast<std::size_t>(classes));
+  const auto lowest = hn::Set(d, -std::numeric_limits<T>::infinity());
+  const std::int64_t total = rows * classes;
+  const std::int64_t safe = total >= lanes ? std::min(rows, (total - lanes) / classes + 1) : 0;
+  bool nan = false;
+  for (std::int64_t r = 0; r < safe; ++r) {
+    const T* row = p + r * classes;
+    const auto v = hn::LoadU(d, row);
+    if (HWY_UNLIKELY(!hn::AllFalse(d, hn::And(valid, hn::IsNaN(v))))) {
+      nan |= scalar_row(row, classes, out + r);
+      continue;
+    }
+    // Lanes past the row are -inf, so the maximum is the row's; the first lane equal to it
+    // lies inside the row (ties to the first index; +0 and -0 compare equal, as in the loop).
+    const auto top = hn::MaxOfLanes(d, hn::IfThenElse(valid, v, lowest));
+    out[r] = static_cast<std::int32_t>(hn::FindFirstTrue(d, hn::Eq(v, top)));
+  }
+  for (std::int64_t r = safe; r < rows; ++r) nan |= scalar_row(p + r * classes, classes, out + r);
+  return nan;
+}
+
+// Rows longer than one vector: the maximum over whole vectors (the last one overlapping the
+// previous, so no lane lies outside the row), then the first vector holding it. Max's NaN
+// behaviour differs between targets, so a row with a NaN takes the scalar loop.
+template <class D, class T>
+HWY_INLINE bool rows_long(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t classes,
+                          std::int32_t* HWY_RESTRICT out) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  bool nan = false;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * classes;
+    auto m0 = hn::LoadU(d, row);
+    auto m1 = m0, m2 = m0, m3 = m0;
+    auto bad = hn::IsNaN(m0);
+    std::int64_t j = lanes;
+    // Four running maxima: one would be a chain of dependent Max operations.
+    for (; j + 4 * lanes <= classes; j += 4 * lanes) {
+      const auto v0 = hn::LoadU(d, row + j);
+      const auto v1 = hn::LoadU(d, row + j + lanes);
+      const auto v2 = hn::LoadU(d, row + j + 2 * lanes);
+      const auto v3 = hn::LoadU(d, row + j + 3 * lanes);
+      bad = hn::Or(bad, hn::Or(hn::Or(hn::IsNaN(v0), hn::IsNaN(v1)), hn::Or(hn::IsNaN(v2), hn::IsNaN(v3))));
+      m0 = hn::Max(m0, v0);
+      m1 = hn::Max(m1, v1);
+      m2 = hn::Max(m2, v2);
+      m3 = hn::Max(m3, v3);
+    }
+    for (; j + lanes <= classes; j += lanes) {
+      const auto v = hn::LoadU(d, row + j);
+      bad = hn::Or(bad, hn::IsNaN(v));
+      m0 = hn::Max(m0, v);
+    }
+    const auto last = hn::LoadU(d, row + classes - lanes);
+    bad = hn::Or(bad, hn::IsNaN(last));
+    m0 = hn::Max(hn::Max(m0, m1), hn::Max(hn::Max(m2, m3), last));
+    if (HWY_UNLIKELY(!hn::AllFalse(d, bad))) {
+      nan |= scalar_row(row, classes, out + r);
+      continue;
+    }
+    const auto top = hn::MaxOfLanes(d, m0);
+    std::int64_t arg = -1;
+    for (std::int64_t k = 0; k + lanes <= classes; k += lanes) {
+      const std::intptr_t at = hn::FindFirstTrue(d, hn::Eq(hn::LoadU(d, row + k), top));
+      if (at >= 0) {
+        arg = k + at;
+        break;
+      }
+    }
+    // Not in a whole vector: in the overlapping last one, past the lanes already searched.
+    if (arg < 0) arg = classes - lanes + hn::FindFirstTrue(d, hn::Eq(last, top));
+    out[r] = static_cast<std::int32_t>(arg);
+  }
+  return nan;
+}
+
+// The narrowest vector that holds a row (fewer lanes: a shorter reduction), else rows_long.
+template <class T>
+HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
+  const hn::ScalableTag<T> d;
+  if (classes > static_cast<std::int64_t>(hn::Lanes(d))) return rows_long(d, p, rows, classes, out);
+  const hn::CappedTag<T, 4> d4;
+  if (classes <= static_cast<std::int64_t>(hn::Lanes(d4))) return rows_fit(d4, p, rows, classes, out);
+  const hn::CappedTag<T, 8> d8;
+  if (classes <= static_cast<std::int64_t>(hn::Lanes(d8))) return rows_fit(d8, p, rows, classes, out);
+  return rows_fit(d, p, rows, classes, out);
+}
+
+bool RowArgmaxF32(const float* p, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
+  return row_argmax_any(p, rows, classes, out);
+}
+bool RowArgmaxF64(const double* p, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
+  return row_argmax_any(p, rows, classes, out);
+}
+
+// Keras in_top_k per row (accuracy_math.h): a hit when fewer than k scores are strictly
+// above the target's, which must be a finite score at a valid index. Counting stops once k
+// larger scores are seen (the answer cannot change); the ragged end of a row is scalar.
+template <class T>
+HWY_INLINE void top_k_hits_any(const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t width,
+                               const std::int64_t* HWY_RESTRICT targets, std::int64_t k, double* HWY_RESTRICT out) {
+  const hn::ScalableTag<T> d;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * width;
+    const std::int64_t target = targets[r];
+    if (target < 0 || target >= width || !std::isfinite(static_cast<double>(row[target]))) {
+      out[r] = 0.0;
+      continue;
+    }
+    const T score = row[target];
+    const auto s = hn::Set(d, score);
+    std::int64_t larger = 0, c = 0;
+    for (; c + 4 * lanes <= width && larger < k; c += 4 * lanes) {
+      larger += static_cast<std::int64_t>(hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + lanes), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + 2 * lanes), s)) +
+                                          hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c + 3 * lanes), s)));
+    }
+    for (; c + lanes <= width && larger < k; c += lanes) {
+      larger += static_cast<std::int64_t>(hn::CountTrue(d, hn::Gt(hn::LoadU(d, row + c), s)));
+    }
+    for (; c < width && larger < k; ++c) larger += row[c] > score ? 1 : 0;
+    out[r] = larger < k ? 1.0 : 0.0;
+  }
+}
+
+void TopKHitsF32(const float* p, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                 double* out) {
+  top_k_hits_any(p, rows, width, targets, k, out);
+}
+void TopKHitsF64(const double* p, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                 double* out) {
+  top_k_hits_any(p, rows, width, targets, k, out);
+}
+
+void ClassCells(const std::int32_t* HWY_RESTRICT t, const std::int32_t* HWY_RESTRICT p, std::int64_t n,
+                std::int32_t classes, std::int32_t* HWY_RESTRICT cells) {
+  const hn::ScalableTag<std::int32_t> d;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const auto c = hn::Set(d, classes);
+  const auto below = hn::Set(d, -1);
+  const auto spare = hn::Set(d, classes * classes);
+  std::int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto tv = hn::LoadU(d, t + i);
+    const auto pv = hn::LoadU(d, p + i);
+    const auto ok = hn::And(hn::And(hn::Gt(tv, below), hn::Lt(tv, c)), hn::And(hn::Gt(pv, below), hn::Lt(pv, c)));
+    hn::StoreU(hn::IfThenElse(ok, hn::Add(hn::Mul(tv, c), pv), spare), d, cells + i);
+  }
+  for (; i < n; ++i) {
+    const bool ok = t[i] >= 0 && t[i] < classes && p[i] >= 0 && p[i] < classes;
+    cells[i] = ok ? t[i] * classes + p[i] : classes * classes;
+  }
+}
+
+}  // namespace tally::metrics::kernels::simd::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tally::metrics::kernels::simd {
+
+HWY_EXPORT(RowArgmaxF32);
+HWY_EXPORT(RowArgmaxF64);
+HWY_EXPORT(ClassCells);
+HWY_EXPORT(TopKHitsF32);
+HWY_EXPORT(TopKHitsF64);
+
+void top_k_hits(const float* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets, std::int64_t k,
+                double* out) {
+  HWY_DYNAMIC_DISPATCH(TopKHitsF32)(scores, rows, width, targets, k, out);
+}
+void top_k_hits(const double* scores, std::int64_t rows, std::int64_t width, const std::int64_t* targets,
+                std::int64_t k, double* out) {
+  HWY_DYNAMIC_DISPATCH(TopKHitsF64)(scores, rows, width, targets, k, out);
+}
+
+bool row_argmax(const float* scores, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
+  return HWY_DYNAMIC_DISPATCH(RowArgmaxF32)(scores, rows, classes, out);
+}
+bool row_argmax(const double* scores, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
+  return HWY_DYNAMIC_DISPATCH(RowArgmaxF64)(scores, rows, classes, out);
+}
+void class_cells(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
+                 std::int32_t* cells) {
+  HWY_DYNAMIC_DISPATCH(ClassCells)(t, p, n, classes, cells);
+}
+
+}  // namespace tally::metrics::kernels::simd
+#endif  // HWY_ONCE
