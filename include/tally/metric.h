@@ -190,6 +190,16 @@ class Metric {
   /// Adds this metric's part of the shared work; must not throw for work from its own key.
   virtual void accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& work) const;
 
+  /// Grouped update of sliced evaluation (docs/performance.md, "Sliced evaluation"): adds
+  /// row r of `batch` into `*groups[group[r]]` in one pass, without gathering each group's
+  /// rows. Returns false, touching nothing, when this metric or this batch's layout has no
+  /// grouped kernel (the caller then gathers and calls accumulate). May throw after writing:
+  /// callers pass copies and keep them only on success.
+  virtual bool accumulate_grouped(std::span<Variables* const> /*groups*/, const Batch& /*batch*/,
+                                  std::span<const std::int32_t> /*group*/) const {
+    return false;
+  }
+
  protected:
   /// Sets the name and the Keras dtype (float16, bfloat16, float32 or float64).
   explicit Metric(std::string name, DType dtype = DType::kFloat32);

@@ -1,4 +1,4 @@
-// Registers the .Call entry points of metric.cpp (R's native routine registration).
+// Registers the .Call entry points of metric.cpp and sliced.cpp (R's native routine registration).
 #include <R.h>
 #include <R_ext/Rdynload.h>
 #include <Rinternals.h>
@@ -53,6 +53,12 @@ SEXP tally_r_call_function(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_time_update(SEXP, SEXP, SEXP, SEXP);
 SEXP tally_r_register_class(SEXP);
 SEXP tally_r_check_na(SEXP);
+SEXP tally_r_sliced_new(SEXP, SEXP, SEXP, SEXP);
+SEXP tally_r_sliced_update(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP tally_r_sliced_result(SEXP, SEXP);
+SEXP tally_r_sliced_merge(SEXP, SEXP);
+SEXP tally_r_sliced_reset(SEXP);
+SEXP tally_r_sliced_info(SEXP);
 
 static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_get", reinterpret_cast<DL_FUNC>(&tally_r_get), 1},
@@ -104,6 +110,12 @@ static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_time_update", reinterpret_cast<DL_FUNC>(&tally_r_time_update), 4},
     {"tally_r_register_class", reinterpret_cast<DL_FUNC>(&tally_r_register_class), 1},
     {"tally_r_check_na", reinterpret_cast<DL_FUNC>(&tally_r_check_na), 1},
+    {"tally_r_sliced_new", reinterpret_cast<DL_FUNC>(&tally_r_sliced_new), 4},
+    {"tally_r_sliced_update", reinterpret_cast<DL_FUNC>(&tally_r_sliced_update), 5},
+    {"tally_r_sliced_result", reinterpret_cast<DL_FUNC>(&tally_r_sliced_result), 2},
+    {"tally_r_sliced_merge", reinterpret_cast<DL_FUNC>(&tally_r_sliced_merge), 2},
+    {"tally_r_sliced_reset", reinterpret_cast<DL_FUNC>(&tally_r_sliced_reset), 1},
+    {"tally_r_sliced_info", reinterpret_cast<DL_FUNC>(&tally_r_sliced_info), 1},
     {nullptr, nullptr, 0}};
 
 void R_init_tally(DllInfo* dll) {

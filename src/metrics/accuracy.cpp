@@ -6,6 +6,7 @@
 
 #include "internal/parallel.h"
 #include "metrics/kernels/accuracy_math.h"
+#include "metrics/kernels/grouped_mean.h"
 #include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/row_argmax.h"
 #include "tally/config.h"
@@ -189,6 +190,12 @@ void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
                          });
 }
 
+bool Accuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                  std::span<const std::int32_t> group) const {
+  return kernels::grouped_mean(who(*this), groups, batch, group,
+                               [](auto t, auto p) { return to_double(t) == to_double(p); });
+}
+
 // --- BinaryAccuracy -------------------------------------------------------------------
 
 const MetricSpec<BinaryAccuracyOptions>& BinaryAccuracy::spec() {
@@ -216,6 +223,13 @@ void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
       [threshold](const auto* t, const auto* p, std::int64_t b, std::int64_t e) {
         return kernels::count_binary_matches(t, p, b, e, threshold);
       });
+}
+
+bool BinaryAccuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                        std::span<const std::int32_t> group) const {
+  const double threshold = options().threshold;
+  return kernels::grouped_mean(who(*this), groups, batch, group,
+                               [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); });
 }
 
 // --- CategoricalAccuracy ----------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include "internal/check.h"
 #include "internal/memory.h"
 #include "metrics/kernels/confusion_counts.h"
+#include "metrics/kernels/grouped_confusion.h"
 #include "metrics/kernels/keras_constants.h"
 #include "metrics/kernels/mean_update.h"
 
@@ -134,6 +135,15 @@ void ConfusionMetric::accumulate(Variables& vars, const Batch& batch) const {
   const std::int64_t labels = confusion_.multi_label ? vars.layout()[0].shape.back() : 1;
   const kernels::ConfusionCounts work = kernels::count_confusion(who(*this), confusion_, dtype(), labels, batch);
   accumulate_shared(vars, batch, work);
+}
+
+bool ConfusionMetric::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                         std::span<const std::int32_t> group) const {
+  if (confusion_.multi_label) return false;  // its label count may be fixed by the first batch
+  const auto counts = kernels::count_confusion_grouped(who(*this), confusion_, dtype(), batch, group, groups.size());
+  if (!counts) return false;
+  for (std::size_t g = 0; g < groups.size(); ++g) accumulate_shared(*groups[g], batch, (*counts)[g]);
+  return true;
 }
 
 std::vector<double> ConfusionMetric::count(const Variables& vars, ConfusionCount which) const {

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "internal/check.h"
+#include "metrics/kernels/grouped_mean.h"
 #include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/probabilistic_kernels.h"
 #include "metrics/loss_alignment.h"
@@ -79,6 +80,20 @@ void BinaryCrossentropy::accumulate(Variables& vars, const Batch& batch) const {
       run_binary_crossentropy(a, from_logits(), label_smoothing(), kernels::clip_bounds(dtype()),
                               AccumulateSink{me, batch.sample_weight, false});
   add_totals(vars, t.total, t.count);
+}
+
+bool BinaryCrossentropy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                            std::span<const std::int32_t> group) const {
+  const double ls = label_smoothing();
+  if (from_logits()) {
+    return kernels::grouped_mean(who(*this), groups, batch, group, [ls](auto t, auto p) {
+      return kernels::bce_from_logit(kernels::smooth_binary(to_double(t), ls), to_double(p));
+    });
+  }
+  const kernels::ClipBounds clip = kernels::clip_bounds(dtype());
+  return kernels::grouped_mean(who(*this), groups, batch, group, [ls, clip](auto t, auto p) {
+    return kernels::bce_from_probability(kernels::smooth_binary(to_double(t), ls), to_double(p), clip);
+  });
 }
 
 const MetricSpec<CategoricalCrossentropyOptions>& CategoricalCrossentropy::spec() {

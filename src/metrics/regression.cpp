@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "internal/parallel.h"
+#include "metrics/kernels/grouped_mean.h"
 #include "metrics/kernels/mean_update.h"
 #include "metrics/kernels/real_pair.h"
 #include "metrics/kernels/regression_math.h"
@@ -148,6 +149,16 @@ void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) con
     return;
   }
   kernels::add_samplewise(vars, me, per_sample_errors(me, error_, eps, batch.y_true, batch.y_pred), w);
+}
+
+bool ElementwiseErrorMetric::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                                std::span<const std::int32_t> group) const {
+  const double eps = error_ == RegressionError::kPinball ? param_ : kernels::keras_epsilon(dtype());
+  return visit_error(error_, [&](auto kind) {
+    return kernels::grouped_mean(who(*this), groups, batch, group, [eps](auto t, auto p) {
+      return kernels::elementwise_error<decltype(kind)::value>(to_double(t), to_double(p), eps);
+    });
+  });
 }
 
 Tensor ElementwiseErrorMetric::result_from(const Variables& vars) const {

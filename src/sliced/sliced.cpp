@@ -45,7 +45,12 @@ struct LocalCodes {
   std::vector<std::int32_t> codes;     // storage for integer columns (kept between batches)
   std::span<const std::int32_t> view;  // the codes: `codes`, or a string column's own codes
   std::vector<SliceValue> values;
+  bool direct = false;  // view is the caller's int32 ids themselves, values 0..values.size()-1
 };
+
+// Most slice columns are small non-negative int32 ids (bins, category codes): they are their
+// own codes, with no pass to write codes (values absent from the batch get empty groups).
+constexpr std::int64_t kMaxDirectIds = 65536;
 
 // Dense codes for integer ids read through get(i): a direct table when the id range is
 // small (the common case: bins, country codes), else a hash map.
@@ -89,6 +94,25 @@ void encode_integers(std::int64_t n, Get get, LocalCodes& out) {
 void encode_ids(const TensorView& view, const std::string& feature, LocalCodes& out) {
   const std::int64_t n = view.dim(0);
   const std::int64_t stride = view.strides().empty() ? 1 : view.strides()[0];
+  if (view.dtype() == DType::kInt32 && stride == 1 && n > 0) {
+    const auto* p = static_cast<const std::int32_t*>(view.data());
+    std::int32_t lo = p[0], hi = p[0];
+    for (std::int64_t i = 1; i < n; ++i) {
+      lo = std::min(lo, p[i]);
+      hi = std::max(hi, p[i]);
+    }
+    if (lo >= 0 && hi < kMaxDirectIds && hi <= n + 1024) {
+      const auto slots = static_cast<std::size_t>(hi) + 1;
+      if (!out.direct || out.values.size() != slots) {
+        out.values.clear();
+        for (std::size_t c = 0; c < slots; ++c) out.values.emplace_back(static_cast<std::int64_t>(c));
+      }
+      out.direct = true;
+      out.view = std::span<const std::int32_t>(p, static_cast<std::size_t>(n));
+      return;
+    }
+  }
+  out.direct = false;
   visit_dtype(view.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = static_cast<const T*>(view.data());
@@ -436,6 +460,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   for (std::size_t f = 0; f < features_.size(); ++f) {
     if (!used[f]) continue;
     if (columns[f].is_string()) {
+      local[f].direct = false;
       local[f].view = columns[f].code_span();
       local[f].values.clear();
       for (const std::string& s : columns[f].dictionary()) local[f].values.emplace_back(s);
@@ -449,6 +474,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
     std::span<const std::int32_t> group;  // empty: every row is in group 0
     std::vector<std::int64_t> offsets;
     std::vector<SliceKey> keys;
+    std::vector<char> used;  // per group: rows present (direct ids may leave groups empty)
   };
   std::vector<Grouping> groupings(slicings_.size());
   std::set<SliceKey> fresh;
@@ -458,6 +484,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
     if (feats.empty()) {
       g.offsets = {0, n};
       g.keys.push_back(SliceKey{s, {}});
+      g.used = {1};
     } else {
       std::vector<std::int32_t>& storage = scratch_->groups[s];
       std::vector<std::uint64_t> present;  // combined code of each dense group
@@ -524,8 +551,30 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         g.group = storage;
       }
       g.offsets.assign(present.size() + 1, 0);
-      for (const std::int32_t d : g.group) ++g.offsets[static_cast<std::size_t>(d) + 1];
-      for (std::size_t d = 0; d < present.size(); ++d) g.offsets[d + 1] += g.offsets[d];
+      {
+        // Four interleaved counters: consecutive rows of one group would otherwise wait on
+        // each other's increment through memory.
+        const std::size_t groups = present.size();
+        std::vector<std::int64_t> four(4 * groups, 0);
+        const std::int32_t* gp = g.group.data();
+        const auto rows = static_cast<std::int64_t>(g.group.size());
+        std::int64_t i = 0;
+        for (; i + 4 <= rows; i += 4) {
+          ++four[static_cast<std::size_t>(gp[i])];
+          ++four[groups + static_cast<std::size_t>(gp[i + 1])];
+          ++four[2 * groups + static_cast<std::size_t>(gp[i + 2])];
+          ++four[3 * groups + static_cast<std::size_t>(gp[i + 3])];
+        }
+        for (; i < rows; ++i) ++four[static_cast<std::size_t>(gp[i])];
+        for (std::size_t d = 0; d < groups; ++d) {
+          g.offsets[d + 1] = four[d] + four[groups + d] + four[2 * groups + d] + four[3 * groups + d];
+        }
+      }
+      g.used.resize(present.size());
+      for (std::size_t d = 0; d < present.size(); ++d) {
+        g.used[d] = g.offsets[d + 1] > 0;
+        g.offsets[d + 1] += g.offsets[d];
+      }
       for (const std::uint64_t code : present) {
         SliceKey key{s, std::vector<SliceValue>(feats.size())};
         std::uint64_t rest = code;
@@ -537,8 +586,8 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         g.keys.push_back(std::move(key));
       }
     }
-    for (const SliceKey& key : g.keys) {
-      if (!slices_.contains(key)) fresh.insert(key);
+    for (std::size_t d = 0; d < g.keys.size(); ++d) {
+      if (g.used[d] && !slices_.contains(g.keys[d])) fresh.insert(g.keys[d]);
     }
   }
   const auto total = static_cast<std::int64_t>(slices_.size() + fresh.size());
@@ -552,8 +601,9 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   // leaves every slice as it was.
   std::vector<std::pair<Slice*, std::vector<double>>> saved;
   for (const Grouping& g : groupings) {
-    for (const SliceKey& key : g.keys) {
-      if (const auto it = slices_.find(key); it != slices_.end()) {
+    for (std::size_t d = 0; d < g.keys.size(); ++d) {
+      if (!g.used[d]) continue;
+      if (const auto it = slices_.find(g.keys[d]); it != slices_.end()) {
         saved.emplace_back(it->second.get(), it->second->metrics.to_vector());
       }
     }
@@ -563,28 +613,84 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   const TensorView y_pred = contiguous(y_pred_in, pred_holder);
   const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
   std::vector<std::pair<Slice*, std::int64_t>> counted;
+  // States filled by grouped kernels: copies of the slices' variables, committed only once
+  // every metric of every slicing has accepted the batch.
+  struct Pending {
+    std::vector<Metric*> targets;
+    std::vector<Variables> values;
+  };
+  std::vector<Pending> pending;
   try {
     Tensor& grouped_true = scratch_->grouped_true;
     Tensor& grouped_pred = scratch_->grouped_pred;
     Tensor& grouped_weight = scratch_->grouped_weight;
+    const std::vector<Metric*> kinds = prototype_->metrics();
+    const Batch batch{y_true, y_pred, sample_weight};
     for (const Grouping& g : groupings) {
-      const bool whole = g.keys.size() == 1;
-      if (!whole) {
+      std::vector<Slice*> members;
+      members.reserve(g.keys.size());
+      for (std::size_t d = 0; d < g.keys.size(); ++d) {
+        if (!g.used[d]) {
+          members.push_back(nullptr);  // no rows: the kernels write zeros into a scratch state
+          continue;
+        }
+        auto it = slices_.find(g.keys[d]);
+        members.push_back(it != slices_.end() ? it->second.get() : &add_slice(g.keys[d]));
+      }
+      if (g.keys.size() == 1) {
+        members[0]->metrics.update_state(y_true, y_pred, sample_weight);
+        counted.emplace_back(members[0], n);
+        continue;
+      }
+      // Grouped kernels first (Metric::accumulate_grouped): one pass over the rows per
+      // metric, straight into the groups' states, no gather.
+      std::vector<std::vector<Metric*>> slice_metrics;
+      slice_metrics.reserve(members.size());
+      for (Slice* slice : members) slice_metrics.push_back(slice ? slice->metrics.metrics() : std::vector<Metric*>());
+      std::vector<std::size_t> gathered;  // metrics with no grouped kernel for this batch
+      for (std::size_t m = 0; m < kinds.size(); ++m) {
+        Pending p;
+        p.targets.reserve(members.size());
+        p.values.reserve(members.size());
+        for (const auto& metrics : slice_metrics) {
+          p.targets.push_back(metrics.empty() ? nullptr : metrics[m]);
+          p.values.push_back((metrics.empty() ? kinds[m] : metrics[m])->snapshot_variables());
+        }
+        std::vector<Variables*> groups;
+        groups.reserve(p.values.size());
+        for (Variables& v : p.values) groups.push_back(&v);
+        if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
+          pending.push_back(std::move(p));
+        } else {
+          gathered.push_back(m);
+        }
+      }
+      if (!gathered.empty()) {
+        // The gather path: rows scattered into per-group runs (a counting sort), then each
+        // group's metrics updated with its run.
         scatter_rows(y_true, g.group, g.offsets, grouped_true);
         scatter_rows(y_pred, g.group, g.offsets, grouped_pred);
         if (weight_rows) scatter_rows(sample_weight, g.group, g.offsets, grouped_weight);
-      }
-      for (std::size_t d = 0; d < g.keys.size(); ++d) {
-        auto it = slices_.find(g.keys[d]);
-        Slice& slice = it != slices_.end() ? *it->second : add_slice(g.keys[d]);
-        const std::int64_t b = g.offsets[d], e = g.offsets[d + 1];
-        if (whole) {
-          slice.metrics.update_state(y_true, y_pred, sample_weight);
-        } else {
-          slice.metrics.update_state(grouped_true.view().slice_rows(b, e), grouped_pred.view().slice_rows(b, e),
-                                     weight_rows ? grouped_weight.view().slice_rows(b, e) : sample_weight);
+        for (std::size_t d = 0; d < members.size(); ++d) {
+          if (members[d] == nullptr) continue;
+          const std::int64_t b = g.offsets[d], e = g.offsets[d + 1];
+          const TensorView t = grouped_true.view().slice_rows(b, e);
+          const TensorView pr = grouped_pred.view().slice_rows(b, e);
+          const TensorView w = weight_rows ? grouped_weight.view().slice_rows(b, e) : sample_weight;
+          if (gathered.size() == kinds.size()) {
+            members[d]->metrics.update_state(t, pr, w);  // keeps the collection's shared work
+          } else {
+            for (const std::size_t m : gathered) slice_metrics[d][m]->update_state(t, pr, w);
+          }
         }
-        counted.emplace_back(&slice, e - b);
+      }
+      for (std::size_t d = 0; d < members.size(); ++d) {
+        if (members[d] != nullptr) counted.emplace_back(members[d], g.offsets[d + 1] - g.offsets[d]);
+      }
+    }
+    for (Pending& p : pending) {
+      for (std::size_t d = 0; d < p.targets.size(); ++d) {
+        if (p.targets[d] != nullptr) p.targets[d]->commit_variables(std::move(p.values[d]));
       }
     }
   } catch (...) {

@@ -32,6 +32,8 @@ enum class RegressionError : std::uint8_t {
 class ElementwiseErrorMetric : public MeanBasedMetric {
  public:
   void accumulate(Variables& vars, const Batch& batch) const override;
+  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                          std::span<const std::int32_t> group) const override;
   Tensor result_from(const Variables& vars) const override;
   RegressionError error() const { return error_; }
 

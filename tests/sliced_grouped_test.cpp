@@ -1,0 +1,248 @@
+// Metric::accumulate_grouped (the one-pass path of sliced evaluation) against the gather
+// path: for every metric with a grouped kernel, each group's state equals the metric updated
+// with that group's rows alone (counts exactly, float sums within 1e-12 relative), for
+// weighted and unweighted batches, [N] and [N, 1] inputs and several label dtypes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tally/collection.h"
+#include "tally/metric.h"
+#include "tally/registry.h"
+#include "tally/sliced.h"
+
+namespace tally {
+namespace {
+
+constexpr std::size_t kGroups = 7;
+
+struct Rows {
+  std::vector<float> y, p, w;
+  std::vector<std::int32_t> y_int, group;
+};
+
+Rows make_rows(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Rows r;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Scores on and next to AUC's grid points, so bucket edges are exercised.
+    const float p = i % 5 == 0 ? static_cast<float>(rng() % 200) / 199.0f : static_cast<float>(u(rng));
+    r.p.push_back(p);
+    r.y_int.push_back(u(rng) < p ? 1 : 0);
+    r.y.push_back(static_cast<float>(r.y_int.back()));
+    r.w.push_back(static_cast<float>(0.25 + u(rng)));
+    r.group.push_back(static_cast<std::int32_t>(rng() % kGroups));
+  }
+  return r;
+}
+
+// Rows of group g as a contiguous copy of `source` (what the gather path hands a slice).
+template <class T>
+std::vector<T> rows_of(const std::vector<T>& source, const std::vector<std::int32_t>& group, std::int32_t g) {
+  std::vector<T> out;
+  for (std::size_t i = 0; i < source.size(); ++i)
+    if (group[i] == g) out.push_back(source[i]);
+  return out;
+}
+
+void expect_same_state(const Metric& grouped, const Metric& alone, const std::string& what) {
+  const std::vector<double> a = grouped.to_vector(), b = alone.to_vector();
+  ASSERT_EQ(a.size(), b.size()) << what;
+  const VariableLayout& layout = alone.variables();
+  std::size_t k = 0;
+  for (const Variable& v : layout) {
+    const std::int64_t size = shape_numel(v.shape);
+    for (std::int64_t j = 0; j < size; ++j, ++k) {
+      if (v.dtype == DType::kInt64) {
+        EXPECT_EQ(a[k], b[k]) << what << " variable " << v.name << "[" << j << "]";
+      } else {
+        EXPECT_NEAR(a[k], b[k], 1e-12 * std::max(1.0, std::fabs(b[k]))) << what << " variable " << v.name;
+      }
+    }
+  }
+}
+
+struct Case {
+  std::string spec;
+  bool weighted;
+  bool column;  // [N, 1] instead of [N]
+  bool int_labels;
+};
+
+class Grouped : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Grouped, EachGroupEqualsItsRowsAlone) {
+  const Case c = GetParam();
+  const Rows r = make_rows(5000, 11);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  const Shape shape = c.column ? Shape{n, 1} : Shape{n};
+  const TensorView y =
+      c.int_labels ? TensorView(r.y_int.data(), DType::kInt32, shape) : TensorView(r.y.data(), DType::kFloat32, shape);
+  const TensorView p(r.p.data(), DType::kFloat32, shape);
+  const TensorView w = c.weighted ? TensorView(r.w.data(), DType::kFloat32, {n}) : TensorView();
+  const std::unique_ptr<Metric> proto = metrics::get(c.spec);
+  std::vector<Variables> states(kGroups, proto->snapshot_variables());
+  std::vector<Variables*> groups;
+  for (Variables& v : states) groups.push_back(&v);
+  ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{y, p, w}, r.group)) << c.spec;
+  for (std::int32_t g = 0; g < static_cast<std::int32_t>(kGroups); ++g) {
+    const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
+                             wg = rows_of(r.w, r.group, g);
+    const std::vector<std::int32_t> yig = rows_of(r.y_int, r.group, g);
+    const auto m = static_cast<std::int64_t>(pg.size());
+    const Shape gs = c.column ? Shape{m, 1} : Shape{m};
+    const std::unique_ptr<Metric> alone = metrics::get(c.spec);
+    alone->update_state(
+        c.int_labels ? TensorView(yig.data(), DType::kInt32, gs) : TensorView(yg.data(), DType::kFloat32, gs),
+        TensorView(pg.data(), DType::kFloat32, gs),
+        c.weighted ? TensorView(wg.data(), DType::kFloat32, {m}) : TensorView());
+    const std::unique_ptr<Metric> grouped = metrics::get(c.spec);
+    grouped->commit_variables(states[static_cast<std::size_t>(g)]);
+    expect_same_state(*grouped, *alone, c.spec + " group " + std::to_string(g));
+    const std::vector<double> rg = grouped->result().to_doubles(), ra = alone->result().to_doubles();
+    ASSERT_EQ(rg.size(), ra.size()) << c.spec;
+    for (std::size_t k = 0; k < ra.size(); ++k) {
+      EXPECT_NEAR(rg[k], ra[k], 1e-12 * std::max(1.0, std::fabs(ra[k]))) << c.spec << " result " << k;
+    }
+  }
+}
+
+std::vector<Case> cases() {
+  const std::vector<std::string> specs = {
+      "binary_accuracy",
+      "accuracy",
+      "mse",
+      "mae",
+      "mape",
+      "msle",
+      "log_cosh_error",
+      "root_mean_squared_error",
+      "binary_crossentropy",
+      R"({"class_name": "BinaryCrossentropy", "config": {"from_logits": true, "label_smoothing": 0.1}})",
+      "auc",
+      R"({"class_name": "AUC", "config": {"curve": "PR", "num_thresholds": 50}})",
+      R"({"class_name": "AUC", "config": {"thresholds": [0.1, 0.35, 0.5, 0.9]}})",
+      R"({"class_name": "AUC", "config": {"dtype": "float64"}})",
+      "precision",
+      R"({"class_name": "Recall", "config": {"thresholds": [0.2, 0.5, 0.8]}})",
+      "true_positives",
+      "false_negatives",
+      R"({"class_name": "SensitivityAtSpecificity", "config": {"specificity": 0.7}})"};
+  std::vector<Case> out;
+  for (const std::string& s : specs) {
+    out.push_back({s, false, false, false});
+    out.push_back({s, true, false, false});
+    out.push_back({s, false, true, true});
+    out.push_back({s, true, true, true});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, Grouped, ::testing::ValuesIn(cases()));
+
+TEST(GroupedLayouts, OtherLayoutsDeclineAndTouchNothing) {
+  const std::vector<float> y = {0, 1, 1, 0}, p = {0.2f, 0.8f, 0.6f, 0.4f};
+  const std::vector<std::int32_t> group = {0, 1, 0, 1};
+  const float scalar_weight = 2.0f;
+  struct Decline {
+    std::string spec;
+    TensorView y, p, w;
+  };
+  const std::vector<Decline> declines = {
+      // A scalar weight weights the whole batch as one sample (Keras): not per row.
+      {"binary_accuracy", TensorView(y), TensorView(p), TensorView(&scalar_weight, DType::kFloat32, {})},
+      {"auc", TensorView(y), TensorView(p), TensorView(&scalar_weight, DType::kFloat32, {})},
+      // Two values per row.
+      {"mse", TensorView(y.data(), DType::kFloat32, {2, 2}), TensorView(p.data(), DType::kFloat32, {2, 2}), {}},
+      // Options the grouped confusion kernel does not cover.
+      {R"({"class_name": "Precision", "config": {"top_k": 1}})", TensorView(y), TensorView(p), {}},
+      {R"({"class_name": "AUC", "config": {"from_logits": true}})", TensorView(y), TensorView(p), {}},
+      // No grouped kernel at all.
+      {"poisson", TensorView(y), TensorView(p), {}},
+  };
+  for (const Decline& d : declines) {
+    const std::unique_ptr<Metric> m = metrics::get(d.spec);
+    std::vector<Variables> states(2, m->snapshot_variables());
+    const std::vector<double> before = states[0].to_vector();
+    std::vector<Variables*> groups = {&states[0], &states[1]};
+    const std::span<const std::int32_t> g =
+        d.p.ndim() == 2 ? std::span<const std::int32_t>(group).first(2) : std::span<const std::int32_t>(group);
+    EXPECT_FALSE(m->accumulate_grouped(groups, Batch{d.y, d.p, d.w}, g)) << d.spec;
+    EXPECT_EQ(states[0].to_vector(), before) << d.spec;
+    EXPECT_EQ(states[1].to_vector(), before) << d.spec;
+  }
+}
+
+TEST(GroupedLayouts, NaNScoreIsRejectedNamingTheRow) {
+  const std::vector<float> y = {0, 1, 1}, p = {0.2f, std::nanf(""), 0.6f};
+  const std::vector<std::int32_t> group = {0, 1, 0};
+  const std::unique_ptr<Metric> m = metrics::get("auc");
+  std::vector<Variables> states(2, m->snapshot_variables());
+  std::vector<Variables*> groups = {&states[0], &states[1]};
+  try {
+    m->accumulate_grouped(groups, Batch{TensorView(y), TensorView(p), {}}, group);
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+  }
+}
+
+// A collection mixing grouped metrics with one that takes the gather path: every slice still
+// equals its rows evaluated alone.
+TEST(GroupedSliced, MixedCollectionEqualsEachSliceAlone) {
+  const std::vector<std::string> specs = {"auc", "poisson", "mse", "precision", "binary_crossentropy"};
+  const Rows r = make_rows(3000, 5);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  for (const bool weighted : {false, true}) {
+    SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
+    const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};
+    s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
+    ASSERT_EQ(s.num_slices(), kGroups);
+    for (const SliceKey& key : s.keys()) {
+      const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
+      const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
+                               wg = rows_of(r.w, r.group, g);
+      MetricCollection alone = MetricCollection::from_specs(specs);
+      alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
+      EXPECT_EQ(s.samples(key), static_cast<std::int64_t>(yg.size()));
+      const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(), b = std::as_const(alone).metrics();
+      for (std::size_t m = 0; m < a.size(); ++m)
+        expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tally
+
+namespace tally {
+namespace {
+
+// Small non-negative int32 ids are their own group ids (no encoding pass): ids absent from
+// a batch make no slice, and crosses with them still name the right values.
+TEST(GroupedSliced, Int32IdsWithGapsMakeOnlyTheSlicesSeen) {
+  const std::vector<float> y = {1, 0, 1, 0, 1, 1}, p = {0.9f, 0.3f, 0.2f, 0.6f, 0.7f, 0.8f};
+  const std::vector<std::int32_t> band = {9, 0, 9, 3, 0, 9};
+  const std::vector<std::int32_t> kind = {1, 1, 2, 2, 1, 1};
+  SlicedCollection s(MetricCollection::from_specs({"binary_accuracy", "auc"}), {"band", "kind"},
+                     {{"band"}, {"band", "kind"}});
+  const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(band)), SliceColumn::ids(TensorView(kind))};
+  s.update_state(TensorView(y), TensorView(p), {}, cols);
+  std::vector<std::string> names;
+  for (const SliceKey& key : s.keys()) names.push_back(s.slice_name(key));
+  EXPECT_EQ(names, (std::vector<std::string>{"band=0", "band=3", "band=9", "band=0,kind=1", "band=3,kind=2",
+                                             "band=9,kind=1", "band=9,kind=2"}));
+  // band=9: labels 1, 1, 1 with scores 0.9, 0.2, 0.8: two of three predicted right.
+  EXPECT_DOUBLE_EQ(s.slice(SliceKey{0, {std::int64_t{9}}}).metric("binary_accuracy").value(), 2.0 / 3.0);
+  EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{9}}}), 3);
+  EXPECT_EQ(s.samples(SliceKey{1, {std::int64_t{9}, std::int64_t{2}}}), 1);
+  EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{5}}}), 0);
+}
+
+}  // namespace
+}  // namespace tally
