@@ -63,7 +63,9 @@ TEST(CatalogWalk, DefaultsAreTheDescribedDefaults) {
     SCOPED_TRACE(info.class_name);
     const std::unique_ptr<Metric> m = build(info);
     const Json config = m->get_config();
-    if (!info.default_name.empty()) EXPECT_EQ(m->name(), info.default_name);
+    if (!info.default_name.empty()) {
+      EXPECT_EQ(m->name(), info.default_name);
+    }
     std::set<std::string> described;
     for (const OptionInfo& o : info.options) {
       described.insert(o.key);
@@ -96,7 +98,9 @@ TEST(CatalogWalk, ConfigRoundTripRebuildsTheSameMetric) {
     EXPECT_EQ(again->layout_fingerprint(), m->layout_fingerprint());
   }
   // A key Keras leaves out survives when set (§15).
-  metrics::CosineSimilarity cosine(metrics::CosineSimilarityOptions{.axis = 0});
+  metrics::CosineSimilarityOptions axis0;
+  axis0.axis = 0;
+  metrics::CosineSimilarity cosine(axis0);
   EXPECT_EQ(cosine.get_config()["axis"], 0);
   EXPECT_FALSE(metrics::CosineSimilarity().get_config().contains("axis"));
 }

@@ -161,7 +161,9 @@ class TwinContext final : public DistributedContext {
 TEST(Distributed, PacksInPlaceAndChangesNothingOnFailure) {
   // The same metric twice in one list: locked once (no deadlock), both copies reduce to the
   // same sums, written back twice.
-  metrics::AUC auc(metrics::AucOptions{.num_thresholds = 3});
+  metrics::AucOptions three;
+  three.num_thresholds = 3;
+  metrics::AUC auc(three);
   auc.update_state(std::vector<double>{1, 0, 1}, std::vector<double>{0.9, 0.2, 0.4});
   const std::vector<double> before = auc.to_vector();
   TwinContext twin(&auc);
