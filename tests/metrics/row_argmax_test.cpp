@@ -18,6 +18,7 @@
 
 #include "metrics/kernels/accuracy_math.h"
 #include "metrics/kernels/simd_math.h"
+#include "support/simd_targets.h"
 #include "tally/error.h"
 #include "tally/metrics/classification.h"
 #include "tally/metrics/f_score.h"
@@ -28,18 +29,7 @@ namespace {
 
 namespace simd = kernels::simd;
 
-template <class Fn>
-void on_every_target(Fn fn) {
-  const std::vector<std::int64_t> targets = simd::available_targets();
-  ASSERT_FALSE(targets.empty());
-  for (const std::int64_t t : targets) {
-    simd::restrict_targets_for_test(t);
-    SCOPED_TRACE(simd::target_name(t));
-    EXPECT_EQ(std::string(simd::current_target_name()), simd::target_name(t));
-    fn();
-  }
-  simd::restrict_targets_for_test(0);
-}
+using testing::on_every_target;
 
 // Scores drawn from few levels (many ties), with NaN, ±0 and ±inf sprinkled in when asked.
 template <class T>

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/simd_targets.h"
 #include "tally/metrics/functional.h"
 #include "tally/metrics/probabilistic.h"
 
@@ -31,20 +32,7 @@ double ulps(double a, double b) {
   return std::fabs(a - b) / (std::nextafter(std::fabs(b), std::numeric_limits<double>::infinity()) - std::fabs(b));
 }
 
-// Runs fn once per target this CPU supports among those compiled in, with dispatch pinned
-// to it; restores the CPU's own choice afterwards.
-template <class Fn>
-void on_every_target(Fn fn) {
-  const std::vector<std::int64_t> targets = simd::available_targets();
-  ASSERT_FALSE(targets.empty());
-  for (const std::int64_t t : targets) {
-    simd::restrict_targets_for_test(t);
-    SCOPED_TRACE(simd::target_name(t));
-    EXPECT_EQ(std::string(simd::current_target_name()), simd::target_name(t));
-    fn();
-  }
-  simd::restrict_targets_for_test(0);
-}
+using testing::on_every_target;
 
 Vec spread(std::size_t n, double lo, double hi, unsigned seed) {
   std::mt19937_64 rng(seed);
