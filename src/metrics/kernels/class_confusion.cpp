@@ -150,7 +150,7 @@ void count_multiclass(const TT* __restrict t, const PP* __restrict p, std::int64
   auto cell = [&](std::int64_t i) -> std::size_t {
     const std::int64_t ti = id_of(t[i], C);
     const std::int64_t pi = predicted(i);
-    return static_cast<std::size_t>((ti < 0) | (pi < 0) ? cells : ti * C + pi);
+    return static_cast<std::size_t>(((ti < 0) | (pi < 0)) ? cells : ti * C + pi);
   };
   if (kMode != PredMode::kProbability && cells < std::numeric_limits<std::int32_t>::max()) {
     // Blocks of rows small enough to stay in L1: the cell indices of a block first (SIMD
