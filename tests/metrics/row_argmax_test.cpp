@@ -85,6 +85,36 @@ TEST(RowArgmax, Float64MatchesTheScalarLoopOnEveryTarget) {
   });
 }
 
+// Ties, ±0 and ±inf without NaN, so every width takes the vector path (a NaN sends a whole
+// call to the scalar loop): widths 1..33 cover one, two and several pieces of every target.
+template <class T>
+void expect_special_rows_as_scalar(std::int64_t classes) {
+  std::mt19937_64 rng(static_cast<unsigned>(classes * 977));
+  const T inf = std::numeric_limits<T>::infinity();
+  const T pool[] = {T(0), T(-0.0), inf, -inf, T(0.5)};
+  const std::int64_t rows = 97;
+  std::vector<T> s(static_cast<std::size_t>(rows * classes));
+  for (T& x : s) x = rng() % 3 == 0 ? pool[rng() % 5] : static_cast<T>(static_cast<int>(rng() % 3) - 1) / T(2);
+  std::vector<std::int32_t> want(static_cast<std::size_t>(rows)), got(static_cast<std::size_t>(rows), -7);
+  for (std::int64_t r = 0; r < rows; ++r)
+    want[static_cast<std::size_t>(r)] = simd::scalar_argmax(s.data() + r * classes, classes);
+  EXPECT_FALSE(simd::row_argmax(s.data(), rows, classes, got.data())) << classes;
+  EXPECT_EQ(got, want) << "classes " << classes;
+}
+
+TEST(RowArgmax, SignedZerosInfinitiesAndTiesOfEveryWidthFollowTheScalarLoop) {
+  on_every_target([] {
+    for (std::int64_t c = 1; c <= 33; ++c) {
+      expect_special_rows_as_scalar<float>(c);
+      expect_special_rows_as_scalar<double>(c);
+    }
+    for (const std::int64_t c : {48, 63, 64, 65, 129}) {
+      expect_special_rows_as_scalar<float>(c);
+      expect_special_rows_as_scalar<double>(c);
+    }
+  });
+}
+
 TEST(RowArgmax, TiesNansAndSignedZerosFollowTheScalarLoop) {
   on_every_target([] {
     const float nan = std::numeric_limits<float>::quiet_NaN();

@@ -112,6 +112,58 @@ HWY_INLINE bool rows_long(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::
   return nan;
 }
 
+// The bits of mask `m` of a vector of `d`, lane i in bit i (lanes past Lanes(d) clear).
+template <class D, class M>
+HWY_INLINE std::uint64_t mask_bits(D d, M m) {
+  const std::uint64_t all = (std::uint64_t{1} << hn::Lanes(d)) - 1;  // Lanes(d) <= 16 here
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  (void)d;
+  return static_cast<std::uint64_t>(m.raw) & all;
+#elif HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
+  (void)d;
+  return hn::detail::BitsFromMask(m) & all;
+#else
+  std::uint8_t bytes[8] = {};
+  hn::StoreMaskBits(d, m, bytes);
+  return static_cast<std::uint64_t>(bytes[0]) & all;
+#endif
+}
+
+// Rows of K vectors of `d` (Lanes(d) < classes <= K * Lanes(d) <= 64): vector j starts at
+// min(j * lanes, classes - lanes), so the last one overlaps the one before and no load leaves
+// the row. The maximum of the row, then the bits of the lanes equal to it placed at their
+// column (overlapping lanes hold the same element, so OR is exact); the lowest set bit is the
+// first maximum, without a branch per row. A call that meets a NaN takes the scalar loop for
+// all its rows (Max's NaN behaviour differs between targets; such batches are rejected).
+template <int K, class D, class T>
+HWY_INLINE bool rows_pieces(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t classes,
+                            std::int32_t* HWY_RESTRICT out) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  std::int64_t at[K];
+  for (int j = 0; j < K; ++j) at[j] = std::min<std::int64_t>(j * lanes, classes - lanes);
+  auto nan = hn::IsNaN(hn::Zero(d));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * classes;
+    hn::Vec<D> v[K];
+    for (int j = 0; j < K; ++j) {
+      v[j] = hn::LoadU(d, row + at[j]);
+      nan = hn::Or(nan, hn::IsNaN(v[j]));
+    }
+    hn::Vec<D> m[K];
+    for (int j = 0; j < K; ++j) m[j] = v[j];
+    for (int step = 1; step < K; step *= 2) {
+      for (int j = 0; j + step < K; j += 2 * step) m[j] = hn::Max(m[j], m[j + step]);
+    }
+    const auto top = hn::MaxOfLanes(d, m[0]);
+    std::uint64_t bits = std::uint64_t{1} << 63;  // a NaN row may match nothing; redone below
+    for (int j = 0; j < K; ++j) bits |= mask_bits(d, hn::Eq(v[j], top)) << at[j];
+    out[r] = static_cast<std::int32_t>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+  }
+  if (HWY_LIKELY(hn::AllFalse(d, nan))) return false;
+  for (std::int64_t r = 0; r < rows; ++r) scalar_row(p + r * classes, classes, out + r);
+  return true;
+}
+
 // The narrowest vector that holds a row (fewer lanes: a shorter reduction), else rows_long.
 template <class T>
 HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
@@ -124,6 +176,29 @@ HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t class
   return nan;
 #else
   const hn::ScalableTag<T> d;
+  // Up to 64 classes: 256-bit pieces (at most 8 per row; 128-bit on SSE4), branch-free.
+  const hn::CappedTag<T, 32 / sizeof(T)> dp;
+  const auto piece = static_cast<std::int64_t>(hn::Lanes(dp));
+  const auto full = static_cast<std::int64_t>(hn::Lanes(d));
+  if (full > piece && classes > 2 * piece && classes <= 2 * full) return rows_pieces<2>(d, p, rows, classes, out);
+  if (classes > piece && classes <= 8 * piece && classes <= 64) {
+    switch ((classes + piece - 1) / piece) {
+      case 2:
+        return rows_pieces<2>(dp, p, rows, classes, out);
+      case 3:
+        return rows_pieces<3>(dp, p, rows, classes, out);
+      case 4:
+        return rows_pieces<4>(dp, p, rows, classes, out);
+      case 5:
+        return rows_pieces<5>(dp, p, rows, classes, out);
+      case 6:
+        return rows_pieces<6>(dp, p, rows, classes, out);
+      case 7:
+        return rows_pieces<7>(dp, p, rows, classes, out);
+      default:
+        return rows_pieces<8>(dp, p, rows, classes, out);
+    }
+  }
   if (classes > static_cast<std::int64_t>(hn::Lanes(d))) return rows_long(d, p, rows, classes, out);
   const hn::CappedTag<T, 4> d4;
   if (classes <= static_cast<std::int64_t>(hn::Lanes(d4))) return rows_fit(d4, p, rows, classes, out);
