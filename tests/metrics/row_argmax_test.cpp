@@ -326,6 +326,45 @@ TEST(FScoreSums, SameStateAsTheScalarLoopOnEveryTarget) {
   });
 }
 
+// Labels of 0 and 1 (and -0) take the whole-number counting path of f_score_simd.cpp on
+// float32: the state must equal the scalar loop's for every width, both rules, scores with
+// ties, ±0 and ±inf, and a batch whose labels turn soft part-way (the float64 kernel goes on
+// from the block that holds the first soft label).
+void expect_binary_label_state_as_scalar(std::int64_t classes, std::optional<double> threshold, bool soft_tail) {
+  // With a soft tail: one chunk of several 4096-row blocks (classes <= 7), so counted blocks
+  // come before the one the float64 kernel takes over.
+  const std::int64_t rows = soft_tail ? 9001 : 1001;
+  std::mt19937_64 rng(static_cast<unsigned>(classes * 31 + (soft_tail ? 1 : 0)));
+  const float inf = std::numeric_limits<float>::infinity();
+  const float pool[] = {0.0f, -0.0f, inf, -inf, 0.25f, 1e-9f, -1e-9f, 0.3f};  // 1e-9: the guard
+  std::vector<float> p(static_cast<std::size_t>(rows * classes)), y(p.size());
+  for (float& v : p) v = rng() % 5 == 0 ? pool[rng() % 8] : static_cast<float>(static_cast<int>(rng() % 7) - 3) / 4;
+  for (float& v : y) v = rng() % 3 == 0 ? 1.0f : (rng() % 2 == 0 ? 0.0f : -0.0f);
+  if (soft_tail) y[static_cast<std::size_t>(rows * classes * 2 / 3)] = 0.5f;
+  const std::vector<double> ones(static_cast<std::size_t>(rows), 1.0);
+  F1ScoreOptions o;
+  o.average = FScoreAverage::kNone;
+  o.threshold = threshold;
+  F1Score fast(o), scalar(o);
+  const TensorView yt(y.data(), DType::kFloat32, {rows, classes});
+  const TensorView yp(p.data(), DType::kFloat32, {rows, classes});
+  fast.update_state(yt, yp);
+  scalar.update_state(yt, yp, TensorView(ones.data(), DType::kFloat64, {rows}));
+  EXPECT_EQ(fast.variable_values().to_vector(), scalar.variable_values().to_vector())
+      << "classes " << classes << (threshold ? " threshold" : " argmax") << (soft_tail ? " soft tail" : "");
+}
+
+TEST(FScoreSums, BinaryLabelsCountedInIntegersGiveTheScalarLoopsStateOnEveryTarget) {
+  on_every_target([] {
+    for (std::int64_t c = 1; c <= 33; ++c) {
+      for (const std::optional<double> threshold : {std::optional<double>(), std::optional<double>(0.3)}) {
+        expect_binary_label_state_as_scalar(c, threshold, false);
+        if (c == 1 || c == 5) expect_binary_label_state_as_scalar(c, threshold, true);
+      }
+    }
+  });
+}
+
 TEST(FScoreSums, NanInEitherInputIsStillRefused) {
   on_every_target([] {
     std::vector<float> p(10 * 8, 0.5f), y(10 * 8, 0.0f);

@@ -8,9 +8,11 @@
 #include <hwy/highway.h>
 // clang-format on
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "metrics/kernels/f_score_simd.h"
 
@@ -103,6 +105,103 @@ HWY_INLINE std::int64_t sums_blocks(const T* HWY_RESTRICT p, const T* HWY_RESTRI
   return n;
 }
 
+// The largest float32 not above x: for a float32 p, p > x exactly when p > below(x), so a
+// float64 cut compares in float32 with the same outcome.
+HWY_INLINE float float_below(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) > x) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+
+// Whether every sum is a whole number in [0, 2^52) without a sign bit: then adding whole
+// numbers one row at a time (the scalar loop) and adding their total at once give the same
+// float64, so the sums may be counted in integers.
+HWY_INLINE bool whole_sums(const double* sums, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double v = sums[i];
+    if (!(v >= 0.0 && v < 4503599627370496.0) || v != std::floor(v) || std::signbit(v)) return false;
+  }
+  return true;
+}
+
+// float32 rows whose labels are all 0 or 1 (one-hot or multi-hot, the common case): per row
+// tp += ŷ·y, predicted += ŷ and support += y are whole numbers, so they are counted in int32
+// lanes (no widening to float64, no float64 adds) and added to the sums once per block; the
+// comparisons are made in float32 (float_below keeps them exact). Rows are taken in blocks;
+// a block holding a label other than 0 or 1 is not counted and the call returns at its first
+// row, which the float64 kernel continues from. Returns the rows counted.
+template <int K>
+HWY_INLINE std::int64_t binary_label_counts(const float* HWY_RESTRICT p, const float* HWY_RESTRICT y, std::int64_t rows,
+                                            std::int64_t classes, std::int64_t safe_rows, const FScoreRule& rule,
+                                            double* HWY_RESTRICT sums, bool& nan) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  using VI = hn::Vec<decltype(di)>;
+  using M = hn::Mask<decltype(d)>;
+  M valid[K];
+  for (int b = 0; b < K; ++b) {
+    const std::int64_t left = classes - b * lanes;
+    valid[b] = hn::FirstN(d, static_cast<std::size_t>(left < 0 ? 0 : left));
+  }
+  const auto one = hn::Set(d, 1.0f);
+  const auto zero = hn::Zero(d);
+  const auto cut = hn::Set(d, float_below(rule.threshold));
+  const auto guard = hn::Set(d, float_below(rule.zero_guard));
+  const auto lowest = hn::Set(d, -std::numeric_limits<float>::infinity());
+  const std::int64_t n = rows < safe_rows ? rows : safe_rows;
+  constexpr std::int64_t kBlock = 4096;  // int32 lanes cannot overflow
+  std::int64_t done = 0;
+  for (; done < n;) {
+    const std::int64_t end = n - done > kBlock ? done + kBlock : n;
+    VI tp[K], predicted[K], support[K];
+    for (int b = 0; b < K; ++b) tp[b] = predicted[b] = support[b] = hn::Zero(di);
+    auto bad = hn::Lt(zero, zero);       // a label other than 0 or 1
+    auto nan_seen = hn::Lt(zero, zero);  // a NaN score
+    for (std::int64_t r = done; r < end; ++r) {
+      hn::Vec<decltype(d)> pv[K];
+      M yhat[K];
+      for (int b = 0; b < K; ++b) pv[b] = hn::LoadU(d, p + r * classes + b * lanes);
+      if (rule.use_threshold) {
+        for (int b = 0; b < K; ++b) yhat[b] = hn::And(valid[b], hn::Gt(pv[b], cut));
+      } else {
+        // Keras: p >= the row maximum and |p| > guard; the lanes at the maximum hold it, so
+        // the guard is one test on the maximum.
+        auto top = hn::IfThenElse(valid[0], pv[0], lowest);
+        for (int b = 1; b < K; ++b) top = hn::Max(top, hn::IfThenElse(valid[b], pv[b], lowest));
+        top = hn::MaxOfLanes(d, top);
+        const auto big = hn::Gt(hn::Abs(top), guard);
+        for (int b = 0; b < K; ++b) yhat[b] = hn::And(hn::And(valid[b], big), hn::Ge(pv[b], top));
+      }
+      for (int b = 0; b < K; ++b) {
+        const auto yv = hn::LoadU(d, y + r * classes + b * lanes);
+        const auto y1 = hn::And(valid[b], hn::Eq(yv, one));
+        bad = hn::Or(bad, hn::AndNot(hn::Or(y1, hn::Eq(yv, zero)), valid[b]));
+        nan_seen = hn::Or(nan_seen, hn::And(valid[b], hn::IsNaN(pv[b])));
+        // A true mask lane is -1 as an integer: subtracting it counts one.
+        tp[b] = hn::Sub(tp[b], hn::VecFromMask(di, hn::RebindMask(di, hn::And(yhat[b], y1))));
+        predicted[b] = hn::Sub(predicted[b], hn::VecFromMask(di, hn::RebindMask(di, yhat[b])));
+        support[b] = hn::Sub(support[b], hn::VecFromMask(di, hn::RebindMask(di, y1)));
+      }
+    }
+    if (!hn::AllFalse(d, bad)) break;  // this block goes to the float64 kernel
+    nan |= !hn::AllFalse(d, nan_seen);
+    HWY_ALIGN std::int32_t out[3][K * HWY_MAX_BYTES / sizeof(float)];
+    for (int b = 0; b < K; ++b) {
+      hn::Store(tp[b], di, out[0] + b * lanes);
+      hn::Store(predicted[b], di, out[1] + b * lanes);
+      hn::Store(support[b], di, out[2] + b * lanes);
+    }
+    for (std::int64_t c = 0; c < classes; ++c) {
+      sums[c] += static_cast<double>(out[0][c]);
+      sums[classes + c] += static_cast<double>(out[1][c]);
+      sums[2 * classes + c] += static_cast<double>(out[2][c]);
+    }
+    done = end;
+  }
+  return done;
+}
+
 template <class T>
 HWY_INLINE std::int64_t sums_any(const T* p, const T* y, std::int64_t rows, std::int64_t classes, std::int64_t readable,
                                  const FScoreRule& rule, double* sums, bool& nan) {
@@ -113,26 +212,44 @@ HWY_INLINE std::int64_t sums_any(const T* p, const T* y, std::int64_t rows, std:
   // Row r reads blocks * lanes elements from r * classes; sums are read (and masked) over
   // 3 * classes + lanes, which the caller's layout does not have: copy them.
   const std::int64_t span = blocks * lanes;
-  const std::int64_t safe_rows = readable >= span ? (readable - span) / classes + 1 : 0;
+  std::int64_t first = 0;
+#if !(HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR)
+  if constexpr (std::is_same_v<T, float>) {
+    const hn::ScalableTag<float> df;
+    const auto wide = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t k = (classes + wide - 1) / wide;
+    const std::int64_t safe = readable >= k * wide ? (readable - k * wide) / classes + 1 : 0;
+    if (k <= 2 && whole_sums(sums, 3 * classes)) {
+      first = k == 1 ? binary_label_counts<1>(p, y, rows, classes, safe, rule, sums, nan)
+                     : binary_label_counts<2>(p, y, rows, classes, safe, rule, sums, nan);
+      if (first == rows) return first;
+      p += first * classes;
+      y += first * classes;
+      rows -= first;
+      readable -= first * classes;
+    }
+  }
+#endif
+  const std::int64_t rest_safe = readable >= span ? (readable - span) / classes + 1 : 0;
   HWY_ALIGN double local[3 * 4 * HWY_MAX_BYTES / sizeof(double) + HWY_MAX_BYTES / sizeof(double)] = {};
   for (std::int64_t i = 0; i < 3 * classes; ++i) local[i] = sums[i];
   std::int64_t done = 0;
   switch (blocks) {
     case 1:
-      done = sums_blocks<1>(p, y, rows, classes, safe_rows, rule, local, nan);
+      done = sums_blocks<1>(p, y, rows, classes, rest_safe, rule, local, nan);
       break;
     case 2:
-      done = sums_blocks<2>(p, y, rows, classes, safe_rows, rule, local, nan);
+      done = sums_blocks<2>(p, y, rows, classes, rest_safe, rule, local, nan);
       break;
     case 3:
-      done = sums_blocks<3>(p, y, rows, classes, safe_rows, rule, local, nan);
+      done = sums_blocks<3>(p, y, rows, classes, rest_safe, rule, local, nan);
       break;
     default:
-      done = sums_blocks<4>(p, y, rows, classes, safe_rows, rule, local, nan);
+      done = sums_blocks<4>(p, y, rows, classes, rest_safe, rule, local, nan);
       break;
   }
   for (std::int64_t i = 0; i < 3 * classes; ++i) sums[i] = local[i];
-  return done;
+  return first + done;
 }
 
 std::int64_t FScoreSumsF32(const float* p, const float* y, std::int64_t rows, std::int64_t classes,
