@@ -288,6 +288,37 @@ TEST(ClassCells, MeanIoUFromIdsCountsAsAPlainLoopOnEveryTarget) {
   });
 }
 
+// MeanIoU from [N, C] scores (argmax, then SIMD cells and sub-histograms): labels out of
+// range and the ignored class are dropped, the rest counted as a plain loop over the scalar
+// argmax does; several chunks, with and without ignore_class.
+TEST(ClassCells, MeanIoUFromScoresCountsAsAPlainLoopOnEveryTarget) {
+  const std::int64_t classes = 21, rows = 70001;
+  std::mt19937_64 rng(4);
+  std::vector<std::int32_t> y(static_cast<std::size_t>(rows));
+  for (auto& v : y) v = static_cast<std::int32_t>(rng() % 24) - 1;  // [-1, 22]: some out of range
+  const std::vector<float> s = scores<float>(rows, classes, false, 8);
+  for (const std::optional<std::int64_t> ignored : {std::optional<std::int64_t>(), std::optional<std::int64_t>(3)}) {
+    std::vector<double> want(static_cast<std::size_t>(classes * classes), 0.0);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::int32_t t = y[static_cast<std::size_t>(i)];
+      const std::int32_t q = simd::scalar_argmax(s.data() + i * classes, classes);
+      if (t >= 0 && t < classes && t != ignored.value_or(-1)) want[static_cast<std::size_t>(t * classes + q)] += 1;
+    }
+    std::vector<double> state = want;
+    state.resize(2 * want.size(), 0.0);
+    on_every_target([&] {
+      MeanIoUOptions o;
+      o.num_classes = classes;
+      o.ignore_class = ignored;
+      o.sparse_y_pred = false;
+      MeanIoU iou(o);
+      iou.update_state(TensorView(y.data(), DType::kInt32, {rows}),
+                       TensorView(s.data(), DType::kFloat32, {rows, classes}));
+      EXPECT_EQ(iou.variable_values().to_vector(), state);
+    });
+  }
+}
+
 // F1Score sums from [N, C] scores (src/metrics/kernels/f_score_simd.h): unweighted batches
 // take the SIMD kernel, all-ones weights the scalar loop; with soft labels the float64 sums
 // depend on the order of additions, so equal states mean the same additions in the same
