@@ -126,19 +126,22 @@ HWY_INLINE bool whole_sums(const double* sums, std::int64_t n) {
 }
 
 // float32 rows whose labels are all 0 or 1 (one-hot or multi-hot, the common case): per row
-// tp += ŷ·y, predicted += ŷ and support += y are whole numbers, so they are counted in int32
-// lanes (no widening to float64, no float64 adds) and added to the sums once per block; the
-// comparisons are made in float32 (float_below keeps them exact). Rows are taken in blocks;
-// a block holding a label other than 0 or 1 is not counted and the call returns at its first
-// row, which the float64 kernel continues from. Returns the rows counted.
+// tp += ŷ·y, predicted += ŷ and support += y are whole numbers, so they are counted in
+// float32 lanes (exact below 2^24: blocks of 4096 rows) without widening to float64, and
+// added to the sums once per block; the comparisons are made in float32 (float_below keeps
+// them exact). The checks are bitwise ORs per row: y·y − y is +0 exactly for labels 0, -0
+// and 1, and p − p is +0 for finite scores (a NaN or an infinity leaves bits, and the block
+// is then scanned for NaN). A block holding a label other than 0 or 1 is not counted and the
+// call returns at its first row, which the float64 kernel continues from. Returns the rows
+// counted.
 template <int K>
 HWY_INLINE std::int64_t binary_label_counts(const float* HWY_RESTRICT p, const float* HWY_RESTRICT y, std::int64_t rows,
                                             std::int64_t classes, std::int64_t safe_rows, const FScoreRule& rule,
                                             double* HWY_RESTRICT sums, bool& nan) {
   const hn::ScalableTag<float> d;
-  const hn::RebindToSigned<decltype(d)> di;
+  const hn::RebindToUnsigned<decltype(d)> du;
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
-  using VI = hn::Vec<decltype(di)>;
+  using V = hn::Vec<decltype(d)>;
   using M = hn::Mask<decltype(d)>;
   M valid[K];
   for (int b = 0; b < K; ++b) {
@@ -146,23 +149,25 @@ HWY_INLINE std::int64_t binary_label_counts(const float* HWY_RESTRICT p, const f
     valid[b] = hn::FirstN(d, static_cast<std::size_t>(left < 0 ? 0 : left));
   }
   const auto one = hn::Set(d, 1.0f);
-  const auto zero = hn::Zero(d);
   const auto cut = hn::Set(d, float_below(rule.threshold));
   const auto guard = hn::Set(d, float_below(rule.zero_guard));
   const auto lowest = hn::Set(d, -std::numeric_limits<float>::infinity());
   const std::int64_t n = rows < safe_rows ? rows : safe_rows;
-  constexpr std::int64_t kBlock = 4096;  // int32 lanes cannot overflow
+  constexpr std::int64_t kBlock = 4096;  // float32 counts stay exact
   std::int64_t done = 0;
-  for (; done < n;) {
+  while (done < n) {
     const std::int64_t end = n - done > kBlock ? done + kBlock : n;
-    VI tp[K], predicted[K], support[K];
-    for (int b = 0; b < K; ++b) tp[b] = predicted[b] = support[b] = hn::Zero(di);
-    auto bad = hn::Lt(zero, zero);       // a label other than 0 or 1
-    auto nan_seen = hn::Lt(zero, zero);  // a NaN score
+    V tp[K], predicted[K], support[K];
+    for (int b = 0; b < K; ++b) tp[b] = predicted[b] = support[b] = hn::Zero(d);
+    // Lanes past the row hold the next rows of this call: checking them too is harmless.
+    V labels_off = hn::Zero(d), scores_off = hn::Zero(d);
     for (std::int64_t r = done; r < end; ++r) {
-      hn::Vec<decltype(d)> pv[K];
+      V pv[K];
       M yhat[K];
-      for (int b = 0; b < K; ++b) pv[b] = hn::LoadU(d, p + r * classes + b * lanes);
+      for (int b = 0; b < K; ++b) {
+        pv[b] = hn::LoadU(d, p + r * classes + b * lanes);
+        scores_off = hn::Or(scores_off, hn::Sub(pv[b], pv[b]));
+      }
       if (rule.use_threshold) {
         for (int b = 0; b < K; ++b) yhat[b] = hn::And(valid[b], hn::Gt(pv[b], cut));
       } else {
@@ -176,22 +181,22 @@ HWY_INLINE std::int64_t binary_label_counts(const float* HWY_RESTRICT p, const f
       }
       for (int b = 0; b < K; ++b) {
         const auto yv = hn::LoadU(d, y + r * classes + b * lanes);
-        const auto y1 = hn::And(valid[b], hn::Eq(yv, one));
-        bad = hn::Or(bad, hn::AndNot(hn::Or(y1, hn::Eq(yv, zero)), valid[b]));
-        nan_seen = hn::Or(nan_seen, hn::And(valid[b], hn::IsNaN(pv[b])));
-        // A true mask lane is -1 as an integer: subtracting it counts one.
-        tp[b] = hn::Sub(tp[b], hn::VecFromMask(di, hn::RebindMask(di, hn::And(yhat[b], y1))));
-        predicted[b] = hn::Sub(predicted[b], hn::VecFromMask(di, hn::RebindMask(di, yhat[b])));
-        support[b] = hn::Sub(support[b], hn::VecFromMask(di, hn::RebindMask(di, y1)));
+        labels_off = hn::Or(labels_off, hn::MulSub(yv, yv, yv));
+        tp[b] = hn::Add(tp[b], hn::IfThenElseZero(yhat[b], yv));
+        predicted[b] = hn::Add(predicted[b], hn::IfThenElseZero(yhat[b], one));
+        support[b] = hn::Add(support[b], hn::IfThenElseZero(valid[b], yv));
       }
     }
-    if (!hn::AllFalse(d, bad)) break;  // this block goes to the float64 kernel
-    nan |= !hn::AllFalse(d, nan_seen);
-    HWY_ALIGN std::int32_t out[3][K * HWY_MAX_BYTES / sizeof(float)];
+    const auto no_bits = hn::Zero(du);
+    if (!hn::AllTrue(du, hn::Eq(hn::BitCast(du, labels_off), no_bits))) break;  // to the float64 kernel
+    if (!hn::AllTrue(du, hn::Eq(hn::BitCast(du, scores_off), no_bits))) {
+      for (std::int64_t i = done * classes; i < end * classes; ++i) nan |= p[i] != p[i];
+    }
+    HWY_ALIGN float out[3][K * HWY_MAX_BYTES / sizeof(float)];
     for (int b = 0; b < K; ++b) {
-      hn::Store(tp[b], di, out[0] + b * lanes);
-      hn::Store(predicted[b], di, out[1] + b * lanes);
-      hn::Store(support[b], di, out[2] + b * lanes);
+      hn::Store(tp[b], d, out[0] + b * lanes);
+      hn::Store(predicted[b], d, out[1] + b * lanes);
+      hn::Store(support[b], d, out[2] + b * lanes);
     }
     for (std::int64_t c = 0; c < classes; ++c) {
       sums[c] += static_cast<double>(out[0][c]);
