@@ -250,6 +250,7 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
                      is_index_dtype(pred.view.dtype());
   const std::int64_t ignored = has_ignore ? ignore : -1;  // a valid id is never -1
   const bool small_table = classes * classes < std::numeric_limits<std::int32_t>::max();
+  const bool int32_truth = !truth.dense && truth.view.dtype() == DType::kInt32 && !has_ignore;
   CmPartial init;
   if (weighted) {
     init.weights.assign(cells, 0.0);
@@ -295,6 +296,14 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
           for (std::int64_t b = block_begin + rb; b < block_begin + re; b += kBlock) {
             const std::int64_t e = std::min(block_begin + re, b + kBlock);
             const std::int64_t n = e - b;
+            if (counter && int32_truth) {
+              // class_cells sends ids outside [0, classes) to the spare cell: no decoding.
+              acc.nan |= decode(pred, b, e, classes, truncate_first, false, 0, threshold_, p);
+              kernels::simd::class_cells(truth.view.data_as<std::int32_t>() + b, p, n,
+                                         static_cast<std::int32_t>(classes), cell_ids);
+              counter->add(cell_ids, n);
+              continue;
+            }
             acc.nan |= decode(truth, b, e, classes, truncate_first, has_ignore, ignore, std::nullopt, t);
             acc.nan |= decode(pred, b, e, classes, truncate_first, false, 0, threshold_, p);
             if (counter) {
