@@ -113,10 +113,11 @@ HWY_INLINE bool rows_long(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::
   return nan;
 }
 
-// The bits of mask `m` of a vector of `d`, lane i in bit i (lanes past Lanes(d) clear).
+// The bits of mask `m` of a vector of `d`, lane i in bit i (lanes past Lanes(d) clear);
+// callers use at most 16 lanes.
 template <class D, class M>
 HWY_INLINE std::uint64_t mask_bits(D d, M m) {
-  const std::uint64_t all = (std::uint64_t{1} << hn::Lanes(d)) - 1;  // Lanes(d) <= 16 here
+  const std::uint64_t all = (std::uint64_t{1} << hn::Lanes(d)) - 1;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   (void)d;
   return static_cast<std::uint64_t>(m.raw) & all;
@@ -126,7 +127,8 @@ HWY_INLINE std::uint64_t mask_bits(D d, M m) {
 #else
   std::uint8_t bytes[8] = {};
   hn::StoreMaskBits(d, m, bytes);
-  return static_cast<std::uint64_t>(bytes[0]) & all;
+  const std::uint64_t bits = bytes[0] | (static_cast<std::uint64_t>(bytes[1]) << 8);
+  return bits & all;
 #endif
 }
 
@@ -247,7 +249,9 @@ HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t class
   }
 #endif
   const auto full = static_cast<std::int64_t>(hn::Lanes(d));
-  if (full > piece && classes > 2 * piece && classes <= 2 * full) return rows_pieces<2>(d, p, rows, classes, out);
+  if (full > piece && full <= 16 && classes > 2 * piece && classes <= 2 * full) {
+    return rows_pieces<2>(d, p, rows, classes, out);
+  }
   if (classes > piece && classes <= 8 * piece && classes <= 64) {
     switch ((classes + piece - 1) / piece) {
       case 2:
