@@ -385,7 +385,7 @@ void expect_binary_label_state_as_scalar(std::int64_t classes, std::optional<dou
       << "classes " << classes << (threshold ? " threshold" : " argmax") << (soft_tail ? " soft tail" : "");
 }
 
-TEST(FScoreSums, BinaryLabelsCountedInIntegersGiveTheScalarLoopsStateOnEveryTarget) {
+TEST(FScoreSums, BinaryLabelsCountedAsWholeNumbersGiveTheScalarLoopsStateOnEveryTarget) {
   on_every_target([] {
     for (std::int64_t c = 1; c <= 33; ++c) {
       for (const std::optional<double> threshold : {std::optional<double>(), std::optional<double>(0.3)}) {
@@ -398,20 +398,24 @@ TEST(FScoreSums, BinaryLabelsCountedInIntegersGiveTheScalarLoopsStateOnEveryTarg
 
 TEST(FScoreSums, NanInEitherInputIsStillRefused) {
   on_every_target([] {
-    std::vector<float> p(10 * 8, 0.5f), y(10 * 8, 0.0f);
-    for (const bool in_pred : {true, false}) {
-      std::vector<float> pp = p, yy = y;
-      (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
-      F1Score f1;
-      // Infinities of both signs in one class are not NaN: counted, not refused.
-      std::vector<float> inf = p;
-      inf[3] = std::numeric_limits<float>::infinity();
-      inf[13] = -std::numeric_limits<float>::infinity();
-      EXPECT_NO_THROW(f1.update_state(TensorView(y.data(), DType::kFloat32, {10, 8}),
-                                      TensorView(inf.data(), DType::kFloat32, {10, 8})));
-      EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, 8}),
-                                   TensorView(pp.data(), DType::kFloat32, {10, 8})),
-                   InvalidArgument);
+    // 8 classes: one vector per row; 10 and 21: two rows per vector on AVX-512.
+    for (const std::int64_t c : {8, 10, 21}) {
+      std::vector<float> p(static_cast<std::size_t>(10 * c), 0.5f), y(p.size(), 0.0f);
+      for (const bool in_pred : {true, false}) {
+        std::vector<float> pp = p, yy = y;
+        (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
+        F1Score f1;
+        // Infinities of both signs in one class are not NaN: counted, not refused.
+        std::vector<float> inf = p;
+        inf[3] = std::numeric_limits<float>::infinity();
+        inf[static_cast<std::size_t>(c + 3)] = -std::numeric_limits<float>::infinity();
+        EXPECT_NO_THROW(f1.update_state(TensorView(y.data(), DType::kFloat32, {10, c}),
+                                        TensorView(inf.data(), DType::kFloat32, {10, c})));
+        EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, c}),
+                                     TensorView(pp.data(), DType::kFloat32, {10, c})),
+                     InvalidArgument)
+            << c;
+      }
     }
   });
 }
