@@ -1,6 +1,7 @@
 #include "metrics/kernels/confusion_counts.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -213,7 +214,7 @@ bool even_slots(const TT* tv, const PP* pv, std::int64_t i, std::int64_t count, 
 // from the top level down, adding the cumulative counts (tp[k]: positives above threshold k)
 // straight into the targets. Slots are level + positive * padded_levels, padded_levels the
 // level count rounded up to a whole chunk, so a chunk's two buckets cover the same levels.
-// Rows are split into `parts` fixed ranges and processed in rounds of at most kRoundRows per
+// Rows are split into `parts` fixed ranges and processed in rounds of at most round_rows() per
 // part, so the uint32 counts cannot overflow and the pool stays bounded. Integer counts: the
 // result does not depend on the thread count. A round whose pass 1 saw a NaN score stops
 // the counting before its pass 2 (with one round, the targets are untouched). Returns
@@ -222,7 +223,10 @@ constexpr int kLowBits = 16;
 constexpr std::int64_t kBucketSlots = std::int64_t{1} << kLowBits;
 constexpr std::int64_t kPageKeys = 16384;  // 32 KiB pages
 constexpr std::int64_t kRadixBlock = 512;  // rows per even_slots block
-constexpr std::int64_t kRoundRows = std::int64_t{1} << 23;
+constexpr std::int64_t kDefaultRoundRows = std::int64_t{1} << 23;
+// Rows per part and round (tests lower it: several rounds otherwise need more than 8M rows).
+std::atomic<std::int64_t> round_rows_setting{kDefaultRoundRows};
+std::int64_t round_rows() { return round_rows_setting.load(std::memory_order_relaxed); }
 
 std::int64_t radix_padded_levels(std::int64_t levels) {
   return (levels + kBucketSlots - 1) / kBucketSlots * kBucketSlots;
@@ -232,14 +236,14 @@ std::int64_t radix_buckets(std::int64_t levels) { return 2 * radix_padded_levels
 // Key pool bytes per part (counted by the caller's scratch budget): a page is closed when a
 // block might not fit on it, so every closed page holds more than kPageKeys - kRadixBlock keys.
 std::int64_t radix_pool_keys(std::int64_t rows_per_part, std::int64_t buckets) {
-  const std::int64_t rows = std::min(rows_per_part, kRoundRows);
+  const std::int64_t rows = std::min(rows_per_part, round_rows());
   return ((rows + kPageKeys - kRadixBlock - 1) / (kPageKeys - kRadixBlock) + buckets) * kPageKeys;
 }
 
 // Rounds count_radix takes for n rows in `parts` parts.
 std::int64_t radix_rounds(std::int64_t n, std::int64_t parts) {
   const std::int64_t longest = (n + parts - 1) / parts;
-  return std::max<std::int64_t>(1, (longest + kRoundRows - 1) / kRoundRows);
+  return std::max<std::int64_t>(1, (longest + round_rows() - 1) / round_rows());
 }
 
 // One cache of key pools per calling thread, shared by every input type: the pools and
@@ -294,7 +298,8 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   std::int64_t longest = 0;
   for (std::int64_t part = 0; part < parts; ++part)
     longest = std::max(longest, n * (part + 1) / parts - n * part / parts);
-  const std::int64_t rounds = radix_rounds(n, parts);
+  const std::int64_t round_len = round_rows();
+  const std::int64_t rounds = std::max<std::int64_t>(1, (longest + round_len - 1) / round_len);
   const std::int64_t pool_keys = radix_pool_keys(longest, buckets);
   // Per part: its key pool, and per bucket the pages it filled and the keys on each.
   struct Part {
@@ -339,8 +344,8 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
         st.pages.resize(static_cast<std::size_t>(buckets));
         st.fill.resize(static_cast<std::size_t>(buckets));
         const std::int64_t part_begin = n * part / parts, part_end = n * (part + 1) / parts;
-        const std::int64_t begin = std::min(part_end, part_begin + round * kRoundRows);
-        const std::int64_t end = std::min(part_end, begin + kRoundRows);
+        const std::int64_t begin = std::min(part_end, part_begin + round * round_len);
+        const std::int64_t end = std::min(part_end, begin + round_len);
         std::uint32_t next_page = 0;
         std::vector<std::uint16_t*> at(static_cast<std::size_t>(buckets)), stop(static_cast<std::size_t>(buckets));
         auto open_page = [&](std::size_t b) {
@@ -432,6 +437,8 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   return nan != 0;
 }
 }  // namespace
+
+void set_radix_round_rows(std::int64_t rows) { round_rows_setting = rows > 0 ? rows : kDefaultRoundRows; }
 
 bool evenly_spaced(const std::vector<double>& thresholds) {
   const std::size_t n = thresholds.size();

@@ -41,6 +41,10 @@ struct CountTargets {
 ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& options, DType compute_dtype,
                                 std::int64_t labels, const Batch& batch, const CountTargets* into = nullptr);
 
+/// Rows per part and round of the radix counting (default 2^23; 0 restores it). Tests lower
+/// it to cover several rounds without 8M-row batches.
+void set_radix_round_rows(std::int64_t rows);
+
 /// Keras's `is_evenly_distributed_thresholds`: T >= 3 and t_i within 1e-7 of i / (T - 1).
 bool evenly_spaced(const std::vector<double>& thresholds);
 
