@@ -223,6 +223,10 @@ constexpr int kLowBits = 16;
 constexpr std::int64_t kBucketSlots = std::int64_t{1} << kLowBits;
 constexpr std::int64_t kPageKeys = 16384;  // 32 KiB pages
 constexpr std::int64_t kRadixBlock = 512;  // rows per even_slots block
+// Key streams per bucket in pass 1: row j of a block goes to stream j % kStreams of its
+// bucket, so that consecutive rows of one bucket do not wait on each other's cursor (with 4
+// buckets, as at T = 1e5, one row in four would).
+constexpr std::int64_t kStreams = 4;
 constexpr std::int64_t kDefaultRoundRows = std::int64_t{1} << 23;
 // Rows per part and round (tests lower it: several rounds otherwise need more than 8M rows).
 std::atomic<std::int64_t> round_rows_setting{kDefaultRoundRows};
@@ -237,7 +241,7 @@ std::int64_t radix_buckets(std::int64_t levels) { return 2 * radix_padded_levels
 // block might not fit on it, so every closed page holds more than kPageKeys - kRadixBlock keys.
 std::int64_t radix_pool_keys(std::int64_t rows_per_part, std::int64_t buckets) {
   const std::int64_t rows = std::min(rows_per_part, round_rows());
-  return ((rows + kPageKeys - kRadixBlock - 1) / (kPageKeys - kRadixBlock) + buckets) * kPageKeys;
+  return ((rows + kPageKeys - kRadixBlock - 1) / (kPageKeys - kRadixBlock) + kStreams * buckets) * kPageKeys;
 }
 
 // Rounds count_radix takes for n rows in `parts` parts.
@@ -341,20 +345,21 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
 #pragma omp for schedule(static, 1)
       for (std::int64_t part = 0; part < parts; ++part) {
         Part& st = state[static_cast<std::size_t>(part)];
-        st.pages.resize(static_cast<std::size_t>(buckets));
-        st.fill.resize(static_cast<std::size_t>(buckets));
+        const auto streams = static_cast<std::size_t>(kStreams * buckets);  // stream s of bucket b: s * buckets + b
+        st.pages.resize(streams);
+        st.fill.resize(streams);
         const std::int64_t part_begin = n * part / parts, part_end = n * (part + 1) / parts;
         const std::int64_t begin = std::min(part_end, part_begin + round * round_len);
         const std::int64_t end = std::min(part_end, begin + round_len);
         std::uint32_t next_page = 0;
-        std::vector<std::uint16_t*> at(static_cast<std::size_t>(buckets)), stop(static_cast<std::size_t>(buckets));
+        std::vector<std::uint16_t*> at(streams), stop(streams);
         auto open_page = [&](std::size_t b) {
           st.pages[b].push_back(next_page);
           at[b] = st.pool + static_cast<std::int64_t>(next_page) * kPageKeys;
           stop[b] = at[b] + kPageKeys;
           ++next_page;
         };
-        for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) {
+        for (std::size_t b = 0; b < streams; ++b) {
           st.pages[b].clear();
           st.fill[b].clear();
           open_page(b);
@@ -365,20 +370,33 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
           const std::int64_t count = std::min(kRadixBlock, end - i);
           nan |= static_cast<unsigned>(
               even_slots(tv, pv, i, count, scale, floor32, static_cast<std::int32_t>(padded), block));
-          // Room for a whole block on every bucket's page: the scatter below needs no check.
-          for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) {
+          // Room for a whole block on every stream's page: the scatter below needs no check.
+          for (std::size_t b = 0; b < streams; ++b) {
             if (stop[b] - at[b] < kRadixBlock) {
               st.fill[b].push_back(static_cast<std::uint32_t>(kPageKeys - (stop[b] - at[b])));
               open_page(b);
             }
           }
-          std::uint16_t** cursor = at.data();
-          for (std::int64_t j = 0; j < count; ++j) {
+          std::uint16_t** c0 = at.data();
+          std::uint16_t** c1 = c0 + buckets;
+          std::uint16_t** c2 = c1 + buckets;
+          std::uint16_t** c3 = c2 + buckets;
+          static_assert(kStreams == 4);
+          std::int64_t j = 0;
+          for (; j + 4 <= count; j += 4) {
+            const auto s0 = static_cast<std::uint32_t>(block[j]), s1 = static_cast<std::uint32_t>(block[j + 1]);
+            const auto s2 = static_cast<std::uint32_t>(block[j + 2]), s3 = static_cast<std::uint32_t>(block[j + 3]);
+            *c0[s0 >> kLowBits]++ = static_cast<std::uint16_t>(s0);
+            *c1[s1 >> kLowBits]++ = static_cast<std::uint16_t>(s1);
+            *c2[s2 >> kLowBits]++ = static_cast<std::uint16_t>(s2);
+            *c3[s3 >> kLowBits]++ = static_cast<std::uint16_t>(s3);
+          }
+          for (; j < count; ++j) {
             const auto s = static_cast<std::uint32_t>(block[j]);
-            *cursor[s >> kLowBits]++ = static_cast<std::uint16_t>(s);
+            *c0[s >> kLowBits]++ = static_cast<std::uint16_t>(s);
           }
         }
-        for (std::size_t b = 0; b < static_cast<std::size_t>(buckets); ++b) {
+        for (std::size_t b = 0; b < streams; ++b) {
           st.fill[b].push_back(static_cast<std::uint32_t>(kPageKeys - (stop[b] - at[b])));
         }
         nan_seen[static_cast<std::size_t>(part)] |= nan;
@@ -393,7 +411,9 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
         for (std::int64_t b = 0; b < buckets; ++b) {
           std::int64_t keys = 0;
           for (const Part& st : state) {
-            for (const std::uint32_t f : st.fill[static_cast<std::size_t>(b)]) keys += f;
+            for (std::int64_t stream = 0; stream < kStreams; ++stream) {
+              for (const std::uint32_t f : st.fill[static_cast<std::size_t>(stream * buckets + b)]) keys += f;
+            }
           }
           bucket_keys[static_cast<std::size_t>(b)] = keys;
         }
@@ -416,13 +436,15 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
         std::fill(table.begin(), table.end(), 0u);
         for (int side = 0; side < 2; ++side) {
           std::uint32_t* t = table.data() + side * kBucketSlots;
-          const auto b = static_cast<std::size_t>(side * chunks + c);
           for (const Part& st : state) {
-            const auto& list = st.pages[b];
-            for (std::size_t k = 0; k < list.size(); ++k) {
-              const std::uint16_t* keys = st.pool + static_cast<std::int64_t>(list[k]) * kPageKeys;
-              const std::int64_t count = st.fill[b][k];
-              for (std::int64_t j = 0; j < count; ++j) ++t[keys[j]];
+            for (std::int64_t stream = 0; stream < kStreams; ++stream) {
+              const auto b = static_cast<std::size_t>(stream * buckets + side * chunks + c);
+              const auto& list = st.pages[b];
+              for (std::size_t k = 0; k < list.size(); ++k) {
+                const std::uint16_t* keys = st.pool + static_cast<std::int64_t>(list[k]) * kPageKeys;
+                const std::int64_t count = st.fill[b][k];
+                for (std::int64_t j = 0; j < count; ++j) ++t[keys[j]];
+              }
             }
           }
         }
