@@ -219,6 +219,10 @@ bool even_slots(const TT* tv, const PP* pv, std::int64_t i, std::int64_t count, 
 // result does not depend on the thread count. A round whose pass 1 saw a NaN score stops
 // the counting before its pass 2 (with one round, the targets are untouched). Returns
 // whether a NaN score was seen.
+//
+// Grids whose uint32 table of slots fits in 800 KiB (T up to about 1e5) skip the keys: pass 1
+// counts each part straight into its own table (no key writes and reads back), pass 2 sums
+// the parts' tables chunk by chunk and walks them the same way.
 constexpr int kLowBits = 16;
 constexpr std::int64_t kBucketSlots = std::int64_t{1} << kLowBits;
 constexpr std::int64_t kPageKeys = 16384;  // 32 KiB pages
@@ -254,6 +258,7 @@ std::int64_t radix_rounds(std::int64_t n, std::int64_t parts) {
 // the keys each holds.
 struct PoolCache {
   std::vector<std::unique_ptr<std::uint16_t[]>> pools;
+  std::vector<std::vector<std::uint32_t>> tables;  // direct counting: one per part
   std::int64_t keys = 0;
 };
 PoolCache& pool_cache() {
@@ -319,6 +324,7 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   std::int64_t& cached_keys = cached_pools.keys;
   std::vector<std::unique_ptr<std::uint16_t[]>> owned;
   const bool cache = parts * pool_keys * 2 <= kCachedPoolBytes;
+  constexpr std::int64_t kDirectTableBytes = 800 * 1024;
   auto& pools = cache ? cached : owned;
   if (!cache || cached_keys < pool_keys) {
     pools.clear();
@@ -329,6 +335,16 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   }
   for (std::int64_t part = 0; part < parts; ++part) {
     state[static_cast<std::size_t>(part)].pool = pools[static_cast<std::size_t>(part)].get();
+  }
+  // Direct counting: a grid small enough that a uint32 table of its slots (negatives, then
+  // positives at `levels`) stays in L2 is counted in place, one table per part, without keys.
+  const bool direct = 2 * levels * static_cast<std::int64_t>(sizeof(std::uint32_t)) <= kDirectTableBytes;
+  auto& tables = cached_pools.tables;
+  if (direct) {
+    tables.resize(static_cast<std::size_t>(std::max<std::int64_t>(parts, static_cast<std::int64_t>(tables.size()))));
+    for (std::int64_t part = 0; part < parts; ++part) {
+      tables[static_cast<std::size_t>(part)].resize(static_cast<std::size_t>(2 * levels));
+    }
   }
   std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
   // Per round: keys per bucket (all parts), and the counts above each chunk.
@@ -345,6 +361,24 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
 #pragma omp for schedule(static, 1)
       for (std::int64_t part = 0; part < parts; ++part) {
         Part& st = state[static_cast<std::size_t>(part)];
+        if (direct) {
+          const std::int64_t part_begin = n * part / parts, part_end = n * (part + 1) / parts;
+          const std::int64_t begin = std::min(part_end, part_begin + round * round_len);
+          const std::int64_t end = std::min(part_end, begin + round_len);
+          std::vector<std::uint32_t>& tab = tables[static_cast<std::size_t>(part)];
+          std::fill(tab.begin(), tab.end(), 0u);
+          std::uint32_t* t = tab.data();
+          alignas(16) std::int32_t block[kRadixBlock];
+          unsigned nan = 0;
+          for (std::int64_t i = begin; i < end; i += kRadixBlock) {
+            const std::int64_t count = std::min(kRadixBlock, end - i);
+            nan |= static_cast<unsigned>(
+                even_slots(tv, pv, i, count, scale, floor32, static_cast<std::int32_t>(levels), block));
+            for (std::int64_t j = 0; j < count; ++j) ++t[block[j]];
+          }
+          nan_seen[static_cast<std::size_t>(part)] |= nan;
+          continue;
+        }
         const auto streams = static_cast<std::size_t>(kStreams * buckets);  // stream s of bucket b: s * buckets + b
         st.pages.resize(streams);
         st.fill.resize(streams);
@@ -408,7 +442,17 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
 #pragma omp single
       {
         // Keys per bucket, the round's totals and the counts above each chunk.
-        for (std::int64_t b = 0; b < buckets; ++b) {
+        for (std::int64_t b = 0; direct && b < buckets; ++b) {
+          const std::int64_t side = b / chunks, lo = (b % chunks) * kBucketSlots;
+          const std::int64_t hi = std::min(levels, lo + kBucketSlots);
+          std::int64_t keys = 0;
+          for (std::int64_t part = 0; part < parts; ++part) {
+            const std::uint32_t* t = tables[static_cast<std::size_t>(part)].data() + side * levels;
+            for (std::int64_t l = lo; l < hi; ++l) keys += t[l];
+          }
+          bucket_keys[static_cast<std::size_t>(b)] = keys;
+        }
+        for (std::int64_t b = 0; !direct && b < buckets; ++b) {
           std::int64_t keys = 0;
           for (const Part& st : state) {
             for (std::int64_t stream = 0; stream < kStreams; ++stream) {
@@ -434,7 +478,15 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t c = 0; c < chunks; ++c) {
         std::fill(table.begin(), table.end(), 0u);
-        for (int side = 0; side < 2; ++side) {
+        const std::int64_t lo = c * kBucketSlots, hi = std::min(levels, lo + kBucketSlots);
+        for (int side = 0; direct && side < 2; ++side) {
+          std::uint32_t* t = table.data() + side * kBucketSlots - lo;
+          for (std::int64_t part = 0; part < parts; ++part) {
+            const std::uint32_t* from = tables[static_cast<std::size_t>(part)].data() + side * levels;
+            for (std::int64_t l = lo; l < hi; ++l) t[l] += from[l];
+          }
+        }
+        for (int side = 0; !direct && side < 2; ++side) {
           std::uint32_t* t = table.data() + side * kBucketSlots;
           for (const Part& st : state) {
             for (std::int64_t stream = 0; stream < kStreams; ++stream) {
@@ -448,7 +500,6 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
             }
           }
         }
-        const std::int64_t lo = c * kBucketSlots, hi = std::min(levels, lo + kBucketSlots);
         add_chunk(table.data(), table.data() + kBucketSlots, lo, hi, above_pos[static_cast<std::size_t>(c)],
                   above_neg[static_cast<std::size_t>(c)], round_totals[1], round_totals[0], into);
       }
