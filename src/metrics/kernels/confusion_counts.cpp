@@ -254,6 +254,15 @@ std::int64_t radix_rounds(std::int64_t n, std::int64_t parts) {
   return std::max<std::int64_t>(1, (longest + round_rows() - 1) / round_rows());
 }
 
+// Software prefetch of rows [from, to), four blocks ahead: with the table increments in
+// between, the hardware prefetcher alone does not keep the two input streams ahead of the
+// loop (about a fifth less CPU time at T = 1e5; no gain measured on the key path).
+template <class TT, class PP>
+void prefetch_rows(const TT* tv, const PP* pv, std::int64_t from, std::int64_t to) {
+  for (std::int64_t i = from; i < to; i += 64 / static_cast<std::int64_t>(sizeof(TT))) __builtin_prefetch(tv + i);
+  for (std::int64_t i = from; i < to; i += 64 / static_cast<std::int64_t>(sizeof(PP))) __builtin_prefetch(pv + i);
+}
+
 // One cache of key pools per calling thread, shared by every input type: the pools and
 // the keys each holds.
 struct PoolCache {
@@ -372,6 +381,7 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
           unsigned nan = 0;
           for (std::int64_t i = begin; i < end; i += kRadixBlock) {
             const std::int64_t count = std::min(kRadixBlock, end - i);
+            prefetch_rows(tv, pv, std::min(end, i + 4 * kRadixBlock), std::min(end, i + 5 * kRadixBlock));
             nan |= static_cast<unsigned>(
                 even_slots(tv, pv, i, count, scale, floor32, static_cast<std::int32_t>(levels), block));
             for (std::int64_t j = 0; j < count; ++j) ++t[block[j]];
