@@ -333,21 +333,24 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   std::int64_t& cached_keys = cached_pools.keys;
   std::vector<std::unique_ptr<std::uint16_t[]>> owned;
   const bool cache = parts * pool_keys * 2 <= kCachedPoolBytes;
-  constexpr std::int64_t kDirectTableBytes = 800 * 1024;
-  auto& pools = cache ? cached : owned;
-  if (!cache || cached_keys < pool_keys) {
-    pools.clear();
-    if (cache) cached_keys = pool_keys;
-  }
-  while (static_cast<std::int64_t>(pools.size()) < parts) {
-    pools.emplace_back(new std::uint16_t[static_cast<std::size_t>(cache ? cached_keys : pool_keys)]);  // written first
-  }
-  for (std::int64_t part = 0; part < parts; ++part) {
-    state[static_cast<std::size_t>(part)].pool = pools[static_cast<std::size_t>(part)].get();
-  }
   // Direct counting: a grid small enough that a uint32 table of its slots (negatives, then
   // positives at `levels`) stays in L2 is counted in place, one table per part, without keys.
+  constexpr std::int64_t kDirectTableBytes = 800 * 1024;
   const bool direct = 2 * levels * static_cast<std::int64_t>(sizeof(std::uint32_t)) <= kDirectTableBytes;
+  auto& pools = cache ? cached : owned;
+  if (!direct) {
+    if (!cache || cached_keys < pool_keys) {
+      pools.clear();
+      if (cache) cached_keys = pool_keys;
+    }
+    while (static_cast<std::int64_t>(pools.size()) < parts) {
+      pools.emplace_back(
+          new std::uint16_t[static_cast<std::size_t>(cache ? cached_keys : pool_keys)]);  // written first
+    }
+    for (std::int64_t part = 0; part < parts; ++part) {
+      state[static_cast<std::size_t>(part)].pool = pools[static_cast<std::size_t>(part)].get();
+    }
+  }
   auto& tables = cached_pools.tables;
   if (direct) {
     tables.resize(static_cast<std::size_t>(std::max<std::int64_t>(parts, static_cast<std::int64_t>(tables.size()))));
