@@ -10,6 +10,7 @@
 
 #include "internal/check.h"
 #include "internal/fnv.h"
+#include "metric/grouped_run.h"
 
 namespace tally {
 
@@ -469,12 +470,20 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
     }
   }
 
+  Tensor true_holder, pred_holder, weight_holder;
+  const TensorView y_true = contiguous(y_true_in, true_holder);
+  const TensorView y_pred = contiguous(y_pred_in, pred_holder);
+  const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
+  const std::vector<Metric*> kinds = prototype_->metrics();
+  const Batch batch{y_true, y_pred, sample_weight};
+
   // Per slicing: a group id per row, dense over the groups present, and each group's key.
   struct Grouping {
     std::span<const std::int32_t> group;  // empty: every row is in group 0
     std::vector<std::int64_t> offsets;
     std::vector<SliceKey> keys;
-    std::vector<char> used;  // per group: rows present (direct ids may leave groups empty)
+    std::vector<char> used;                               // per group: rows present (direct ids may leave groups empty)
+    std::vector<std::unique_ptr<GroupedKernel>> kernels;  // per metric; null: no grouped kernel
   };
   std::vector<Grouping> groupings(slicings_.size());
   std::set<SliceKey> fresh;
@@ -552,23 +561,18 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
       }
       g.offsets.assign(present.size() + 1, 0);
       {
-        // Four interleaved counters: consecutive rows of one group would otherwise wait on
-        // each other's increment through memory.
+        // Every metric's grouped kernel (Metric::grouped_kernel) over the rows together: each
+        // block of rows is read once for all of them, and the driver counts each group's rows
+        // on the way. A metric's validation error is thrown here, before any slice changes.
         const std::size_t groups = present.size();
-        std::vector<std::int64_t> four(4 * groups, 0);
-        const std::int32_t* gp = g.group.data();
-        const auto rows = static_cast<std::int64_t>(g.group.size());
-        std::int64_t i = 0;
-        for (; i + 4 <= rows; i += 4) {
-          ++four[static_cast<std::size_t>(gp[i])];
-          ++four[groups + static_cast<std::size_t>(gp[i + 1])];
-          ++four[2 * groups + static_cast<std::size_t>(gp[i + 2])];
-          ++four[3 * groups + static_cast<std::size_t>(gp[i + 3])];
+        const std::int64_t chunk_rows = internal::grouped_chunk_rows(n, groups);
+        std::vector<GroupedKernel*> run;
+        for (const Metric* kind : kinds) {
+          g.kernels.push_back(kind->grouped_kernel(batch, g.group, groups, chunk_rows));
+          if (g.kernels.back()) run.push_back(g.kernels.back().get());
         }
-        for (; i < rows; ++i) ++four[static_cast<std::size_t>(gp[i])];
-        for (std::size_t d = 0; d < groups; ++d) {
-          g.offsets[d + 1] = four[d] + four[groups + d] + four[2 * groups + d] + four[3 * groups + d];
-        }
+        const std::vector<std::int64_t> rows = internal::run_grouped(run, g.group, groups, chunk_rows);
+        std::copy(rows.begin(), rows.end(), g.offsets.begin() + 1);
       }
       g.used.resize(present.size());
       for (std::size_t d = 0; d < present.size(); ++d) {
@@ -608,10 +612,6 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
       }
     }
   }
-  Tensor true_holder, pred_holder, weight_holder;
-  const TensorView y_true = contiguous(y_true_in, true_holder);
-  const TensorView y_pred = contiguous(y_pred_in, pred_holder);
-  const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
   std::vector<std::pair<Slice*, std::int64_t>> counted;
   // States filled by grouped kernels: copies of the slices' variables, committed only once
   // every metric of every slicing has accepted the batch.
@@ -624,8 +624,6 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
     Tensor& grouped_true = scratch_->grouped_true;
     Tensor& grouped_pred = scratch_->grouped_pred;
     Tensor& grouped_weight = scratch_->grouped_weight;
-    const std::vector<Metric*> kinds = prototype_->metrics();
-    const Batch batch{y_true, y_pred, sample_weight};
     for (const Grouping& g : groupings) {
       std::vector<Slice*> members;
       members.reserve(g.keys.size());
@@ -642,8 +640,8 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         counted.emplace_back(members[0], n);
         continue;
       }
-      // Grouped kernels first (Metric::accumulate_grouped): one pass over the rows per
-      // metric, straight into the groups' states, no gather.
+      // Grouped kernels first (run above): their totals into copies of the groups' states;
+      // then a metric's own accumulate_grouped pass, if it has one; else the gather path.
       std::vector<std::vector<Metric*>> slice_metrics;
       slice_metrics.reserve(members.size());
       for (Slice* slice : members) slice_metrics.push_back(slice ? slice->metrics.metrics() : std::vector<Metric*>());
@@ -659,7 +657,12 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         std::vector<Variables*> groups;
         groups.reserve(p.values.size());
         for (Variables& v : p.values) groups.push_back(&v);
-        if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
+        if (g.kernels[m]) {
+          std::vector<std::int64_t> counts(members.size());
+          for (std::size_t d = 0; d < members.size(); ++d) counts[d] = g.offsets[d + 1] - g.offsets[d];
+          g.kernels[m]->finish(groups, counts);
+          pending.push_back(std::move(p));
+        } else if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
           pending.push_back(std::move(p));
         } else {
           gathered.push_back(m);
