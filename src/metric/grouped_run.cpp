@@ -1,7 +1,13 @@
 #include "metric/grouped_run.h"
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 #include <memory>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -15,8 +21,34 @@ std::int64_t grouped_chunk_rows(std::int64_t /*rows*/, std::size_t groups) {
   return std::max<std::int64_t>(std::int64_t{1} << 16, 64 * static_cast<std::int64_t>(groups));
 }
 
+namespace {
+
+// Whether any of ids[0, m) is outside [0, groups): one unsigned comparison per id, in SSE2
+// (signed comparison of the ids with their sign bit flipped), on ids already in cache.
+bool any_outside(const std::int32_t* ids, std::int64_t m, std::size_t groups) {
+  if (groups == 0) return m > 0;
+  const auto last = static_cast<std::uint32_t>(std::min<std::size_t>(groups, std::size_t{1} << 31) - 1);
+  std::int64_t j = 0;
+  unsigned bad = 0;
+#if defined(__SSE2__)
+  const __m128i flip = _mm_set1_epi32(INT_MIN);
+  const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
+  __m128i acc = _mm_setzero_si128();
+  for (; j + 4 <= m; j += 4) {
+    const __m128i x = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + j)), flip);
+    acc = _mm_or_si128(acc, _mm_cmpgt_epi32(x, limit));
+  }
+  bad = static_cast<unsigned>(_mm_movemask_epi8(acc));
+#endif
+  for (; j < m; ++j) bad |= static_cast<unsigned>(static_cast<std::uint32_t>(ids[j]) > last);
+  return bad != 0;
+}
+
+}  // namespace
+
 std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, std::span<const std::int32_t> group,
-                                      std::size_t groups, std::int64_t chunk_rows) {
+                                      std::size_t groups, std::int64_t chunk_rows, bool* out_of_range) {
+  std::atomic<bool> outside{false};
   const auto n = static_cast<std::int64_t>(group.size());
   const std::int64_t chunks = n == 0 ? 0 : (n + chunk_rows - 1) / chunk_rows;
   int threads = threads_for(chunks);
@@ -61,6 +93,10 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
     const std::int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
     for (std::int64_t b = begin; b < end; b += kBlock) {
       const std::int64_t e = std::min(end, b + kBlock);
+      if (out_of_range != nullptr && (outside.load(std::memory_order_relaxed) || any_outside(g + b, e - b, groups))) {
+        outside.store(true, std::memory_order_relaxed);
+        return;
+      }
       if (counter == nullptr) {
         for (std::int64_t i = b; i < e; ++i) ++count[g[i]];
       }
@@ -80,6 +116,10 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
 #pragma omp for schedule(static)
       for (std::int64_t c = 0; c < chunks; ++c) run_chunk(t, c);
     }
+  }
+  if (outside.load()) {
+    *out_of_range = true;
+    return std::vector<std::int64_t>(groups, 0);
   }
   for (const auto& mine : forks) {
     for (std::size_t k = 0; k < kernels.size(); ++k) kernels[k]->merge(*mine[k]);

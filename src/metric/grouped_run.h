@@ -20,8 +20,10 @@ std::int64_t grouped_chunk_rows(std::int64_t rows, std::size_t groups);
 
 /// Runs `kernels` over every row of `group` (ids below `groups`) in chunks of `chunk_rows`,
 /// on up to num_threads() threads (one when a kernel cannot fork), merges the forks into
-/// `kernels` in thread order and returns the row count of each group.
+/// `kernels` in thread order and returns the row count of each group. With `out_of_range`,
+/// the ids are not trusted: each block is checked before the kernels read it, and on an id
+/// outside [0, groups) *out_of_range is set and the kernels and counts are to be discarded.
 std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, std::span<const std::int32_t> group,
-                                      std::size_t groups, std::int64_t chunk_rows);
+                                      std::size_t groups, std::int64_t chunk_rows, bool* out_of_range = nullptr);
 
 }  // namespace tally::internal
