@@ -2,8 +2,9 @@
 // (binary accuracy, MSE) plus AUC(200), sliced by one integer column of 100 values. The
 // ratio BM_Sliced100 / BM_Unsliced is the cost of slicing (docs/performance.md): every
 // metric's grouped kernel (Metric::grouped_kernel) fed the same blocks of rows in one pass.
-// Both run on the thread count of the first argument (1). BM_Sliced100Gather runs the same metrics through the gather
-// path (a counting sort, one scatter per input, then the kernels per slice), as a metric without a grouped kernel.
+// Both run on the thread count of the first argument (1). BM_Sliced100Gather runs the same
+// metrics through the gather path (a counting sort, one scatter per input, then the kernels
+// per slice), as a metric without a grouped kernel.
 #include <benchmark/benchmark.h>
 #include <tally/tally.h>
 
