@@ -9,8 +9,9 @@
 #' Turn the NA check of inputs off or on
 #'
 #' Every update scans its inputs for \code{NA} (bad input: an error, state unchanged). For
-#' inputs known to be complete, \code{tally_check_na(FALSE)} skips that scan (one memory
-#' pass per input; docs/performance.md, "R"); an \code{NA} then reaches the metric as the
+#' inputs known to be complete, \code{tally_check_na(FALSE)} skips that scan (large inputs
+#' are scanned in cache, chunk by chunk, as the update reads them, so the saving is small;
+#' docs/performance.md, "R"); an \code{NA} then reaches the metric as the
 #' NaN R stores it as.
 #' @param check \code{TRUE} (the default) or \code{FALSE}.
 #' @return The previous setting, invisibly.

@@ -120,4 +120,29 @@ class OriginalScope {
   void* previous_;
 };
 
+/// An R external pointer tagged `tag` that owns `object`: R's garbage collector deletes it.
+/// R does not serialise external pointers: after saveRDS()/readRDS() the pointer is empty,
+/// and tagged_object() then returns nullptr.
+template <class T>
+SEXP wrap_owned(T* object, const char* tag) {
+  SEXP ptr = PROTECT(R_MakeExternalPtr(object, Rf_install(tag), R_NilValue));
+  R_RegisterCFinalizerEx(
+      ptr,
+      [](SEXP p) {
+        delete static_cast<T*>(R_ExternalPtrAddr(p));
+        R_ClearExternalPtr(p);
+      },
+      TRUE);
+  UNPROTECT(1);
+  return ptr;
+}
+
+/// The object behind an external pointer tagged `tag`, or nullptr when `ptr` is anything
+/// else or no longer live (each caller raises its own error, naming what it expected).
+template <class T>
+T* tagged_object(SEXP ptr, const char* tag) {
+  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install(tag)) return nullptr;
+  return static_cast<T*>(R_ExternalPtrAddr(ptr));
+}
+
 }  // namespace tally::r

@@ -25,26 +25,11 @@ struct Handle {
   std::shared_ptr<Metric> metric;
 };
 
-SEXP wrap_metric(std::shared_ptr<Metric> metric) {
-  auto* h = new Handle{std::move(metric)};
-  SEXP ptr = PROTECT(R_MakeExternalPtr(h, Rf_install("tally_metric"), R_NilValue));
-  R_RegisterCFinalizerEx(
-      ptr,
-      [](SEXP p) {
-        delete static_cast<Handle*>(R_ExternalPtrAddr(p));
-        R_ClearExternalPtr(p);
-      },
-      TRUE);
-  UNPROTECT(1);
-  return ptr;
-}
+SEXP wrap_metric(std::shared_ptr<Metric> metric) { return wrap_owned(new Handle{std::move(metric)}, "tally_metric"); }
 
 Metric& metric_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_metric") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument("tally: not a live tally metric (was it saved with saveRDS? rebuild it from its config)");
-  }
-  return *static_cast<Handle*>(R_ExternalPtrAddr(ptr))->metric;
+  if (auto* h = tagged_object<Handle>(ptr, "tally_metric")) return *h->metric;
+  throw InvalidArgument("tally: not a live tally metric (was it saved with saveRDS? rebuild it from its config)");
 }
 
 std::shared_ptr<Metric> shared_metric_of(SEXP ptr) {
@@ -80,11 +65,8 @@ SEXP doubles_to_r(const std::vector<double>& v) {
 SEXP wrap_variables(Variables* vars) { return R_MakeExternalPtr(vars, Rf_install("tally_variables"), R_NilValue); }
 
 Variables* variables_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_variables") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw StateError("tally: these metric variables are no longer valid (used outside update_state or result)");
-  }
-  return static_cast<Variables*>(R_ExternalPtrAddr(ptr));
+  if (auto* vars = tagged_object<Variables>(ptr, "tally_variables")) return vars;
+  throw StateError("tally: these metric variables are no longer valid (used outside update_state or result)");
 }
 
 // Clears the pointer when the C++ call that lent the variables to R returns.
@@ -225,50 +207,21 @@ SEXP variables_to_r(const Variables& values) {
 }
 
 // Owned Variables for the stateless API (Keras's metric_variables), as an R external pointer.
-SEXP wrap_owned_variables(Variables vars) {
-  auto* v = new Variables(std::move(vars));
-  SEXP ptr = PROTECT(R_MakeExternalPtr(v, Rf_install("tally_state"), R_NilValue));
-  R_RegisterCFinalizerEx(
-      ptr,
-      [](SEXP p) {
-        delete static_cast<Variables*>(R_ExternalPtrAddr(p));
-        R_ClearExternalPtr(p);
-      },
-      TRUE);
-  UNPROTECT(1);
-  return ptr;
-}
+SEXP wrap_owned_variables(Variables vars) { return wrap_owned(new Variables(std::move(vars)), "tally_state"); }
 
 const Variables& owned_variables_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_state") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument(
-        "tally: `metric_variables` must come from stateless_reset_state() or stateless_update_state()");
-  }
-  return *static_cast<Variables*>(R_ExternalPtrAddr(ptr));
+  if (auto* vars = tagged_object<Variables>(ptr, "tally_state")) return *vars;
+  throw InvalidArgument("tally: `metric_variables` must come from stateless_reset_state() or stateless_update_state()");
 }
 
 // --- collections ---------------------------------------------------------------------
 SEXP wrap_collection(std::shared_ptr<MetricCollection> c) {
-  auto* h = new std::shared_ptr<MetricCollection>(std::move(c));
-  SEXP ptr = PROTECT(R_MakeExternalPtr(h, Rf_install("tally_collection"), R_NilValue));
-  R_RegisterCFinalizerEx(
-      ptr,
-      [](SEXP p) {
-        delete static_cast<std::shared_ptr<MetricCollection>*>(R_ExternalPtrAddr(p));
-        R_ClearExternalPtr(p);
-      },
-      TRUE);
-  UNPROTECT(1);
-  return ptr;
+  return wrap_owned(new std::shared_ptr<MetricCollection>(std::move(c)), "tally_collection");
 }
 
 std::shared_ptr<MetricCollection>& collection_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_collection") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument("tally: not a live tally metric collection");
-  }
-  return *static_cast<std::shared_ptr<MetricCollection>*>(R_ExternalPtrAddr(ptr));
+  if (auto* c = tagged_object<std::shared_ptr<MetricCollection>>(ptr, "tally_collection")) return *c;
+  throw InvalidArgument("tally: not a live tally metric collection");
 }
 
 // Input views of one update, with the R objects they came from (for metrics written in R).
@@ -498,11 +451,8 @@ bool fused_update(T& target, const Inputs& in, SEXP objects[3], const RowPlan& p
 
 #ifdef TALLY_R_WITH_MPI
 MpiContext& mpi_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_mpi") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument("tally: not a live MPI context");
-  }
-  return *static_cast<MpiContext*>(R_ExternalPtrAddr(ptr));
+  if (auto* c = tagged_object<MpiContext>(ptr, "tally_mpi")) return *c;
+  throw InvalidArgument("tally: not a live MPI context");
 }
 #endif
 
@@ -859,18 +809,9 @@ SEXP tally_r_mpi_available() {
 SEXP tally_r_mpi_new(SEXP timeout) {
   return guard([&]() -> SEXP {
 #ifdef TALLY_R_WITH_MPI
-    auto* c = new MpiContext();
+    auto c = std::make_unique<MpiContext>();
     if (!Rf_isNull(timeout)) c->set_collective_timeout(Rf_asReal(timeout));
-    SEXP ptr = PROTECT(R_MakeExternalPtr(c, Rf_install("tally_mpi"), R_NilValue));
-    R_RegisterCFinalizerEx(
-        ptr,
-        [](SEXP p) {
-          delete static_cast<MpiContext*>(R_ExternalPtrAddr(p));
-          R_ClearExternalPtr(p);
-        },
-        TRUE);
-    UNPROTECT(1);
-    return ptr;
+    return wrap_owned(c.release(), "tally_mpi");
 #else
     static_cast<void>(timeout);
     throw InvalidArgument("mpi_context: this build of the tally R package has no MPI (configure with TALLY_WITH_MPI)");
@@ -987,16 +928,7 @@ SEXP tally_r_selector_new(SEXP metric_name, SEXP op, SEXP logdir) {
           "model_selector: `model_selection_operator` must be \"greater\", \"less\" or NULL; received \"" + o + "\"");
     }
     auto* s = new ModelSelector(str(metric_name, "metric_name"), fn, str(logdir, "logdir"));
-    SEXP ptr = PROTECT(R_MakeExternalPtr(s, Rf_install("tally_selector"), R_NilValue));
-    R_RegisterCFinalizerEx(
-        ptr,
-        [](SEXP p) {
-          delete static_cast<ModelSelector*>(R_ExternalPtrAddr(p));
-          R_ClearExternalPtr(p);
-        },
-        TRUE);
-    UNPROTECT(1);
-    return ptr;
+    return wrap_owned(s, "tally_selector");
   });
 }
 

@@ -17,34 +17,17 @@ namespace {
 
 const char* const kOwner = "sliced_collection";
 
-SEXP wrap_sliced(std::unique_ptr<SlicedCollection> s) {
-  SEXP ptr = PROTECT(R_MakeExternalPtr(s.release(), Rf_install("tally_sliced"), R_NilValue));
-  R_RegisterCFinalizerEx(
-      ptr,
-      [](SEXP p) {
-        delete static_cast<SlicedCollection*>(R_ExternalPtrAddr(p));
-        R_ClearExternalPtr(p);
-      },
-      TRUE);
-  UNPROTECT(1);
-  return ptr;
-}
+SEXP wrap_sliced(std::unique_ptr<SlicedCollection> s) { return wrap_owned(s.release(), "tally_sliced"); }
 
 SlicedCollection& sliced_of(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_sliced") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument("tally: not a live tally sliced collection");
-  }
-  return *static_cast<SlicedCollection*>(R_ExternalPtrAddr(ptr));
+  if (auto* s = tagged_object<SlicedCollection>(ptr, "tally_sliced")) return *s;
+  throw InvalidArgument("tally: not a live tally sliced collection");
 }
 
 // The collection behind a metric_collection() object (the pointer R/collection.R holds).
 const MetricCollection& collection_of_ptr(SEXP ptr) {
-  if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrTag(ptr) != Rf_install("tally_collection") ||
-      R_ExternalPtrAddr(ptr) == nullptr) {
-    throw InvalidArgument(std::string(kOwner) + ": `metrics` is not a live metric collection");
-  }
-  return **static_cast<std::shared_ptr<MetricCollection>*>(R_ExternalPtrAddr(ptr));
+  if (auto* c = tagged_object<std::shared_ptr<MetricCollection>>(ptr, "tally_collection")) return **c;
+  throw InvalidArgument(std::string(kOwner) + ": `metrics` is not a live metric collection");
 }
 
 std::vector<std::string> strings_of(SEXP x, const char* what) {

@@ -104,23 +104,30 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
   for (std::size_t k = 0; k < counts_.size(); ++k) {
     const ConfusionCount c = counts_[k];
     // One walk for both variables: derived counts are the label totals minus the direct ones.
+    // One label (the common case) walks without the per-element `i % L`.
     auto add = [&](auto out, const auto& tp, const auto& fp, const auto& positives, const auto& negatives) {
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t l = i % L;
-        switch (c) {
-          case ConfusionCount::kTruePositives:
-            out[i] += tp[i];
-            break;
-          case ConfusionCount::kFalsePositives:
-            out[i] += fp[i];
-            break;
-          case ConfusionCount::kFalseNegatives:
-            out[i] += positives[l] - tp[i];
-            break;
-          case ConfusionCount::kTrueNegatives:
-            out[i] += negatives[l] - fp[i];
-            break;
+      auto walk = [&](auto label_of) {
+        for (std::size_t i = 0; i < n; ++i) {
+          switch (c) {
+            case ConfusionCount::kTruePositives:
+              out[i] += tp[i];
+              break;
+            case ConfusionCount::kFalsePositives:
+              out[i] += fp[i];
+              break;
+            case ConfusionCount::kFalseNegatives:
+              out[i] += positives[label_of(i)] - tp[i];
+              break;
+            case ConfusionCount::kTrueNegatives:
+              out[i] += negatives[label_of(i)] - fp[i];
+              break;
+          }
         }
+      };
+      if (L == 1) {
+        walk([](std::size_t) { return std::size_t{0}; });
+      } else {
+        walk([L](std::size_t i) { return i % L; });
       }
     };
     if (w.weighted) {
@@ -133,8 +140,29 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
 
 void ConfusionMetric::accumulate(Variables& vars, const Batch& batch) const {
   const std::int64_t labels = confusion_.multi_label ? vars.layout()[0].shape.back() : 1;
-  const kernels::ConfusionCounts work = kernels::count_confusion(who(*this), confusion_, dtype(), labels, batch);
-  accumulate_shared(vars, batch, work);
+  // One label: the kernel may add its counts straight into the int64 state (large evenly
+  // spaced grids), saving the per-batch count arrays of T and the walk above.
+  kernels::CountTargets into;
+  for (std::size_t k = 0; k < counts_.size(); ++k) {
+    std::int64_t* target = vars.i64(2 * k).data();
+    switch (counts_[k]) {
+      case ConfusionCount::kTruePositives:
+        into.tp = target;
+        break;
+      case ConfusionCount::kFalsePositives:
+        into.fp = target;
+        break;
+      case ConfusionCount::kTrueNegatives:
+        into.tn = target;
+        break;
+      case ConfusionCount::kFalseNegatives:
+        into.fn = target;
+        break;
+    }
+  }
+  const kernels::ConfusionCounts work = kernels::count_confusion(who(*this), confusion_, dtype(), labels, batch,
+                                                                 confusion_.multi_label ? nullptr : &into);
+  if (!work.added) accumulate_shared(vars, batch, work);
 }
 
 std::unique_ptr<GroupedKernel> ConfusionMetric::grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
@@ -531,6 +559,50 @@ AUC::AUC(const Options& options)
                                                    ConfusionCount::kTrueNegatives, ConfusionCount::kFalseNegatives}) {}
 
 Tensor AUC::result_from(const Variables& vars) const {
+  // The curve's point from the four counts at one threshold.
+  const AucCurve curve = options().curve;
+  auto point = [curve](double TP, double FP, double TN, double FN, double& x, double& y) {
+    if (curve == AucCurve::kROC) {
+      x = divide_no_nan(FP, FP + TN);
+      y = divide_no_nan(TP, TP + FN);
+    } else if (curve == AucCurve::kPR) {
+      x = divide_no_nan(TP, TP + FN);
+      y = divide_no_nan(TP, TP + FP);
+    } else {
+      // Precision-recall gain (Flach & Kull), as Keras computes it.
+      const double s = divide_no_nan(TP + FN, TN + FP);
+      x = TP == 0.0 ? 0.0 : std::max(0.0, 1.0 - s * FN / TP);
+      y = TP == 0.0 ? 1.0 : 1.0 - s * FP / TP;
+    }
+  };
+  const AucSummation summation = options().summation_method;
+  auto height = [summation](double y0, double y1) {
+    return summation == AucSummation::kInterpolation ? (y0 + y1) / 2.0
+           : summation == AucSummation::kMinoring    ? std::min(y0, y1)
+                                                     : std::max(y0, y1);
+  };
+  if (!confusion_options().multi_label && !(curve == AucCurve::kPR && summation == AucSummation::kInterpolation)) {
+    // One label: one streaming pass over the state, no copies (with 1e6 thresholds the
+    // copies cost more than the integration). Same arithmetic, in the same order, as the
+    // general path below. Variables 2k (int64) and 2k + 1 (float64) hold count k of the
+    // constructor's list: tp, fp, tn, fn.
+    const auto tpi = vars.i64(0), fpi = vars.i64(2), tni = vars.i64(4), fni = vars.i64(6);
+    const auto tpf = vars.f64(1), fpf = vars.f64(3), tnf = vars.f64(5), fnf = vars.f64(7);
+    auto at = [&](std::size_t i, double& x, double& y) {
+      point(static_cast<double>(tpi[i]) + tpf[i], static_cast<double>(fpi[i]) + fpf[i],
+            static_cast<double>(tni[i]) + tnf[i], static_cast<double>(fni[i]) + fnf[i], x, y);
+    };
+    const std::size_t T = tpi.size();
+    double area = 0.0, x0 = 0.0, y0 = 0.0, x1 = 0.0, y1 = 0.0;
+    if (T > 0) at(0, x0, y0);
+    for (std::size_t i = 0; i + 1 < T; ++i) {
+      at(i + 1, x1, y1);
+      area += (x0 - x1) * height(y0, y1);
+      x0 = x1;
+      y0 = y1;
+    }
+    return Tensor::scalar(area);
+  }
   const std::vector<double> tp = count(vars, ConfusionCount::kTruePositives);
   const std::vector<double> fp = count(vars, ConfusionCount::kFalsePositives);
   const std::vector<double> tn = count(vars, ConfusionCount::kTrueNegatives);
@@ -556,27 +628,8 @@ Tensor AUC::result_from(const Variables& vars) const {
       }
     } else {
       std::vector<double> x(T), y(T);
-      for (std::size_t i = 0; i < T; ++i) {
-        const double TP = tp[at(i, l)], FP = fp[at(i, l)], TN = tn[at(i, l)], FN = fn[at(i, l)];
-        if (options().curve == AucCurve::kROC) {
-          x[i] = divide_no_nan(FP, FP + TN);
-          y[i] = divide_no_nan(TP, TP + FN);
-        } else if (options().curve == AucCurve::kPR) {
-          x[i] = divide_no_nan(TP, TP + FN);
-          y[i] = divide_no_nan(TP, TP + FP);
-        } else {
-          // Precision-recall gain (Flach & Kull), as Keras computes it.
-          const double s = divide_no_nan(TP + FN, TN + FP);
-          x[i] = TP == 0.0 ? 0.0 : std::max(0.0, 1.0 - s * FN / TP);
-          y[i] = TP == 0.0 ? 1.0 : 1.0 - s * FP / TP;
-        }
-      }
-      for (std::size_t i = 0; i + 1 < T; ++i) {
-        const double h = options().summation_method == AucSummation::kInterpolation ? (y[i] + y[i + 1]) / 2.0
-                         : options().summation_method == AucSummation::kMinoring    ? std::min(y[i], y[i + 1])
-                                                                                    : std::max(y[i], y[i + 1]);
-        area += (x[i] - x[i + 1]) * h;
-      }
+      for (std::size_t i = 0; i < T; ++i) point(tp[at(i, l)], fp[at(i, l)], tn[at(i, l)], fn[at(i, l)], x[i], y[i]);
+      for (std::size_t i = 0; i + 1 < T; ++i) area += (x[i] - x[i + 1]) * height(y[i], y[i + 1]);
     }
     by_label[l] = area;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "internal/check.h"
@@ -248,6 +249,8 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
   const bool fused = !weighted && !binary && !truth.dense && !pred.dense && is_index_dtype(truth.view.dtype()) &&
                      is_index_dtype(pred.view.dtype());
   const std::int64_t ignored = has_ignore ? ignore : -1;  // a valid id is never -1
+  const bool small_table = classes * classes < std::numeric_limits<std::int32_t>::max();
+  const bool int32_truth = !truth.dense && truth.view.dtype() == DType::kInt32 && !has_ignore;
   CmPartial init;
   if (weighted) {
     init.weights.assign(cells, 0.0);
@@ -284,11 +287,30 @@ void IoUBase::accumulate(Variables& vars, const Batch& batch) const {
           constexpr std::int64_t kBlock = 1024;
           std::int32_t t[kBlock];
           std::int32_t p[kBlock];
+          std::int32_t cell_ids[kBlock];
+          // Unweighted: cell indices in SIMD (kSkip sends a pair to the spare cell, which the
+          // totals below leave out), counted in interleaved sub-histograms (cell_counter.h).
+          std::optional<kernels::CellCounter> counter;
+          if (!weighted && small_table)
+            counter.emplace(static_cast<std::int64_t>(cells) + 1, re - rb, acc.counts.data());
           for (std::int64_t b = block_begin + rb; b < block_begin + re; b += kBlock) {
             const std::int64_t e = std::min(block_begin + re, b + kBlock);
             const std::int64_t n = e - b;
+            if (counter && int32_truth) {
+              // class_cells sends ids outside [0, classes) to the spare cell: no decoding.
+              acc.nan |= decode(pred, b, e, classes, truncate_first, false, 0, threshold_, p);
+              kernels::simd::class_cells(truth.view.data_as<std::int32_t>() + b, p, n,
+                                         static_cast<std::int32_t>(classes), cell_ids);
+              counter->add(cell_ids, n);
+              continue;
+            }
             acc.nan |= decode(truth, b, e, classes, truncate_first, has_ignore, ignore, std::nullopt, t);
             acc.nan |= decode(pred, b, e, classes, truncate_first, false, 0, threshold_, p);
+            if (counter) {
+              kernels::simd::class_cells(t, p, n, static_cast<std::int32_t>(classes), cell_ids);
+              counter->add(cell_ids, n);
+              continue;
+            }
             if (!weighted) {
               std::int64_t* cm = acc.counts.data();
               for (std::int64_t i = 0; i < n; ++i) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 
+#include "metrics/kernels/confusion_counts.h"
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
 #include "tally/collection.h"
@@ -412,6 +413,102 @@ TEST(ConfusionFamily, RadixCountsRejectNaNAndChangeNothing) {
   p[123457] = std::nanf("");
   EXPECT_THROW(auc.update_state(y, p), InvalidArgument);
   EXPECT_EQ(before, auc.to_vector());
+}
+
+// The radix counting adds straight into the state when a batch takes one round
+// (update_state), and into per-batch arrays otherwise: several rounds (round length lowered
+// by the test hook), or a collection's shared work (prepare_shared / accumulate_shared). Every
+// route must give the weighted path's counts; a NaN in a later round (after earlier rounds
+// were counted) must still leave the state unchanged.
+TEST(ConfusionFamily, RadixCountsAgreeOverRoundsAndSharedWork) {
+  // 1e5: one uint32 table per part (direct counting); 1.5e5: keys in buckets.
+  for (const std::int64_t T : {100000, 150000}) {
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    std::vector<float> scores;
+    for (std::int64_t k = 0; k < T; k += 211) {
+      const float on = static_cast<float>(k) / static_cast<float>(T - 1);
+      scores.insert(scores.end(), {on, std::nextafter(on, -1.0f), std::nextafter(on, 2.0f)});
+    }
+    scores.insert(scores.end(), {-0.0f, 0.0f, -2.0f, 3.0f, 1.0f, std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(), 1e-30f, 0.99999994f});
+    while (scores.size() < 140001) scores.push_back(unit(rng));  // two parts of the rows
+    std::shuffle(scores.begin(), scores.end(), rng);
+    std::vector<float> labels(scores.size());
+    for (float& l : labels) l = static_cast<float>(rng() & 1u);
+    const std::vector<double> ones(scores.size(), 1.0);
+    AucOptions o;
+    o.num_thresholds = T;
+    AUC weighted(o);
+    weighted.update_state(labels, scores, ones);
+    std::vector<double> want;  // the int64 counts, from the float64 weighted sums
+    for (std::size_t k = 1; k < weighted.variable_values().size(); k += 2) {
+      const std::vector<double> v = weighted.variable_values().tensor(k).to_doubles();
+      want.insert(want.end(), v.begin(), v.end());
+    }
+    auto counts = [](const Metric& m) {
+      std::vector<double> out;
+      for (std::size_t k = 0; k < m.variable_values().size(); k += 2) {
+        const std::vector<double> v = m.variable_values().tensor(k).to_doubles();
+        out.insert(out.end(), v.begin(), v.end());
+      }
+      return out;
+    };
+    ASSERT_GT(*std::max_element(want.begin(), want.end()), 0.0);
+    for (const std::int64_t round_rows : {std::int64_t{0}, std::int64_t{20000}}) {
+      kernels::set_radix_round_rows(round_rows);  // 20000: four rounds per part
+      for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        AUC direct(o), shared(o);
+        direct.update_state(labels, scores);
+        const Batch batch{TensorView(labels), TensorView(scores), TensorView()};
+        Variables vars = shared.variable_values();
+        shared.accumulate_shared(vars, batch, *shared.prepare_shared(batch));
+        shared.set_variable_values(vars);
+        const std::string what = "T " + std::to_string(T) + ", round rows " + std::to_string(round_rows) +
+                                 ", threads " + std::to_string(threads);
+        EXPECT_EQ(counts(direct), want) << what;
+        EXPECT_EQ(counts(shared), want) << what;
+        EXPECT_EQ(direct.value(), weighted.value()) << what;
+        // A NaN in the last round of the second part: nothing is added.
+        std::vector<float> bad = scores;
+        bad[bad.size() - 3] = std::nanf("");
+        const std::vector<double> before = direct.to_vector();
+        EXPECT_THROW(direct.update_state(labels, bad), InvalidArgument) << what;
+        EXPECT_EQ(direct.to_vector(), before) << what;
+      }
+    }
+    kernels::set_radix_round_rows(0);
+    set_num_threads(0);
+  }
+}
+
+// AUC's one-label result streams over the state; the multi-label path copies each count and
+// integrates per label. One label column must give the same value, bit for bit, on every
+// curve and summation.
+TEST(ConfusionFamily, AucOneLabelResultEqualsTheMultiLabelPath) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<double> p(5000), y(5000);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    y[i] = static_cast<double>(rng() & 1u);
+    p[i] = std::clamp(0.35 + 0.3 * y[i] + 0.4 * (unit(rng) - 0.5), 0.0, 1.0);
+  }
+  for (const AucCurve curve : {AucCurve::kROC, AucCurve::kPR, AucCurve::kPRGain}) {
+    for (const AucSummation sum : {AucSummation::kInterpolation, AucSummation::kMinoring, AucSummation::kMajoring}) {
+      AucOptions o;
+      o.num_thresholds = 1000;
+      o.curve = curve;
+      o.summation_method = sum;
+      AUC one(o);
+      o.multi_label = true;
+      AUC multi(o);
+      one.update_state(y, p);
+      multi.update_state(TensorView(y, Shape{5000, 1}), TensorView(p, Shape{5000, 1}));
+      EXPECT_GT(one.value(), 0.5);
+      EXPECT_EQ(one.value(), multi.value()) << static_cast<int>(curve) << " " << static_cast<int>(sum);
+    }
+  }
 }
 
 TEST(ConfusionFamily, NaNPredictionsAreRejectedAndChangeNothing) {

@@ -85,6 +85,36 @@ TEST(RowArgmax, Float64MatchesTheScalarLoopOnEveryTarget) {
   });
 }
 
+// Ties, ±0 and ±inf without NaN, so every width takes the vector path (a NaN sends a whole
+// call to the scalar loop): widths 1..33 cover one, two and several pieces of every target.
+template <class T>
+void expect_special_rows_as_scalar(std::int64_t classes) {
+  std::mt19937_64 rng(static_cast<unsigned>(classes * 977));
+  const T inf = std::numeric_limits<T>::infinity();
+  const T pool[] = {T(0), T(-0.0), inf, -inf, T(0.5)};
+  const std::int64_t rows = 97;
+  std::vector<T> s(static_cast<std::size_t>(rows * classes));
+  for (T& x : s) x = rng() % 3 == 0 ? pool[rng() % 5] : static_cast<T>(static_cast<int>(rng() % 3) - 1) / T(2);
+  std::vector<std::int32_t> want(static_cast<std::size_t>(rows)), got(static_cast<std::size_t>(rows), -7);
+  for (std::int64_t r = 0; r < rows; ++r)
+    want[static_cast<std::size_t>(r)] = simd::scalar_argmax(s.data() + r * classes, classes);
+  EXPECT_FALSE(simd::row_argmax(s.data(), rows, classes, got.data())) << classes;
+  EXPECT_EQ(got, want) << "classes " << classes;
+}
+
+TEST(RowArgmax, SignedZerosInfinitiesAndTiesOfEveryWidthFollowTheScalarLoop) {
+  on_every_target([] {
+    for (std::int64_t c = 1; c <= 33; ++c) {
+      expect_special_rows_as_scalar<float>(c);
+      expect_special_rows_as_scalar<double>(c);
+    }
+    for (const std::int64_t c : {48, 63, 64, 65, 129}) {
+      expect_special_rows_as_scalar<float>(c);
+      expect_special_rows_as_scalar<double>(c);
+    }
+  });
+}
+
 TEST(RowArgmax, TiesNansAndSignedZerosFollowTheScalarLoop) {
   on_every_target([] {
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -258,6 +288,37 @@ TEST(ClassCells, MeanIoUFromIdsCountsAsAPlainLoopOnEveryTarget) {
   });
 }
 
+// MeanIoU from [N, C] scores (argmax, then SIMD cells and sub-histograms): labels out of
+// range and the ignored class are dropped, the rest counted as a plain loop over the scalar
+// argmax does; several chunks, with and without ignore_class.
+TEST(ClassCells, MeanIoUFromScoresCountsAsAPlainLoopOnEveryTarget) {
+  const std::int64_t classes = 21, rows = 70001;
+  std::mt19937_64 rng(4);
+  std::vector<std::int32_t> y(static_cast<std::size_t>(rows));
+  for (auto& v : y) v = static_cast<std::int32_t>(rng() % 24) - 1;  // [-1, 22]: some out of range
+  const std::vector<float> s = scores<float>(rows, classes, false, 8);
+  for (const std::optional<std::int64_t> ignored : {std::optional<std::int64_t>(), std::optional<std::int64_t>(3)}) {
+    std::vector<double> want(static_cast<std::size_t>(classes * classes), 0.0);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::int32_t t = y[static_cast<std::size_t>(i)];
+      const std::int32_t q = simd::scalar_argmax(s.data() + i * classes, classes);
+      if (t >= 0 && t < classes && t != ignored.value_or(-1)) want[static_cast<std::size_t>(t * classes + q)] += 1;
+    }
+    std::vector<double> state = want;
+    state.resize(2 * want.size(), 0.0);
+    on_every_target([&] {
+      MeanIoUOptions o;
+      o.num_classes = classes;
+      o.ignore_class = ignored;
+      o.sparse_y_pred = false;
+      MeanIoU iou(o);
+      iou.update_state(TensorView(y.data(), DType::kInt32, {rows}),
+                       TensorView(s.data(), DType::kFloat32, {rows, classes}));
+      EXPECT_EQ(iou.variable_values().to_vector(), state);
+    });
+  }
+}
+
 // F1Score sums from [N, C] scores (src/metrics/kernels/f_score_simd.h): unweighted batches
 // take the SIMD kernel, all-ones weights the scalar loop; with soft labels the float64 sums
 // depend on the order of additions, so equal states mean the same additions in the same
@@ -296,22 +357,65 @@ TEST(FScoreSums, SameStateAsTheScalarLoopOnEveryTarget) {
   });
 }
 
+// Labels of 0 and 1 (and -0) take the whole-number counting path of f_score_simd.cpp on
+// float32: the state must equal the scalar loop's for every width, both rules, scores with
+// ties, ±0 and ±inf, and a batch whose labels turn soft part-way (the float64 kernel goes on
+// from the block that holds the first soft label).
+void expect_binary_label_state_as_scalar(std::int64_t classes, std::optional<double> threshold, bool soft_tail) {
+  // With a soft tail: one chunk of several 4096-row blocks (classes <= 7), so counted blocks
+  // come before the one the float64 kernel takes over.
+  const std::int64_t rows = soft_tail ? 9001 : 1001;
+  std::mt19937_64 rng(static_cast<unsigned>(classes * 31 + (soft_tail ? 1 : 0)));
+  const float inf = std::numeric_limits<float>::infinity();
+  const float pool[] = {0.0f, -0.0f, inf, -inf, 0.25f, 1e-9f, -1e-9f, 0.3f};  // 1e-9: the guard
+  std::vector<float> p(static_cast<std::size_t>(rows * classes)), y(p.size());
+  for (float& v : p) v = rng() % 5 == 0 ? pool[rng() % 8] : static_cast<float>(static_cast<int>(rng() % 7) - 3) / 4;
+  for (float& v : y) v = rng() % 3 == 0 ? 1.0f : (rng() % 2 == 0 ? 0.0f : -0.0f);
+  if (soft_tail) y[static_cast<std::size_t>(rows * classes * 2 / 3)] = 0.5f;
+  const std::vector<double> ones(static_cast<std::size_t>(rows), 1.0);
+  F1ScoreOptions o;
+  o.average = FScoreAverage::kNone;
+  o.threshold = threshold;
+  F1Score fast(o), scalar(o);
+  const TensorView yt(y.data(), DType::kFloat32, {rows, classes});
+  const TensorView yp(p.data(), DType::kFloat32, {rows, classes});
+  fast.update_state(yt, yp);
+  scalar.update_state(yt, yp, TensorView(ones.data(), DType::kFloat64, {rows}));
+  EXPECT_EQ(fast.variable_values().to_vector(), scalar.variable_values().to_vector())
+      << "classes " << classes << (threshold ? " threshold" : " argmax") << (soft_tail ? " soft tail" : "");
+}
+
+TEST(FScoreSums, BinaryLabelsCountedAsWholeNumbersGiveTheScalarLoopsStateOnEveryTarget) {
+  on_every_target([] {
+    for (std::int64_t c = 1; c <= 33; ++c) {
+      for (const std::optional<double> threshold : {std::optional<double>(), std::optional<double>(0.3)}) {
+        expect_binary_label_state_as_scalar(c, threshold, false);
+        if (c == 1 || c == 5 || c == 21) expect_binary_label_state_as_scalar(c, threshold, true);
+      }
+    }
+  });
+}
+
 TEST(FScoreSums, NanInEitherInputIsStillRefused) {
   on_every_target([] {
-    std::vector<float> p(10 * 8, 0.5f), y(10 * 8, 0.0f);
-    for (const bool in_pred : {true, false}) {
-      std::vector<float> pp = p, yy = y;
-      (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
-      F1Score f1;
-      // Infinities of both signs in one class are not NaN: counted, not refused.
-      std::vector<float> inf = p;
-      inf[3] = std::numeric_limits<float>::infinity();
-      inf[13] = -std::numeric_limits<float>::infinity();
-      EXPECT_NO_THROW(f1.update_state(TensorView(y.data(), DType::kFloat32, {10, 8}),
-                                      TensorView(inf.data(), DType::kFloat32, {10, 8})));
-      EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, 8}),
-                                   TensorView(pp.data(), DType::kFloat32, {10, 8})),
-                   InvalidArgument);
+    // 8 classes: one vector per row; 10 and 21: two rows per vector on AVX-512.
+    for (const std::int64_t c : {8, 10, 21}) {
+      std::vector<float> p(static_cast<std::size_t>(10 * c), 0.5f), y(p.size(), 0.0f);
+      for (const bool in_pred : {true, false}) {
+        std::vector<float> pp = p, yy = y;
+        (in_pred ? pp : yy)[37] = std::numeric_limits<float>::quiet_NaN();
+        F1Score f1;
+        // Infinities of both signs in one class are not NaN: counted, not refused.
+        std::vector<float> inf = p;
+        inf[3] = std::numeric_limits<float>::infinity();
+        inf[static_cast<std::size_t>(c + 3)] = -std::numeric_limits<float>::infinity();
+        EXPECT_NO_THROW(f1.update_state(TensorView(y.data(), DType::kFloat32, {10, c}),
+                                        TensorView(inf.data(), DType::kFloat32, {10, c})));
+        EXPECT_THROW(f1.update_state(TensorView(yy.data(), DType::kFloat32, {10, c}),
+                                     TensorView(pp.data(), DType::kFloat32, {10, c})),
+                     InvalidArgument)
+            << c;
+      }
     }
   });
 }

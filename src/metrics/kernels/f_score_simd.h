@@ -3,6 +3,9 @@
 // (those of simd_math.h): one row's classes sit in the lanes of up to four float64 vectors,
 // so every per-class sum is added row by row in the order of the scalar loop (f_score_add)
 // and the sums are identical to it on every target (tests/metrics/row_argmax_test.cpp).
+// float32 blocks whose labels are all 0 or 1 are counted in float32 lanes instead: every
+// addend is then a whole number, so the float64 sums come out the same (docs/performance.md,
+// "Row-wise argmax, top-k and F-score sums").
 
 #include <cstdint>
 

@@ -47,6 +47,7 @@ inline bool decode(const Side& side, std::int64_t b, std::int64_t e, std::int64_
       if (dense) {
         // The SIMD row argmax (row_argmax.h; ties to the first index), then the id mapping.
         nan = simd::row_argmax(p + b * k, e - b, k, ids);
+        if (k <= classes && ignored < 0) return nan;  // every index is a class: nothing to map
         for (std::int64_t i = 0; i < e - b; ++i) {
           const std::int64_t arg = ids[i];
           ids[i] = arg < classes && arg != ignored ? static_cast<std::int32_t>(arg) : kernels::kSkip;

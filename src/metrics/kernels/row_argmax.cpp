@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "metrics/kernels/row_argmax.h"
 
@@ -112,6 +113,104 @@ HWY_INLINE bool rows_long(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::
   return nan;
 }
 
+// The bits of mask `m` of a vector of `d`, lane i in bit i (lanes past Lanes(d) clear);
+// callers use at most 16 lanes.
+template <class D, class M>
+HWY_INLINE std::uint64_t mask_bits(D d, M m) {
+  const std::uint64_t all = (std::uint64_t{1} << hn::Lanes(d)) - 1;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  (void)d;
+  return static_cast<std::uint64_t>(m.raw) & all;
+#elif HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
+  (void)d;
+  return hn::detail::BitsFromMask(m) & all;
+#else
+  std::uint8_t bytes[8] = {};
+  hn::StoreMaskBits(d, m, bytes);
+  const std::uint64_t bits = bytes[0] | (static_cast<std::uint64_t>(bytes[1]) << 8);
+  return bits & all;
+#endif
+}
+
+// Rows of K vectors of `d` (Lanes(d) < classes <= K * Lanes(d) <= 64): vector j starts at
+// min(j * lanes, classes - lanes), so the last one overlaps the one before and no load leaves
+// the row. The maximum of the row, then the bits of the lanes equal to it placed at their
+// column (overlapping lanes hold the same element, so OR is exact); the lowest set bit is the
+// first maximum, without a branch per row. A call that meets a NaN takes the scalar loop for
+// all its rows (Max's NaN behaviour differs between targets; such batches are rejected).
+template <int K, class D, class T>
+HWY_INLINE bool rows_pieces(D d, const T* HWY_RESTRICT p, std::int64_t rows, std::int64_t classes,
+                            std::int32_t* HWY_RESTRICT out) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  std::int64_t at[K];
+  for (int j = 0; j < K; ++j) at[j] = std::min<std::int64_t>(j * lanes, classes - lanes);
+  auto nan = hn::IsNaN(hn::Zero(d));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * classes;
+    hn::Vec<D> v[K];
+    for (int j = 0; j < K; ++j) {
+      v[j] = hn::LoadU(d, row + at[j]);
+      nan = hn::Or(nan, hn::IsNaN(v[j]));
+    }
+    hn::Vec<D> m[K];
+    for (int j = 0; j < K; ++j) m[j] = v[j];
+    for (int step = 1; step < K; step *= 2) {
+      for (int j = 0; j + step < K; j += 2 * step) m[j] = hn::Max(m[j], m[j + step]);
+    }
+    const auto top = hn::MaxOfLanes(d, m[0]);
+    std::uint64_t bits = std::uint64_t{1} << 63;  // a NaN row may match nothing; redone below
+    for (int j = 0; j < K; ++j) bits |= mask_bits(d, hn::Eq(v[j], top)) << at[j];
+    out[r] = static_cast<std::int32_t>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+  }
+  if (HWY_LIKELY(hn::AllFalse(d, nan))) return false;
+  for (std::int64_t r = 0; r < rows; ++r) scalar_row(p + r * classes, classes, out + r);
+  return true;
+}
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// rows_pieces for float32 rows of 9..64 classes on AVX-512: two rows share each 512-bit
+// vector (row r in the lower 256 bits, row r + 1 in the upper), so the in-half maximum
+// (three shuffle-and-max steps) and the comparisons serve two rows at once.
+template <int K>
+HWY_INLINE bool rows_pairs(const float* HWY_RESTRICT p, std::int64_t rows, std::int64_t classes,
+                           std::int32_t* HWY_RESTRICT out) {
+  const hn::Full512<float> d;
+  const hn::Full256<float> h;
+  std::int64_t at[K];
+  for (int j = 0; j < K; ++j) at[j] = std::min<std::int64_t>(j * 8, classes - 8);
+  auto nan = hn::IsNaN(hn::Zero(d));
+  std::int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const float* row0 = p + r * classes;
+    const float* row1 = row0 + classes;
+    hn::Vec<decltype(d)> v[K], m[K];
+    for (int j = 0; j < K; ++j) {
+      v[j] = hn::Combine(d, hn::LoadU(h, row1 + at[j]), hn::LoadU(h, row0 + at[j]));
+      nan = hn::Or(nan, hn::IsNaN(v[j]));
+      m[j] = v[j];
+    }
+    for (int step = 1; step < K; step *= 2) {
+      for (int j = 0; j + step < K; j += 2 * step) m[j] = hn::Max(m[j], m[j + step]);
+    }
+    auto top = hn::Max(m[0], hn::SwapAdjacentBlocks(m[0]));
+    top = hn::Max(top, hn::Shuffle1032(top));
+    top = hn::Max(top, hn::Shuffle2301(top));  // each half: its row's maximum in every lane
+    std::uint64_t bits0 = std::uint64_t{1} << 63, bits1 = bits0;
+    for (int j = 0; j < K; ++j) {
+      const auto bits = static_cast<std::uint64_t>(hn::Eq(v[j], top).raw);
+      bits0 |= (bits & 0xFF) << at[j];
+      bits1 |= ((bits >> 8) & 0xFF) << at[j];
+    }
+    out[r] = static_cast<std::int32_t>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits0));
+    out[r + 1] = static_cast<std::int32_t>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits1));
+  }
+  const bool last_nan = r < rows && rows_pieces<K>(h, p + r * classes, 1, classes, out + r);
+  if (HWY_LIKELY(hn::AllFalse(d, nan))) return last_nan;
+  for (std::int64_t i = 0; i < rows; ++i) scalar_row(p + i * classes, classes, out + i);
+  return true;
+}
+#endif
+
 // The narrowest vector that holds a row (fewer lanes: a shorter reduction), else rows_long.
 template <class T>
 HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t classes, std::int32_t* out) {
@@ -124,6 +223,53 @@ HWY_INLINE bool row_argmax_any(const T* p, std::int64_t rows, std::int64_t class
   return nan;
 #else
   const hn::ScalableTag<T> d;
+  // Up to 64 classes: 256-bit pieces (at most 8 per row; 128-bit on SSE4), branch-free.
+  const hn::CappedTag<T, 32 / sizeof(T)> dp;
+  const auto piece = static_cast<std::int64_t>(hn::Lanes(dp));
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if constexpr (std::is_same_v<T, float>) {
+    if (classes > 8 && classes <= 64) {
+      switch ((classes + 7) / 8) {
+        case 2:
+          return rows_pairs<2>(p, rows, classes, out);
+        case 3:
+          return rows_pairs<3>(p, rows, classes, out);
+        case 4:
+          return rows_pairs<4>(p, rows, classes, out);
+        case 5:
+          return rows_pairs<5>(p, rows, classes, out);
+        case 6:
+          return rows_pairs<6>(p, rows, classes, out);
+        case 7:
+          return rows_pairs<7>(p, rows, classes, out);
+        default:
+          return rows_pairs<8>(p, rows, classes, out);
+      }
+    }
+  }
+#endif
+  const auto full = static_cast<std::int64_t>(hn::Lanes(d));
+  if (full > piece && full <= 16 && classes > 2 * piece && classes <= 2 * full) {
+    return rows_pieces<2>(d, p, rows, classes, out);
+  }
+  if (classes > piece && classes <= 8 * piece && classes <= 64) {
+    switch ((classes + piece - 1) / piece) {
+      case 2:
+        return rows_pieces<2>(dp, p, rows, classes, out);
+      case 3:
+        return rows_pieces<3>(dp, p, rows, classes, out);
+      case 4:
+        return rows_pieces<4>(dp, p, rows, classes, out);
+      case 5:
+        return rows_pieces<5>(dp, p, rows, classes, out);
+      case 6:
+        return rows_pieces<6>(dp, p, rows, classes, out);
+      case 7:
+        return rows_pieces<7>(dp, p, rows, classes, out);
+      default:
+        return rows_pieces<8>(dp, p, rows, classes, out);
+    }
+  }
   if (classes > static_cast<std::int64_t>(hn::Lanes(d))) return rows_long(d, p, rows, classes, out);
   const hn::CappedTag<T, 4> d4;
   if (classes <= static_cast<std::int64_t>(hn::Lanes(d4))) return rows_fit(d4, p, rows, classes, out);

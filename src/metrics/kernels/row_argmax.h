@@ -6,7 +6,8 @@
 // (accuracy_math.h argmax_row): scanning left to right, a score replaces the best so far only
 // when strictly greater. So ties go to the first index (numpy's argmax), and in a row holding
 // a NaN the answer is what that loop gives (0 when the first score is NaN, else the first
-// maximum of the other scores); such rows are rare and take the scalar loop itself. Counts
+// maximum of the other scores); such rows are rare and take the scalar loop itself (for
+// rows of up to 64 classes, a call that meets a NaN runs it for all its rows). Counts
 // built on these kernels are identical on every target (tests/metrics/row_argmax_test.cpp).
 // See docs/performance.md, "Row-wise argmax".
 
