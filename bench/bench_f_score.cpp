@@ -1,11 +1,12 @@
 // F1Score over 10 classes: 1e6 rows x 10 float32 scores (argmax rule and threshold) and
 // float32 one-hot labels, at 1 and 2 threads, against the read-only baseline over the
 // same bytes (y_true and y_pred: two streams). BM_F1ScoreIds: F1Score(macro, num_classes=10)
-// from int32 class ids against [N, 10] float32 scores or int32 predicted ids, counted from the
+// from int32 class ids against 1e6 x 10 float32 scores, or 1e7 int32 ids against int32 predicted ids, counted from the
 // ids ("ids") and, for comparison in the same run, as the one-hot rows the metric built before
 // (docs/performance.md, "Confusion-derived metrics on one thread").
 #include <tally/tally.h>
 
+#include <map>
 #include <random>
 #include <vector>
 
@@ -56,12 +57,14 @@ BENCHMARK(BM_F1Score)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-const std::vector<std::int32_t>& class_ids(unsigned seed) {
-  static std::vector<std::int32_t> v[2];
-  std::vector<std::int32_t>& ids = v[seed & 1u];
+// Class ids in [0, 10): 1e6 (beside the scores, 44 MB in all) or 1e7 (ids + ids: 80 MB, so
+// the read baseline comes from memory rather than cache, as for BM_ConfusionMatrixIds21).
+const std::vector<std::int32_t>& class_ids(unsigned seed, std::int64_t rows) {
+  static std::map<std::pair<unsigned, std::int64_t>, std::vector<std::int32_t>> cache;
+  std::vector<std::int32_t>& ids = cache[{seed, rows}];
   if (ids.empty()) {
     std::mt19937_64 rng(seed);
-    ids.resize(static_cast<std::size_t>(kRows));
+    ids.resize(static_cast<std::size_t>(rows));
     for (auto& id : ids) id = static_cast<std::int32_t>(rng() % kClasses);
   }
   return ids;
@@ -73,14 +76,15 @@ void BM_F1ScoreIds(benchmark::State& state) {
   const bool scores = state.range(1) == 0;
   const bool direct = state.range(2) == 1;
   const auto& p = tally::bench::uniform_floats(static_cast<std::size_t>(kRows * kClasses));
-  const auto& y = class_ids(1);
-  const auto& pid = class_ids(2);
+  const std::int64_t rows = scores ? kRows : 10 * kRows;
+  const auto& y = class_ids(1, rows);
+  const auto& pid = class_ids(2, rows);
   tally::set_num_threads(static_cast<int>(state.range(0)));
   tally::metrics::F1Score f1(tally::metrics::FScoreAverage::kMacro, std::nullopt, "f1", tally::DType::kFloat32,
                              kClasses);
-  const tally::TensorView yt(y.data(), tally::DType::kInt32, {kRows});
-  const tally::TensorView yp = scores ? tally::TensorView(p.data(), tally::DType::kFloat32, {kRows, kClasses})
-                                      : tally::TensorView(pid.data(), tally::DType::kInt32, {kRows});
+  const tally::TensorView yt(y.data(), tally::DType::kInt32, {rows});
+  const tally::TensorView yp = scores ? tally::TensorView(p.data(), tally::DType::kFloat32, {rows, kClasses})
+                                      : tally::TensorView(pid.data(), tally::DType::kInt32, {rows});
   namespace k = tally::metrics::kernels;
   const std::size_t pred_bytes = scores ? p.size() * sizeof(float) : pid.size() * sizeof(std::int32_t);
   tally::bench::run_against_baseline(
