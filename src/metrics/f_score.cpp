@@ -261,7 +261,7 @@ std::optional<std::vector<double>> FScoreMetric::id_totals(const std::string& me
                  (pred.dtype() != DType::kFloat32 && pred.dtype() != DType::kFloat64))) {
     return std::nullopt;  // thresholded scores, or a dtype the SIMD argmax does not read
   }
-  if (pred.ndim() > 2) return std::nullopt;
+  if (pred.ndim() == 0 || pred.ndim() > 2) return std::nullopt;
   const std::int64_t rows = truth.shape()[0];
   if (rows == 0 || pred.shape()[0] != rows || (held > 0 && held != classes)) return std::nullopt;
   TensorView weight;

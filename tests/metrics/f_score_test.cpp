@@ -690,6 +690,10 @@ TEST(F1Score, BadIntegerLabelsLeaveTheStateUnchanged) {
     EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
   }
   EXPECT_EQ(m.to_vector(), before);
+  // A scalar y_pred is refused as before (the one-hot path's shape error).
+  const float scalar = 1.0f;
+  EXPECT_THROW(m.update_state(TensorView(good), TensorView(&scalar, DType::kFloat32, {}, {})), ShapeError);
+  EXPECT_EQ(m.to_vector(), before);
   // A wide table (C > 64) validates in its own loop.
   F1Score wide(Avg::kNone, std::nullopt, "f", DType::kFloat32, 100);
   const std::vector<std::int64_t> wide_bad = {5, 100};
