@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <set>
 
 #include "internal/check.h"
@@ -216,6 +217,58 @@ TEST(Variables, IdentityValuesAndMinMaxMerge) {
   c.assign_vector(a.to_vector(), "test");
   EXPECT_EQ(c.to_vector(), a.to_vector());
   EXPECT_EQ(c.tensor(0).shape(), (Shape{2}));
+}
+
+// Declaring variables one at a time (Metric::add_variable) appends in place; the state must be
+// the one a single constructor call over the whole layout builds: same variables in order,
+// identity values, the same flat vector, and values already written are kept.
+TEST(Variables, AppendEqualsBuildingTheWholeLayout) {
+  const VariableLayout all{
+      {"lo", {2}, DType::kFloat64, Aggregation::kMin, Domain::kAny},
+      {"count", {3}, DType::kInt64, Aggregation::kSum, Domain::kNonNegative},
+      {"hi", {}, DType::kFloat64, Aggregation::kMax, Domain::kAny},
+      {"most", {2, 2}, DType::kInt64, Aggregation::kMax, Domain::kAny},
+      {"sum", {4}, DType::kFloat64, Aggregation::kSum, Domain::kAny},
+  };
+  Variables appended;
+  for (const Variable& v : all) appended.append(v);
+  const Variables built(std::make_shared<VariableLayout>(all));
+  EXPECT_EQ(appended.layout(), built.layout());
+  EXPECT_TRUE(appended.same_layout(built));
+  EXPECT_EQ(appended.vector_size(), 2 + 3 + 1 + 4 + 4);
+  EXPECT_EQ(appended.to_vector(), built.to_vector());
+  EXPECT_EQ(appended.f64(0)[1], std::numeric_limits<double>::infinity());
+  EXPECT_EQ(appended.i64(3)[3], std::numeric_limits<std::int64_t>::min());
+  // Values written before a later append survive it.
+  Variables partial;
+  partial.append(all[0]);
+  partial.append(all[1]);
+  partial.f64(0)[1] = 2.5;
+  partial.i64(1)[2] = 7;
+  for (std::size_t i = 2; i < all.size(); ++i) partial.append(all[i]);
+  EXPECT_EQ(partial.f64(0)[1], 2.5);
+  EXPECT_EQ(partial.i64(1)[2], 7);
+  EXPECT_EQ(partial.f64(2)[0], -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(partial.f64(4)[3], 0.0);
+}
+
+// AUC(num_thresholds=1e5) declares its eight count variables (the construction that was
+// quadratic): names, shapes, dtypes and zero values as before.
+TEST(Metric, AucStateLayoutIsUnchanged) {
+  const auto auc = metrics::get(R"({"class_name": "AUC", "config": {"num_thresholds": 100000}})");
+  const Variables& v = auc->variable_values();
+  const std::vector<std::string> names = {
+      "true_positives", "weighted_true_positives", "false_positives", "weighted_false_positives",
+      "true_negatives", "weighted_true_negatives", "false_negatives", "weighted_false_negatives"};
+  ASSERT_EQ(v.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(v.layout()[i].name, names[i]);
+    EXPECT_EQ(v.layout()[i].shape, (Shape{100000}));
+    EXPECT_EQ(v.layout()[i].dtype, i % 2 == 0 ? DType::kInt64 : DType::kFloat64);
+    EXPECT_EQ(v.layout()[i].domain, Domain::kNonNegative) << names[i];
+  }
+  EXPECT_EQ(v.to_vector(), std::vector<double>(800000, 0.0));
+  EXPECT_EQ(auc->to_vector().size(), 800000u);
 }
 
 TEST(Metric, ConstructionErrors) { EXPECT_THROW(metrics::LambdaMetric("", {}, nullptr, nullptr), InvalidArgument); }

@@ -59,6 +59,9 @@ class Variables {
   Variables() = default;
   /// Zero (identity) values for the given layout.
   explicit Variables(std::shared_ptr<const VariableLayout> layout);
+  /// Adds `variable` at its identity value, leaving the others' values as they are. The storage
+  /// grows geometrically, so declaring k variables costs O(total elements), not O(k x total).
+  void append(Variable variable);
 
   const VariableLayout& layout() const;
   /// Shared pointer to the layout, for building states with the same declaration.

@@ -87,6 +87,22 @@ Variables::Variables(std::shared_ptr<const VariableLayout> layout) : layout_(std
   reset();
 }
 
+void Variables::append(Variable variable) {
+  auto layout = std::make_shared<VariableLayout>(this->layout());
+  layout->push_back(std::move(variable));
+  const Variable& v = layout->back();
+  const auto n = static_cast<std::size_t>(v.numel());
+  // Only the new variable is filled (with its identity); earlier values are kept.
+  if (v.dtype == DType::kInt64) {
+    offsets_.push_back(i64_.size());
+    i64_.resize(i64_.size() + n, identity_i64(v.aggregation));
+  } else {
+    offsets_.push_back(f64_.size());
+    f64_.resize(f64_.size() + n, identity_f64(v.aggregation));
+  }
+  layout_ = std::move(layout);
+}
+
 const VariableLayout& Variables::layout() const {
   static const VariableLayout kEmpty;
   return layout_ ? *layout_ : kEmpty;

@@ -424,11 +424,15 @@ void check_threshold_count(std::string_view owner, std::int64_t num_thresholds) 
 // num_labels against multi_label stay here, with Keras's wording: a table rule sees one key.
 ConfusionOptions auc_confusion(const AucOptions& a) {
   ConfusionOptions o;
-  std::vector<double> interior;
+  // The thresholds are built in place in o.thresholds ([0, interior..., 1] for the evenly
+  // spaced test, then the endpoints become -eps and 1 + eps): at 1e6 thresholds each
+  // temporary copy cost 8 MB of fresh pages (docs/performance.md, "Constructing a metric").
   if (a.thresholds) {
     check_thresholds("AUC", *a.thresholds);
-    interior = *a.thresholds;
-    std::sort(interior.begin(), interior.end());
+    o.thresholds.reserve(a.thresholds->size() + 2);
+    o.thresholds.push_back(0.0);
+    o.thresholds.insert(o.thresholds.end(), a.thresholds->begin(), a.thresholds->end());
+    std::sort(o.thresholds.begin() + 1, o.thresholds.end());
   } else {
     if (a.num_thresholds <= 1) {
       throw InvalidArgument(
@@ -437,18 +441,17 @@ ConfusionOptions auc_confusion(const AucOptions& a) {
                             a.num_thresholds));
     }
     check_threshold_count("AUC", a.num_thresholds);
+    o.thresholds.reserve(static_cast<std::size_t>(a.num_thresholds));
+    o.thresholds.push_back(0.0);
     for (std::int64_t i = 1; i < a.num_thresholds - 1; ++i) {
-      interior.push_back(static_cast<double>(i) / static_cast<double>(a.num_thresholds - 1));
+      o.thresholds.push_back(static_cast<double>(i) / static_cast<double>(a.num_thresholds - 1));
     }
   }
-  std::vector<double> with_ends{0.0};
-  with_ends.insert(with_ends.end(), interior.begin(), interior.end());
-  with_ends.push_back(1.0);
-  o.evenly_spaced = kernels::evenly_spaced(with_ends);
+  o.thresholds.push_back(1.0);
+  o.evenly_spaced = kernels::evenly_spaced(o.thresholds);
   o.epsilon_endpoints = true;
-  o.thresholds = {-kernels::kKerasEpsilon};
-  o.thresholds.insert(o.thresholds.end(), interior.begin(), interior.end());
-  o.thresholds.push_back(1.0 + kernels::kKerasEpsilon);
+  o.thresholds.front() = -kernels::kKerasEpsilon;
+  o.thresholds.back() = 1.0 + kernels::kKerasEpsilon;
   o.from_logits = a.from_logits;
   if (a.multi_class == AucMultiClass::kOvr) {
     // One-vs-rest over integer labels (tally extension): one column per class.

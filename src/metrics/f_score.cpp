@@ -79,6 +79,28 @@ OptionField<O> num_classes_field() {
                  RuleError::kValue}));
 }
 
+// Rows per chunk: fixed by the class count, so sums do not depend on the thread count (and
+// the id path adds in the same order as the one-hot path).
+std::int64_t rows_per_chunk(std::int64_t classes) { return std::max<std::int64_t>(1, internal::kChunkSize / classes); }
+
+// Chunk partials [tp | predicted positive | support] -> totals [tp | fp | fn | support].
+std::vector<double> combine_partials(const std::vector<Partial>& partials, std::int64_t classes) {
+  const std::size_t c_size = static_cast<std::size_t>(classes);
+  std::vector<double> total(4 * c_size, 0.0);
+  for (const Partial& part : partials) {
+    for (std::size_t c = 0; c < c_size; ++c) {
+      const double tp = part.sums[c];
+      const double predicted = part.sums[c_size + c];
+      const double support = part.sums[2 * c_size + c];
+      total[c] += tp;
+      total[c_size + c] += predicted - tp;
+      total[2 * c_size + c] += support - tp;
+      total[3 * c_size + c] += support;
+    }
+  }
+  return total;
+}
+
 // Rows of labels (one-hot, multi-label or soft) against rows of scores.
 InputContract f_score_inputs() { return InputContract{"one_hot|binary", "probabilities", {2}}; }
 
@@ -114,14 +136,21 @@ FScoreMetric::FScoreMetric(std::string name, DType dtype, FScoreAverage average,
 void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
   const std::string me = str_cat(class_name(), " \"", name(), "\"");
   // 0. Integer labels (tally extension, docs/keras-differences.md §18): with num_classes, y_true of class ids [N] (or
-  // [N, 1]) becomes one-hot rows, and y_pred [N] ids or [N, C] scores become one-hot rows of the predicted class
-  // (argmax, ties to the first index, unless a threshold is set), as scikit-learn scores labels.
+  // [N, 1]) is scored against y_pred [N] ids or [N, C] scores, the predicted class being the argmax (ties to the first
+  // index) unless a threshold is set, as scikit-learn scores labels. They are counted from the ids directly; a batch
+  // that path cannot take (scores with a threshold, other score dtypes) or rejects (a bad id, NaN, a bad weight)
+  // becomes one-hot rows below, counted as multi-label rows and rejected with their errors.
+  const std::int64_t held = state_classes(vars);
   Batch batch = input;
   Tensor truth_rows, pred_rows;
   const bool ids =
       num_classes_ && input.y_true.has_value() &&
       (input.y_true.ndim() == 1 || (input.y_true.ndim() == 2 && input.y_true.shape()[1] == 1 && *num_classes_ > 1));
   if (ids) {
+    if (const auto total = id_totals(me, input, held)) {
+      add_totals(vars, *total, *num_classes_, held);
+      return;
+    }
     internal::check_present(me, "y_pred", input.y_pred);
     truth_rows = kernels::one_hot_ids(me, "y_true", input.y_true, *num_classes_);
     batch.y_true = truth_rows.view();
@@ -154,7 +183,6 @@ void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
                              shape_string(batch.y_pred.shape())));
   }
   internal::check_not_empty(me, "y_pred", batch.y_pred);  // an empty batch is an error (docs/guide.md)
-  const std::int64_t held = state_classes(vars);
   if (classes > kMaxStateElements / 4) {
     throw ShapeError(str_cat(me, ": argument `y_pred` has ", classes,
                              " class columns; the state would pass tally's limit of ", kMaxStateElements, " elements"));
@@ -167,22 +195,7 @@ void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
     throw ShapeError(str_cat(me, ": the first batch fixed the number of classes at ", held,
                              "; argument `y_pred` has shape ", shape_string(batch.y_pred.shape())));
   }
-  TensorView weight;
-  if (batch.sample_weight.has_value()) {
-    TensorView w = batch.sample_weight;
-    // Keras expands a lower-rank weight with trailing unit axes, then broadcasts to [N, C].
-    while (w.ndim() < 2) w = w.expand_dims(w.ndim());
-    try {
-      weight = w.broadcast_to(Shape{rows, classes});
-    } catch (const ShapeError&) {
-      throw ShapeError(str_cat(me,
-                               ": argument `sample_weight` must be a scalar or have shape [N], [N, 1] or [N, C] "
-                               "for inputs of shape ",
-                               shape_string(batch.y_pred.shape()), "; received shape ",
-                               shape_string(batch.sample_weight.shape())));
-    }
-    internal::check_sample_weight_values(me, batch.sample_weight);
-  }
+  const TensorView weight = broadcast_weight(me, batch.sample_weight, rows, classes);
   // Kernel inputs: y_pred float32/float64 already in the metric dtype, y_true float or int,
   // contiguous. Anything else (strided views, other dtypes) is converted once here.
   Tensor pred_copy;
@@ -196,7 +209,6 @@ void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
   const std::optional<double> threshold =
       threshold_ ? std::optional<double>(round_to_dtype(*threshold_, dt)) : std::nullopt;
   const double zero_guard = round_to_dtype(1e-9, dt);
-  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / classes);
   const std::size_t c_size = static_cast<std::size_t>(classes);
   Partial init;
   init.sums.assign(3 * c_size, 0.0);
@@ -205,26 +217,88 @@ void FScoreMetric::accumulate(Variables& vars, const Batch& input) const {
       [&](std::int64_t rb, std::int64_t re, Partial& acc) {
         acc.nan = count_rows(y_pred, y_true, w, threshold, zero_guard, rb, re, classes, acc.sums.data());
       },
-      rows_per_chunk);
-  // [tp | predicted positive | support] -> [tp | fp | fn | support]
-  std::vector<double> total(4 * c_size, 0.0);
+      rows_per_chunk(classes));
   for (const Partial& part : partials) {
     if (part.nan) {
       throw InvalidArgument(str_cat(me, ": arguments `y_true` and `y_pred` must not contain NaN; received y_true ",
                                     batch.y_true.describe(), ", y_pred ", batch.y_pred.describe()));
     }
-    for (std::size_t c = 0; c < c_size; ++c) {
-      const double tp = part.sums[c];
-      const double predicted = part.sums[c_size + c];
-      const double support = part.sums[2 * c_size + c];
-      total[c] += tp;
-      total[c_size + c] += predicted - tp;
-      total[2 * c_size + c] += support - tp;
-      total[3 * c_size + c] += support;
-    }
   }
-
   // 3. Add it to the state (the first batch fixes C when num_classes was not given).
+  add_totals(vars, combine_partials(partials, classes), classes, held);
+}
+
+TensorView FScoreMetric::broadcast_weight(const std::string& me, const TensorView& sample_weight, std::int64_t rows,
+                                          std::int64_t classes) const {
+  if (!sample_weight.has_value()) return {};
+  TensorView w = sample_weight;
+  // Keras expands a lower-rank weight with trailing unit axes, then broadcasts to [N, C].
+  while (w.ndim() < 2) w = w.expand_dims(w.ndim());
+  TensorView weight;
+  try {
+    weight = w.broadcast_to(Shape{rows, classes});
+  } catch (const ShapeError&) {
+    throw ShapeError(str_cat(me,
+                             ": argument `sample_weight` must be a scalar or have shape [N], [N, 1] or [N, C] "
+                             "for inputs of shape ",
+                             shape_string(Shape{rows, classes}), "; received shape ",
+                             shape_string(sample_weight.shape())));
+  }
+  internal::check_sample_weight_values(me, sample_weight);
+  return weight;
+}
+
+std::optional<std::vector<double>> FScoreMetric::id_totals(const std::string& me, const Batch& input,
+                                                           std::int64_t held) const {
+  const std::int64_t classes = *num_classes_;
+  TensorView truth = input.y_true;
+  if (truth.ndim() == 2) truth = truth.squeeze(1);  // [N, 1] (the caller admits no other 2D form)
+  TensorView pred = input.y_pred;
+  if (!pred.has_value()) return std::nullopt;
+  if (pred.ndim() == 2 && pred.shape()[1] == 1 && classes > 1) pred = pred.squeeze(1);
+  const bool scores = pred.ndim() == 2;
+  if (scores && (pred.shape()[1] != classes || threshold_ ||
+                 (pred.dtype() != DType::kFloat32 && pred.dtype() != DType::kFloat64))) {
+    return std::nullopt;  // thresholded scores, or a dtype the SIMD argmax does not read
+  }
+  if (pred.ndim() == 0 || pred.ndim() > 2) return std::nullopt;
+  const std::int64_t rows = truth.shape()[0];
+  if (rows == 0 || pred.shape()[0] != rows || (held > 0 && held != classes)) return std::nullopt;
+  TensorView weight;
+  try {
+    weight = broadcast_weight(me, input.sample_weight, rows, classes);
+  } catch (const Error&) {
+    return std::nullopt;  // the one-hot path reports bad ids first, then this
+  }
+  const WeightArray w = weight_array(weight, rows, classes);
+  Tensor truth_copy, pred_copy;
+  kernels::IdRowsInput in;
+  in.truth = truth.is_contiguous() ? truth : (truth_copy = Tensor::copy_of(truth)).view();
+  in.pred = pred.is_contiguous() ? pred : (pred_copy = Tensor::copy_of(pred)).view();
+  in.scores = scores;
+  in.classes = classes;
+  in.weight = w.values.empty() ? nullptr : w.values.data();
+  in.row_stride = w.row_stride;
+  in.class_stride = w.class_stride;
+  // Predicted ids are the 1 of a one-hot row, positive unless a threshold rounds to 1 or above.
+  in.predict = !threshold_ || 1.0 > round_to_dtype(*threshold_, dtype());
+  Partial init;
+  init.sums.assign(static_cast<std::size_t>(3 * classes), 0.0);
+  const std::vector<Partial> partials = internal::chunk_partials(
+      rows, init,
+      [&](std::int64_t rb, std::int64_t re, Partial& acc) {
+        acc.nan = !kernels::count_id_rows(in, rb, re, acc.sums.data());
+      },
+      rows_per_chunk(classes));
+  for (const Partial& part : partials) {
+    if (part.nan) return std::nullopt;
+  }
+  return combine_partials(partials, classes);
+}
+
+void FScoreMetric::add_totals(Variables& vars, const std::vector<double>& total, std::int64_t classes,
+                              std::int64_t held) const {
+  const std::size_t c_size = static_cast<std::size_t>(classes);
   if (average_ == FScoreAverage::kMicro) {
     for (std::size_t k = 0; k < 4; ++k) {
       double s = 0.0;

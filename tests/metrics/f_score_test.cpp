@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <vector>
 
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
+#include "tally/memory.h"
 #include "tally/registry.h"
 
 namespace tally::metrics {
@@ -478,6 +481,231 @@ TEST(FBetaScore, LazyClassCountIsBatchAndThreadInvariant) {
   two.update_state(yb, pb);
   set_num_threads(0);
   EXPECT_EQ(one.to_vector(), two.to_vector());
+}
+
+// --- integer labels, counted from the ids --------------------------------------------
+
+// Class ids [N] as a float32 one-hot [N, C]: the rows the metric counted integer labels as
+// before it counted the ids directly; every id-path state must equal the state of these rows.
+Tensor one_hot(const std::vector<std::int64_t>& ids, std::int64_t classes) {
+  const auto n = static_cast<std::int64_t>(ids.size());
+  Tensor t(DType::kFloat32, {n, classes});
+  float* o = t.data_as<float>();
+  std::fill(o, o + n * classes, 0.0f);
+  for (std::int64_t i = 0; i < n; ++i) o[i * classes + ids[static_cast<std::size_t>(i)]] = 1.0f;
+  return t;
+}
+
+// The ids in a tensor of `dtype` (the metric reads every integer and floating dtype).
+Tensor id_tensor(const std::vector<std::int64_t>& ids, DType dtype) {
+  const auto n = static_cast<std::int64_t>(ids.size());
+  Tensor t(dtype, {n});
+  visit_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::int64_t i = 0; i < n; ++i) t.data_as<T>()[i] = static_cast<T>(ids[static_cast<std::size_t>(i)]);
+  });
+  return t;
+}
+
+// Scores with few distinct values (so rows tie) and their argmax, ties to the first index.
+std::vector<float> tied_scores(std::int64_t n, std::int64_t c, std::uint64_t seed, std::vector<std::int64_t>& argmax) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> s(static_cast<std::size_t>(n * c));
+  argmax.assign(static_cast<std::size_t>(n), 0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < c; ++j) {
+      const float v = static_cast<float>(rng() % 5) / 4.0f;
+      s[static_cast<std::size_t>(i * c + j)] = v;
+      if (v > s[static_cast<std::size_t>(i * c + argmax[static_cast<std::size_t>(i)])]) {
+        argmax[static_cast<std::size_t>(i)] = j;
+      }
+    }
+  }
+  return s;
+}
+
+std::vector<std::int64_t> random_ids(std::int64_t n, std::int64_t c, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  for (auto& id : ids) id = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c));
+  return ids;
+}
+
+TEST(FBetaScore, IntegerLabelsGiveTheOneHotState) {
+  // Widths on both sides of the cell-table path (C <= 64), rows over several chunks of
+  // 2^15 / C rows, weights of every accepted shape (non-dyadic, so a different addition
+  // order would show), ids of several dtypes, predicted ids and float32/float64 scores.
+  const DType truth_dtypes[] = {DType::kInt32, DType::kInt64, DType::kUInt8, DType::kFloat32, DType::kFloat64};
+  int checked = 0;
+  for (const std::int64_t c : {1, 3, 10, 100}) {
+    const std::int64_t n = c == 100 ? 1000 : 12011;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 7 + static_cast<std::uint64_t>(c));
+    std::vector<std::int64_t> argmax;
+    const std::vector<float> scores = tied_scores(n, c, 11, argmax);
+    const std::vector<double> scores64(scores.begin(), scores.end());
+    const std::vector<std::int64_t> pred_ids = random_ids(n, c, 13);
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(0.0, 3.0);
+    std::vector<double> w_rows(static_cast<std::size_t>(n)), w_cells(static_cast<std::size_t>(n * c));
+    for (auto& x : w_rows) x = u(rng);
+    for (auto& x : w_cells) x = u(rng);
+    const double w_scalar = 0.3;
+    const std::vector<TensorView> weights = {TensorView(), TensorView(w_rows), TensorView(w_rows, {n, 1}),
+                                             TensorView(&w_scalar, DType::kFloat64, {}, {}),
+                                             TensorView(w_cells, {n, c})};
+    for (std::size_t wi = 0; wi < weights.size(); ++wi) {
+      for (int pred_form = 0; pred_form < 3; ++pred_form) {
+        const Tensor ids = id_tensor(truth, truth_dtypes[(wi + static_cast<std::size_t>(pred_form)) % 5]);
+        const Tensor pred_id_tensor = id_tensor(pred_ids, DType::kInt32);
+        const TensorView pred = pred_form == 0   ? TensorView(scores, {n, c})
+                                : pred_form == 1 ? TensorView(scores64, {n, c})
+                                                 : pred_id_tensor.view();
+        const Tensor truth_rows = one_hot(truth, c);
+        const Tensor pred_rows = one_hot(pred_form == 2 ? pred_ids : argmax, c);
+        for (const Avg avg : {Avg::kNone, Avg::kMicro}) {
+          FBetaScore direct(avg, 2.0, std::nullopt, "f", DType::kFloat32, c);
+          FBetaScore rows(avg, 2.0, std::nullopt, "f", DType::kFloat32, c);
+          direct.update_state(ids.view(), pred, weights[wi]);
+          rows.update_state(truth_rows.view(), pred_rows.view(), weights[wi]);
+          EXPECT_EQ(direct.to_vector(), rows.to_vector()) << "C " << c << " weight " << wi << " pred " << pred_form;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 4 * 5 * 3 * 2);
+}
+
+TEST(F1Score, IntegerLabelsWithThresholdsAndColumnForms) {
+  // Predicted ids under a threshold are one-hot rows thresholded: positive unless the
+  // threshold, rounded to the metric dtype, reaches 1 (0.9999 does in float16). Scores
+  // with a threshold stay on the one-hot path; [N, 1] ids squeeze to [N].
+  const std::int64_t n = 5000, c = 4;
+  const std::vector<std::int64_t> truth = random_ids(n, c, 3);
+  const std::vector<std::int64_t> pred = random_ids(n, c, 5);
+  const Tensor t = id_tensor(truth, DType::kInt64);
+  const Tensor p = id_tensor(pred, DType::kUInt8);
+  for (const DType dt : {DType::kFloat32, DType::kFloat16}) {
+    for (const double threshold : {0.5, 0.9999, 1.0}) {
+      F1Score direct(Avg::kNone, threshold, "f", dt, c);
+      F1Score rows(Avg::kNone, threshold, "f", dt, c);
+      direct.update_state(t.view().expand_dims(1), p.view().expand_dims(1));
+      rows.update_state(one_hot(truth, c).view(), one_hot(pred, c).view());
+      EXPECT_EQ(direct.to_vector(), rows.to_vector()) << dtype_name(dt) << " threshold " << threshold;
+      const double predicted = direct.variable_values().f64(0)[0] + direct.variable_values().f64(1)[0];
+      EXPECT_EQ(predicted > 0.0, threshold < 1.0 && !(dt == DType::kFloat16 && threshold == 0.9999));
+    }
+  }
+  std::vector<std::int64_t> argmax;
+  const std::vector<float> scores = tied_scores(n, c, 9, argmax);
+  F1Score direct(Avg::kMacro, 0.5, "f", DType::kFloat32, c);
+  F1Score rows(Avg::kMacro, 0.5, "f", DType::kFloat32, c);
+  direct.update_state(t.view(), TensorView(scores, {n, c}));
+  rows.update_state(one_hot(truth, c).view(), TensorView(scores, {n, c}));
+  EXPECT_EQ(direct.to_vector(), rows.to_vector());
+}
+
+TEST(F1Score, IntegerLabelsAreBatchSplitInvariant) {
+  // Unweighted counts, and dyadic weights (sums exact in any order), do not depend on how
+  // the rows are split into batches.
+  const std::int64_t n = 40000, c = 10;
+  const std::vector<std::int64_t> truth = random_ids(n, c, 21);
+  std::vector<std::int64_t> argmax;
+  const std::vector<float> scores = tied_scores(n, c, 23, argmax);
+  std::vector<double> w(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>(i % 7) / 4.0;
+  const Tensor t = id_tensor(truth, DType::kInt32);
+  for (const bool weighted : {false, true}) {
+    F1Score whole(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+    whole.update_state(t.view(), TensorView(scores, {n, c}), weighted ? TensorView(w) : TensorView());
+    F1Score split(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+    const std::int64_t cuts[] = {0, 1, 9000, 33333, n};
+    for (int k = 0; k + 1 < 5; ++k) {
+      const std::int64_t b = cuts[k], e = cuts[k + 1];
+      split.update_state(TensorView(t.data_as<std::int32_t>() + b, DType::kInt32, {e - b}, {1}),
+                         TensorView(scores.data() + b * c, DType::kFloat32, {e - b, c}, {c, 1}),
+                         weighted ? TensorView(w.data() + b, DType::kFloat64, {e - b}, {1}) : TensorView());
+    }
+    EXPECT_EQ(whole.to_vector(), split.to_vector()) << (weighted ? "weighted" : "unweighted");
+  }
+}
+
+TEST(F1Score, IntegerLabelsAreCountedWithoutOneHotRows) {
+  // Under a 1 MiB memory limit, ids of 10 classes (the cell-table path) and of 100 classes
+  // are counted (their one-hot rows would be 1.6 and 8 MB of scratch); scores with a
+  // threshold still take the one-hot rows and are refused.
+  for (const std::int64_t c : {10, 100}) {
+    const std::int64_t n = c == 10 ? 40000 : 20000;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 31);
+    const std::vector<std::int64_t> pred = random_ids(n, c, 37);
+    const std::vector<float> scores(static_cast<std::size_t>(n * c), 0.5f);
+    set_memory_limit(std::int64_t{1} << 20);
+    F1Score m(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+    m.update_state(TensorView(truth), TensorView(pred));
+    m.update_state(TensorView(truth), TensorView(scores, {n, c}));  // all ties: class 0 predicted
+    F1Score thresholded(Avg::kNone, 0.4, "f", DType::kFloat32, c);
+    EXPECT_THROW(thresholded.update_state(TensorView(truth), TensorView(scores, {n, c})), InvalidArgument);
+    set_memory_limit(0);
+    double support = 0.0;
+    for (std::int64_t k = 0; k < c; ++k) support += m.variable_values().f64(3)[static_cast<std::size_t>(k)];
+    EXPECT_EQ(support, 2.0 * static_cast<double>(n)) << c;
+    EXPECT_EQ(m.variable_values().f64(0)[0] + m.variable_values().f64(1)[0],
+              static_cast<double>(n + std::count(pred.begin(), pred.end(), 0)))
+        << c;
+  }
+}
+
+TEST(F1Score, BadIntegerLabelsLeaveTheStateUnchanged) {
+  const std::int64_t c = 3;
+  F1Score m(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+  const std::vector<std::int32_t> good = {0, 1, 2, 1};
+  const std::vector<float> scores = {0.9f, 0.1f, 0, 0, 1, 0, 0, 0.2f, 0.7f, 0.5f, 0.5f, 0};
+  m.update_state(TensorView(good), TensorView(scores, {4, c}));
+  const std::vector<double> before = m.to_vector();
+  EXPECT_EQ(before, (std::vector<double>{1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 2, 1}));  // tp, fp, fn, support
+  auto expect_error = [&](const TensorView& y_true, const TensorView& y_pred, const std::string& message) {
+    try {
+      m.update_state(y_true, y_pred);
+      ADD_FAILURE() << "no error for " << message;
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+    EXPECT_EQ(m.to_vector(), before) << message;
+  };
+  const std::vector<std::int64_t> high = {0, 1, 3, 1};
+  const std::vector<double> fractional = {0, 1.5, 2, 1};
+  const std::vector<std::int64_t> negative = {0, 1, 2, -1};
+  expect_error(TensorView(high), TensorView(scores, {4, c}),
+               "F1Score \"f\": argument `y_true` must hold class ids in [0, 3); received 3 at position 2");
+  expect_error(TensorView(fractional), TensorView(scores, {4, c}),
+               "F1Score \"f\": argument `y_true` must hold class ids in [0, 3); received 1.5 at position 1");
+  expect_error(TensorView(good), TensorView(negative),
+               "F1Score \"f\": argument `y_pred` must hold class ids in [0, 3); received -1 at position 3");
+  std::vector<float> nan_scores = scores;
+  nan_scores[7] = std::nanf("");
+  try {
+    m.update_state(TensorView(good), TensorView(nan_scores, {4, c}));
+    ADD_FAILURE() << "no error for a NaN score";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(m.to_vector(), before);
+  // A scalar y_pred is refused as before (the one-hot path's shape error).
+  const float scalar = 1.0f;
+  EXPECT_THROW(m.update_state(TensorView(good), TensorView(&scalar, DType::kFloat32, {}, {})), ShapeError);
+  EXPECT_EQ(m.to_vector(), before);
+  // A wide table (C > 64) validates in its own loop.
+  F1Score wide(Avg::kNone, std::nullopt, "f", DType::kFloat32, 100);
+  const std::vector<std::int64_t> wide_bad = {5, 100};
+  const std::vector<std::int64_t> wide_good = {5, 7};
+  try {
+    wide.update_state(TensorView(wide_good), TensorView(wide_bad), TensorView(std::vector<double>{1.0, 2.0}));
+    ADD_FAILURE() << "no error for id 100 of 100 classes";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "F1Score \"f\": argument `y_pred` must hold class ids in [0, 100); received 100 at position 1");
+  }
+  EXPECT_EQ(wide.to_vector(), std::vector<double>(400, 0.0));
 }
 
 // The description comes from each class's spec; F1Score has no beta.

@@ -64,6 +64,15 @@ class FScoreMetric : public Metric {
                std::optional<std::int64_t> num_classes);
 
  private:
+  /// Sample weights broadcast to [rows, classes] (Keras's trailing unit axes) and checked.
+  TensorView broadcast_weight(const std::string& me, const TensorView& sample_weight, std::int64_t rows,
+                              std::int64_t classes) const;
+  /// Totals [tp | fp | fn | support] of an integer-label batch counted from its ids; nullopt
+  /// when the one-hot path must take it (it then throws, or counts what the id path does not).
+  std::optional<std::vector<double>> id_totals(const std::string& me, const Batch& input, std::int64_t held) const;
+  /// Adds totals [tp | fp | fn | support] into the state (the first batch fixes C).
+  void add_totals(Variables& vars, const std::vector<double>& total, std::int64_t classes, std::int64_t held) const;
+
   FScoreAverage average_;
   double beta_;
   std::optional<double> threshold_;

@@ -336,6 +336,92 @@ Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorVi
   return out;
 }
 
+bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
+  const std::int64_t C = in.classes;
+  double* tp = sums;
+  double* predicted = sums + C;
+  double* support = sums + 2 * C;
+  // Blocks of rows small enough to stay in L1: the ids of a block first (converted and
+  // validated, or the SIMD argmax of row_argmax.h), then one counting pass over them.
+  constexpr std::int64_t kBlock = 256;
+  thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock), cell_ids(kBlock);
+  const auto ids_of = [&](const TensorView& v, std::int64_t b, std::int64_t n,
+                          std::vector<std::int32_t>& out) -> const std::int32_t* {
+    if (v.dtype() == DType::kInt32) return v.data_as<std::int32_t>() + b;  // class_cells / the loop validate
+    visit_dtype(v.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* p = v.data_as<T>() + b;
+      for (std::int64_t i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(id_of(p[i], C));
+    });
+    return out.data();
+  };
+  // Unweighted with a small table: the confusion cells counted by CellCounter (cell_counter.h),
+  // then tp = diagonal, predicted = column sums, support = row sums.
+  const bool cells_path = in.weight == nullptr && C <= 64;
+  std::vector<std::int64_t> table;
+  std::optional<CellCounter> counter;
+  if (cells_path) {
+    table.assign(static_cast<std::size_t>(C * C + 1), 0);
+    counter.emplace(C * C + 1, re - rb, table.data());
+  }
+  bool ok = true;
+  for (std::int64_t b = rb; b < re && ok; b += kBlock) {
+    const std::int64_t n = std::min(kBlock, re - b);
+    const std::int32_t* t = ids_of(in.truth, b, n, tid);
+    const std::int32_t* p = nullptr;
+    if (in.scores) {
+      const bool nan = in.pred.dtype() == DType::kFloat32
+                           ? simd::row_argmax(in.pred.data_as<float>() + b * C, n, C, pid.data())
+                           : simd::row_argmax(in.pred.data_as<double>() + b * C, n, C, pid.data());
+      if (nan) return false;
+      p = pid.data();
+    } else {
+      p = ids_of(in.pred, b, n, pid);
+    }
+    if (cells_path) {
+      simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
+      counter->add(cell_ids.data(), n);
+      continue;
+    }
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int32_t ti = t[i], pi = p[i];
+      if ((static_cast<std::uint32_t>(ti) >= static_cast<std::uint64_t>(C)) |
+          (static_cast<std::uint32_t>(pi) >= static_cast<std::uint64_t>(C))) {
+        ok = false;
+        break;
+      }
+      if (in.weight == nullptr) {
+        support[ti] += 1.0;
+        if (in.predict) {
+          predicted[pi] += 1.0;
+          tp[ti] += ti == pi ? 1.0 : 0.0;
+        }
+        continue;
+      }
+      const double* wr = in.weight + (b + i) * in.row_stride;
+      const double wt = wr[ti * in.class_stride];
+      support[ti] += wt;
+      if (in.predict) {
+        predicted[pi] += wr[pi * in.class_stride];
+        if (ti == pi) tp[ti] += wt;
+      }
+    }
+  }
+  if (cells_path) {
+    counter.reset();  // adds its copies into `table`
+    if (table[static_cast<std::size_t>(C * C)] != 0) return false;
+    for (std::int64_t ti = 0; ti < C; ++ti) {
+      for (std::int64_t pi = 0; pi < C; ++pi) {
+        const auto k = static_cast<double>(table[static_cast<std::size_t>(ti * C + pi)]);
+        support[ti] += k;
+        if (in.predict) predicted[pi] += k;
+      }
+      if (in.predict) tp[ti] += static_cast<double>(table[static_cast<std::size_t>(ti * C + ti)]);
+    }
+  }
+  return ok;
+}
+
 std::int64_t class_confusion_size(const ClassConfusionOptions& options) {
   return options.multilabel ? 4 * options.classes + 2 : options.classes * options.classes;
 }

@@ -47,12 +47,33 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
 
 /// Class ids [N] or [N, 1] as a float32 one-hot [N, classes]; InvalidArgument naming `who`
 /// and `arg` for a value that is not a class id (NaN, fractional, out of range). The
-/// integer-label forms of Precision, Recall, F-scores and one-vs-rest AUC count these rows
-/// with their own kernels (docs/keras-differences.md §18).
+/// integer-label forms of Precision, Recall and one-vs-rest AUC count these rows with their
+/// own kernels (docs/keras-differences.md §18); the F-scores only for thresholded scores and
+/// to report a batch count_id_rows refused.
 Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView& ids, std::int64_t classes);
 
 /// Scores [N, classes] as the float32 one-hot of each row's argmax (ties to the first
 /// index, numpy's argmax); InvalidArgument for NaN.
 Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorView& scores);
+
+/// Integer labels counted without one-hot rows: class ids of rows [rb, re) against predicted
+/// ids, or against the argmax (ties to the first index) of float32/float64 scores [N, classes].
+struct IdRowsInput {
+  TensorView truth;     ///< contiguous class ids [N], any dtype (floats must hold whole numbers)
+  TensorView pred;      ///< contiguous predicted ids [N], or float32/float64 scores [N, classes]
+  bool scores = false;  ///< pred holds scores (argmax) rather than ids
+  std::int64_t classes = 0;
+  const double* weight = nullptr;  ///< null when unweighted; else w[r * row_stride + c * class_stride]
+  std::int64_t row_stride = 0;
+  std::int64_t class_stride = 0;
+  bool predict = true;  ///< false: no row counts as predicted (a threshold above the one-hot 1)
+};
+
+/// Adds rows [rb, re) into sums [tp | predicted | support] (classes each), each class's
+/// weights in row order, exactly as the per-element F-score loop over one-hot rows adds them
+/// (f_score_counts.h; tests/metrics/f_score_test.cpp compares the two). Returns false, with
+/// `sums` partly written, when a row holds an id outside [0, classes) or a NaN score: the
+/// caller then runs the one-hot path, which throws its error.
+bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums);
 
 }  // namespace tally::metrics::kernels
