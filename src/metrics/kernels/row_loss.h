@@ -145,6 +145,22 @@ class BlockedRows {
         block_(std::max<std::int64_t>(1, 2048 / std::max<std::int64_t>(spec.width, 1))),
         owner_(next_row_block_owner()) {}
 
+  /// Calls f(begin, end, loss*, valid*) for the blocks of rows [b, e), in order, [b, e) being
+  /// a sink chunk (rows_per_chunk): the blocks are those operator() would fill, so the
+  /// values are the same, without a call and a cache test per row.
+  template <class F>
+  void for_each_block(std::int64_t b, std::int64_t e, F&& f) const {
+    RowBlock& rb = thread_row_block();
+    rb.owner = 0;  // the cache is overwritten below
+    rb.loss.resize(static_cast<std::size_t>(block_));
+    for (std::int64_t begin = b; begin < e; begin += block_) {
+      const std::int64_t end = std::min(begin + block_, e);
+      rb.valid.assign(static_cast<std::size_t>(block_), 1);
+      fill_(begin, end, rb.loss.data(), rb.valid.data(), rb.scratch);
+      f(begin, end, rb.loss.data(), rb.valid.data());
+    }
+  }
+
   double operator()(std::int64_t r, bool& valid) const {
     RowBlock& b = thread_row_block();
     if (b.owner != owner_ || r < b.begin || r >= b.end) {
@@ -176,7 +192,13 @@ struct RowSums {
   double count = 0.0;
 };
 
+template <class Row>
+inline constexpr bool kIsBlockedRows = false;
+template <class Fill>
+inline constexpr bool kIsBlockedRows<BlockedRows<Fill>> = true;
+
 /// Σ loss and number of valid positions, unweighted (fixed chunks: thread-count invariant).
+/// Block kernels are summed block by block, in the same row order.
 template <class Row>
 RowSums sum_rows(const RowSpec& spec, const Row& row) {
   return internal::chunked_reduce(
@@ -184,12 +206,24 @@ RowSums sum_rows(const RowSpec& spec, const Row& row) {
       [&](std::int64_t b, std::int64_t e, RowSums& acc) {
         double t = 0.0;
         double c = 0.0;
-        for (std::int64_t r = b; r < e; ++r) {
-          bool valid = true;
-          const double v = row(r, valid);
-          if (valid) {
-            t += v;
-            c += 1.0;
+        if constexpr (kIsBlockedRows<Row>) {
+          row.for_each_block(b, e,
+                             [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
+                               for (std::int64_t i = 0; i < end - begin; ++i) {
+                                 if (valid[i] != 0) {
+                                   t += loss[i];
+                                   c += 1.0;
+                                 }
+                               }
+                             });
+        } else {
+          for (std::int64_t r = b; r < e; ++r) {
+            bool valid = true;
+            const double v = row(r, valid);
+            if (valid) {
+              t += v;
+              c += 1.0;
+            }
           }
         }
         acc.total += t;
