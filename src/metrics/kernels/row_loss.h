@@ -207,15 +207,22 @@ RowSums sum_rows(const RowSpec& spec, const Row& row) {
         double t = 0.0;
         double c = 0.0;
         if constexpr (kIsBlockedRows<Row>) {
+          // Four interleaved sums (one add chain per row was the limit for 1-wide rows),
+          // combined at the chunk's end: still fixed by the chunk, so thread-count invariant.
+          double ts[4] = {0.0, 0.0, 0.0, 0.0};
+          double cs[4] = {0.0, 0.0, 0.0, 0.0};
+          std::int64_t lane = 0;
           row.for_each_block(b, e,
                              [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
                                for (std::int64_t i = 0; i < end - begin; ++i) {
-                                 if (valid[i] != 0) {
-                                   t += loss[i];
-                                   c += 1.0;
-                                 }
+                                 const bool ok = valid[i] != 0;
+                                 ts[lane] += ok ? loss[i] : 0.0;
+                                 cs[lane] += ok ? 1.0 : 0.0;
+                                 lane = (lane + 1) & 3;
                                }
                              });
+          t = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+          c = (cs[0] + cs[1]) + (cs[2] + cs[3]);
         } else {
           for (std::int64_t r = b; r < e; ++r) {
             bool valid = true;
