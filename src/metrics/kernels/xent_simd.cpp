@@ -69,18 +69,20 @@ HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, st
   V col[32];                            // kSparseXentMaxWidth
   const V lowest = hn::Set(d, -700.0);  // e^(x − m) below e^−700 vanishes in a sum >= 1 either way
   const V one = hn::Set(d, 1.0);
+  for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<Index>(static_cast<std::int64_t>(j) * w);
+  const auto full_idx = hn::Load(di, offset);
   for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
     for (std::size_t j = 0; j < lanes; ++j) {
       // lanes past the last row repeat it (readable memory; their results are dropped)
       const std::int64_t r = r0 + static_cast<std::int64_t>(std::min(j, n - 1));
-      std::int64_t label = static_cast<std::int64_t>(labels[r]);
+      auto label = static_cast<std::int64_t>(labels[r]);
       if (has_ignore && label == ignored) label = 0;
-      offset[j] = static_cast<Index>((r - r0) * w);
+      if (n < lanes) offset[j] = static_cast<Index>((r - r0) * w);
       picked[j] = static_cast<double>(x[r * w + label]);
     }
     const X* base = x + r0 * w;
-    const auto idx = hn::Load(di, offset);
+    const auto idx = n == lanes ? full_idx : hn::Load(di, offset);
     V m = hn::Set(d, -std::numeric_limits<double>::infinity());
     auto nan = hn::Lt(m, m);  // all false
     for (std::int64_t k = 0; k < w; ++k) {
@@ -94,7 +96,12 @@ HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, st
     V s = hn::Zero(d);
     for (std::int64_t k = 0; k < w; ++k) s = hn::Add(s, hn::Exp(d, hn::Max(hn::Sub(col[k], m), lowest)));
     s = hn::IfThenElse(ok, s, one);
-    hn::Store(hn::Add(hn::Sub(m, hn::Load(d, picked)), hn::Log(d, s)), d, out);
+    const V result = hn::Add(hn::Sub(m, hn::Load(d, picked)), hn::Log(d, s));
+    if (n == lanes && !has_ignore && hn::AllTrue(d, ok)) {  // the common case: straight out
+      hn::StoreU(result, d, loss + r0);
+      continue;
+    }
+    hn::Store(result, d, out);
     hn::Store(hn::IfThenElseZero(ok, one), d, okay);
     for (std::size_t j = 0; j < n; ++j) {
       const std::int64_t r = r0 + static_cast<std::int64_t>(j);
