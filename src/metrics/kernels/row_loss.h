@@ -251,13 +251,27 @@ RowSums sum_rows_weighted(const RowSpec& spec, const Row& row, const W* w) {
       [&](std::int64_t b, std::int64_t e, RowSums& acc) {
         double t = 0.0;
         double c = 0.0;
-        for (std::int64_t r = b; r < e; ++r) {
-          bool valid = true;
-          const double v = row(r, valid);
-          if (valid) {
-            const double wr = to_double(w[r]);
-            t += v * wr;
-            c += wr;
+        if constexpr (kIsBlockedRows<Row>) {
+          // Block by block (no call and cache test per row), in row order as below.
+          row.for_each_block(b, e,
+                             [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
+                               for (std::int64_t i = 0; i < end - begin; ++i) {
+                                 if (valid[i] != 0) {
+                                   const double wr = to_double(w[begin + i]);
+                                   t += loss[i] * wr;
+                                   c += wr;
+                                 }
+                               }
+                             });
+        } else {
+          for (std::int64_t r = b; r < e; ++r) {
+            bool valid = true;
+            const double v = row(r, valid);
+            if (valid) {
+              const double wr = to_double(w[r]);
+              t += v * wr;
+              c += wr;
+            }
           }
         }
         acc.total += t;
