@@ -335,14 +335,15 @@ TEST_F(MemoryLimit, HugeConfigsFailFastWithAClearMessage) {
 }
 
 TEST_F(MemoryLimit, ScratchOfOneUpdateIsBudgeted) {
-  // 2^17 thresholds: 8 MiB of state (at most half of 20 MiB) and 16 MiB of scratch.
+  // 2^17 thresholds: 8 MiB of state (at most half of 20 MiB) and 16.8 MiB of scratch (counts
+  // and histograms, plus the radix path's key pool).
   set_memory_limit(20 << 20);
   auto auc = metrics::get(R"({"class_name":"AUC","config":{"num_thresholds":131072}})");
   const std::string message = error_of<InvalidArgument>([&] {
     auc->update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   });
   EXPECT_NE(message.find("this update needs"), std::string::npos) << message;
-  EXPECT_NE(message.find("this update needs 16 MiB for confusion counts on top of 8 MiB of state, over tally's memory "
+  EXPECT_NE(message.find("this update needs 16.8 MiB for confusion counts on top of 8 MiB of state, over tally's memory "
                          "limit of 20 MiB"),
             std::string::npos)
       << message;

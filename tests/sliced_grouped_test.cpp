@@ -6,12 +6,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "tally/collection.h"
 #include "tally/metric.h"
+#include "tally/parallel.h"
 #include "tally/registry.h"
 #include "tally/sliced.h"
 
@@ -242,6 +244,122 @@ TEST(GroupedSliced, Int32IdsWithGapsMakeOnlyTheSlicesSeen) {
   EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{9}}}), 3);
   EXPECT_EQ(s.samples(SliceKey{1, {std::int64_t{9}, std::int64_t{2}}}), 1);
   EXPECT_EQ(s.samples(SliceKey{0, {std::int64_t{5}}}), 0);
+}
+
+}  // namespace
+}  // namespace tally
+
+namespace tally {
+namespace {
+
+// Restores the default thread count at the end of a test, even a failing one.
+struct ThreadCount {
+  explicit ThreadCount(int n) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(0); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+};
+
+// The grouped kernels run in chunks of 65536 rows (grouped_run.h), on threads: a batch of
+// several chunks gives the same state bits on 1, 2 and 3 threads (float sums are added in
+// chunk order, counts merged exactly), and every slice still equals its rows alone.
+TEST(GroupedThreads, SameStateOnAnyThreadCountAndEachSliceEqualsItsRowsAlone) {
+  const std::vector<std::string> specs = {
+      "binary_accuracy",
+      "mse",
+      "auc",
+      "binary_crossentropy",
+      "accuracy",
+      "precision",
+      R"({"class_name": "AUC", "config": {"name": "auc64", "dtype": "float64", "num_thresholds": 30}})",
+      R"({"class_name": "Recall", "config": {"thresholds": [0.2, 0.5, 0.8]}})"};
+  const Rows r = make_rows(3 * 65536 + 123, 17);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};
+  for (const bool weighted : {false, true}) {
+    std::vector<std::vector<double>> states;
+    for (const int threads : {1, 2, 3}) {
+      const ThreadCount hold(threads);
+      SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
+      s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
+      ASSERT_EQ(s.num_slices(), kGroups);
+      states.push_back(s.to_vector());
+      if (threads != 3) continue;
+      for (const SliceKey& key : s.keys()) {
+        const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
+        const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
+                                 wg = rows_of(r.w, r.group, g);
+        MetricCollection alone = MetricCollection::from_specs(specs);
+        alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
+        EXPECT_EQ(s.samples(key), static_cast<std::int64_t>(yg.size()));
+        const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(), b = std::as_const(alone).metrics();
+        for (std::size_t m = 0; m < a.size(); ++m)
+          expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key));
+      }
+    }
+    EXPECT_EQ(states[0], states[1]) << "weighted " << weighted;
+    EXPECT_EQ(states[0], states[2]) << "weighted " << weighted;
+  }
+}
+
+// After a batch of small int32 ids, the next batch is taken at that batch's id range without
+// a range pass, each block checked before use: ids past the range, negative ids, ids too large
+// for a direct table and a narrower range all still land in the right slices.
+TEST(GroupedSliced, IdRangeOfThePreviousBatchIsCheckedNotTrusted) {
+  const std::vector<std::string> specs = {"binary_accuracy", "auc", "mse", "poisson"};
+  SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
+  std::map<std::int64_t, MetricCollection> alone;
+  std::map<std::int64_t, std::int64_t> rows_seen;
+  const std::vector<std::vector<std::int32_t>> id_sets = {{0, 1, 2, 3, 4}, {0, 3, 8, 5},       {-1, 2, 70000, 4},
+                                                          {1, 2},          {0, 2, 4, 6, 8, 9}, {7, 1}};
+  std::uint64_t seed = 40;
+  for (const auto& ids : id_sets) {
+    const Rows r = make_rows(5000, ++seed);
+    std::vector<std::int32_t> column(r.p.size());
+    for (std::size_t i = 0; i < column.size(); ++i) column[i] = ids[static_cast<std::size_t>(r.group[i]) % ids.size()];
+    const auto n = static_cast<std::int64_t>(column.size());
+    const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(column.data(), DType::kInt32, {n}))};
+    s.update_state(TensorView(r.y), TensorView(r.p), {}, cols);
+    for (const std::int32_t id : ids) {
+      const std::vector<float> yg = rows_of(r.y, column, id), pg = rows_of(r.p, column, id);
+      if (yg.empty()) continue;
+      alone.try_emplace(id, MetricCollection::from_specs(specs))
+          .first->second.update_state(TensorView(yg), TensorView(pg));
+      rows_seen[id] += static_cast<std::int64_t>(yg.size());
+    }
+  }
+  ASSERT_EQ(s.num_slices(), alone.size());
+  for (const auto& [id, expected] : alone) {
+    const SliceKey key{0, {id}};
+    EXPECT_EQ(s.samples(key), rows_seen[id]) << "g=" << id;
+    const std::vector<const Metric*> a = s.slice(key).metrics(), b = expected.metrics();
+    for (std::size_t m = 0; m < a.size(); ++m) expect_same_state(*a[m], *b[m], specs[m] + " g=" + std::to_string(id));
+  }
+}
+
+// BinaryAccuracy's SIMD block against binary_match: labels other than 0 and 1, scores at the
+// threshold, NaN scores and labels, rows past a multiple of four.
+TEST(GroupedLayouts, BinaryAccuracyBlockMatchesRowByRow) {
+  const float nan = std::nanf("");
+  const std::vector<float> y = {0, 1, 0.5f, 2, -0.0f, 1, nan, 1, 0, 1, 1};
+  const std::vector<float> p = {0.5f, 0.5f, 0.7f, 0.9f, 0.1f, nan, 0.9f, 0.50001f, 0.49999f, 1, 0};
+  const std::vector<std::int32_t> group = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1};
+  for (const double threshold : {0.5, 0.0, 1.0}) {
+    const std::string spec =
+        R"({"class_name": "BinaryAccuracy", "config": {"threshold": )" + std::to_string(threshold) + "}}";
+    const std::unique_ptr<Metric> proto = metrics::get(spec);
+    std::vector<Variables> states(3, proto->snapshot_variables());
+    std::vector<Variables*> groups = {&states[0], &states[1], &states[2]};
+    ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{TensorView(y), TensorView(p), {}}, group));
+    for (std::int32_t g = 0; g < 3; ++g) {
+      const std::vector<float> yg = rows_of(y, group, g), pg = rows_of(p, group, g);
+      const std::unique_ptr<Metric> alone = metrics::get(spec);
+      alone->update_state(TensorView(yg), TensorView(pg));
+      const std::unique_ptr<Metric> grouped = metrics::get(spec);
+      grouped->commit_variables(states[static_cast<std::size_t>(g)]);
+      EXPECT_EQ(grouped->to_vector(), alone->to_vector()) << spec << " group " << g;
+    }
+  }
 }
 
 }  // namespace

@@ -104,6 +104,32 @@ class SharedWork {
   virtual ~SharedWork() = default;
 };
 
+/// A metric's grouped update of sliced evaluation bound to one batch (Metric::grouped_kernel,
+/// docs/performance.md "Sliced evaluation"). The caller cuts the rows into chunks of a size
+/// fixed by the row and group counts alone and feeds every metric of a collection the same
+/// block of rows in turn (the rows are read from memory once); several threads each feed their
+/// own fork(). Float sums are kept per chunk and added in chunk order, integer tables are
+/// merged exactly, so the groups' states do not depend on the thread count.
+class GroupedKernel {
+ public:
+  virtual ~GroupedKernel() = default;
+  /// Adds rows [begin, end), all in chunk `chunk`; one chunk's ranges come in order, on one thread.
+  virtual void add(std::int64_t begin, std::int64_t end, std::int64_t chunk) = 0;
+  /// An empty kernel of the same batch for another thread, or nullptr when this kernel must
+  /// see every chunk itself (a float histogram whose per-chunk copies would be too large).
+  virtual std::unique_ptr<GroupedKernel> fork() const = 0;
+  /// Folds a fork's tables into this kernel (after every add of both).
+  virtual void merge(GroupedKernel& fork) = 0;
+  /// Adds group g's totals into *groups[g] (rows[g]: its row count). May throw (a NaN score):
+  /// callers pass copies of the states and keep them only on success.
+  virtual void finish(std::span<Variables* const> groups, std::span<const std::int64_t> rows) = 0;
+  /// Whether row_counts() can give each group's row count, so that the driver need not
+  /// count the rows itself (one less table update per row).
+  virtual bool counts_rows() const { return false; }
+  /// Adds each group's row count over the rows added (and merged) so far into `rows`.
+  virtual void row_counts(std::span<std::int64_t> /*rows*/) {}
+};
+
 /// Base of every metric. Subclasses declare variables in their constructor with
 /// add_variable() and implement accumulate(), result_from(), class_name(), clone(),
 /// and get_config() when they have options.
@@ -195,9 +221,15 @@ class Metric {
   /// rows. Returns false, touching nothing, when this metric or this batch's layout has no
   /// grouped kernel (the caller then gathers and calls accumulate). May throw after writing:
   /// callers pass copies and keep them only on success.
-  virtual bool accumulate_grouped(std::span<Variables* const> /*groups*/, const Batch& /*batch*/,
-                                  std::span<const std::int32_t> /*group*/) const {
-    return false;
+  /// The default runs grouped_kernel() over the rows; metrics that have none return false.
+  virtual bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                  std::span<const std::int32_t> group) const;
+  /// This metric's grouped kernel for `batch` with row r in group group[r] < `groups`, chunks of
+  /// `chunk_rows` rows (GroupedKernel); validates the batch with the metric's messages. nullptr
+  /// when this metric or layout has none (the caller gathers each group's rows instead).
+  virtual std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& /*batch*/, std::span<const std::int32_t> /*group*/,
+                                                        std::size_t /*groups*/, std::int64_t /*chunk_rows*/) const {
+    return nullptr;
   }
 
  protected:

@@ -84,8 +84,11 @@ std::string format_bytes(std::int64_t bytes) {
   double value = static_cast<double>(bytes);
   int unit = -1;
   while (value >= 1024.0 && unit < 3) value /= 1024.0, ++unit;
-  std::string text = str_cat(static_cast<double>(static_cast<std::int64_t>(value * 10.0 + 0.5)) / 10.0);
-  return text + " " + kUnits[unit];
+  // One decimal, written from integer tenths: printing value rounded as a double would show
+  // its binary error ("16.800000000000001 MiB").
+  const auto tenths = static_cast<std::int64_t>(value * 10.0 + 0.5);
+  return tenths % 10 == 0 ? str_cat(tenths / 10, " ", kUnits[unit])
+                          : str_cat(tenths / 10, ".", tenths % 10, " ", kUnits[unit]);
 }
 
 void check_state_size(std::string_view who, std::int64_t state_bytes) {

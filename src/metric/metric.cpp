@@ -5,6 +5,7 @@
 #include "internal/check.h"
 #include "internal/fnv.h"
 #include "internal/memory.h"
+#include "metric/grouped_run.h"
 
 namespace tally {
 namespace {
@@ -155,6 +156,18 @@ std::shared_ptr<const SharedWork> Metric::prepare_shared(const Batch& /*batch*/)
 
 void Metric::accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& /*work*/) const {
   accumulate(vars, batch);
+}
+
+bool Metric::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
+                                std::span<const std::int32_t> group) const {
+  const auto rows = static_cast<std::int64_t>(group.size());
+  const std::int64_t chunk_rows = internal::grouped_chunk_rows(rows, groups.size());
+  const std::unique_ptr<GroupedKernel> kernel = grouped_kernel(batch, group, groups.size(), chunk_rows);
+  if (!kernel) return false;
+  GroupedKernel* const one[] = {kernel.get()};
+  const std::vector<std::int64_t> counts = internal::run_grouped(one, group, groups.size(), chunk_rows);
+  kernel->finish(groups, counts);
+  return true;
 }
 
 Tensor Metric::result() const {

@@ -190,9 +190,9 @@ void Accuracy::accumulate(Variables& vars, const Batch& batch) const {
                          });
 }
 
-bool Accuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                                  std::span<const std::int32_t> group) const {
-  return kernels::grouped_mean(who(*this), groups, batch, group,
+std::unique_ptr<GroupedKernel> Accuracy::grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                        std::size_t groups, std::int64_t chunk_rows) const {
+  return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows,
                                [](auto t, auto p) { return to_double(t) == to_double(p); });
 }
 
@@ -225,11 +225,10 @@ void BinaryAccuracy::accumulate(Variables& vars, const Batch& batch) const {
       });
 }
 
-bool BinaryAccuracy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                                        std::span<const std::int32_t> group) const {
+std::unique_ptr<GroupedKernel> BinaryAccuracy::grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                              std::size_t groups, std::int64_t chunk_rows) const {
   const double threshold = options().threshold;
-  return kernels::grouped_mean(who(*this), groups, batch, group,
-                               [threshold](auto t, auto p) { return kernels::binary_match(t, p, threshold); });
+  return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, kernels::BinaryMatchValue{threshold});
 }
 
 // --- CategoricalAccuracy ----------------------------------------------------------------

@@ -165,13 +165,13 @@ void ConfusionMetric::accumulate(Variables& vars, const Batch& batch) const {
   if (!work.added) accumulate_shared(vars, batch, work);
 }
 
-bool ConfusionMetric::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                                         std::span<const std::int32_t> group) const {
-  if (confusion_.multi_label) return false;  // its label count may be fixed by the first batch
-  const auto counts = kernels::count_confusion_grouped(who(*this), confusion_, dtype(), batch, group, groups.size());
-  if (!counts) return false;
-  for (std::size_t g = 0; g < groups.size(); ++g) accumulate_shared(*groups[g], batch, (*counts)[g]);
-  return true;
+std::unique_ptr<GroupedKernel> ConfusionMetric::grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                               std::size_t groups, std::int64_t /*chunk_rows*/) const {
+  if (confusion_.multi_label) return nullptr;  // its label count may be fixed by the first batch
+  return kernels::grouped_confusion(who(*this), confusion_, dtype(), batch, group, groups,
+                                    [this, batch](Variables& vars, const kernels::ConfusionCounts& counts) {
+                                      accumulate_shared(vars, batch, counts);
+                                    });
 }
 
 std::vector<double> ConfusionMetric::count(const Variables& vars, ConfusionCount which) const {

@@ -82,16 +82,17 @@ void BinaryCrossentropy::accumulate(Variables& vars, const Batch& batch) const {
   add_totals(vars, t.total, t.count);
 }
 
-bool BinaryCrossentropy::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                                            std::span<const std::int32_t> group) const {
+std::unique_ptr<GroupedKernel> BinaryCrossentropy::grouped_kernel(const Batch& batch,
+                                                                  std::span<const std::int32_t> group,
+                                                                  std::size_t groups, std::int64_t chunk_rows) const {
   const double ls = label_smoothing();
   if (from_logits()) {
-    return kernels::grouped_mean(who(*this), groups, batch, group, [ls](auto t, auto p) {
+    return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, [ls](auto t, auto p) {
       return kernels::bce_from_logit(kernels::smooth_binary(to_double(t), ls), to_double(p));
     });
   }
   const kernels::ClipBounds clip = kernels::clip_bounds(dtype());
-  return kernels::grouped_mean(who(*this), groups, batch, group, [ls, clip](auto t, auto p) {
+  return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, [ls, clip](auto t, auto p) {
     return kernels::bce_from_probability(kernels::smooth_binary(to_double(t), ls), to_double(p), clip);
   });
 }

@@ -151,11 +151,13 @@ void ElementwiseErrorMetric::accumulate(Variables& vars, const Batch& batch) con
   kernels::add_samplewise(vars, me, per_sample_errors(me, error_, eps, batch.y_true, batch.y_pred), w);
 }
 
-bool ElementwiseErrorMetric::accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                                                std::span<const std::int32_t> group) const {
+std::unique_ptr<GroupedKernel> ElementwiseErrorMetric::grouped_kernel(const Batch& batch,
+                                                                      std::span<const std::int32_t> group,
+                                                                      std::size_t groups,
+                                                                      std::int64_t chunk_rows) const {
   const double eps = error_ == RegressionError::kPinball ? param_ : kernels::keras_epsilon(dtype());
   return visit_error(error_, [&](auto kind) {
-    return kernels::grouped_mean(who(*this), groups, batch, group, [eps](auto t, auto p) {
+    return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, [eps](auto t, auto p) {
       return kernels::elementwise_error<decltype(kind)::value>(to_double(t), to_double(p), eps);
     });
   });

@@ -10,6 +10,7 @@
 
 #include "internal/check.h"
 #include "internal/fnv.h"
+#include "metric/grouped_run.h"
 
 namespace tally {
 
@@ -45,7 +46,8 @@ struct LocalCodes {
   std::vector<std::int32_t> codes;     // storage for integer columns (kept between batches)
   std::span<const std::int32_t> view;  // the codes: `codes`, or a string column's own codes
   std::vector<SliceValue> values;
-  bool direct = false;  // view is the caller's int32 ids themselves, values 0..values.size()-1
+  bool direct = false;     // view is the caller's int32 ids themselves, values 0..values.size()-1
+  bool unchecked = false;  // direct, with the range of the previous batch, not checked yet
 };
 
 // Most slice columns are small non-negative int32 ids (bins, category codes): they are their
@@ -90,12 +92,21 @@ void encode_integers(std::int64_t n, Get get, LocalCodes& out) {
 }
 
 // Integer ids of any dtype to local codes; floats must hold integers (NaN and 0.5 are
-// rejected, naming the row). Integer columns are read in place, without a copy.
-void encode_ids(const TensorView& view, const std::string& feature, LocalCodes& out) {
+// rejected, naming the row). Integer columns are read in place, without a copy. With
+// `guess`, int32 ids whose previous batch was direct are taken as direct with that batch's
+// range, without the pass that finds their range (`unchecked`: the kernel driver checks
+// each block of ids before using it, and a miss redoes the batch with guess = false).
+void encode_ids(const TensorView& view, const std::string& feature, LocalCodes& out, bool guess) {
   const std::int64_t n = view.dim(0);
   const std::int64_t stride = view.strides().empty() ? 1 : view.strides()[0];
+  out.unchecked = false;
   if (view.dtype() == DType::kInt32 && stride == 1 && n > 0) {
     const auto* p = static_cast<const std::int32_t*>(view.data());
+    if (guess && out.direct && !out.values.empty()) {
+      out.view = std::span<const std::int32_t>(p, static_cast<std::size_t>(n));
+      out.unchecked = true;
+      return;
+    }
     std::int32_t lo = p[0], hi = p[0];
     for (std::int64_t i = 1; i < n; ++i) {
       lo = std::min(lo, p[i]);
@@ -454,141 +465,159 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
   std::vector<LocalCodes>& local = scratch_->local;
   local.resize(features_.size());
   scratch_->groups.resize(slicings_.size());
-  std::vector<bool> used(features_.size(), false);
-  for (const auto& s : slicings_)
-    for (const std::size_t f : s) used[f] = true;
-  for (std::size_t f = 0; f < features_.size(); ++f) {
-    if (!used[f]) continue;
-    if (columns[f].is_string()) {
-      local[f].direct = false;
-      local[f].view = columns[f].code_span();
-      local[f].values.clear();
-      for (const std::string& s : columns[f].dictionary()) local[f].values.emplace_back(s);
-    } else {
-      encode_ids(columns[f].id_view(), features_[f], local[f]);
-    }
-  }
+  Tensor true_holder, pred_holder, weight_holder;
+  const TensorView y_true = contiguous(y_true_in, true_holder);
+  const TensorView y_pred = contiguous(y_pred_in, pred_holder);
+  const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
+  const std::vector<Metric*> kinds = prototype_->metrics();
+  const Batch batch{y_true, y_pred, sample_weight};
 
   // Per slicing: a group id per row, dense over the groups present, and each group's key.
   struct Grouping {
     std::span<const std::int32_t> group;  // empty: every row is in group 0
     std::vector<std::int64_t> offsets;
     std::vector<SliceKey> keys;
-    std::vector<char> used;  // per group: rows present (direct ids may leave groups empty)
+    std::vector<char> used;                               // per group: rows present (direct ids may leave groups empty)
+    std::vector<std::unique_ptr<GroupedKernel>> kernels;  // per metric; null: no grouped kernel
   };
-  std::vector<Grouping> groupings(slicings_.size());
+  std::vector<Grouping> groupings;
   std::set<SliceKey> fresh;
-  for (std::size_t s = 0; s < slicings_.size(); ++s) {
-    const auto& feats = slicings_[s];
-    Grouping& g = groupings[s];
-    if (feats.empty()) {
-      g.offsets = {0, n};
-      g.keys.push_back(SliceKey{s, {}});
-      g.used = {1};
-    } else {
-      std::vector<std::int32_t>& storage = scratch_->groups[s];
-      std::vector<std::uint64_t> present;  // combined code of each dense group
-      const LocalCodes& first = local[feats[0]];
-      if (feats.size() == 1 && !columns[feats[0]].is_string()) {
-        // One integer feature: its codes are dense in first-seen order already; they are the groups.
-        g.group = first.view;
-        for (std::size_t c = 0; c < first.values.size(); ++c) present.push_back(c);
-      } else if (feats.size() == 1) {
-        // One string feature: its codes renumbered densely over the values present (the
-        // dictionary may hold values this batch does not use).
-        storage.resize(static_cast<std::size_t>(n));
-        std::vector<std::int32_t> dense(std::max<std::size_t>(first.values.size(), 1), -1);
-        for (std::int64_t i = 0; i < n; ++i) {
-          const std::int32_t c = first.view[static_cast<std::size_t>(i)];
-          std::int32_t& d = dense[static_cast<std::size_t>(c)];
-          if (d < 0) {
-            d = static_cast<std::int32_t>(present.size());
-            present.push_back(static_cast<std::uint64_t>(c));
-          }
-          storage[static_cast<std::size_t>(i)] = d;
-        }
-        g.group = storage;
+  // Features sliced only on their own may skip the range pass (encode_ids' guess).
+  std::vector<bool> alone(features_.size(), true);
+  for (const auto& s : slicings_) {
+    for (const std::size_t f : s) alone[f] = alone[f] && s.size() == 1;
+  }
+  for (bool guess = true;; guess = false) {
+    std::vector<bool> used(features_.size(), false);
+    for (const auto& s : slicings_)
+      for (const std::size_t f : s) used[f] = true;
+    for (std::size_t f = 0; f < features_.size(); ++f) {
+      if (!used[f]) continue;
+      if (columns[f].is_string()) {
+        local[f].direct = false;
+        local[f].view = columns[f].code_span();
+        local[f].values.clear();
+        for (const std::string& s : columns[f].dictionary()) local[f].values.emplace_back(s);
       } else {
-        storage.resize(static_cast<std::size_t>(n));
-        // Mixed-radix combined code per row, then dense over the combinations present.
-        std::vector<std::uint64_t> combined(static_cast<std::size_t>(n), 0);
-        std::uint64_t radix = 1;
-        bool small = true;
-        for (const std::size_t f : feats) {
-          const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[f].values.size(), 1));
+        encode_ids(columns[f].id_view(), features_[f], local[f], guess && alone[f]);
+      }
+    }
+
+    groupings.clear();
+    groupings.resize(slicings_.size());
+    fresh.clear();
+    bool missed = false;  // a guessed id range did not hold
+    for (std::size_t s = 0; s < slicings_.size() && !missed; ++s) {
+      const auto& feats = slicings_[s];
+      Grouping& g = groupings[s];
+      if (feats.empty()) {
+        g.offsets = {0, n};
+        g.keys.push_back(SliceKey{s, {}});
+        g.used = {1};
+      } else {
+        std::vector<std::int32_t>& storage = scratch_->groups[s];
+        std::vector<std::uint64_t> present;  // combined code of each dense group
+        const LocalCodes& first = local[feats[0]];
+        if (feats.size() == 1 && !columns[feats[0]].is_string()) {
+          // One integer feature: its codes are dense in first-seen order already; they are the groups.
+          g.group = first.view;
+          for (std::size_t c = 0; c < first.values.size(); ++c) present.push_back(c);
+        } else if (feats.size() == 1) {
+          // One string feature: its codes renumbered densely over the values present (the
+          // dictionary may hold values this batch does not use).
+          storage.resize(static_cast<std::size_t>(n));
+          std::vector<std::int32_t> dense(std::max<std::size_t>(first.values.size(), 1), -1);
           for (std::int64_t i = 0; i < n; ++i) {
-            auto& c = combined[static_cast<std::size_t>(i)];
-            c = c * card + static_cast<std::uint64_t>(local[f].view[static_cast<std::size_t>(i)]);
-          }
-          if (radix > (std::numeric_limits<std::uint64_t>::max() >> 1) / card) {
-            throw InvalidArgument(str_cat("SlicedCollection.update_state: the cross of ", feats.size(),
-                                          " features has more than 2^63 possible values in one batch; cross fewer "
-                                          "or coarser features"));
-          }
-          if (radix > (std::uint64_t{1} << 40) / card) small = false;
-          radix *= card;
-        }
-        // Past 2^40 possible combinations (or 4 per row) the hash map path is taken.
-        if (small && radix <= 4 * static_cast<std::uint64_t>(n) + 1024) {
-          std::vector<std::int32_t> table(radix, -1);
-          for (std::int64_t i = 0; i < n; ++i) {
-            std::int32_t& d = table[combined[static_cast<std::size_t>(i)]];
+            const std::int32_t c = first.view[static_cast<std::size_t>(i)];
+            std::int32_t& d = dense[static_cast<std::size_t>(c)];
             if (d < 0) {
               d = static_cast<std::int32_t>(present.size());
-              present.push_back(combined[static_cast<std::size_t>(i)]);
+              present.push_back(static_cast<std::uint64_t>(c));
             }
             storage[static_cast<std::size_t>(i)] = d;
           }
+          g.group = storage;
         } else {
-          std::unordered_map<std::uint64_t, std::int32_t> table;
-          for (std::int64_t i = 0; i < n; ++i) {
-            const auto [it, inserted] =
-                table.try_emplace(combined[static_cast<std::size_t>(i)], static_cast<std::int32_t>(present.size()));
-            if (inserted) present.push_back(combined[static_cast<std::size_t>(i)]);
-            storage[static_cast<std::size_t>(i)] = it->second;
+          storage.resize(static_cast<std::size_t>(n));
+          // Mixed-radix combined code per row, then dense over the combinations present.
+          std::vector<std::uint64_t> combined(static_cast<std::size_t>(n), 0);
+          std::uint64_t radix = 1;
+          bool small = true;
+          for (const std::size_t f : feats) {
+            const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[f].values.size(), 1));
+            for (std::int64_t i = 0; i < n; ++i) {
+              auto& c = combined[static_cast<std::size_t>(i)];
+              c = c * card + static_cast<std::uint64_t>(local[f].view[static_cast<std::size_t>(i)]);
+            }
+            if (radix > (std::numeric_limits<std::uint64_t>::max() >> 1) / card) {
+              throw InvalidArgument(str_cat("SlicedCollection.update_state: the cross of ", feats.size(),
+                                            " features has more than 2^63 possible values in one batch; cross fewer "
+                                            "or coarser features"));
+            }
+            if (radix > (std::uint64_t{1} << 40) / card) small = false;
+            radix *= card;
           }
+          // Past 2^40 possible combinations (or 4 per row) the hash map path is taken.
+          if (small && radix <= 4 * static_cast<std::uint64_t>(n) + 1024) {
+            std::vector<std::int32_t> table(radix, -1);
+            for (std::int64_t i = 0; i < n; ++i) {
+              std::int32_t& d = table[combined[static_cast<std::size_t>(i)]];
+              if (d < 0) {
+                d = static_cast<std::int32_t>(present.size());
+                present.push_back(combined[static_cast<std::size_t>(i)]);
+              }
+              storage[static_cast<std::size_t>(i)] = d;
+            }
+          } else {
+            std::unordered_map<std::uint64_t, std::int32_t> table;
+            for (std::int64_t i = 0; i < n; ++i) {
+              const auto [it, inserted] =
+                  table.try_emplace(combined[static_cast<std::size_t>(i)], static_cast<std::int32_t>(present.size()));
+              if (inserted) present.push_back(combined[static_cast<std::size_t>(i)]);
+              storage[static_cast<std::size_t>(i)] = it->second;
+            }
+          }
+          g.group = storage;
         }
-        g.group = storage;
+        g.offsets.assign(present.size() + 1, 0);
+        {
+          // Every metric's grouped kernel (Metric::grouped_kernel) over the rows together: each
+          // block of rows is read once for all of them, and the driver counts each group's rows
+          // on the way. A metric's validation error is thrown here, before any slice changes.
+          const std::size_t groups = present.size();
+          const std::int64_t chunk_rows = internal::grouped_chunk_rows(n, groups);
+          std::vector<GroupedKernel*> run;
+          for (const Metric* kind : kinds) {
+            g.kernels.push_back(kind->grouped_kernel(batch, g.group, groups, chunk_rows));
+            if (g.kernels.back()) run.push_back(g.kernels.back().get());
+          }
+          const bool unchecked = feats.size() == 1 && first.unchecked;
+          const std::vector<std::int64_t> rows =
+              internal::run_grouped(run, g.group, groups, chunk_rows, unchecked ? &missed : nullptr);
+          if (missed) break;
+          std::copy(rows.begin(), rows.end(), g.offsets.begin() + 1);
+        }
+        g.used.resize(present.size());
+        for (std::size_t d = 0; d < present.size(); ++d) {
+          g.used[d] = g.offsets[d + 1] > 0;
+          g.offsets[d + 1] += g.offsets[d];
+        }
+        for (const std::uint64_t code : present) {
+          SliceKey key{s, std::vector<SliceValue>(feats.size())};
+          std::uint64_t rest = code;
+          for (std::size_t k = feats.size(); k-- > 0;) {
+            const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[feats[k]].values.size(), 1));
+            key.values[k] = local[feats[k]].values[rest % card];
+            rest /= card;
+          }
+          g.keys.push_back(std::move(key));
+        }
       }
-      g.offsets.assign(present.size() + 1, 0);
-      {
-        // Four interleaved counters: consecutive rows of one group would otherwise wait on
-        // each other's increment through memory.
-        const std::size_t groups = present.size();
-        std::vector<std::int64_t> four(4 * groups, 0);
-        const std::int32_t* gp = g.group.data();
-        const auto rows = static_cast<std::int64_t>(g.group.size());
-        std::int64_t i = 0;
-        for (; i + 4 <= rows; i += 4) {
-          ++four[static_cast<std::size_t>(gp[i])];
-          ++four[groups + static_cast<std::size_t>(gp[i + 1])];
-          ++four[2 * groups + static_cast<std::size_t>(gp[i + 2])];
-          ++four[3 * groups + static_cast<std::size_t>(gp[i + 3])];
-        }
-        for (; i < rows; ++i) ++four[static_cast<std::size_t>(gp[i])];
-        for (std::size_t d = 0; d < groups; ++d) {
-          g.offsets[d + 1] = four[d] + four[groups + d] + four[2 * groups + d] + four[3 * groups + d];
-        }
-      }
-      g.used.resize(present.size());
-      for (std::size_t d = 0; d < present.size(); ++d) {
-        g.used[d] = g.offsets[d + 1] > 0;
-        g.offsets[d + 1] += g.offsets[d];
-      }
-      for (const std::uint64_t code : present) {
-        SliceKey key{s, std::vector<SliceValue>(feats.size())};
-        std::uint64_t rest = code;
-        for (std::size_t k = feats.size(); k-- > 0;) {
-          const auto card = static_cast<std::uint64_t>(std::max<std::size_t>(local[feats[k]].values.size(), 1));
-          key.values[k] = local[feats[k]].values[rest % card];
-          rest /= card;
-        }
-        g.keys.push_back(std::move(key));
+      for (std::size_t d = 0; d < g.keys.size(); ++d) {
+        if (g.used[d] && !slices_.contains(g.keys[d])) fresh.insert(g.keys[d]);
       }
     }
-    for (std::size_t d = 0; d < g.keys.size(); ++d) {
-      if (g.used[d] && !slices_.contains(g.keys[d])) fresh.insert(g.keys[d]);
-    }
+    if (!missed) break;
   }
   const auto total = static_cast<std::int64_t>(slices_.size() + fresh.size());
   if (total > max_slices_) {
@@ -608,10 +637,6 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
       }
     }
   }
-  Tensor true_holder, pred_holder, weight_holder;
-  const TensorView y_true = contiguous(y_true_in, true_holder);
-  const TensorView y_pred = contiguous(y_pred_in, pred_holder);
-  const TensorView sample_weight = weight_rows ? contiguous(sample_weight_in, weight_holder) : sample_weight_in;
   std::vector<std::pair<Slice*, std::int64_t>> counted;
   // States filled by grouped kernels: copies of the slices' variables, committed only once
   // every metric of every slicing has accepted the batch.
@@ -624,8 +649,6 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
     Tensor& grouped_true = scratch_->grouped_true;
     Tensor& grouped_pred = scratch_->grouped_pred;
     Tensor& grouped_weight = scratch_->grouped_weight;
-    const std::vector<Metric*> kinds = prototype_->metrics();
-    const Batch batch{y_true, y_pred, sample_weight};
     for (const Grouping& g : groupings) {
       std::vector<Slice*> members;
       members.reserve(g.keys.size());
@@ -642,8 +665,8 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         counted.emplace_back(members[0], n);
         continue;
       }
-      // Grouped kernels first (Metric::accumulate_grouped): one pass over the rows per
-      // metric, straight into the groups' states, no gather.
+      // Grouped kernels first (run above): their totals into copies of the groups' states;
+      // then a metric's own accumulate_grouped pass, if it has one; else the gather path.
       std::vector<std::vector<Metric*>> slice_metrics;
       slice_metrics.reserve(members.size());
       for (Slice* slice : members) slice_metrics.push_back(slice ? slice->metrics.metrics() : std::vector<Metric*>());
@@ -659,7 +682,12 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         std::vector<Variables*> groups;
         groups.reserve(p.values.size());
         for (Variables& v : p.values) groups.push_back(&v);
-        if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
+        if (g.kernels[m]) {
+          std::vector<std::int64_t> counts(members.size());
+          for (std::size_t d = 0; d < members.size(); ++d) counts[d] = g.offsets[d + 1] - g.offsets[d];
+          g.kernels[m]->finish(groups, counts);
+          pending.push_back(std::move(p));
+        } else if (kinds[m]->accumulate_grouped(groups, batch, g.group)) {
           pending.push_back(std::move(p));
         } else {
           gathered.push_back(m);

@@ -20,8 +20,8 @@ class Accuracy : public ConfiguredMetric<Accuracy, BasicOptions, MeanBasedMetric
   explicit Accuracy(std::string name = {}, DType dtype = DType::kFloat32) : Accuracy(Options{std::move(name), dtype}) {}
   static const MetricSpec<Options>& spec();
   void accumulate(Variables& vars, const Batch& batch) const override;
-  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                          std::span<const std::int32_t> group) const override;
+  std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                std::size_t groups, std::int64_t chunk_rows) const override;
 };
 
 /// Options of BinaryAccuracy.
@@ -41,8 +41,8 @@ class BinaryAccuracy : public ConfiguredMetric<BinaryAccuracy, BinaryAccuracyOpt
       : BinaryAccuracy(Options{std::move(name), dtype, threshold}) {}
   static const MetricSpec<Options>& spec();
   void accumulate(Variables& vars, const Batch& batch) const override;
-  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                          std::span<const std::int32_t> group) const override;
+  std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                std::size_t groups, std::int64_t chunk_rows) const override;
   double threshold() const { return options().threshold; }
 };
 

@@ -59,8 +59,8 @@ class ConfusionMetric : public Metric {
   std::shared_ptr<const SharedWork> prepare_shared(const Batch& batch) const override;
   void accumulate_shared(Variables& vars, const Batch& batch, const SharedWork& work) const override;
   void accumulate(Variables& vars, const Batch& batch) const override;
-  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                          std::span<const std::int32_t> group) const override;
+  std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                std::size_t groups, std::int64_t chunk_rows) const override;
   /// How this metric counts (thresholds, grid, top_k, class_id, labels).
   const ConfusionOptions& confusion_options() const { return confusion_; }
 

@@ -49,8 +49,8 @@ class BinaryCrossentropy : public ConfiguredMetric<BinaryCrossentropy, BinaryCro
   static const MetricSpec<Options>& spec();
   /// y_true and y_pred of the same shape (rank >= 1; [N] and [N, 1] align).
   void accumulate(Variables& vars, const Batch& batch) const override;
-  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                          std::span<const std::int32_t> group) const override;
+  std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                std::size_t groups, std::int64_t chunk_rows) const override;
   bool from_logits() const { return options().from_logits; }
   double label_smoothing() const { return options().label_smoothing; }
 };

@@ -32,8 +32,8 @@ enum class RegressionError : std::uint8_t {
 class ElementwiseErrorMetric : public MeanBasedMetric {
  public:
   void accumulate(Variables& vars, const Batch& batch) const override;
-  bool accumulate_grouped(std::span<Variables* const> groups, const Batch& batch,
-                          std::span<const std::int32_t> group) const override;
+  std::unique_ptr<GroupedKernel> grouped_kernel(const Batch& batch, std::span<const std::int32_t> group,
+                                                std::size_t groups, std::int64_t chunk_rows) const override;
   Tensor result_from(const Variables& vars) const override;
   RegressionError error() const { return error_; }
 

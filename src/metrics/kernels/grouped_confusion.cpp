@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal/check.h"
 #include "metrics/kernels/grouped_mean.h"
@@ -51,39 +56,18 @@ void fold_groups(const std::vector<V>& hist, std::size_t groups, std::int64_t le
   }
 }
 
-}  // namespace
-
-std::optional<std::vector<ConfusionCounts>> count_confusion_grouped(std::string_view who,
-                                                                    const ConfusionOptions& options,
-                                                                    DType compute_dtype, const Batch& batch,
-                                                                    std::span<const std::int32_t> group,
-                                                                    std::size_t groups) {
-  const bool flat = !options.top_k && !options.class_id && !options.multi_label && options.label_weights.empty() &&
-                    !options.from_logits && options.class_ids == 0;
-  if (!flat) return std::nullopt;
-  const std::int64_t T = static_cast<std::int64_t>(options.thresholds.size());
-  const std::int64_t levels = T + 1;
-  if (groups * 2 * static_cast<std::size_t>(levels) > kMaxGroupedSlots) return std::nullopt;
-  const GroupedRows in = grouped_rows(who, batch, group);
-  if (!in.ok) return std::nullopt;
-
-  // The level of a prediction, as count_confusion's Leveler computes it: Keras's bucket in
-  // the variable's float arithmetic on an even grid, else the number of thresholds below it.
-  std::vector<std::size_t> order(static_cast<std::size_t>(T));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
-  std::vector<double> sorted;
-  sorted.reserve(order.size());
-  for (const std::size_t i : order) sorted.push_back(options.thresholds[i]);
-  const bool evenly = options.evenly_spaced;
-  const bool float32 = compute_dtype != DType::kFloat64;
-  const std::int64_t floor_level = options.epsilon_endpoints ? 1 : 0;
-  const auto scale32 = static_cast<float>(T - 1);
-  const auto scale64 = static_cast<double>(T - 1);
-  auto level = [&](auto raw) -> std::int64_t {
+// How a score becomes a level, as count_confusion's Leveler computes it: Keras's bucket in
+// the variable's float arithmetic on an even grid, else the number of thresholds below it.
+struct AnyLevel {
+  bool evenly, float32;
+  std::int64_t floor_level;
+  float scale32;
+  double scale64;
+  std::shared_ptr<const std::vector<double>> sorted;
+  template <class R>
+  std::uint32_t operator()(R raw) const {
     if (evenly) {
-      if (raw != raw) return 0;  // NaN: rejected below
+      if (raw != raw) return 0;  // NaN: rejected in finish()
       std::int64_t lev;
       if (float32) {
         const float pf = std::clamp(static_cast<float>(to_double(raw)), 0.0f, 1.0f);
@@ -92,85 +76,236 @@ std::optional<std::vector<ConfusionCounts>> count_confusion_grouped(std::string_
         const double pd = std::clamp(to_double(raw), 0.0, 1.0);
         lev = static_cast<std::int64_t>(std::ceil(pd * scale64));
       }
-      return std::max(lev, floor_level);
+      return static_cast<std::uint32_t>(std::max(lev, floor_level));
     }
-    return std::lower_bound(sorted.begin(), sorted.end(), to_double(raw)) - sorted.begin();
-  };
+    return static_cast<std::uint32_t>(std::lower_bound(sorted->begin(), sorted->end(), to_double(raw)) -
+                                      sorted->begin());
+  }
+};
 
-  const bool weighted = !in.weights.empty();
-  const auto slots = groups * 2 * static_cast<std::size_t>(levels);
-  std::vector<std::int64_t> hist(weighted ? 0 : slots, 0);
-  std::vector<double> hist_w(weighted ? slots : 0, 0.0);
-  const auto rows = static_cast<std::int64_t>(group.size());
-  const std::int32_t* g = group.data();
-  bool nan = false;
-  auto count_rows = [&](auto level_of) {
-    visit_dtype(in.t.dtype(), [&](auto ttag) {
-      using TT = decltype(ttag);
-      const TT* tv = static_cast<const TT*>(in.t.data());
-      // A label is positive when non-zero, compared in its own type where it has one.
-      auto positive = [](TT t) {
-        if constexpr (std::is_arithmetic_v<TT>) {
-          return t != TT(0);
-        } else {
-          return to_double(t) != 0.0;
+// Keras's grid in float32 and int32, as count_confusion's fast path: clip (NaN to 0, it is
+// rejected in finish()), then ceil(p (T - 1)) as truncation plus one where it truncated.
+struct GridLevel32 {
+  float scale;
+  std::int32_t floor_level;
+  template <class R>
+  std::uint32_t operator()(R raw) const {
+    float pf = static_cast<float>(raw);
+    pf = pf > 0.0f ? pf : 0.0f;
+    pf = pf < 1.0f ? pf : 1.0f;
+    const float x = pf * scale;
+    const auto whole = static_cast<std::int32_t>(x);
+    return static_cast<std::uint32_t>(
+        std::max(floor_level, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x)));
+  }
+};
+
+// What the kernel of one batch shares with its forks.
+struct ConfusionBatch {
+  std::string who;
+  Batch batch;
+  TensorView p;  // the aligned scores, for the NaN message
+  std::shared_ptr<const std::vector<double>> weights;
+  std::vector<std::size_t> order;  // sorted threshold i is threshold order[i]
+  std::int64_t levels = 0;
+  std::size_t groups = 0;
+  ConfusionSink sink;
+};
+
+// Histogram [group][positive][level]. Unweighted: uint32 counters (half the cache footprint
+// of int64) moved into int64 before any of them could pass 2^32 - 1, one table per thread,
+// merged exactly. Weighted: one float64 table summed in row order, on one thread (fork()
+// returns nullptr: per-chunk copies of the table would be far larger than the batch's sums).
+template <class TT, class PV, class Level>
+class GroupedConfusion final : public GroupedKernel {
+ public:
+  GroupedConfusion(std::shared_ptr<const ConfusionBatch> in, const TT* t, const PV* p, const std::int32_t* g,
+                   Level level)
+      : in_(std::move(in)), t_(t), p_(p), g_(g), level_(std::move(level)) {
+    const std::size_t slots = in_->groups * 2 * static_cast<std::size_t>(in_->levels);
+    if (weighted()) {
+      hist_w_.assign(slots, 0.0);
+    } else {
+      hist_.assign(slots, 0);
+    }
+  }
+
+  void add(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
+    if (!weighted()) {
+      if (since_flush_ + static_cast<std::uint64_t>(end - begin) > std::numeric_limits<std::uint32_t>::max()) widen();
+      since_flush_ += static_cast<std::uint64_t>(end - begin);
+    }
+    // Two phases per block of rows: each row's (label, level) cell (no stores to the
+    // histogram, so it runs in SIMD), then the increments at group x (2 levels) + cell.
+    constexpr std::int64_t kBlock = 512;
+    std::uint32_t cell[kBlock];
+    const auto levels = static_cast<std::uint32_t>(in_->levels);
+    const std::uint32_t per_group = 2 * levels;
+    unsigned seen = 0;
+    for (std::int64_t b = begin; b < end; b += kBlock) {
+      const std::int64_t m = std::min(kBlock, end - b);
+      std::int64_t j = 0;
+#if defined(__SSE2__)
+      if constexpr (std::is_same_v<TT, float> && std::is_same_v<PV, float> && std::is_same_v<Level, GridLevel32>) {
+        // As GridLevel32, four rows at a time: max/min send NaN to 0 as its scalar code does.
+        const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), scale = _mm_set1_ps(level_.scale);
+        const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(static_cast<std::int32_t>(levels));
+        __m128 nan_lanes = _mm_setzero_ps();
+        for (; j + 4 <= m; j += 4) {
+          const __m128 raw = _mm_loadu_ps(p_ + b + j);
+          nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
+          const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), scale);
+          const __m128i whole = _mm_cvttps_epi32(x);
+          // ceil: whole + 1 where whole < x (the compare mask is -1).
+          __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
+          // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
+          if (level_.floor_level == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
+          const __m128i positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(t_ + b + j), zero));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(cell + j), _mm_add_epi32(lev, _mm_and_si128(positive, vlevels)));
         }
-      };
-      auto run = [&](const auto* pv) {
-        // Two phases per block of rows: the slots (no stores to the histogram, so the
-        // compiler can vectorise the level arithmetic), then the increments.
-        constexpr std::int64_t kBlock = 512;
-        std::uint32_t block_slots[kBlock];
-        const auto stride = static_cast<std::uint32_t>(levels);
-        unsigned seen = 0;
-        for (std::int64_t b = 0; b < rows; b += kBlock) {
-          const std::int64_t m = std::min(kBlock, rows - b);
-          for (std::int64_t j = 0; j < m; ++j) {
-            const std::int64_t i = b + j;
-            seen |= static_cast<unsigned>(pv[i] != pv[i]);
-            block_slots[j] =
-                (2 * static_cast<std::uint32_t>(g[i]) + static_cast<std::uint32_t>(positive(tv[i]))) * stride +
-                static_cast<std::uint32_t>(level_of(pv[i]));
-          }
-          if (weighted) {
-            const double* w = in.weights.data() + b;
-            for (std::int64_t j = 0; j < m; ++j) hist_w[block_slots[j]] += w[j];
-          } else {
-            for (std::int64_t j = 0; j < m; ++j) ++hist[block_slots[j]];
-          }
-        }
-        nan = nan || seen != 0;
-      };
-      if (in.p.dtype() == DType::kFloat32) {
-        run(static_cast<const float*>(in.p.data()));
-      } else {
-        run(static_cast<const double*>(in.p.data()));
+        seen |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
       }
-    });
-  };
-  if (evenly && float32) {
-    // Keras's grid in float32 and int32, as count_confusion's fast path: clip (NaN to 0, it
-    // is rejected below), then ceil(p (T - 1)) as truncation plus one where it truncated.
-    const auto floor32 = static_cast<std::int32_t>(floor_level);
-    count_rows([scale32, floor32](auto raw) {
-      float pf = static_cast<float>(raw);
-      pf = pf > 0.0f ? pf : 0.0f;
-      pf = pf < 1.0f ? pf : 1.0f;
-      const float x = pf * scale32;
-      const auto whole = static_cast<std::int32_t>(x);
-      return std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
-    });
-  } else {
-    count_rows(level);
+#endif
+      for (; j < m; ++j) {
+        const std::int64_t i = b + j;
+        seen |= static_cast<unsigned>(p_[i] != p_[i]);
+        cell[j] = static_cast<std::uint32_t>(positive(t_[i])) * levels + level_(p_[i]);
+      }
+      const std::int32_t* g = g_ + b;
+      if (weighted()) {
+        const double* w = in_->weights->data() + b;
+        double* h = hist_w_.data();
+        for (j = 0; j < m; ++j) h[static_cast<std::uint32_t>(g[j]) * per_group + cell[j]] += w[j];
+      } else {
+        std::uint32_t* h = hist_.data();
+        for (j = 0; j < m; ++j) ++h[static_cast<std::uint32_t>(g[j]) * per_group + cell[j]];
+      }
+    }
+    nan_ = nan_ || seen != 0;
   }
-  if (nan) internal::check_no_nan(who, "y_pred", in.p);  // throws naming the first NaN
 
-  std::vector<ConfusionCounts> out(groups);
-  if (weighted) {
-    fold_groups(hist_w, groups, levels, order, true, out);
-  } else {
-    fold_groups(hist, groups, levels, order, false, out);
+  std::unique_ptr<GroupedKernel> fork() const override {
+    if (weighted()) return nullptr;
+    return std::make_unique<GroupedConfusion>(in_, t_, p_, g_, level_);
   }
+
+  void merge(GroupedKernel& other) override {
+    auto& o = static_cast<GroupedConfusion&>(other);
+    o.widen();
+    widen();
+    for (std::size_t i = 0; i < wide_.size(); ++i) wide_[i] += o.wide_[i];
+    nan_ = nan_ || o.nan_;
+  }
+
+  bool counts_rows() const override { return !weighted(); }
+  void row_counts(std::span<std::int64_t> rows) override {
+    if (weighted()) return;
+    widen();
+    const auto per_group = 2 * static_cast<std::size_t>(in_->levels);
+    for (std::size_t g = 0; g < in_->groups; ++g) {
+      const std::int64_t* h = wide_.data() + g * per_group;
+      rows[g] += std::accumulate(h, h + per_group, std::int64_t{0});
+    }
+  }
+
+  void finish(std::span<Variables* const> groups, std::span<const std::int64_t> /*rows*/) override {
+    if (nan_) internal::check_no_nan(in_->who, "y_pred", in_->p);  // throws naming the first NaN
+    std::vector<ConfusionCounts> out(in_->groups);
+    if (weighted()) {
+      fold_groups(hist_w_, in_->groups, in_->levels, in_->order, true, out);
+    } else {
+      widen();
+      fold_groups(wide_, in_->groups, in_->levels, in_->order, false, out);
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) in_->sink(*groups[g], out[g]);
+  }
+
+ private:
+  bool weighted() const { return !in_->weights->empty(); }
+
+  // A label is positive when non-zero, compared in its own type where it has one.
+  static bool positive(TT t) {
+    if constexpr (std::is_arithmetic_v<TT>) {
+      return t != TT(0);
+    } else {
+      return to_double(t) != 0.0;
+    }
+  }
+
+  // Moves the uint32 counters into the int64 table.
+  void widen() {
+    if (wide_.empty()) wide_.assign(hist_.size(), 0);
+    for (std::size_t i = 0; i < hist_.size(); ++i) wide_[i] += hist_[i];
+    std::fill(hist_.begin(), hist_.end(), 0u);
+    since_flush_ = 0;
+  }
+
+  std::shared_ptr<const ConfusionBatch> in_;
+  const TT* t_;
+  const PV* p_;
+  const std::int32_t* g_;
+  Level level_;
+  std::vector<std::uint32_t> hist_;
+  std::vector<std::int64_t> wide_;
+  std::vector<double> hist_w_;
+  std::uint64_t since_flush_ = 0;
+  bool nan_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<GroupedKernel> grouped_confusion(std::string_view who, const ConfusionOptions& options,
+                                                 DType compute_dtype, const Batch& batch,
+                                                 std::span<const std::int32_t> group, std::size_t groups,
+                                                 ConfusionSink sink) {
+  const bool flat = !options.top_k && !options.class_id && !options.multi_label && options.label_weights.empty() &&
+                    !options.from_logits && options.class_ids == 0;
+  if (!flat) return nullptr;
+  const std::int64_t T = static_cast<std::int64_t>(options.thresholds.size());
+  const std::int64_t levels = T + 1;
+  if (groups * 2 * static_cast<std::size_t>(levels) > kMaxGroupedSlots) return nullptr;
+  GroupedRows rows = grouped_rows(who, batch, group);
+  if (!rows.ok) return nullptr;
+
+  auto in = std::make_shared<ConfusionBatch>();
+  in->who = std::string(who);
+  in->batch = batch;
+  in->p = rows.p;
+  in->weights = std::make_shared<const std::vector<double>>(std::move(rows.weights));
+  in->order.resize(static_cast<std::size_t>(T));
+  std::iota(in->order.begin(), in->order.end(), 0);
+  std::stable_sort(in->order.begin(), in->order.end(),
+                   [&](std::size_t a, std::size_t b) { return options.thresholds[a] < options.thresholds[b]; });
+  auto sorted = std::make_shared<std::vector<double>>();
+  sorted->reserve(in->order.size());
+  for (const std::size_t i : in->order) sorted->push_back(options.thresholds[i]);
+  in->levels = levels;
+  in->groups = groups;
+  in->sink = std::move(sink);
+  const bool evenly = options.evenly_spaced;
+  const bool float32 = compute_dtype != DType::kFloat64;
+  const std::int64_t floor_level = options.epsilon_endpoints ? 1 : 0;
+  const AnyLevel any{evenly, float32, floor_level, static_cast<float>(T - 1), static_cast<double>(T - 1), sorted};
+  const GridLevel32 grid{static_cast<float>(T - 1), static_cast<std::int32_t>(floor_level)};
+
+  std::unique_ptr<GroupedKernel> out;
+  visit_dtype(rows.t.dtype(), [&](auto ttag) {
+    using TT = decltype(ttag);
+    const TT* tv = static_cast<const TT*>(rows.t.data());
+    auto make = [&](const auto* pv) {
+      using PV = std::remove_cv_t<std::remove_pointer_t<decltype(pv)>>;
+      if (evenly && float32) {
+        out = std::make_unique<GroupedConfusion<TT, PV, GridLevel32>>(in, tv, pv, group.data(), grid);
+      } else {
+        out = std::make_unique<GroupedConfusion<TT, PV, AnyLevel>>(in, tv, pv, group.data(), any);
+      }
+    };
+    if (rows.p.dtype() == DType::kFloat32) {
+      make(static_cast<const float*>(rows.p.data()));
+    } else {
+      make(static_cast<const double*>(rows.p.data()));
+    }
+  });
   return out;
 }
 

@@ -1,19 +1,25 @@
 #pragma once
-// Grouped update of the mean family for sliced evaluation (Metric::accumulate_grouped,
-// docs/performance.md "Sliced evaluation"): one pass over the rows adds each row's value into
-// its group's total / count, instead of gathering each group's rows and updating per group.
+// Grouped kernel of the mean family for sliced evaluation (Metric::grouped_kernel,
+// docs/performance.md "Sliced evaluation"): each row's value is added into its group's total,
+// instead of gathering each group's rows and updating per group.
 // Covers the layout the sliced path sees in practice, one value per row ([N] or [N, 1]) with
 // no weight or one weight per row; anything else returns false and takes the gather path.
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "internal/check.h"
 #include "internal/samplewise.h"
+#include "metrics/kernels/accuracy_math.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -54,85 +60,198 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
   return out;
 }
 
-/// Adds Σ value·weight and Σ weight per group into variables 0 (total) and 1 (count) of
-/// `groups` (MeanBasedMetric's layout); `value(t, p)` is the metric's per-row value in its
-/// own arithmetic (a bool for 0/1 values, counted as integers when unweighted). Unweighted
-/// counts are counted exactly as integers first.
+/// A per-row 0/1 value that also computes a block of rows at once: block(t, p, g, m, slot)
+/// sets slot[j] = 2 g[j] + value(t[j], p[j]) for j < m, in SIMD where it can.
+template <class Value, class T, class P>
+concept ZeroOneBlock = requires(const Value& v, const T* t, const P* p, const std::int32_t* g, std::uint32_t* s) {
+  v.block(t, p, g, std::int64_t{0}, s);
+};
+
+/// BinaryAccuracy's per-row value (binary_match), with a block form: four rows per SSE2
+/// instruction for float32 labels and scores, binary_match itself for the rest.
+struct BinaryMatchValue {
+  double threshold;
+  template <class T, class P>
+  bool operator()(T t, P p) const {
+    return binary_match(t, p, threshold);
+  }
+  template <class T, class P>
+  void block(const T* t, const P* p, const std::int32_t* g, std::int64_t m, std::uint32_t* slot) const {
+    std::int64_t j = 0;
+#if defined(__SSE2__)
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
+      // positive = p > thr in float (NaN: false), then t == positive as float: the same
+      // values as binary_match's float64 comparison, since 0, 1 and t are exact in both.
+      const __m128 thr = _mm_set1_ps(threshold_in<float>(threshold)), one = _mm_set1_ps(1.0f);
+      const __m128i ones = _mm_set1_epi32(1);
+      for (; j + 4 <= m; j += 4) {
+        const __m128 positive = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + j), thr), one);
+        const __m128i hit = _mm_and_si128(_mm_castps_si128(_mm_cmpeq_ps(_mm_loadu_ps(t + j), positive)), ones);
+        const __m128i twice = _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + j)), 1);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(slot + j), _mm_add_epi32(twice, hit));
+      }
+    }
+#endif
+    for (; j < m; ++j) {
+      slot[j] = 2 * static_cast<std::uint32_t>(g[j]) + static_cast<std::uint32_t>(binary_match(t[j], p[j], threshold));
+    }
+  }
+};
+
+/// Σ value·weight and Σ weight per group, for variables 0 (total) and 1 (count) of
+/// MeanBasedMetric's layout; `value(t, p)` is the metric's per-row value in its own
+/// arithmetic. Unweighted, a 0/1 value (a bool) is counted as an integer per group, and the
+/// count is the group's row count, both exact. Float sums run in row order within a chunk,
+/// and the chunks' sums are added in chunk order: the same bits on any thread count.
+template <class T, class P, class Value>
+class GroupedMean final : public GroupedKernel {
+ public:
+  using V = decltype(std::declval<const Value&>()(std::declval<T>(), std::declval<P>()));
+  static constexpr bool kZeroOne = std::is_same_v<V, bool>;
+
+  GroupedMean(const T* t, const P* p, const std::int32_t* group, std::shared_ptr<const std::vector<double>> weights,
+              std::size_t groups, std::int64_t chunks, Value value)
+      : t_(t), p_(p), g_(group), weights_(std::move(weights)), groups_(groups), value_(std::move(value)) {
+    const std::size_t width = weights_->empty() ? groups : 2 * groups;
+    if (counts_only()) {
+      hits_.assign(2 * groups, 0);
+    } else {
+      local_.assign(width, 0.0);
+      partials_ = std::make_shared<std::vector<double>>(static_cast<std::size_t>(chunks) * width, 0.0);
+    }
+  }
+
+  void add(std::int64_t begin, std::int64_t end, std::int64_t chunk) override {
+    if (chunk != chunk_) {
+      flush();
+      chunk_ = chunk;
+    }
+    // Two phases per block: the values (a loop without stores to the group tables, which
+    // the compiler can vectorise), then the additions into the groups.
+    constexpr std::int64_t kBlock = 512;
+    const std::int32_t* g = g_;
+    for (std::int64_t b = begin; b < end; b += kBlock) {
+      const std::int64_t m = std::min(kBlock, end - b);
+      if (counts_only()) {
+        // One counter per (group, value): the group's row count comes with it.
+        std::uint32_t slot[kBlock];
+        if constexpr (ZeroOneBlock<Value, T, P>) {
+          value_.block(t_ + b, p_ + b, g + b, m, slot);
+        } else {
+          for (std::int64_t j = 0; j < m; ++j) {
+            slot[j] = 2 * static_cast<std::uint32_t>(g[b + j]) +
+                      static_cast<std::uint32_t>(static_cast<bool>(value_(t_[b + j], p_[b + j])));
+          }
+        }
+        std::int64_t* hits = hits_.data();
+        for (std::int64_t j = 0; j < m; ++j) ++hits[slot[j]];
+        continue;
+      }
+      double v[kBlock];
+      for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
+      double* local = local_.data();
+      if (weights_->empty()) {
+        for (std::int64_t j = 0; j < m; ++j) local[g[b + j]] += v[j];
+      } else {
+        const double* w = weights_->data() + b;
+        for (std::int64_t j = 0; j < m; ++j) {
+          const auto k = 2 * static_cast<std::size_t>(g[b + j]);
+          local[k] += v[j] * w[j];
+          local[k + 1] += w[j];
+        }
+      }
+    }
+  }
+
+  std::unique_ptr<GroupedKernel> fork() const override {
+    auto out = std::make_unique<GroupedMean>(*this);
+    out->chunk_ = -1;
+    std::fill(out->hits_.begin(), out->hits_.end(), 0);
+    std::fill(out->local_.begin(), out->local_.end(), 0.0);
+    return out;  // shares partials_: each chunk's slot is written by the thread that adds it
+  }
+
+  void merge(GroupedKernel& other) override {
+    auto& o = static_cast<GroupedMean&>(other);
+    o.flush();
+    for (std::size_t k = 0; k < hits_.size(); ++k) hits_[k] += o.hits_[k];
+  }
+
+  bool counts_rows() const override { return counts_only(); }
+  void row_counts(std::span<std::int64_t> rows) override {
+    for (std::size_t k = 0; k < groups_ && counts_only(); ++k) rows[k] += hits_[2 * k] + hits_[2 * k + 1];
+  }
+
+  void finish(std::span<Variables* const> groups, std::span<const std::int64_t> rows) override {
+    flush();
+    const std::size_t width = local_.size();
+    const std::vector<double>* partials = partials_.get();
+    for (std::size_t k = 0; k < groups_; ++k) {
+      double total = 0.0, count = static_cast<double>(rows[k]);
+      if (counts_only()) {
+        total = static_cast<double>(hits_[2 * k + 1]);
+      } else if (weights_->empty()) {
+        for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + k];
+      } else {
+        count = 0.0;
+        for (std::size_t c = 0; c < partials->size(); c += width) {
+          total += (*partials)[c + 2 * k];
+          count += (*partials)[c + 2 * k + 1];
+        }
+      }
+      groups[k]->f64(0)[0] += total;
+      groups[k]->f64(1)[0] += count;
+    }
+  }
+
+ private:
+  bool counts_only() const { return kZeroOne && weights_->empty(); }
+
+  // Moves the current chunk's float sums into its slot of the partials.
+  void flush() {
+    if (chunk_ < 0 || counts_only()) return;
+    std::copy(local_.begin(), local_.end(),
+              partials_->begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(chunk_) * local_.size()));
+    std::fill(local_.begin(), local_.end(), 0.0);
+    chunk_ = -1;
+  }
+
+  const T* t_;
+  const P* p_;
+  const std::int32_t* g_;
+  std::shared_ptr<const std::vector<double>> weights_;  // per row, empty when unweighted
+  std::size_t groups_;
+  Value value_;
+  std::int64_t chunk_ = -1;                        // the chunk local_ is summing
+  std::vector<std::int64_t> hits_;                 // 0/1 values, unweighted: per (group, value)
+  std::vector<double> local_;                      // this chunk's sums: total, or (total, weight), per group
+  std::shared_ptr<std::vector<double>> partials_;  // chunks x local_.size()
+};
+
+/// The grouped kernel of a mean-family metric whose per-row value is `value(t, p)`, or
+/// nullptr for a layout grouped_rows does not accept.
 template <class Value>
-bool grouped_mean(std::string_view who, std::span<Variables* const> groups, const Batch& batch,
-                  std::span<const std::int32_t> group, Value&& value) {
-  const GroupedRows in = grouped_rows(who, batch, group);
-  if (!in.ok) return false;
-  const std::size_t g_count = groups.size();
+std::unique_ptr<GroupedKernel> grouped_mean(std::string_view who, const Batch& batch,
+                                            std::span<const std::int32_t> group, std::size_t groups,
+                                            std::int64_t chunk_rows, Value value) {
+  GroupedRows in = grouped_rows(who, batch, group);
+  if (!in.ok) return nullptr;
   const auto rows = static_cast<std::int64_t>(group.size());
-  std::vector<double> total(g_count, 0.0), weight(g_count, 0.0);
-  std::vector<std::int64_t> count(in.weights.empty() ? g_count : 0, 0);
-  const std::int32_t* g = group.data();
+  const std::int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+  auto weights = std::make_shared<const std::vector<double>>(std::move(in.weights));
+  std::unique_ptr<GroupedKernel> out;
   visit_dtype(in.t.dtype(), [&](auto ttag) {
     using T = decltype(ttag);
     const T* tv = static_cast<const T*>(in.t.data());
-    auto run = [&](const auto* pv) {
-      using V = decltype(value(tv[0], pv[0]));
-      // Two phases per block of rows: the values (a loop without stores to the group
-      // tables, which the compiler can vectorise), then the additions into the groups.
-      constexpr std::int64_t kBlock = 512;
-      if (in.weights.empty() && std::is_same_v<V, bool>) {
-        // 0/1 values (accuracy): one integer counter per (group, value), exact; four
-        // interleaved copies so that rows of one group do not wait on each other's increment.
-        std::vector<std::int64_t> hits(8 * g_count, 0);
-        std::uint32_t slot[kBlock];
-        const auto stride = static_cast<std::uint32_t>(2 * g_count);
-        for (std::int64_t b = 0; b < rows; b += kBlock) {
-          const std::int64_t m = std::min(kBlock, rows - b);
-          for (std::int64_t j = 0; j < m; ++j) {
-            slot[j] = 2 * static_cast<std::uint32_t>(g[b + j]) +
-                      static_cast<std::uint32_t>(value(tv[b + j], pv[b + j])) +
-                      static_cast<std::uint32_t>(j & 3) * stride;
-          }
-          for (std::int64_t j = 0; j < m; ++j) ++hits[slot[j]];
-        }
-        for (std::size_t k = 0; k < g_count; ++k) {
-          std::int64_t right = 0, all = 0;
-          for (std::size_t c = 0; c < 4; ++c) {
-            right += hits[c * 2 * g_count + 2 * k + 1];
-            all += hits[c * 2 * g_count + 2 * k] + hits[c * 2 * g_count + 2 * k + 1];
-          }
-          total[k] = static_cast<double>(right);
-          count[k] = all;
-        }
-      } else {
-        const double* w = in.weights.empty() ? nullptr : in.weights.data();
-        double v[kBlock];
-        for (std::int64_t b = 0; b < rows; b += kBlock) {
-          const std::int64_t m = std::min(kBlock, rows - b);
-          for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value(tv[b + j], pv[b + j]));
-          if (w == nullptr) {
-            for (std::int64_t j = 0; j < m; ++j) {
-              const auto k = static_cast<std::size_t>(g[b + j]);
-              total[k] += v[j];
-              ++count[k];
-            }
-          } else {
-            for (std::int64_t j = 0; j < m; ++j) {
-              const auto k = static_cast<std::size_t>(g[b + j]);
-              total[k] += v[j] * w[b + j];
-              weight[k] += w[b + j];
-            }
-          }
-        }
-      }
-    };
     if (in.p.dtype() == DType::kFloat32) {
-      run(static_cast<const float*>(in.p.data()));
+      out = std::make_unique<GroupedMean<T, float, Value>>(tv, static_cast<const float*>(in.p.data()), group.data(),
+                                                           weights, groups, chunks, value);
     } else {
-      run(static_cast<const double*>(in.p.data()));
+      out = std::make_unique<GroupedMean<T, double, Value>>(tv, static_cast<const double*>(in.p.data()), group.data(),
+                                                            weights, groups, chunks, value);
     }
   });
-  for (std::size_t k = 0; k < g_count; ++k) {
-    groups[k]->f64(0)[0] += total[k];
-    groups[k]->f64(1)[0] += in.weights.empty() ? static_cast<double>(count[k]) : weight[k];
-  }
-  return true;
+  return out;
 }
 
 }  // namespace tally::metrics::kernels

@@ -1,0 +1,139 @@
+#include "metric/grouped_run.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <memory>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "internal/parallel.h"
+
+namespace tally::internal {
+
+std::int64_t grouped_chunk_rows(std::int64_t /*rows*/, std::size_t groups) {
+  return std::max<std::int64_t>(std::int64_t{1} << 16, 64 * static_cast<std::int64_t>(groups));
+}
+
+namespace {
+
+// Whether any of ids[0, m) is outside [0, groups): one unsigned comparison per id, in SSE2
+// (signed comparison of the ids with their sign bit flipped), on ids already in cache.
+bool any_outside(const std::int32_t* ids, std::int64_t m, std::size_t groups) {
+  if (groups == 0) return m > 0;
+  const auto last = static_cast<std::uint32_t>(std::min<std::size_t>(groups, std::size_t{1} << 31) - 1);
+  std::int64_t j = 0;
+  unsigned bad = 0;
+#if defined(__SSE2__)
+  const __m128i flip = _mm_set1_epi32(INT_MIN);
+  const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
+  __m128i acc = _mm_setzero_si128();
+  for (; j + 4 <= m; j += 4) {
+    const __m128i x = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + j)), flip);
+    acc = _mm_or_si128(acc, _mm_cmpgt_epi32(x, limit));
+  }
+  bad = static_cast<unsigned>(_mm_movemask_epi8(acc));
+#endif
+  for (; j < m; ++j) bad |= static_cast<unsigned>(static_cast<std::uint32_t>(ids[j]) > last);
+  return bad != 0;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, std::span<const std::int32_t> group,
+                                      std::size_t groups, std::int64_t chunk_rows, bool* out_of_range) {
+  std::atomic<bool> outside{false};
+  const auto n = static_cast<std::int64_t>(group.size());
+  const std::int64_t chunks = n == 0 ? 0 : (n + chunk_rows - 1) / chunk_rows;
+  int threads = threads_for(chunks);
+  // Thread t > 0 feeds forks[t - 1]; thread 0 feeds the kernels themselves.
+  std::vector<std::vector<std::unique_ptr<GroupedKernel>>> forks;
+  for (int t = 1; t < threads; ++t) {
+    std::vector<std::unique_ptr<GroupedKernel>> mine;
+    for (GroupedKernel* k : kernels) {
+      mine.push_back(k->fork());
+      if (!mine.back()) break;
+    }
+    if (mine.empty() || !mine.back()) {
+      forks.clear();
+      threads = 1;
+      break;
+    }
+    forks.push_back(std::move(mine));
+  }
+  // A kernel that counts rows anyway (a 0/1 metric's (group, value) table, a histogram)
+  // gives the row counts; else the driver counts them.
+  GroupedKernel* counter = nullptr;
+  for (GroupedKernel* k : kernels) {
+    if (k->counts_rows()) {
+      counter = k;
+      break;
+    }
+  }
+  std::vector<std::vector<std::int64_t>> counts(static_cast<std::size_t>(threads),
+                                                std::vector<std::int64_t>(counter ? 0 : groups, 0));
+  // Blocks small enough that one block's rows (12 bytes a row for float32 inputs and int32
+  // ids) stay in the L1 cache while every kernel reads them.
+  constexpr std::int64_t kBlock = 1024;
+  auto run_chunk = [&](int t, std::int64_t c) {
+    std::vector<GroupedKernel*> mine;
+    if (t == 0) {
+      mine.assign(kernels.begin(), kernels.end());
+    } else {
+      for (const auto& k : forks[static_cast<std::size_t>(t - 1)]) mine.push_back(k.get());
+    }
+    std::int64_t* count = counts[static_cast<std::size_t>(t)].data();
+    const std::int32_t* g = group.data();
+    const std::int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
+    for (std::int64_t b = begin; b < end; b += kBlock) {
+      const std::int64_t e = std::min(end, b + kBlock);
+      if (out_of_range != nullptr && (outside.load(std::memory_order_relaxed) || any_outside(g + b, e - b, groups))) {
+        outside.store(true, std::memory_order_relaxed);
+        return;
+      }
+      if (counter == nullptr) {
+        for (std::int64_t i = b; i < e; ++i) ++count[g[i]];
+      }
+      for (GroupedKernel* k : mine) k->add(b, e, c);
+    }
+  };
+  if (threads <= 1) {
+    for (std::int64_t c = 0; c < chunks; ++c) run_chunk(0, c);
+  } else {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const int t = omp_get_thread_num();
+#else
+      const int t = 0;
+#endif
+#pragma omp for schedule(static)
+      for (std::int64_t c = 0; c < chunks; ++c) run_chunk(t, c);
+    }
+  }
+  if (outside.load()) {
+    *out_of_range = true;
+    return std::vector<std::int64_t>(groups, 0);
+  }
+  for (const auto& mine : forks) {
+    for (std::size_t k = 0; k < kernels.size(); ++k) kernels[k]->merge(*mine[k]);
+  }
+  if (counter != nullptr) {
+    std::vector<std::int64_t> rows(groups, 0);
+    counter->row_counts(rows);
+    return rows;
+  }
+  std::vector<std::int64_t> rows = std::move(counts[0]);
+  for (std::size_t t = 1; t < counts.size(); ++t) {
+    for (std::size_t d = 0; d < groups; ++d) rows[d] += counts[t][d];
+  }
+  return rows;
+}
+
+}  // namespace tally::internal
