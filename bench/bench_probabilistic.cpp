@@ -1,6 +1,6 @@
 // Crossentropies against the read-only baseline over the same bytes: categorical and
-// sparse categorical crossentropy from logits over 10 and 1000 classes, binary
-// crossentropy over 1e7 float32 values (probabilities and logits), at 1 and 2 threads.
+// sparse categorical crossentropy from logits over 10 and 1000 classes (and from
+// probabilities over 10), binary crossentropy over 1e7 float32 values (probabilities and logits), at 1 and 2 threads.
 #include <tally/tally.h>
 
 #include <cstdint>
@@ -87,6 +87,35 @@ BENCHMARK(BM_SparseCategoricalCrossentropyLogits)
     ->Args({10, 2})
     ->Args({1000, 1})
     ->Args({1000, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// SparseCategoricalCrossentropy from probabilities (Keras's default): the same labels, rows
+// of positive scores (the logits mapped to (0, 1)), normalised by the metric as Keras does.
+void BM_SparseCategoricalCrossentropyProbs(benchmark::State& state) {
+  const std::int64_t classes = state.range(0);
+  const Rows& r = rows_for(classes);
+  const auto n = static_cast<std::int64_t>(r.labels.size());
+  static std::map<std::int64_t, std::vector<float>> probs;
+  std::vector<float>& p = probs[classes];
+  if (p.empty()) {
+    p.resize(r.logits.size());
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = (r.logits[i] + 8.0f) / 16.0f + 1e-3f;
+  }
+  tally::set_num_threads(static_cast<int>(state.range(1)));
+  tally::metrics::SparseCategoricalCrossentropy m(false);
+  const tally::TensorView yt(r.labels);
+  const tally::TensorView yp(p, {n, classes});
+  tally::bench::run_against_baseline(
+      state, {{r.labels.data(), r.labels.size() * sizeof(std::int64_t)}, {p.data(), p.size() * sizeof(float)}}, [&] {
+        m.update_state(yt, yp);
+        benchmark::DoNotOptimize(m.value());
+      });
+  tally::set_num_threads(0);
+}
+BENCHMARK(BM_SparseCategoricalCrossentropyProbs)
+    ->Args({10, 1})
+    ->Args({10, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

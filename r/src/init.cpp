@@ -34,6 +34,8 @@ SEXP tally_r_collection_merge(SEXP, SEXP);
 SEXP tally_r_collection_to_vector(SEXP);
 SEXP tally_r_collection_from_vector(SEXP, SEXP);
 SEXP tally_r_all_reduce_local(SEXP);
+SEXP tally_r_set_num_threads(SEXP);
+SEXP tally_r_num_threads();
 SEXP tally_r_mpi_available();
 SEXP tally_r_mpi_new(SEXP);
 SEXP tally_r_mpi_info(SEXP);
@@ -91,6 +93,8 @@ static const R_CallMethodDef kCallMethods[] = {
     {"tally_r_collection_to_vector", reinterpret_cast<DL_FUNC>(&tally_r_collection_to_vector), 1},
     {"tally_r_collection_from_vector", reinterpret_cast<DL_FUNC>(&tally_r_collection_from_vector), 2},
     {"tally_r_all_reduce_local", reinterpret_cast<DL_FUNC>(&tally_r_all_reduce_local), 1},
+    {"tally_r_set_num_threads", reinterpret_cast<DL_FUNC>(&tally_r_set_num_threads), 1},
+    {"tally_r_num_threads", reinterpret_cast<DL_FUNC>(&tally_r_num_threads), 0},
     {"tally_r_mpi_available", reinterpret_cast<DL_FUNC>(&tally_r_mpi_available), 0},
     {"tally_r_mpi_new", reinterpret_cast<DL_FUNC>(&tally_r_mpi_new), 1},
     {"tally_r_mpi_info", reinterpret_cast<DL_FUNC>(&tally_r_mpi_info), 1},

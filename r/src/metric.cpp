@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "glue.h"
@@ -794,6 +795,28 @@ SEXP tally_r_all_reduce_local(SEXP ptr) {
     all_reduce_metrics(*collection_of(ptr), context);
     return R_NilValue;
   });
+}
+
+// --- threads -------------------------------------------------------------------------
+SEXP tally_r_set_num_threads(SEXP threads) {
+  return guard([&] {
+    // One whole number; the library rejects negative counts with its own message.
+    const bool number = (Rf_isInteger(threads) || Rf_isReal(threads)) && !Rf_isFactor(threads);
+    const double v = number && Rf_length(threads) == 1 ? Rf_asReal(threads) : NA_REAL;
+    if (std::isnan(v) || v != std::floor(v) || v > 2147483647.0 || v < -2147483647.0) {
+      throw InvalidArgument(
+          "set_num_threads: argument `threads` must be one whole number >= 0 (0: OpenMP's default); received " +
+          (number && Rf_length(threads) == 1
+               ? (std::isnan(v) ? std::string("NA") : (std::ostringstream() << v).str())
+               : std::string(Rf_type2char(TYPEOF(threads))) + " of length " + std::to_string(Rf_length(threads))));
+    }
+    set_num_threads(static_cast<int>(v));
+    return R_NilValue;
+  });
+}
+
+SEXP tally_r_num_threads() {
+  return guard([&] { return Rf_ScalarInteger(num_threads()); });
 }
 
 SEXP tally_r_mpi_available() {

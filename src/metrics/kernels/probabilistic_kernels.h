@@ -6,12 +6,14 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "internal/check.h"
 #include "metrics/kernels/probabilistic_math.h"
 #include "metrics/kernels/row_loss.h"
 #include "metrics/kernels/simd_math.h"
+#include "metrics/kernels/xent_simd.h"
 #include "metrics/loss_alignment.h"
 
 namespace tally::metrics::kernels {
@@ -24,28 +26,50 @@ template <class Sink>
 auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, ClipBounds clip, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
     if (from_logits) {
-      // bce_from_logit over a block: ln(1 + e^−|x|) vectorised, the rest as before, in order.
+      using Yt = std::remove_cv_t<std::remove_pointer_t<decltype(yt)>>;
       const std::int64_t w = a.spec.width;
       const double wd = static_cast<double>(w);
-      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
-        const std::int64_t n = (e - b) * w;
-        const auto* x = yp + b * w;
-        const auto* y = yt + b * w;
-        t.resize(static_cast<std::size_t>(n));
-        double* z = t.data();
-        for (std::int64_t j = 0; j < n; ++j) z[j] = -std::fabs(to_double(x[j]));
-        simd::exp_in_place(z, static_cast<std::size_t>(n));
-        simd::log1p_in_place(z, static_cast<std::size_t>(n));
-        for (std::int64_t i = 0; i < e - b; ++i) {
-          double sum = 0.0;
-          for (std::int64_t j = i * w; j < (i + 1) * w; ++j) {
-            const double xj = to_double(x[j]);
-            sum += std::max(xj, 0.0) - xj * kernels::smooth_binary(to_double(y[j]), ls) + z[j];
+      if constexpr (std::is_floating_point_v<Yt>) {
+        // The whole term on Highway (xent_simd.h), straight into the losses for 1-wide rows;
+        // wider rows are then summed in element order, as before.
+        auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
+          if (w == 1) {
+            simd::binary_xent_from_logits(yp + b, yt + b, e - b, ls, loss);
+            return;
           }
-          loss[i] = w == 1 ? sum : sum / wd;
-        }
-      };
-      return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+          const std::int64_t n = (e - b) * w;
+          t.resize(static_cast<std::size_t>(n));
+          double* z = t.data();
+          simd::binary_xent_from_logits(yp + b * w, yt + b * w, n, ls, z);
+          for (std::int64_t i = 0; i < e - b; ++i) {
+            double sum = 0.0;
+            for (std::int64_t j = i * w; j < (i + 1) * w; ++j) sum += z[j];
+            loss[i] = sum / wd;
+          }
+        };
+        return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+      } else {
+        // Integer labels: ln(1 + e^−|x|) vectorised over a block, the rest scalar, in order.
+        auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
+          const std::int64_t n = (e - b) * w;
+          const auto* x = yp + b * w;
+          const auto* y = yt + b * w;
+          t.resize(static_cast<std::size_t>(n));
+          double* z = t.data();
+          for (std::int64_t j = 0; j < n; ++j) z[j] = -std::fabs(to_double(x[j]));
+          simd::exp_in_place(z, static_cast<std::size_t>(n));
+          simd::log1p_in_place(z, static_cast<std::size_t>(n));
+          for (std::int64_t i = 0; i < e - b; ++i) {
+            double sum = 0.0;
+            for (std::int64_t j = i * w; j < (i + 1) * w; ++j) {
+              const double xj = to_double(x[j]);
+              sum += std::max(xj, 0.0) - xj * kernels::smooth_binary(to_double(y[j]), ls) + z[j];
+            }
+            loss[i] = w == 1 ? sum : sum / wd;
+          }
+        };
+        return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+      }
     }
     // Stays scalar (libm): one log per element with no exp, and the block version's extra
     // passes (label test, gather for soft labels) cost more than the vector log saved
@@ -150,6 +174,18 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
     check_sparse_labels(who, yt, a.spec.positions, w, ignore_class);
     const bool has_ignore = ignore_class.has_value();
     const std::int64_t ignored = ignore_class.value_or(0);
+    if (from_logits && w <= simd::kSparseXentMaxWidth) {
+      // Narrow rows: one row per SIMD lane, the whole formula on Highway (xent_simd.h).
+      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>&) {
+        simd::sparse_xent_from_logits(yp + b * w, yt + b, e - b, w, has_ignore, ignored, loss);
+        if (has_ignore) {
+          for (std::int64_t i = 0; i < e - b; ++i) {
+            if (static_cast<std::int64_t>(to_double(yt[b + i])) == ignored) valid[i] = 0;
+          }
+        }
+      };
+      return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    }
     if (from_logits) {
       // (m − x_label) + ln Σ e^(x − m); per block: the maxima, then exp and log vectorised.
       auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>& t) {
@@ -157,34 +193,20 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
         t.resize(static_cast<std::size_t>(rows * (w + 1)));
         double* z = t.data();
         double* se = z + rows * w;
-        // Narrow rows are walked column by column, so that the max and sum chains of many
-        // rows run side by side instead of one latency-bound chain per row; each row's
-        // values still combine in class order, so the results are those of a row loop.
+        // Wide rows (narrow ones took xent_simd.h above): one row at a time.
         const auto* x0 = yp + b * w;
-        if (w <= 32) {
-          std::fill_n(loss, rows, -std::numeric_limits<double>::infinity());
-          for (std::int64_t k = 0; k < w; ++k)
-            for (std::int64_t i = 0; i < rows; ++i) loss[i] = std::max(loss[i], to_double(x0[i * w + k]));
-        } else {
-          for (std::int64_t i = 0; i < rows; ++i) {
-            double m = -std::numeric_limits<double>::infinity();
-            for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x0[i * w + k]));
-            loss[i] = m;
-          }
+        for (std::int64_t i = 0; i < rows; ++i) {
+          double m = -std::numeric_limits<double>::infinity();
+          for (std::int64_t k = 0; k < w; ++k) m = std::max(m, to_double(x0[i * w + k]));
+          loss[i] = m;
         }
         for (std::int64_t i = 0; i < rows; ++i)
           for (std::int64_t k = 0; k < w; ++k) z[i * w + k] = to_double(x0[i * w + k]) - loss[i];
         simd::exp_in_place(z, static_cast<std::size_t>(rows * w));
-        if (w <= 32) {
-          std::fill_n(se, rows, 0.0);
-          for (std::int64_t k = 0; k < w; ++k)
-            for (std::int64_t i = 0; i < rows; ++i) se[i] += z[i * w + k];
-        } else {
-          for (std::int64_t i = 0; i < rows; ++i) {
-            double sum = 0.0;
-            for (std::int64_t k = 0; k < w; ++k) sum += z[i * w + k];
-            se[i] = sum;
-          }
+        for (std::int64_t i = 0; i < rows; ++i) {
+          double sum = 0.0;
+          for (std::int64_t k = 0; k < w; ++k) sum += z[i * w + k];
+          se[i] = sum;
         }
         simd::log_in_place(se, static_cast<std::size_t>(rows));
         for (std::int64_t i = 0; i < rows; ++i) {
@@ -199,7 +221,31 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }
-    // From probabilities: one log per row and no exp; stays scalar (docs/performance.md).
+    if (w <= simd::kSparseXentMaxWidth) {
+      // Narrow rows from probabilities, a block at a time: the row sums column by column (the
+      // chains of many rows side by side, each row still in class order), then one
+      // vectorised log over the block's clipped ratios (simd_math.h).
+      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>& t) {
+        const std::int64_t rows = e - b;
+        t.resize(static_cast<std::size_t>(rows));
+        double* s = t.data();
+        const auto* p0 = yp + b * w;
+        std::fill_n(s, rows, 0.0);
+        for (std::int64_t k = 0; k < w; ++k)
+          for (std::int64_t i = 0; i < rows; ++i) s[i] += to_double(p0[i * w + k]);
+        for (std::int64_t i = 0; i < rows; ++i) {
+          auto label = static_cast<std::int64_t>(to_double(yt[b + i]));
+          const bool skip = has_ignore && label == ignored;
+          valid[i] = skip ? 0 : 1;
+          label = skip ? 0 : label;
+          loss[i] = kernels::clip(to_double(p0[i * w + label]) / s[i], clip.lo, clip.hi);
+        }
+        simd::log_in_place(loss, static_cast<std::size_t>(rows));
+        for (std::int64_t i = 0; i < rows; ++i) loss[i] = valid[i] != 0 ? -loss[i] : 0.0;
+      };
+      return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    }
+    // From probabilities, wide rows: one log per row and no exp; stays scalar.
     auto row = [=](std::int64_t r, bool& valid) {
       const auto label = static_cast<std::int64_t>(to_double(yt[r]));
       if (has_ignore && label == ignored) {

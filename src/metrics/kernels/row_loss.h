@@ -145,6 +145,22 @@ class BlockedRows {
         block_(std::max<std::int64_t>(1, 2048 / std::max<std::int64_t>(spec.width, 1))),
         owner_(next_row_block_owner()) {}
 
+  /// Calls f(begin, end, loss*, valid*) for the blocks of rows [b, e), in order, [b, e) being
+  /// a sink chunk (rows_per_chunk): the blocks are those operator() would fill, so the
+  /// values are the same, without a call and a cache test per row.
+  template <class F>
+  void for_each_block(std::int64_t b, std::int64_t e, F&& f) const {
+    RowBlock& rb = thread_row_block();
+    rb.owner = 0;  // the cache is overwritten below
+    rb.loss.resize(static_cast<std::size_t>(block_));
+    for (std::int64_t begin = b; begin < e; begin += block_) {
+      const std::int64_t end = std::min(begin + block_, e);
+      rb.valid.assign(static_cast<std::size_t>(block_), 1);
+      fill_(begin, end, rb.loss.data(), rb.valid.data(), rb.scratch);
+      f(begin, end, rb.loss.data(), rb.valid.data());
+    }
+  }
+
   double operator()(std::int64_t r, bool& valid) const {
     RowBlock& b = thread_row_block();
     if (b.owner != owner_ || r < b.begin || r >= b.end) {
@@ -176,7 +192,13 @@ struct RowSums {
   double count = 0.0;
 };
 
+template <class Row>
+inline constexpr bool kIsBlockedRows = false;
+template <class Fill>
+inline constexpr bool kIsBlockedRows<BlockedRows<Fill>> = true;
+
 /// Σ loss and number of valid positions, unweighted (fixed chunks: thread-count invariant).
+/// Block kernels are summed block by block, in the same row order.
 template <class Row>
 RowSums sum_rows(const RowSpec& spec, const Row& row) {
   return internal::chunked_reduce(
@@ -184,12 +206,31 @@ RowSums sum_rows(const RowSpec& spec, const Row& row) {
       [&](std::int64_t b, std::int64_t e, RowSums& acc) {
         double t = 0.0;
         double c = 0.0;
-        for (std::int64_t r = b; r < e; ++r) {
-          bool valid = true;
-          const double v = row(r, valid);
-          if (valid) {
-            t += v;
-            c += 1.0;
+        if constexpr (kIsBlockedRows<Row>) {
+          // Four interleaved sums (one add chain per row was the limit for 1-wide rows),
+          // combined at the chunk's end: still fixed by the chunk, so thread-count invariant.
+          double ts[4] = {0.0, 0.0, 0.0, 0.0};
+          double cs[4] = {0.0, 0.0, 0.0, 0.0};
+          std::int64_t lane = 0;
+          row.for_each_block(b, e,
+                             [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
+                               for (std::int64_t i = 0; i < end - begin; ++i) {
+                                 const bool ok = valid[i] != 0;
+                                 ts[lane] += ok ? loss[i] : 0.0;
+                                 cs[lane] += ok ? 1.0 : 0.0;
+                                 lane = (lane + 1) & 3;
+                               }
+                             });
+          t = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+          c = (cs[0] + cs[1]) + (cs[2] + cs[3]);
+        } else {
+          for (std::int64_t r = b; r < e; ++r) {
+            bool valid = true;
+            const double v = row(r, valid);
+            if (valid) {
+              t += v;
+              c += 1.0;
+            }
           }
         }
         acc.total += t;
@@ -210,13 +251,27 @@ RowSums sum_rows_weighted(const RowSpec& spec, const Row& row, const W* w) {
       [&](std::int64_t b, std::int64_t e, RowSums& acc) {
         double t = 0.0;
         double c = 0.0;
-        for (std::int64_t r = b; r < e; ++r) {
-          bool valid = true;
-          const double v = row(r, valid);
-          if (valid) {
-            const double wr = to_double(w[r]);
-            t += v * wr;
-            c += wr;
+        if constexpr (kIsBlockedRows<Row>) {
+          // Block by block (no call and cache test per row), in row order as below.
+          row.for_each_block(b, e,
+                             [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
+                               for (std::int64_t i = 0; i < end - begin; ++i) {
+                                 if (valid[i] != 0) {
+                                   const double wr = to_double(w[begin + i]);
+                                   t += loss[i] * wr;
+                                   c += wr;
+                                 }
+                               }
+                             });
+        } else {
+          for (std::int64_t r = b; r < e; ++r) {
+            bool valid = true;
+            const double v = row(r, valid);
+            if (valid) {
+              const double wr = to_double(w[r]);
+              t += v * wr;
+              c += wr;
+            }
           }
         }
         acc.total += t;

@@ -1,0 +1,57 @@
+#pragma once
+// The crossentropy-from-logits row kernels on Highway's runtime-dispatched SIMD targets
+// (those of simd_math.h), whole rows in float64 lanes:
+// - sparse categorical, rows of at most kSparseXentMaxWidth classes: one row per lane, the
+//   classes walked in order (a strided gather per class), so each row's maximum and its sum
+//   of e^(x − m) combine in class order, as the scalar loop does;
+// - binary, one logit per sample: max(x, 0) − x·y + ln(1 + e^−|x|) per lane.
+// exp / log / log1p are Highway's (simd_math.h: within a few ulp of libm). Rows with a
+// non-finite logit (sparse) or |x| > 700 (binary) take the scalar libm formula, so special
+// values behave as before. A row's result depends only on its own values, never on its
+// lane or on the rows around it. See docs/performance.md ("probabilistic").
+
+#include <cstdint>
+
+namespace tally::metrics::kernels::simd {
+
+/// The widest rows sparse_xent_from_logits takes.
+inline constexpr std::int64_t kSparseXentMaxWidth = 32;
+
+/// loss[i] = (m − x[i, label_i]) + ln Σ_k e^(x[i, k] − m), m = max_k x[i, k], for rows
+/// [0, rows) of logits `x` ([rows, width], width ≤ kSparseXentMaxWidth). Labels are valid
+/// class ids; with `has_ignore`, rows labelled `ignored` get loss 0 (the caller marks them).
+void sparse_xent_from_logits(const float* x, const std::int64_t* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for float64 logits.
+void sparse_xent_from_logits(const double* x, const std::int64_t* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for int32 labels.
+void sparse_xent_from_logits(const float* x, const std::int32_t* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for int32 labels and float64 logits.
+void sparse_xent_from_logits(const double* x, const std::int32_t* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for float32 labels (integral values).
+void sparse_xent_from_logits(const float* x, const float* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for float32 labels and float64 logits.
+void sparse_xent_from_logits(const double* x, const float* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for float64 labels (integral values).
+void sparse_xent_from_logits(const float* x, const double* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+/// sparse_xent_from_logits for float64 labels and logits.
+void sparse_xent_from_logits(const double* x, const double* labels, std::int64_t rows, std::int64_t width,
+                             bool has_ignore, std::int64_t ignored, double* loss);
+
+/// loss[i] = max(x_i, 0) − x_i·ys_i + ln(1 + e^−|x_i|), ys_i = y_i(1 − ls) + ls/2 (Keras's
+/// sigmoid crossentropy, exact form), for i < n; float32 logits and labels.
+void binary_xent_from_logits(const float* x, const float* y, std::int64_t n, double ls, double* loss);
+/// binary_xent_from_logits for float64 logits and labels.
+void binary_xent_from_logits(const double* x, const double* y, std::int64_t n, double ls, double* loss);
+/// binary_xent_from_logits for float32 logits and float64 labels.
+void binary_xent_from_logits(const float* x, const double* y, std::int64_t n, double ls, double* loss);
+/// binary_xent_from_logits for float64 logits and float32 labels.
+void binary_xent_from_logits(const double* x, const float* y, std::int64_t n, double ls, double* loss);
+
+}  // namespace tally::metrics::kernels::simd
