@@ -343,9 +343,10 @@ TEST_F(MemoryLimit, ScratchOfOneUpdateIsBudgeted) {
     auc->update_state(std::vector<double>{0, 1}, std::vector<double>{0.2, 0.8});
   });
   EXPECT_NE(message.find("this update needs"), std::string::npos) << message;
-  EXPECT_NE(message.find("this update needs 16.8 MiB for confusion counts on top of 8 MiB of state, over tally's memory "
-                         "limit of 20 MiB"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("this update needs 16.8 MiB for confusion counts on top of 8 MiB of state, over tally's memory "
+                   "limit of 20 MiB"),
+      std::string::npos)
       << message;
   EXPECT_EQ(auc->to_vector(), std::vector<double>(auc->to_vector().size(), 0.0));  // unchanged
   set_memory_limit(64 << 20);
