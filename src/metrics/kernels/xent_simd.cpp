@@ -45,58 +45,201 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using D = hn::ScalableTag<double>;
 using V = hn::Vec<D>;
+constexpr std::size_t kMaxLanes = HWY_MAX_BYTES / sizeof(double);
 
-// Column k of one row per lane: a gather at offsets `idx` (in elements) from x + k.
-HWY_INLINE V column(D d, const float* HWY_RESTRICT x, hn::Vec<hn::Rebind<std::int32_t, D>> idx) {
-  const hn::Rebind<float, D> df;
-  return hn::PromoteTo(d, hn::GatherIndex(df, x, idx));
+// 2^(j/8), j = 0..7, correctly rounded: the table of exp_non_positive.
+HWY_ALIGN constexpr double kExp2Eighths[8] = {0x1p+0,
+                                              0x1.172b83c7d517bp+0,
+                                              0x1.306fe0a31b715p+0,
+                                              0x1.4bfdad5362a27p+0,
+                                              0x1.6a09e667f3bcdp+0,
+                                              0x1.8ace5422aa0dbp+0,
+                                              0x1.ae89f995ad3adp+0,
+                                              0x1.d5818dcfba487p+0};
+
+// e^x for x in [−708, 0] (the caller clamps; NaN is the caller's business too), within 2 ulp
+// of libm (tests/metrics/xent_simd_test.cpp): x = (8q + j)·ln2/8 + r with |r| ≤ ln2/16, so
+// e^x = 2^q · 2^(j/8) · e^r, e^r − 1 by its Taylor polynomial of degree 8 (truncation
+// < 2e-18 relative on |r| ≤ 0.0434). About half the work of Highway's Exp, which handles the
+// whole double range with a degree-11 polynomial over |r| ≤ ln2/2: with x ≤ 0 there is no
+// overflow, and x ≥ −708 keeps 2^q · 2^(j/8) normal, so no special cases remain.
+HWY_INLINE V exp_non_positive(D d, V x) {
+  const hn::RebindToSigned<D> di;
+  const V shifter = hn::Set(d, 0x1.8p52);  // adding it rounds to an integer held in the low bits
+  const V t = hn::MulAdd(x, hn::Set(d, 8.0 / 0.693147180559945309417232121458), shifter);
+  const V kf = hn::Sub(t, shifter);
+  // r = x − kf·ln2/8 with ln2 in two parts (Highway's: kf·hi is exact for |kf| < 2^21)
+  V r = hn::MulAdd(kf, hn::Set(d, -0.6931471805596629565116018 / 8.0), x);
+  r = hn::MulAdd(kf, hn::Set(d, -0.28235290563031577122588448175e-12 / 8.0), r);
+  const auto k = hn::Sub(hn::BitCast(di, t), hn::BitCast(di, shifter));
+  const auto j = hn::And(k, hn::Set(di, 7));
+  V table;
+  constexpr std::size_t kLanes = hn::MaxLanes(D());
+  if constexpr (kLanes >= 8) {
+    table = hn::TableLookupLanes(hn::Load(d, kExp2Eighths), hn::IndicesFromVec(d, j));
+  } else if constexpr (kLanes == 4) {
+    const auto low = hn::IndicesFromVec(d, hn::And(j, hn::Set(di, 3)));
+    const auto upper = hn::RebindMask(d, hn::Ne(hn::And(j, hn::Set(di, 4)), hn::Zero(di)));
+    table = hn::IfThenElse(upper, hn::TableLookupLanes(hn::Load(d, kExp2Eighths + 4), low),
+                           hn::TableLookupLanes(hn::Load(d, kExp2Eighths), low));
+  } else {
+    table = hn::GatherIndex(d, kExp2Eighths, j);
+  }
+  V p = hn::Set(d, 1.0 / 40320.0);
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0 / 5040.0));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0 / 720.0));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0 / 120.0));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0 / 24.0));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0 / 6.0));
+  p = hn::MulAdd(p, r, hn::Set(d, 0.5));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0));
+  p = hn::Mul(p, r);  // e^r − 1
+  // 2^q · 2^(j/8): q added to the table value's exponent field (q ≥ −1011: stays normal)
+  const V scaled = hn::BitCast(d, hn::Add(hn::BitCast(di, table), hn::ShiftLeft<52>(hn::ShiftRight<3>(k))));
+  return hn::MulAdd(scaled, p, scaled);
 }
+
+// Columns c..c+N−1 of N consecutive float32 rows of width w starting at p (N = lanes), as
+// N vectors of N rows: contiguous loads and an in-register transpose. The gather it replaces
+// (one per class) cost more than the rest of the row formula together.
+#if HWY_TARGET == HWY_SCALAR
+template <class DF, class VF = hn::Vec<DF>>
+HWY_INLINE void transpose_columns(DF df, const float* HWY_RESTRICT p, std::int64_t, VF* HWY_RESTRICT c) {
+  c[0] = hn::LoadU(df, p);  // one lane: one row
+}
+#else
+template <class DF, class VF = hn::Vec<DF>>
+HWY_INLINE void transpose_columns(DF df, const float* HWY_RESTRICT p, std::int64_t w, VF* HWY_RESTRICT c) {
+  constexpr std::size_t N = hn::MaxLanes(DF());
+  VF r[N];
+  for (std::size_t j = 0; j < N; ++j) r[j] = hn::LoadU(df, p + static_cast<std::int64_t>(j) * w);
+  {
+    VF t[N];  // rows j, j+1 interleaved (within 128-bit blocks)
+    for (std::size_t j = 0; j < N; j += 2) {
+      t[j] = hn::InterleaveLower(df, r[j], r[j + 1]);
+      t[j + 1] = hn::InterleaveUpper(df, r[j], r[j + 1]);
+    }
+    if constexpr (N == 2) {
+      c[0] = t[0];
+      c[1] = t[1];
+    } else {
+      const hn::Repartition<double, DF> d2;  // pairs of floats as one 64-bit lane
+      VF u[N];
+      for (std::size_t j = 0; j < N; j += 4) {
+        const auto a0 = hn::BitCast(d2, t[j]), a1 = hn::BitCast(d2, t[j + 1]);
+        const auto a2 = hn::BitCast(d2, t[j + 2]), a3 = hn::BitCast(d2, t[j + 3]);
+        u[j] = hn::BitCast(df, hn::InterleaveLower(d2, a0, a2));
+        u[j + 1] = hn::BitCast(df, hn::InterleaveUpper(d2, a0, a2));
+        u[j + 2] = hn::BitCast(df, hn::InterleaveLower(d2, a1, a3));
+        u[j + 3] = hn::BitCast(df, hn::InterleaveUpper(d2, a1, a3));
+      }
+      if constexpr (N == 4) {
+        for (std::size_t j = 0; j < 4; ++j) c[j] = u[j];
+      } else {
+        static_assert(N == 8, "x86 targets: at most 8 float64 lanes");
+        for (std::size_t j = 0; j < 4; ++j) {
+          c[j] = hn::ConcatLowerLower(df, u[j + 4], u[j]);
+          c[j + 4] = hn::ConcatUpperUpper(df, u[j + 4], u[j]);
+        }
+      }
+    }
+  }
+}
+
+#endif
+
+// Column k of one row per lane: a gather at offsets `idx` (in elements) from x + k
+// (float64 logits; float32 ones are transposed instead).
 HWY_INLINE V column(D d, const double* HWY_RESTRICT x, hn::Vec<hn::Rebind<std::int64_t, D>> idx) {
   return hn::GatherIndex(d, x, idx);
+}
+
+// The labels of rows [r, r + lanes) as float64 lanes (`n` of them real, the rest repeat the last).
+template <class Y>
+HWY_INLINE V label_lanes(D d, const Y* HWY_RESTRICT labels, std::int64_t r, std::size_t n) {
+  const std::size_t lanes = hn::Lanes(d);
+  if (n == lanes) {
+    if constexpr (std::is_same_v<Y, double>) {
+      return hn::LoadU(d, labels + r);
+    } else if constexpr (std::is_same_v<Y, std::int64_t>) {
+      return hn::ConvertTo(d, hn::LoadU(hn::Rebind<std::int64_t, D>(), labels + r));
+    } else {
+      return hn::PromoteTo(d, hn::LoadU(hn::Rebind<Y, D>(), labels + r));
+    }
+  }
+  HWY_ALIGN double tmp[kMaxLanes];
+  for (std::size_t j = 0; j < lanes; ++j)
+    tmp[j] = static_cast<double>(labels[r + static_cast<std::int64_t>(std::min(j, n - 1))]);
+  return hn::Load(d, tmp);
 }
 
 template <class X, class Y>
 HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, std::int64_t rows, std::int64_t w,
                        bool has_ignore, std::int64_t ignored, double* HWY_RESTRICT loss) {
-  using Index = std::conditional_t<sizeof(X) == 4, std::int32_t, std::int64_t>;
   const D d;
-  const hn::Rebind<Index, D> di;
+  const hn::Rebind<X, D> dx;
+  const hn::Rebind<std::int64_t, D> di;
   const std::size_t lanes = hn::Lanes(d);
-  HWY_ALIGN Index offset[HWY_MAX_BYTES / sizeof(double)];
-  HWY_ALIGN double picked[HWY_MAX_BYTES / sizeof(double)];
-  HWY_ALIGN double out[HWY_MAX_BYTES / sizeof(double)];
-  HWY_ALIGN double okay[HWY_MAX_BYTES / sizeof(double)];
-  V col[32];                            // kSparseXentMaxWidth
+  constexpr std::size_t N = hn::MaxLanes(D());
+  HWY_ALIGN std::int64_t offset[kMaxLanes];
+  HWY_ALIGN double out[kMaxLanes];
+  HWY_ALIGN double okay[kMaxLanes];
+  // A block too close to the end of x for the transpose's whole-vector loads is copied here
+  // first (its last row repeated), so every row takes the same arithmetic wherever it is.
+  HWY_ALIGN X padded[kMaxLanes * (32 + kMaxLanes)];
+  V col[32 + kMaxLanes];                // kSparseXentMaxWidth, rounded up to whole vectors
   const V lowest = hn::Set(d, -700.0);  // e^(x − m) below e^−700 vanishes in a sum >= 1 either way
   const V one = hn::Set(d, 1.0);
-  for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<Index>(static_cast<std::int64_t>(j) * w);
+  const std::int64_t chunks = (w + static_cast<std::int64_t>(lanes) - 1) / static_cast<std::int64_t>(lanes);
+  for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<std::int64_t>(j) * w;
   const auto full_idx = hn::Load(di, offset);
   for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
-    for (std::size_t j = 0; j < lanes; ++j) {
-      // lanes past the last row repeat it (readable memory; their results are dropped)
-      const std::int64_t r = r0 + static_cast<std::int64_t>(std::min(j, n - 1));
-      auto label = static_cast<std::int64_t>(labels[r]);
-      if (has_ignore && label == ignored) label = 0;
-      if (n < lanes) offset[j] = static_cast<Index>((r - r0) * w);
-      picked[j] = static_cast<double>(x[r * w + label]);
-    }
     const X* base = x + r0 * w;
-    const auto idx = n == lanes ? full_idx : hn::Load(di, offset);
-    V m = hn::Set(d, -std::numeric_limits<double>::infinity());
-    auto nan = hn::Lt(m, m);  // all false
-    for (std::int64_t k = 0; k < w; ++k) {
-      col[k] = column(d, base + k, idx);
-      nan = hn::Or(nan, hn::IsNaN(col[k]));
+    if constexpr (std::is_same_v<X, float>) {
+      // The transpose reads `chunks` vectors from each of the block's rows.
+      const std::int64_t reach =
+          (r0 + static_cast<std::int64_t>(lanes) - 1) * w + chunks * static_cast<std::int64_t>(lanes);
+      if (n < lanes || reach > rows * w) {
+        for (std::size_t j = 0; j < lanes; ++j) {
+          const X* src = x + (r0 + static_cast<std::int64_t>(std::min(j, n - 1))) * w;
+          std::copy(src, src + w, padded + static_cast<std::int64_t>(j) * w);
+        }
+        std::fill(padded + static_cast<std::int64_t>(lanes) * w,
+                  padded + static_cast<std::int64_t>(lanes) * w + static_cast<std::int64_t>(lanes), X(0));
+        base = padded;
+      }
+      hn::Vec<decltype(dx)> t[N];
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        transpose_columns(dx, base + c * static_cast<std::int64_t>(lanes), w, t);
+        for (std::size_t j = 0; j < lanes; ++j)
+          col[c * static_cast<std::int64_t>(lanes) + static_cast<std::int64_t>(j)] = hn::PromoteTo(d, t[j]);
+      }
+    } else {
+      if (n < lanes) {
+        for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<std::int64_t>(std::min(j, n - 1)) * w;
+      }
+      const auto idx = n == lanes ? full_idx : hn::Load(di, offset);
+      for (std::int64_t k = 0; k < w; ++k) col[k] = column(d, base + k, idx);
+    }
+    // The row maximum, and the label's logit picked by comparison (a label outside [0, w),
+    // i.e. the ignored class, picks class 0; such rows are rewritten below).
+    const V lab = label_lanes(d, labels, r0, n);
+    V m = col[0];
+    V picked = col[0];
+    V total = col[0];  // finite iff every logit of the row is (NaN and ±inf make it not)
+    for (std::int64_t k = 1; k < w; ++k) {
       m = hn::Max(m, col[k]);
+      picked = hn::IfThenElse(hn::Eq(lab, hn::Set(d, static_cast<double>(k))), col[k], picked);
+      total = hn::Add(total, col[k]);
     }
     // Finite rows only: the row maximum is then finite and e^0 = 1 is among the addends.
-    const auto ok = hn::AndNot(nan, hn::IsFinite(m));
-    m = hn::IfThenElse(ok, m, hn::Zero(d));
+    const auto ok = hn::IsFinite(total);
+    m = hn::IfThenElseZero(ok, m);
     V s = hn::Zero(d);
-    for (std::int64_t k = 0; k < w; ++k) s = hn::Add(s, hn::Exp(d, hn::Max(hn::Sub(col[k], m), lowest)));
+    for (std::int64_t k = 0; k < w; ++k) s = hn::Add(s, exp_non_positive(d, hn::Max(hn::Sub(col[k], m), lowest)));
     s = hn::IfThenElse(ok, s, one);
-    const V result = hn::Add(hn::Sub(m, hn::Load(d, picked)), hn::Log(d, s));
+    const V result = hn::Add(hn::Sub(m, picked), hn::Log(d, s));
     if (n == lanes && !has_ignore && hn::AllTrue(d, ok)) {  // the common case: straight out
       hn::StoreU(result, d, loss + r0);
       continue;
@@ -142,7 +285,7 @@ HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::in
     const V ys = hn::Add(hn::Mul(yv, keep), half);
     const V a = hn::Abs(xv);
     const auto ok = hn::Le(a, limit);  // NaN fails
-    const V t = hn::Log1p(d, hn::Exp(d, hn::Neg(hn::IfThenElseZero(ok, a))));
+    const V t = hn::Log1p(d, exp_non_positive(d, hn::Neg(hn::IfThenElseZero(ok, a))));
     hn::StoreU(hn::Add(hn::Sub(hn::Max(xv, zero), hn::Mul(xv, ys)), t), d, po);
     if (HWY_UNLIKELY(!hn::AllTrue(d, ok))) {
       for (std::size_t j = 0; j < lanes; ++j) {
