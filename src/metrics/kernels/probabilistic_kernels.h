@@ -71,15 +71,38 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
         return sink(a.spec, kernels::BlockedRows(a.spec, fill));
       }
     }
-    // Stays scalar (libm): one log per element with no exp, and the block version's extra
-    // passes (label test, gather for soft labels) cost more than the vector log saved
-    // (60 -> 90 ms CPU per 1e7, docs/performance.md).
-    return kernels::mean_over_rows(
-        a.spec, yt, yp,
-        [ls, clip](double y, double p) {
-          return kernels::bce_from_probability(kernels::smooth_binary(y, ls), p, clip);
-        },
-        sink);
+    using Yt = std::remove_cv_t<std::remove_pointer_t<decltype(yt)>>;
+    if constexpr (std::is_floating_point_v<Yt>) {
+      // The whole term on Highway (xent_simd.h): one vector log per element vector for hard
+      // labels, straight into the losses for 1-wide rows; wider rows summed in element order.
+      const std::int64_t w = a.spec.width;
+      const double wd = static_cast<double>(w);
+      const double lo = clip.lo, hi = clip.hi;
+      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
+        if (w == 1) {
+          simd::binary_xent_from_probabilities(yp + b, yt + b, e - b, ls, lo, hi, loss);
+          return;
+        }
+        const std::int64_t n = (e - b) * w;
+        t.resize(static_cast<std::size_t>(n));
+        double* z = t.data();
+        simd::binary_xent_from_probabilities(yp + b * w, yt + b * w, n, ls, lo, hi, z);
+        for (std::int64_t i = 0; i < e - b; ++i) {
+          double sum = 0.0;
+          for (std::int64_t j = i * w; j < (i + 1) * w; ++j) sum += z[j];
+          loss[i] = sum / wd;
+        }
+      };
+      return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+    } else {
+      // Integer labels: scalar libm, one log per element.
+      return kernels::mean_over_rows(
+          a.spec, yt, yp,
+          [ls, clip](double y, double p) {
+            return kernels::bce_from_probability(kernels::smooth_binary(y, ls), p, clip);
+          },
+          sink);
+    }
   });
 }
 
@@ -152,9 +175,36 @@ auto run_categorical_crossentropy(const Aligned& a, bool from_logits, double ls,
 // ---- sparse categorical crossentropy ------------------------------------------------
 
 // Labels must be integral and in [0, C) unless equal to ignore_class; checked before any write.
+// A branch-free pass first (it vectorises: integer labels cost a compare each, where the
+// checked loop below cost as much as a tenth of the whole loss); only a batch that fails it
+// is walked again to name the first bad label.
 template <class Yt>
 void check_sparse_labels(std::string_view who, const Yt* yt, std::int64_t n, std::int64_t classes,
                          std::optional<std::int64_t> ignore_class) {
+  bool bad = false;
+  if constexpr (std::is_integral_v<Yt>) {
+    const bool has = ignore_class.has_value();
+    const Yt skip = has ? static_cast<Yt>(*ignore_class) : Yt(0);
+    const bool skip_is_exact = !has || static_cast<std::int64_t>(skip) == *ignore_class;
+    const auto c = static_cast<std::uint64_t>(classes);
+    bool any = false;
+    // an unsigned compare: negative labels wrap to huge values
+    for (std::int64_t i = 0; i < n; ++i) any |= (static_cast<std::uint64_t>(yt[i]) >= c) & (!has | (yt[i] != skip));
+    bad = any || !skip_is_exact;
+  } else {
+    const double c = static_cast<double>(classes);
+    const bool has = ignore_class.has_value();
+    const double skip = has ? static_cast<double>(*ignore_class) : 0.0;
+    bool any = false;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double v = static_cast<double>(yt[i]);
+      // in [0, C) and integral (v − trunc(v) via the int64 round trip, exact in that range)
+      const bool fine = (v >= 0.0) & (v < c) && v == static_cast<double>(static_cast<std::int64_t>(v));
+      any |= !fine & (!has | (v != skip));
+    }
+    bad = any;
+  }
+  if (!bad) return;
   for (std::int64_t i = 0; i < n; ++i) {
     const double v = to_double(yt[i]);
     if (ignore_class && v == static_cast<double>(*ignore_class)) continue;
@@ -222,26 +272,16 @@ auto run_sparse_categorical_crossentropy(std::string_view who, const Aligned& a,
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }
     if (w <= simd::kSparseXentMaxWidth) {
-      // Narrow rows from probabilities, a block at a time: the row sums column by column (the
-      // chains of many rows side by side, each row still in class order), then one
-      // vectorised log over the block's clipped ratios (simd_math.h).
-      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>& t) {
-        const std::int64_t rows = e - b;
-        t.resize(static_cast<std::size_t>(rows));
-        double* s = t.data();
-        const auto* p0 = yp + b * w;
-        std::fill_n(s, rows, 0.0);
-        for (std::int64_t k = 0; k < w; ++k)
-          for (std::int64_t i = 0; i < rows; ++i) s[i] += to_double(p0[i * w + k]);
-        for (std::int64_t i = 0; i < rows; ++i) {
-          auto label = static_cast<std::int64_t>(to_double(yt[b + i]));
-          const bool skip = has_ignore && label == ignored;
-          valid[i] = skip ? 0 : 1;
-          label = skip ? 0 : label;
-          loss[i] = kernels::clip(to_double(p0[i * w + label]) / s[i], clip.lo, clip.hi);
+      // Narrow rows from probabilities: one row per SIMD lane, the row sum in class order, the
+      // label's ratio clipped and one log per row, all on Highway (xent_simd.h).
+      const double lo = clip.lo, hi = clip.hi;
+      auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char* valid, std::vector<double>&) {
+        simd::sparse_xent_from_probabilities(yp + b * w, yt + b, e - b, w, has_ignore, ignored, lo, hi, loss);
+        if (has_ignore) {
+          for (std::int64_t i = 0; i < e - b; ++i) {
+            if (static_cast<std::int64_t>(to_double(yt[b + i])) == ignored) valid[i] = 0;
+          }
         }
-        simd::log_in_place(loss, static_cast<std::size_t>(rows));
-        for (std::int64_t i = 0; i < rows; ++i) loss[i] = valid[i] != 0 ? -loss[i] : 0.0;
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     }

@@ -214,12 +214,25 @@ RowSums sum_rows(const RowSpec& spec, const Row& row) {
           std::int64_t lane = 0;
           row.for_each_block(b, e,
                              [&](std::int64_t begin, std::int64_t end, const double* loss, const unsigned char* valid) {
-                               for (std::int64_t i = 0; i < end - begin; ++i) {
-                                 const bool ok = valid[i] != 0;
-                                 ts[lane] += ok ? loss[i] : 0.0;
+                               const std::int64_t n = end - begin;
+                               std::int64_t i = 0;
+                               auto one = [&](std::int64_t k) {
+                                 const bool ok = valid[k] != 0;
+                                 ts[lane] += ok ? loss[k] : 0.0;
                                  cs[lane] += ok ? 1.0 : 0.0;
                                  lane = (lane + 1) & 3;
+                               };
+                               for (; i < n && lane != 0; ++i) one(i);
+                               // whole groups of four with fixed lanes (the same order, without
+                               // the lane index in the loop: a third of the time of 1-wide rows)
+                               for (; i + 4 <= n; i += 4) {
+                                 for (std::int64_t q = 0; q < 4; ++q) {
+                                   const bool ok = valid[i + q] != 0;
+                                   ts[q] += ok ? loss[i + q] : 0.0;
+                                   cs[q] += ok ? 1.0 : 0.0;
+                                 }
                                }
+                               for (; i < n; ++i) one(i);
                              });
           t = (ts[0] + ts[1]) + (ts[2] + ts[3]);
           c = (cs[0] + cs[1]) + (cs[2] + cs[3]);

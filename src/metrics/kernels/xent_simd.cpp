@@ -68,9 +68,10 @@ HWY_INLINE V exp_non_positive(D d, V x) {
   const V shifter = hn::Set(d, 0x1.8p52);  // adding it rounds to an integer held in the low bits
   const V t = hn::MulAdd(x, hn::Set(d, 8.0 / 0.693147180559945309417232121458), shifter);
   const V kf = hn::Sub(t, shifter);
-  // r = x − kf·ln2/8 with ln2 in two parts (Highway's: kf·hi is exact for |kf| < 2^21)
-  V r = hn::MulAdd(kf, hn::Set(d, -0.6931471805596629565116018 / 8.0), x);
-  r = hn::MulAdd(kf, hn::Set(d, -0.28235290563031577122588448175e-12 / 8.0), r);
+  // r = x − kf·ln2/8 with ln2 in fdlibm's two parts: the high one has 32 significant bits, so
+  // kf·hi is exact without FMA too (|kf| ≤ 8171) and x − kf·hi loses nothing.
+  V r = hn::MulAdd(kf, hn::Set(d, -6.93147180369123816490e-01 / 8.0), x);
+  r = hn::MulAdd(kf, hn::Set(d, -1.90821492927058770002e-10 / 8.0), r);
   const auto k = hn::Sub(hn::BitCast(di, t), hn::BitCast(di, shifter));
   const auto j = hn::And(k, hn::Set(di, 7));
   V table;
@@ -148,12 +149,6 @@ HWY_INLINE void transpose_columns(DF df, const float* HWY_RESTRICT p, std::int64
 
 #endif
 
-// Column k of one row per lane: a gather at offsets `idx` (in elements) from x + k
-// (float64 logits; float32 ones are transposed instead).
-HWY_INLINE V column(D d, const double* HWY_RESTRICT x, hn::Vec<hn::Rebind<std::int64_t, D>> idx) {
-  return hn::GatherIndex(d, x, idx);
-}
-
 // The labels of rows [r, r + lanes) as float64 lanes (`n` of them real, the rest repeat the last).
 template <class Y>
 HWY_INLINE V label_lanes(D d, const Y* HWY_RESTRICT labels, std::int64_t r, std::size_t n) {
@@ -173,67 +168,82 @@ HWY_INLINE V label_lanes(D d, const Y* HWY_RESTRICT labels, std::int64_t r, std:
   return hn::Load(d, tmp);
 }
 
+// Scratch of block_columns: a block too close to the end of x for the transpose's
+// whole-vector loads is copied to `padded` first (its last row repeated), so every row takes
+// the same arithmetic wherever it sits.
+template <class X>
+struct BlockScratch {
+  HWY_ALIGN X padded[kMaxLanes * (32 + kMaxLanes)];
+  HWY_ALIGN std::int64_t offset[kMaxLanes];
+};
+
+// col[k] = class k of rows [r0, r0 + lanes) of x ([rows, w], w ≤ 32), one row per lane;
+// `n` rows are real, the lanes past them repeat the last. float32 rows are loaded whole and
+// transposed in registers; float64 ones gathered per class.
+template <class X>
+HWY_INLINE void block_columns(D d, const X* HWY_RESTRICT x, std::int64_t rows, std::int64_t w, std::int64_t r0,
+                              std::size_t n, V* HWY_RESTRICT col, BlockScratch<X>& scratch) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const X* base = x + r0 * w;
+  if constexpr (std::is_same_v<X, float>) {
+    const hn::Rebind<float, D> df;
+    const std::int64_t chunks = (w + lanes - 1) / lanes;
+    // The transpose reads `chunks` whole vectors from each of the block's rows.
+    const std::int64_t reach = (r0 + lanes - 1) * w + chunks * lanes;
+    if (static_cast<std::int64_t>(n) < lanes || reach > rows * w) {
+      for (std::int64_t j = 0; j < lanes; ++j) {
+        const X* src = x + (r0 + std::min<std::int64_t>(j, static_cast<std::int64_t>(n) - 1)) * w;
+        std::copy(src, src + w, scratch.padded + j * w);
+      }
+      std::fill(scratch.padded + lanes * w, scratch.padded + lanes * w + lanes, 0.0f);
+      base = scratch.padded;
+    }
+    hn::Vec<decltype(df)> t[hn::MaxLanes(D())];
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      transpose_columns(df, base + c * lanes, w, t);
+      for (std::int64_t j = 0; j < lanes && c * lanes + j < w; ++j) col[c * lanes + j] = hn::PromoteTo(d, t[j]);
+    }
+  } else {
+    const hn::Rebind<std::int64_t, D> di;
+    for (std::int64_t j = 0; j < lanes; ++j)
+      scratch.offset[j] = std::min<std::int64_t>(j, static_cast<std::int64_t>(n) - 1) * w;
+    const auto idx = hn::Load(di, scratch.offset);
+    for (std::int64_t k = 0; k < w; ++k) col[k] = hn::GatherIndex(d, base + k, idx);
+  }
+}
+
+// picked = col[label] per lane (labels as float64 lanes); a label outside [0, w) (the
+// ignored class) picks class 0: such rows are rewritten by the callers.
+HWY_INLINE V pick(D d, const V* HWY_RESTRICT col, std::int64_t w, V label) {
+  V picked = col[0];
+  for (std::int64_t k = 1; k < w; ++k)
+    picked = hn::IfThenElse(hn::Eq(label, hn::Set(d, static_cast<double>(k))), col[k], picked);
+  return picked;
+}
+
 template <class X, class Y>
 HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, std::int64_t rows, std::int64_t w,
                        bool has_ignore, std::int64_t ignored, double* HWY_RESTRICT loss) {
   const D d;
-  const hn::Rebind<X, D> dx;
-  const hn::Rebind<std::int64_t, D> di;
   const std::size_t lanes = hn::Lanes(d);
-  constexpr std::size_t N = hn::MaxLanes(D());
-  HWY_ALIGN std::int64_t offset[kMaxLanes];
   HWY_ALIGN double out[kMaxLanes];
   HWY_ALIGN double okay[kMaxLanes];
-  // A block too close to the end of x for the transpose's whole-vector loads is copied here
-  // first (its last row repeated), so every row takes the same arithmetic wherever it is.
-  HWY_ALIGN X padded[kMaxLanes * (32 + kMaxLanes)];
+  BlockScratch<X> scratch;
   V col[32 + kMaxLanes];                // kSparseXentMaxWidth, rounded up to whole vectors
   const V lowest = hn::Set(d, -700.0);  // e^(x − m) below e^−700 vanishes in a sum >= 1 either way
   const V one = hn::Set(d, 1.0);
-  const std::int64_t chunks = (w + static_cast<std::int64_t>(lanes) - 1) / static_cast<std::int64_t>(lanes);
-  for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<std::int64_t>(j) * w;
-  const auto full_idx = hn::Load(di, offset);
   for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
-    const X* base = x + r0 * w;
-    if constexpr (std::is_same_v<X, float>) {
-      // The transpose reads `chunks` vectors from each of the block's rows.
-      const std::int64_t reach =
-          (r0 + static_cast<std::int64_t>(lanes) - 1) * w + chunks * static_cast<std::int64_t>(lanes);
-      if (n < lanes || reach > rows * w) {
-        for (std::size_t j = 0; j < lanes; ++j) {
-          const X* src = x + (r0 + static_cast<std::int64_t>(std::min(j, n - 1))) * w;
-          std::copy(src, src + w, padded + static_cast<std::int64_t>(j) * w);
-        }
-        std::fill(padded + static_cast<std::int64_t>(lanes) * w,
-                  padded + static_cast<std::int64_t>(lanes) * w + static_cast<std::int64_t>(lanes), X(0));
-        base = padded;
-      }
-      hn::Vec<decltype(dx)> t[N];
-      for (std::int64_t c = 0; c < chunks; ++c) {
-        transpose_columns(dx, base + c * static_cast<std::int64_t>(lanes), w, t);
-        for (std::size_t j = 0; j < lanes; ++j)
-          col[c * static_cast<std::int64_t>(lanes) + static_cast<std::int64_t>(j)] = hn::PromoteTo(d, t[j]);
-      }
-    } else {
-      if (n < lanes) {
-        for (std::size_t j = 0; j < lanes; ++j) offset[j] = static_cast<std::int64_t>(std::min(j, n - 1)) * w;
-      }
-      const auto idx = n == lanes ? full_idx : hn::Load(di, offset);
-      for (std::int64_t k = 0; k < w; ++k) col[k] = column(d, base + k, idx);
-    }
-    // The row maximum, and the label's logit picked by comparison (a label outside [0, w),
-    // i.e. the ignored class, picks class 0; such rows are rewritten below).
-    const V lab = label_lanes(d, labels, r0, n);
+    block_columns(d, x, rows, w, r0, n, col, scratch);
     V m = col[0];
-    V picked = col[0];
     V total = col[0];  // finite iff every logit of the row is (NaN and ±inf make it not)
     for (std::int64_t k = 1; k < w; ++k) {
       m = hn::Max(m, col[k]);
-      picked = hn::IfThenElse(hn::Eq(lab, hn::Set(d, static_cast<double>(k))), col[k], picked);
       total = hn::Add(total, col[k]);
     }
+    const V picked = pick(d, col, w, label_lanes(d, labels, r0, n));
     // Finite rows only: the row maximum is then finite and e^0 = 1 is among the addends.
+    // The others (rare) take the scalar formula below.
     const auto ok = hn::IsFinite(total);
     m = hn::IfThenElseZero(ok, m);
     V s = hn::Zero(d);
@@ -252,6 +262,40 @@ HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, st
       const bool skip = has_ignore && label == ignored;
       if (skip) label = 0;
       loss[r] = skip ? 0.0 : (okay[j] != 0.0 ? out[j] : scalar::sparse_row(x + r * w, label, w));
+    }
+  }
+}
+
+template <class X, class Y>
+HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labels, std::int64_t rows, std::int64_t w,
+                             bool has_ignore, std::int64_t ignored, double lo, double hi, double* HWY_RESTRICT loss) {
+  const D d;
+  const std::size_t lanes = hn::Lanes(d);
+  HWY_ALIGN double out[kMaxLanes];
+  BlockScratch<X> scratch;
+  V col[32 + kMaxLanes];
+  const V vlo = hn::Set(d, lo);
+  const V vhi = hn::Set(d, hi);
+  const V one = hn::Set(d, 1.0);
+  const V nan = hn::Set(d, std::numeric_limits<double>::quiet_NaN());
+  for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
+    const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
+    block_columns(d, p, rows, w, r0, n, col, scratch);
+    V s = col[0];  // in class order, as the scalar loop
+    for (std::int64_t k = 1; k < w; ++k) s = hn::Add(s, col[k]);
+    const V ratio = hn::Div(pick(d, col, w, label_lanes(d, labels, r0, n)), s);
+    // clip as probabilistic_math.h's clip: NaN stays NaN, and only NaN fails `ok`
+    const V clipped = hn::IfThenElse(hn::Lt(ratio, vlo), vlo, hn::IfThenElse(hn::Gt(ratio, vhi), vhi, ratio));
+    const auto ok = hn::Ge(clipped, vlo);
+    const V result = hn::IfThenElse(ok, hn::Neg(hn::Log(d, hn::IfThenElse(ok, clipped, one))), nan);
+    if (n == lanes && !has_ignore) {
+      hn::StoreU(result, d, loss + r0);
+      continue;
+    }
+    hn::Store(result, d, out);
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::int64_t r = r0 + static_cast<std::int64_t>(j);
+      loss[r] = has_ignore && static_cast<std::int64_t>(labels[r]) == ignored ? 0.0 : out[j];
     }
   }
 }
@@ -312,6 +356,70 @@ HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::in
   }
 }
 
+// −[y ln p + (1 − y) ln(1 − p)], p clipped to [lo, hi], y smoothed: one log for hard labels
+// (y·(1 − y) = 0: the log of y·p + (1 − y)(1 − p), exactly p or 1 − p) and two for soft ones,
+// the second only for vectors that hold a soft label (probabilistic_math.h's
+// bce_from_probability, lane by lane). A NaN probability gives NaN, as there.
+template <class X, class Y>
+HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, std::int64_t n, double ls, double lo,
+                             double hi, double* HWY_RESTRICT loss) {
+  const D d;
+  const hn::Rebind<X, D> dx;
+  const hn::Rebind<Y, D> dy;
+  const std::size_t lanes = hn::Lanes(d);
+  const V keep = hn::Set(d, 1.0 - ls);
+  const V half = hn::Set(d, 0.5 * ls);
+  const V vlo = hn::Set(d, lo);
+  const V vhi = hn::Set(d, hi);
+  const V one_v = hn::Set(d, 1.0);
+  const V zero = hn::Zero(d);
+  const V nan = hn::Set(d, std::numeric_limits<double>::quiet_NaN());
+  HWY_ALIGN X pt[kMaxLanes];
+  HWY_ALIGN Y yt[kMaxLanes];
+  HWY_ALIGN double out[kMaxLanes];
+  auto one = [&](const X* pp, const Y* py, double* po) HWY_ATTR {
+    V pv, yv;
+    if constexpr (std::is_same_v<X, double>) {
+      pv = hn::LoadU(d, pp);
+    } else {
+      pv = hn::PromoteTo(d, hn::LoadU(dx, pp));
+    }
+    if constexpr (std::is_same_v<Y, double>) {
+      yv = hn::LoadU(d, py);
+    } else {
+      yv = hn::PromoteTo(d, hn::LoadU(dy, py));
+    }
+    const V ys = hn::Add(hn::Mul(yv, keep), half);
+    const V pc = hn::IfThenElse(hn::Lt(pv, vlo), vlo, hn::IfThenElse(hn::Gt(pv, vhi), vhi, pv));
+    const auto real = hn::Eq(pc, pc);  // not NaN
+    const V ys1 = hn::Sub(one_v, ys);
+    const V pc1 = hn::Sub(one_v, pc);
+    const auto hard = hn::Eq(hn::Mul(ys, ys1), zero);
+    const V q = hn::IfThenElse(hard, hn::Add(hn::Mul(ys, pc), hn::Mul(ys1, pc1)), pc);
+    const V l1 = hn::Log(d, hn::IfThenElse(real, q, one_v));
+    V result = hn::Neg(l1);
+    if (HWY_UNLIKELY(!hn::AllTrue(d, hard))) {
+      const V l2 = hn::Log(d, hn::IfThenElse(real, pc1, one_v));
+      result = hn::IfThenElse(hard, result, hn::Neg(hn::Add(hn::Mul(ys, l1), hn::Mul(ys1, l2))));
+    }
+    hn::StoreU(hn::IfThenElse(real, result, nan), d, po);
+  };
+  std::int64_t i = 0;
+  for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(p + i, y + i, loss + i);
+  if (i < n) {
+    for (std::size_t j = 0; j < lanes; ++j) {
+      pt[j] = X(0.5);
+      yt[j] = Y(0);
+    }
+    for (std::int64_t j = i; j < n; ++j) {
+      pt[j - i] = p[j];
+      yt[j - i] = y[j];
+    }
+    one(pt, yt, out);
+    for (std::int64_t j = i; j < n; ++j) loss[j] = out[j - i];
+  }
+}
+
 #define TALLY_SPARSE(NAME, X, Y)                                                                                   \
   void NAME(const X* x, const Y* labels, std::int64_t rows, std::int64_t w, bool has_ignore, std::int64_t ignored, \
             double* loss) {                                                                                        \
@@ -327,6 +435,21 @@ TALLY_SPARSE(SparseFD, float, double)
 TALLY_SPARSE(SparseDD, double, double)
 #undef TALLY_SPARSE
 
+#define TALLY_SPARSE_PROBS(NAME, X, Y)                                                                             \
+  void NAME(const X* p, const Y* labels, std::int64_t rows, std::int64_t w, bool has_ignore, std::int64_t ignored, \
+            double lo, double hi, double* loss) {                                                                  \
+    sparse_probs(p, labels, rows, w, has_ignore, ignored, lo, hi, loss);                                           \
+  }
+TALLY_SPARSE_PROBS(SparsePFI64, float, std::int64_t)
+TALLY_SPARSE_PROBS(SparsePDI64, double, std::int64_t)
+TALLY_SPARSE_PROBS(SparsePFI32, float, std::int32_t)
+TALLY_SPARSE_PROBS(SparsePDI32, double, std::int32_t)
+TALLY_SPARSE_PROBS(SparsePFF, float, float)
+TALLY_SPARSE_PROBS(SparsePDF, double, float)
+TALLY_SPARSE_PROBS(SparsePFD, float, double)
+TALLY_SPARSE_PROBS(SparsePDD, double, double)
+#undef TALLY_SPARSE_PROBS
+
 #define TALLY_BINARY(NAME, X, Y) \
   void NAME(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { binary(x, y, n, ls, loss); }
 TALLY_BINARY(BinaryFF, float, float)
@@ -334,6 +457,28 @@ TALLY_BINARY(BinaryDD, double, double)
 TALLY_BINARY(BinaryFD, float, double)
 TALLY_BINARY(BinaryDF, double, float)
 #undef TALLY_BINARY
+
+#define TALLY_BINARY_PROBS(NAME, X, Y)                                                               \
+  void NAME(const X* p, const Y* y, std::int64_t n, double ls, double lo, double hi, double* loss) { \
+    binary_probs(p, y, n, ls, lo, hi, loss);                                                         \
+  }
+TALLY_BINARY_PROBS(BinaryPFF, float, float)
+TALLY_BINARY_PROBS(BinaryPDD, double, double)
+TALLY_BINARY_PROBS(BinaryPFD, float, double)
+TALLY_BINARY_PROBS(BinaryPDF, double, float)
+#undef TALLY_BINARY_PROBS
+
+void ExpNonPositive(double* x, std::size_t n) {
+  const D d;
+  const std::size_t lanes = hn::Lanes(d);
+  HWY_ALIGN double t[kMaxLanes];
+  for (std::size_t i = 0; i < n; i += lanes) {
+    const std::size_t m = std::min(lanes, n - i);
+    for (std::size_t j = 0; j < lanes; ++j) t[j] = j < m ? x[i + j] : 0.0;
+    hn::Store(exp_non_positive(d, hn::Load(d, t)), d, t);
+    for (std::size_t j = 0; j < m; ++j) x[i + j] = t[j];
+  }
+}
 
 }  // namespace tally::metrics::kernels::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -351,10 +496,23 @@ HWY_EXPORT(SparseFF);
 HWY_EXPORT(SparseDF);
 HWY_EXPORT(SparseFD);
 HWY_EXPORT(SparseDD);
+HWY_EXPORT(SparsePFI64);
+HWY_EXPORT(SparsePDI64);
+HWY_EXPORT(SparsePFI32);
+HWY_EXPORT(SparsePDI32);
+HWY_EXPORT(SparsePFF);
+HWY_EXPORT(SparsePDF);
+HWY_EXPORT(SparsePFD);
+HWY_EXPORT(SparsePDD);
 HWY_EXPORT(BinaryFF);
 HWY_EXPORT(BinaryDD);
 HWY_EXPORT(BinaryFD);
 HWY_EXPORT(BinaryDF);
+HWY_EXPORT(BinaryPFF);
+HWY_EXPORT(BinaryPDD);
+HWY_EXPORT(BinaryPFD);
+HWY_EXPORT(BinaryPDF);
+HWY_EXPORT(ExpNonPositive);
 
 #define TALLY_SPARSE(NAME, X, Y)                                                                                    \
   void sparse_xent_from_logits(const X* x, const Y* labels, std::int64_t rows, std::int64_t width, bool has_ignore, \
@@ -371,6 +529,21 @@ TALLY_SPARSE(SparseFD, float, double)
 TALLY_SPARSE(SparseDD, double, double)
 #undef TALLY_SPARSE
 
+#define TALLY_SPARSE_PROBS(NAME, X, Y)                                                                             \
+  void sparse_xent_from_probabilities(const X* p, const Y* labels, std::int64_t rows, std::int64_t width,          \
+                                      bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss) { \
+    HWY_DYNAMIC_DISPATCH(NAME)(p, labels, rows, width, has_ignore, ignored, lo, hi, loss);                         \
+  }
+TALLY_SPARSE_PROBS(SparsePFI64, float, std::int64_t)
+TALLY_SPARSE_PROBS(SparsePDI64, double, std::int64_t)
+TALLY_SPARSE_PROBS(SparsePFI32, float, std::int32_t)
+TALLY_SPARSE_PROBS(SparsePDI32, double, std::int32_t)
+TALLY_SPARSE_PROBS(SparsePFF, float, float)
+TALLY_SPARSE_PROBS(SparsePDF, double, float)
+TALLY_SPARSE_PROBS(SparsePFD, float, double)
+TALLY_SPARSE_PROBS(SparsePDD, double, double)
+#undef TALLY_SPARSE_PROBS
+
 #define TALLY_BINARY(NAME, X, Y)                                                                  \
   void binary_xent_from_logits(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { \
     HWY_DYNAMIC_DISPATCH(NAME)(x, y, n, ls, loss);                                                \
@@ -380,6 +553,19 @@ TALLY_BINARY(BinaryDD, double, double)
 TALLY_BINARY(BinaryFD, float, double)
 TALLY_BINARY(BinaryDF, double, float)
 #undef TALLY_BINARY
+
+#define TALLY_BINARY_PROBS(NAME, X, Y)                                                                         \
+  void binary_xent_from_probabilities(const X* p, const Y* y, std::int64_t n, double ls, double lo, double hi, \
+                                      double* loss) {                                                          \
+    HWY_DYNAMIC_DISPATCH(NAME)(p, y, n, ls, lo, hi, loss);                                                     \
+  }
+TALLY_BINARY_PROBS(BinaryPFF, float, float)
+TALLY_BINARY_PROBS(BinaryPDD, double, double)
+TALLY_BINARY_PROBS(BinaryPFD, float, double)
+TALLY_BINARY_PROBS(BinaryPDF, double, float)
+#undef TALLY_BINARY_PROBS
+
+void exp_non_positive_in_place(double* x, std::size_t n) { HWY_DYNAMIC_DISPATCH(ExpNonPositive)(x, n); }
 
 }  // namespace tally::metrics::kernels::simd
 #endif  // HWY_ONCE

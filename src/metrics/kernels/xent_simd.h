@@ -10,6 +10,7 @@
 // values behave as before. A row's result depends only on its own values, never on its
 // lane or on the rows around it. See docs/performance.md ("probabilistic").
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tally::metrics::kernels::simd {
@@ -44,6 +45,34 @@ void sparse_xent_from_logits(const float* x, const double* labels, std::int64_t 
 void sparse_xent_from_logits(const double* x, const double* labels, std::int64_t rows, std::int64_t width,
                              bool has_ignore, std::int64_t ignored, double* loss);
 
+/// loss[i] = −ln clip(p[i, label_i] / Σ_k p[i, k], lo, hi) (Keras's sparse crossentropy from
+/// probabilities: the row normalised, then clipped; NaN stays NaN) for rows [0, rows) of `p`
+/// ([rows, width], width ≤ kSparseXentMaxWidth), the row sum in class order; ignored rows as
+/// in sparse_xent_from_logits. One log per row and no exp.
+void sparse_xent_from_probabilities(const float* p, const std::int64_t* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for float64 probabilities.
+void sparse_xent_from_probabilities(const double* p, const std::int64_t* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for int32 labels.
+void sparse_xent_from_probabilities(const float* p, const std::int32_t* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for int32 labels and float64 probabilities.
+void sparse_xent_from_probabilities(const double* p, const std::int32_t* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for float32 labels (integral values).
+void sparse_xent_from_probabilities(const float* p, const float* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for float32 labels and float64 probabilities.
+void sparse_xent_from_probabilities(const double* p, const float* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for float64 labels (integral values).
+void sparse_xent_from_probabilities(const float* p, const double* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+/// sparse_xent_from_probabilities for float64 labels and probabilities.
+void sparse_xent_from_probabilities(const double* p, const double* labels, std::int64_t rows, std::int64_t width,
+                                    bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+
 /// loss[i] = max(x_i, 0) − x_i·ys_i + ln(1 + e^−|x_i|), ys_i = y_i(1 − ls) + ls/2 (Keras's
 /// sigmoid crossentropy, exact form), for i < n; float32 logits and labels.
 void binary_xent_from_logits(const float* x, const float* y, std::int64_t n, double ls, double* loss);
@@ -53,5 +82,24 @@ void binary_xent_from_logits(const double* x, const double* y, std::int64_t n, d
 void binary_xent_from_logits(const float* x, const double* y, std::int64_t n, double ls, double* loss);
 /// binary_xent_from_logits for float64 logits and float32 labels.
 void binary_xent_from_logits(const double* x, const float* y, std::int64_t n, double ls, double* loss);
+
+/// loss[i] = −[ys_i ln p_i + (1 − ys_i) ln(1 − p_i)], p_i clipped to [lo, hi], ys_i = y_i(1 − ls)
+/// + ls/2 (probabilistic_math.h's bce_from_probability: one log for hard labels), for i < n;
+/// float32 probabilities and labels.
+void binary_xent_from_probabilities(const float* p, const float* y, std::int64_t n, double ls, double lo, double hi,
+                                    double* loss);
+/// binary_xent_from_probabilities for float64 probabilities and labels.
+void binary_xent_from_probabilities(const double* p, const double* y, std::int64_t n, double ls, double lo, double hi,
+                                    double* loss);
+/// binary_xent_from_probabilities for float32 probabilities and float64 labels.
+void binary_xent_from_probabilities(const float* p, const double* y, std::int64_t n, double ls, double lo, double hi,
+                                    double* loss);
+/// binary_xent_from_probabilities for float64 probabilities and float32 labels.
+void binary_xent_from_probabilities(const double* p, const float* y, std::int64_t n, double ls, double lo, double hi,
+                                    double* loss);
+
+/// x[i] = e^x[i] by the kernels' own exp (valid on [−708, 0] only), on the best SIMD target of
+/// this CPU: for tests of its accuracy against std::exp.
+void exp_non_positive_in_place(double* x, std::size_t n);
 
 }  // namespace tally::metrics::kernels::simd
