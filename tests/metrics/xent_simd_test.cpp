@@ -277,7 +277,7 @@ TEST(XentSimd, SparseFromProbabilitiesSpecialRowsGiveTheScalarValues) {
 }
 
 template <class X, class Y>
-void check_binary_probs(std::int64_t n, double ls) {
+void check_binary_probs(std::int64_t n, double ls, std::optional<DType> bounds = std::nullopt) {
   std::mt19937_64 rng(static_cast<unsigned>(n) + 7);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::vector<X> p(static_cast<std::size_t>(n));
@@ -293,7 +293,8 @@ void check_binary_probs(std::int64_t n, double ls) {
   const double special_y[] = {kNaN, 2.0, -1.0, kInf};
   for (std::size_t k = 0; k < std::size(special_y) && static_cast<std::int64_t>(k * 7 + 1) < n; ++k)
     y[k * 7 + 1] = static_cast<Y>(special_y[k]);
-  const kernels::ClipBounds c = kernels::clip_bounds(sizeof(X) == 4 ? DType::kFloat32 : DType::kFloat64);
+  const kernels::ClipBounds c =
+      kernels::clip_bounds(bounds.value_or(sizeof(X) == 4 ? DType::kFloat32 : DType::kFloat64));
   std::vector<double> got(static_cast<std::size_t>(n), -1.0);
   simd::binary_xent_from_probabilities(p.data(), y.data(), n, ls, c.lo, c.hi, got.data());
   for (std::int64_t i = 0; i < n; ++i) {
@@ -317,6 +318,11 @@ TEST(XentSimd, BinaryFromProbabilitiesMatchesTheScalarFormulaOnEveryTarget) {
       }
     }
     check_binary_probs<float, float>(4099, 0.0);
+    // float16 bounds: 1 − ε rounds to 1, so a saturated wrong term is +inf (or NaN for soft
+    // labels), as the scalar formula gives
+    check_binary_probs<float, float>(33, 0.0, DType::kFloat16);
+    check_binary_probs<double, double>(17, 0.1, DType::kFloat16);
+    check_binary_probs<float, float>(33, 0.0, DType::kBFloat16);
   });
 }
 

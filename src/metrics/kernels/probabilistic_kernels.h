@@ -175,36 +175,12 @@ auto run_categorical_crossentropy(const Aligned& a, bool from_logits, double ls,
 // ---- sparse categorical crossentropy ------------------------------------------------
 
 // Labels must be integral and in [0, C) unless equal to ignore_class; checked before any write.
-// A branch-free pass first (it vectorises: integer labels cost a compare each, where the
-// checked loop below cost as much as a tenth of the whole loss); only a batch that fails it
-// is walked again to name the first bad label.
+// A vector pass first (xent_simd.h; the checked loop below cost as much as a tenth of the
+// whole loss): only a batch that fails it is walked again to name the first bad label.
 template <class Yt>
 void check_sparse_labels(std::string_view who, const Yt* yt, std::int64_t n, std::int64_t classes,
                          std::optional<std::int64_t> ignore_class) {
-  bool bad = false;
-  if constexpr (std::is_integral_v<Yt>) {
-    const bool has = ignore_class.has_value();
-    const Yt skip = has ? static_cast<Yt>(*ignore_class) : Yt(0);
-    const bool skip_is_exact = !has || static_cast<std::int64_t>(skip) == *ignore_class;
-    const auto c = static_cast<std::uint64_t>(classes);
-    bool any = false;
-    // an unsigned compare: negative labels wrap to huge values
-    for (std::int64_t i = 0; i < n; ++i) any |= (static_cast<std::uint64_t>(yt[i]) >= c) & (!has | (yt[i] != skip));
-    bad = any || !skip_is_exact;
-  } else {
-    const double c = static_cast<double>(classes);
-    const bool has = ignore_class.has_value();
-    const double skip = has ? static_cast<double>(*ignore_class) : 0.0;
-    bool any = false;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double v = static_cast<double>(yt[i]);
-      // in [0, C) and integral (v − trunc(v) via the int64 round trip, exact in that range)
-      const bool fine = (v >= 0.0) & (v < c) && v == static_cast<double>(static_cast<std::int64_t>(v));
-      any |= !fine & (!has | (v != skip));
-    }
-    bad = any;
-  }
-  if (!bad) return;
+  if (simd::sparse_labels_valid(yt, n, classes, ignore_class.has_value(), ignore_class.value_or(0))) return;
   for (std::int64_t i = 0; i < n; ++i) {
     const double v = to_double(yt[i]);
     if (ignore_class && v == static_cast<double>(*ignore_class)) continue;

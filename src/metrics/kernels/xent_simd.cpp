@@ -11,11 +11,14 @@
 // clang-format on
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+
+#include "metrics/kernels/probabilistic_math.h"
 
 #ifndef TALLY_XENT_SIMD_SCALAR_ONCE
 #define TALLY_XENT_SIMD_SCALAR_ONCE
@@ -34,6 +37,10 @@ double sparse_row(const X* x, Y label, std::int64_t w) {
 
 inline double binary_one(double x, double ys) {
   return std::max(x, 0.0) - x * ys + std::log1p(std::exp(-std::fabs(x)));
+}
+
+inline double binary_prob(double y, double p, double ls, double lo, double hi) {
+  return bce_from_probability(smooth_binary(y, ls), p, ClipBounds{lo, hi});
 }
 
 }  // namespace tally::metrics::kernels::simd::scalar
@@ -373,7 +380,7 @@ HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, s
   const V vhi = hn::Set(d, hi);
   const V one_v = hn::Set(d, 1.0);
   const V zero = hn::Zero(d);
-  const V nan = hn::Set(d, std::numeric_limits<double>::quiet_NaN());
+  const V tiny = hn::Set(d, DBL_MIN);
   HWY_ALIGN X pt[kMaxLanes];
   HWY_ALIGN Y yt[kMaxLanes];
   HWY_ALIGN double out[kMaxLanes];
@@ -391,18 +398,28 @@ HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, s
     }
     const V ys = hn::Add(hn::Mul(yv, keep), half);
     const V pc = hn::IfThenElse(hn::Lt(pv, vlo), vlo, hn::IfThenElse(hn::Gt(pv, vhi), vhi, pv));
-    const auto real = hn::Eq(pc, pc);  // not NaN
     const V ys1 = hn::Sub(one_v, ys);
     const V pc1 = hn::Sub(one_v, pc);
     const auto hard = hn::Eq(hn::Mul(ys, ys1), zero);
     const V q = hn::IfThenElse(hard, hn::Add(hn::Mul(ys, pc), hn::Mul(ys1, pc1)), pc);
-    const V l1 = hn::Log(d, hn::IfThenElse(real, q, one_v));
+    // Every log argument normal and positive (NaN fails; so does 1 − p = 0 when 1 − ε rounds
+    // to 1, float16): the others take the scalar formula below.
+    const auto ok = hn::And(hn::Ge(q, tiny), hn::Ge(pc1, tiny));
+    const V l1 = hn::Log(d, hn::IfThenElse(ok, q, one_v));
     V result = hn::Neg(l1);
     if (HWY_UNLIKELY(!hn::AllTrue(d, hard))) {
-      const V l2 = hn::Log(d, hn::IfThenElse(real, pc1, one_v));
+      const V l2 = hn::Log(d, hn::IfThenElse(ok, pc1, one_v));
       result = hn::IfThenElse(hard, result, hn::Neg(hn::Add(hn::Mul(ys, l1), hn::Mul(ys1, l2))));
     }
-    hn::StoreU(hn::IfThenElse(real, result, nan), d, po);
+    hn::StoreU(result, d, po);
+    if (HWY_UNLIKELY(!hn::AllTrue(d, ok))) {
+      HWY_ALIGN double okay[kMaxLanes];
+      hn::Store(hn::IfThenElseZero(ok, one_v), d, okay);
+      for (std::size_t j = 0; j < lanes; ++j) {
+        if (okay[j] == 0.0)
+          po[j] = scalar::binary_prob(static_cast<double>(py[j]), static_cast<double>(pp[j]), ls, lo, hi);
+      }
+    }
   };
   std::int64_t i = 0;
   for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(p + i, y + i, loss + i);
@@ -468,6 +485,77 @@ TALLY_BINARY_PROBS(BinaryPFD, float, double)
 TALLY_BINARY_PROBS(BinaryPDF, double, float)
 #undef TALLY_BINARY_PROBS
 
+// Whether every label is a class id in [0, classes) or the ignored class: integer labels
+// compared as int64 (no rounding through float64), floating ones as probabilistic_kernels.h's
+// checked loop does (v ≥ 0, v < classes, v integral, or v == ignored as float64).
+template <class Y>
+HWY_INLINE bool labels_valid(const Y* HWY_RESTRICT labels, std::int64_t n, std::int64_t classes, bool has_ignore,
+                             std::int64_t ignored) {
+  const std::size_t lanes = hn::Lanes(D());
+  HWY_ALIGN Y tail[kMaxLanes];
+  if constexpr (std::is_integral_v<Y>) {
+    const hn::Rebind<std::int64_t, D> di;
+    const hn::Rebind<Y, D> dy;
+    const auto zero = hn::Zero(di);
+    const auto c = hn::Set(di, classes);
+    const auto skip = hn::Set(di, ignored);
+    auto bad = hn::Lt(zero, zero);  // none
+    auto one = [&](const Y* p) HWY_ATTR {
+      hn::Vec<decltype(di)> v;
+      if constexpr (std::is_same_v<Y, std::int64_t>) {
+        v = hn::LoadU(di, p);
+      } else {
+        v = hn::PromoteTo(di, hn::LoadU(dy, p));
+      }
+      auto out = hn::Or(hn::Lt(v, zero), hn::Not(hn::Lt(v, c)));
+      if (has_ignore) out = hn::AndNot(hn::Eq(v, skip), out);
+      bad = hn::Or(bad, out);
+    };
+    std::int64_t i = 0;
+    for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(labels + i);
+    if (i < n) {
+      for (std::size_t j = 0; j < lanes; ++j) tail[j] = i + static_cast<std::int64_t>(j) < n ? labels[i + j] : Y(0);
+      one(tail);
+    }
+    return hn::AllFalse(di, bad);
+  } else {
+    const D d;
+    const hn::Rebind<Y, D> dy;
+    const V zero = hn::Zero(d);
+    const V c = hn::Set(d, static_cast<double>(classes));
+    const V skip = hn::Set(d, static_cast<double>(ignored));
+    auto good = hn::Eq(zero, zero);  // all
+    auto one = [&](const Y* p) HWY_ATTR {
+      V v;
+      if constexpr (std::is_same_v<Y, double>) {
+        v = hn::LoadU(d, p);
+      } else {
+        v = hn::PromoteTo(d, hn::LoadU(dy, p));
+      }
+      auto in = hn::And(hn::And(hn::Ge(v, zero), hn::Lt(v, c)), hn::Eq(hn::Floor(v), v));
+      if (has_ignore) in = hn::Or(in, hn::Eq(v, skip));
+      good = hn::And(good, in);
+    };
+    std::int64_t i = 0;
+    for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(labels + i);
+    if (i < n) {
+      for (std::size_t j = 0; j < lanes; ++j) tail[j] = i + static_cast<std::int64_t>(j) < n ? labels[i + j] : Y(0);
+      one(tail);
+    }
+    return hn::AllTrue(d, good);
+  }
+}
+
+#define TALLY_LABELS(NAME, Y)                                                                               \
+  bool NAME(const Y* labels, std::int64_t n, std::int64_t classes, bool has_ignore, std::int64_t ignored) { \
+    return labels_valid(labels, n, classes, has_ignore, ignored);                                           \
+  }
+TALLY_LABELS(LabelsI64, std::int64_t)
+TALLY_LABELS(LabelsI32, std::int32_t)
+TALLY_LABELS(LabelsF, float)
+TALLY_LABELS(LabelsD, double)
+#undef TALLY_LABELS
+
 void ExpNonPositive(double* x, std::size_t n) {
   const D d;
   const std::size_t lanes = hn::Lanes(d);
@@ -513,6 +601,10 @@ HWY_EXPORT(BinaryPDD);
 HWY_EXPORT(BinaryPFD);
 HWY_EXPORT(BinaryPDF);
 HWY_EXPORT(ExpNonPositive);
+HWY_EXPORT(LabelsI64);
+HWY_EXPORT(LabelsI32);
+HWY_EXPORT(LabelsF);
+HWY_EXPORT(LabelsD);
 
 #define TALLY_SPARSE(NAME, X, Y)                                                                                    \
   void sparse_xent_from_logits(const X* x, const Y* labels, std::int64_t rows, std::int64_t width, bool has_ignore, \
@@ -566,6 +658,17 @@ TALLY_BINARY_PROBS(BinaryPDF, double, float)
 #undef TALLY_BINARY_PROBS
 
 void exp_non_positive_in_place(double* x, std::size_t n) { HWY_DYNAMIC_DISPATCH(ExpNonPositive)(x, n); }
+
+#define TALLY_LABELS(NAME, Y)                                                                      \
+  bool sparse_labels_valid(const Y* labels, std::int64_t n, std::int64_t classes, bool has_ignore, \
+                           std::int64_t ignored) {                                                 \
+    return HWY_DYNAMIC_DISPATCH(NAME)(labels, n, classes, has_ignore, ignored);                    \
+  }
+TALLY_LABELS(LabelsI64, std::int64_t)
+TALLY_LABELS(LabelsI32, std::int32_t)
+TALLY_LABELS(LabelsF, float)
+TALLY_LABELS(LabelsD, double)
+#undef TALLY_LABELS
 
 }  // namespace tally::metrics::kernels::simd
 #endif  // HWY_ONCE

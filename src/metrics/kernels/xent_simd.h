@@ -1,14 +1,17 @@
 #pragma once
-// The crossentropy-from-logits row kernels on Highway's runtime-dispatched SIMD targets
-// (those of simd_math.h), whole rows in float64 lanes:
-// - sparse categorical, rows of at most kSparseXentMaxWidth classes: one row per lane, the
-//   classes walked in order (a strided gather per class), so each row's maximum and its sum
-//   of e^(x − m) combine in class order, as the scalar loop does;
-// - binary, one logit per sample: max(x, 0) − x·y + ln(1 + e^−|x|) per lane.
-// exp / log / log1p are Highway's (simd_math.h: within a few ulp of libm). Rows with a
-// non-finite logit (sparse) or |x| > 700 (binary) take the scalar libm formula, so special
-// values behave as before. A row's result depends only on its own values, never on its
-// lane or on the rows around it. See docs/performance.md ("probabilistic").
+// The crossentropy row kernels on Highway's runtime-dispatched SIMD targets (those of
+// simd_math.h), whole rows in float64 lanes:
+// - sparse categorical, rows of at most kSparseXentMaxWidth classes, from logits or from
+//   probabilities: one row per lane, so each row's maximum and its sums combine in class
+//   order, as the scalar loop does. float32 rows are loaded whole and transposed in
+//   registers (float64 ones gathered per class); the label's value is picked by comparison.
+// - binary, one value per sample: max(x, 0) − x·y + ln(1 + e^−|x|) per lane from logits;
+//   −[y ln p + (1 − y) ln(1 − p)] (one log for hard labels) from probabilities.
+// exp is the kernels' own table-driven one for arguments ≤ 0 (within 2 ulp of libm, tested);
+// log / log1p are Highway's (simd_math.h: within a few ulp of libm). Rows with a non-finite
+// logit (sparse) or |x| > 700 (binary) take the scalar libm formula, NaN probabilities give
+// NaN, so special values behave as before. A row's result depends only on its own values,
+// never on its lane or on the rows around it. See docs/performance.md ("Crossentropies").
 
 #include <cstddef>
 #include <cstdint>
@@ -97,6 +100,20 @@ void binary_xent_from_probabilities(const float* p, const double* y, std::int64_
 /// binary_xent_from_probabilities for float64 probabilities and float32 labels.
 void binary_xent_from_probabilities(const double* p, const float* y, std::int64_t n, double ls, double lo, double hi,
                                     double* loss);
+
+/// Whether labels[0, n) are all class ids in [0, classes) (integral values) or, with
+/// `has_ignore`, equal to `ignored`: the fast pass of the sparse crossentropy's label check.
+bool sparse_labels_valid(const std::int64_t* labels, std::int64_t n, std::int64_t classes, bool has_ignore,
+                         std::int64_t ignored);
+/// sparse_labels_valid for int32 labels.
+bool sparse_labels_valid(const std::int32_t* labels, std::int64_t n, std::int64_t classes, bool has_ignore,
+                         std::int64_t ignored);
+/// sparse_labels_valid for float32 labels.
+bool sparse_labels_valid(const float* labels, std::int64_t n, std::int64_t classes, bool has_ignore,
+                         std::int64_t ignored);
+/// sparse_labels_valid for float64 labels.
+bool sparse_labels_valid(const double* labels, std::int64_t n, std::int64_t classes, bool has_ignore,
+                         std::int64_t ignored);
 
 /// x[i] = e^x[i] by the kernels' own exp (valid on [−708, 0] only), on the best SIMD target of
 /// this CPU: for tests of its accuracy against std::exp.
