@@ -25,7 +25,8 @@
 namespace tally::metrics::kernels::simd::scalar {
 
 // The scalar formulas, for rows or elements the vector code does not take (non-finite
-// logits; binary |x| > 700): libm, in the order of the vector code.
+// logits; binary |x| > 700; binary probabilities whose log argument is not a positive normal
+// number): libm, in the order of the vector code.
 template <class X, class Y>
 double sparse_row(const X* x, Y label, std::int64_t w) {
   double m = -std::numeric_limits<double>::infinity();
