@@ -359,6 +359,30 @@ TEST(XentSimd, SparseLabelCheckStillNamesTheFirstBadLabel) {
   EXPECT_EQ(message(TensorView(neg), std::nullopt).rfind(prefix, 0), 0u) << message(TensorView(neg), std::nullopt);
 }
 
+// With y = 0 and x ≤ 0 the loss is ln(1 + e^x) alone, down to e^−700: relative accuracy of
+// the kernels' exp and log1p, which the 1e-12 absolute check above cannot see for small terms.
+TEST(XentSimd, BinaryFromLogitsSmallTermsAreWithinAFewUlp) {
+  std::vector<double> x;
+  for (int i = 0; i <= 100000; ++i) x.push_back(-700.0 * i / 100000.0);
+  for (int i = 0; i <= 2000; ++i) x.push_back(-1e-3 * i / 2000.0);  // t near 1: u = 1 + t near 2
+  const std::vector<double> y(x.size(), 0.0);
+  on_every_target([&] {
+    std::vector<double> got(x.size());
+    simd::binary_xent_from_logits(x.data(), y.data(), static_cast<std::int64_t>(x.size()), 0.0, got.data());
+    double worst = 0.0;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double want = std::log1p(std::exp(x[i]));
+      const double err = std::fabs(got[i] - want) / want;
+      if (err > worst) {
+        worst = err;
+        at = i;
+      }
+    }
+    EXPECT_LE(worst, 8.0 * 0x1p-53) << "worst relative error " << worst << " at x = " << x[at];  // 4 ulp
+  });
+}
+
 // Through the metric function: widths 1..33 (33 takes the block path past the kernel's
 // widest rows), more rows than one block, so blocks and chunks tile as in real use.
 TEST(XentSimd, SparseCrossentropyFunctionMatchesTheFormulaForWidths1To33) {
