@@ -84,7 +84,7 @@ HWY_INLINE V exp_non_positive(D d, V x) {
   const auto j = hn::And(k, hn::Set(di, 7));
   V table;
   constexpr std::size_t kLanes = hn::MaxLanes(D());
-  if constexpr (kLanes >= 8) {
+  if constexpr (kLanes == 8) {
     table = hn::TableLookupLanes(hn::Load(d, kExp2Eighths), hn::IndicesFromVec(d, j));
   } else if constexpr (kLanes == 4) {
     const auto low = hn::IndicesFromVec(d, hn::And(j, hn::Set(di, 3)));
@@ -103,7 +103,7 @@ HWY_INLINE V exp_non_positive(D d, V x) {
   p = hn::MulAdd(p, r, hn::Set(d, 0.5));
   p = hn::MulAdd(p, r, hn::Set(d, 1.0));
   p = hn::Mul(p, r);  // e^r − 1
-  // 2^q · 2^(j/8): q added to the table value's exponent field (q ≥ −1011: stays normal)
+  // 2^q · 2^(j/8): q added to the table value's exponent field (q ≥ −1022: stays normal)
   const V scaled = hn::BitCast(d, hn::Add(hn::BitCast(di, table), hn::ShiftLeft<52>(hn::ShiftRight<3>(k))));
   return hn::MulAdd(scaled, p, scaled);
 }
@@ -122,34 +122,32 @@ HWY_INLINE void transpose_columns(DF df, const float* HWY_RESTRICT p, std::int64
   constexpr std::size_t N = hn::MaxLanes(DF());
   VF r[N];
   for (std::size_t j = 0; j < N; ++j) r[j] = hn::LoadU(df, p + static_cast<std::int64_t>(j) * w);
-  {
-    VF t[N];  // rows j, j+1 interleaved (within 128-bit blocks)
-    for (std::size_t j = 0; j < N; j += 2) {
-      t[j] = hn::InterleaveLower(df, r[j], r[j + 1]);
-      t[j + 1] = hn::InterleaveUpper(df, r[j], r[j + 1]);
+  VF t[N];  // rows j, j+1 interleaved (within 128-bit blocks)
+  for (std::size_t j = 0; j < N; j += 2) {
+    t[j] = hn::InterleaveLower(df, r[j], r[j + 1]);
+    t[j + 1] = hn::InterleaveUpper(df, r[j], r[j + 1]);
+  }
+  if constexpr (N == 2) {
+    c[0] = t[0];
+    c[1] = t[1];
+  } else {
+    const hn::Repartition<double, DF> d2;  // pairs of floats as one 64-bit lane
+    VF u[N];
+    for (std::size_t j = 0; j < N; j += 4) {
+      const auto a0 = hn::BitCast(d2, t[j]), a1 = hn::BitCast(d2, t[j + 1]);
+      const auto a2 = hn::BitCast(d2, t[j + 2]), a3 = hn::BitCast(d2, t[j + 3]);
+      u[j] = hn::BitCast(df, hn::InterleaveLower(d2, a0, a2));
+      u[j + 1] = hn::BitCast(df, hn::InterleaveUpper(d2, a0, a2));
+      u[j + 2] = hn::BitCast(df, hn::InterleaveLower(d2, a1, a3));
+      u[j + 3] = hn::BitCast(df, hn::InterleaveUpper(d2, a1, a3));
     }
-    if constexpr (N == 2) {
-      c[0] = t[0];
-      c[1] = t[1];
+    if constexpr (N == 4) {
+      for (std::size_t j = 0; j < 4; ++j) c[j] = u[j];
     } else {
-      const hn::Repartition<double, DF> d2;  // pairs of floats as one 64-bit lane
-      VF u[N];
-      for (std::size_t j = 0; j < N; j += 4) {
-        const auto a0 = hn::BitCast(d2, t[j]), a1 = hn::BitCast(d2, t[j + 1]);
-        const auto a2 = hn::BitCast(d2, t[j + 2]), a3 = hn::BitCast(d2, t[j + 3]);
-        u[j] = hn::BitCast(df, hn::InterleaveLower(d2, a0, a2));
-        u[j + 1] = hn::BitCast(df, hn::InterleaveUpper(d2, a0, a2));
-        u[j + 2] = hn::BitCast(df, hn::InterleaveLower(d2, a1, a3));
-        u[j + 3] = hn::BitCast(df, hn::InterleaveUpper(d2, a1, a3));
-      }
-      if constexpr (N == 4) {
-        for (std::size_t j = 0; j < 4; ++j) c[j] = u[j];
-      } else {
-        static_assert(N == 8, "x86 targets: at most 8 float64 lanes");
-        for (std::size_t j = 0; j < 4; ++j) {
-          c[j] = hn::ConcatLowerLower(df, u[j + 4], u[j]);
-          c[j + 4] = hn::ConcatUpperUpper(df, u[j + 4], u[j]);
-        }
+      static_assert(N == 8, "block_columns transposes only 1, 2, 4 or 8 lanes");
+      for (std::size_t j = 0; j < 4; ++j) {
+        c[j] = hn::ConcatLowerLower(df, u[j + 4], u[j]);
+        c[j + 4] = hn::ConcatUpperUpper(df, u[j + 4], u[j]);
       }
     }
   }
@@ -187,13 +185,15 @@ struct BlockScratch {
 
 // col[k] = class k of rows [r0, r0 + lanes) of x ([rows, w], w ≤ 32), one row per lane;
 // `n` rows are real, the lanes past them repeat the last. float32 rows are loaded whole and
-// transposed in registers; float64 ones gathered per class.
+// transposed in registers (1, 2, 4 or 8 lanes: every x86 target); float64 ones, and float32
+// ones on wider vectors, gathered per class.
 template <class X>
 HWY_INLINE void block_columns(D d, const X* HWY_RESTRICT x, std::int64_t rows, std::int64_t w, std::int64_t r0,
                               std::size_t n, V* HWY_RESTRICT col, BlockScratch<X>& scratch) {
   const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
   const X* base = x + r0 * w;
-  if constexpr (std::is_same_v<X, float>) {
+  constexpr std::size_t kN = hn::MaxLanes(D());
+  if constexpr (std::is_same_v<X, float> && (kN == 1 || kN == 2 || kN == 4 || kN == 8)) {
     const hn::Rebind<float, D> df;
     const std::int64_t chunks = (w + lanes - 1) / lanes;
     // The transpose reads `chunks` whole vectors from each of the block's rows.
@@ -216,7 +216,16 @@ HWY_INLINE void block_columns(D d, const X* HWY_RESTRICT x, std::int64_t rows, s
     for (std::int64_t j = 0; j < lanes; ++j)
       scratch.offset[j] = std::min<std::int64_t>(j, static_cast<std::int64_t>(n) - 1) * w;
     const auto idx = hn::Load(di, scratch.offset);
-    for (std::int64_t k = 0; k < w; ++k) col[k] = hn::GatherIndex(d, base + k, idx);
+    if constexpr (std::is_same_v<X, float>) {  // vectors wider than 8 lanes (not on x86)
+      const hn::Rebind<float, D> df;
+      const hn::Rebind<std::int32_t, D> di32;
+      HWY_ALIGN std::int32_t offset32[kMaxLanes];
+      for (std::int64_t j = 0; j < lanes; ++j) offset32[j] = static_cast<std::int32_t>(scratch.offset[j]);
+      const auto idx32 = hn::Load(di32, offset32);
+      for (std::int64_t k = 0; k < w; ++k) col[k] = hn::PromoteTo(d, hn::GatherIndex(df, base + k, idx32));
+    } else {
+      for (std::int64_t k = 0; k < w; ++k) col[k] = hn::GatherIndex(d, base + k, idx);
+    }
   }
 }
 
