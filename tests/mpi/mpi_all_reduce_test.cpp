@@ -1,5 +1,5 @@
 // all_reduce_metrics over MPI: every rank evaluates its share of one data set and ends with
-// the result a single process gets on all of it. Run by ctest under mpirun -n 2 and -n 4.
+// the result a single process gets on all of it. Run by ctest under mpirun -n 2, 3 and 4.
 #include <gtest/gtest.h>
 
 #include <cmath>
