@@ -241,6 +241,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   std::vector<double>& packed = buffers.packed;
   packed.resize(kHeader + state_length);
   const std::size_t base[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
+  bool any_int64 = false;  // with none, the validation pass below has nothing to check
   {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (const Metric* m : metrics) {
@@ -249,6 +250,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
       for (std::size_t i = 0; i < layout.size(); ++i) {
         std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
         if (layout[i].dtype == DType::kInt64) {
+          any_int64 = true;
           for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
         } else {
           const std::span<const double> values = vars.f64(i);
@@ -310,7 +312,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
 
   // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything:
   // a failure leaves every metric as it was. Then write the reduced values straight back.
-  for (int pass = 0; pass < 2; ++pass) {
+  // The validation pass is skipped only when the locks were held throughout (the layouts
+  // are the ones packed) and no variable is int64.
+  for (int pass = (reduced && !any_int64) ? 1 : 0; pass < 2; ++pass) {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (Metric* m : metrics) {
       Variables& vars = m->variables_;
