@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <functional>
 #include <sstream>
 
 #include <tally/mpi.h>
@@ -93,15 +95,40 @@ class GenericContext final : public tally::DistributedContext {
   tally::MpiContext& inner_;
 };
 
-// Seconds per call of fn, the best of 7 rounds of `calls` (every rank runs the same calls).
+// Seconds per call of each fn, the best of `rounds` rounds of `calls` calls (every rank runs
+// the same calls). The variants take turns within each round, so that on a loaded machine
+// every one of them sees the same load; rounds are short (well under a scheduler time slice),
+// so that the best round of a slow variant is as free of preemption as that of a fast one
+// (with long rounds, the raw collective's rounds fit between preemptions and the others'
+// did not, which inflated the ratio on a loaded machine).
+std::vector<double> best_seconds(int rounds, int calls, const std::vector<std::function<void()>>& fns) {
+  std::vector<double> best(fns.size(), 1e30);
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t f = 0; f < fns.size(); ++f) {
+      context().barrier();
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < calls; ++i) fns[f]();
+      best[f] =
+          std::min(best[f], std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / calls);
+    }
+  }
+  return best;
+}
+
+// CPU seconds this thread spent per call of fn, the best of 7 rounds: tally's own cost,
+// which preemption on a loaded machine does not inflate as it does wall time.
 template <class Fn>
-double best_seconds(int calls, Fn&& fn) {
+double best_cpu_seconds(int calls, Fn&& fn) {
+  const auto cpu = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
   double best = 1e30;
   for (int round = 0; round < 7; ++round) {
-    context().barrier();
-    const auto start = std::chrono::steady_clock::now();
+    const double start = cpu();
     for (int i = 0; i < calls; ++i) fn();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / calls);
+    best = std::min(best, (cpu() - start) / calls);
   }
   return best;
 }
@@ -114,30 +141,35 @@ void print_ratios() {
                  tally::TensorView(std::vector<double>{0.9, 0.2, 0.4}, {3, 1}));
   std::vector<double> buffer(static_cast<std::size_t>(c.vector_size()), 1.0);
   GenericContext generic(context());
-  const int calls = 5000;
-  const double raw = best_seconds(calls, [&] {
-    MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  });
-  // The non-blocking form all_reduce_metrics uses (it polls for failed peers and deadlines),
-  // with MPI_SUM: the part of the ratio that is MPI's, not tally's.
-  const double nonblocking = best_seconds(calls, [&] {
-    MPI_Request request = MPI_REQUEST_NULL;
-    MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD,
-                   &request);
-    MPI_Wait(&request, MPI_STATUS_IGNORE);
-  });
-  const double packed = best_seconds(calls, [&] { tally::all_reduce_metrics(c, context()); });
-  // No communication at all: tally's own CPU cost per call (layout hash, locks, pack, unpack).
   tally::NotDistributedContext alone;
-  const double local = best_seconds(calls, [&] { tally::all_reduce_metrics(c, alone); });
-  const double three = best_seconds(calls, [&] { tally::all_reduce_metrics(c, generic); });
+  const int rounds = 300, calls = 50;
+  const std::vector<double> best =
+      best_seconds(rounds, calls,
+                   {[&] {
+                      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM,
+                                    MPI_COMM_WORLD);
+                    },
+                    // MPI's non-blocking form with MPI_SUM, for comparison: what MpiContext used before it
+                    // reduced small buffers by its own point-to-point exchange.
+                    [&] {
+                      MPI_Request request = MPI_REQUEST_NULL;
+                      MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_DOUBLE, MPI_SUM,
+                                     MPI_COMM_WORLD, &request);
+                      MPI_Wait(&request, MPI_STATUS_IGNORE);
+                    },
+                    [&] { tally::all_reduce_metrics(c, context()); },
+                    // No communication at all: tally's own cost per call (locks, hash, pack, unpack).
+                    [&] { tally::all_reduce_metrics(c, alone); }, [&] { tally::all_reduce_metrics(c, generic); }});
+  const double raw = best[0], nonblocking = best[1], packed = best[2], local = best[3], three = best[4];
+  const double local_cpu = best_cpu_seconds(2000, [&] { tally::all_reduce_metrics(c, alone); });
   if (context().global_rank() == 0) {
-    std::printf("50 metrics (%lld doubles), %d ranks, best of 7 x %d calls:\n", static_cast<long long>(buffer.size()),
-                context().world_size(), calls);
+    std::printf("50 metrics (%lld doubles), %d ranks, best of %d x %d calls, variants in turn:\n",
+                static_cast<long long>(buffer.size()), context().world_size(), rounds, calls);
     std::printf("  raw MPI_Allreduce           %8.2f us\n", raw * 1e6);
     std::printf("  raw MPI_Iallreduce + wait   %8.2f us  ratio %.2fx\n", nonblocking * 1e6, nonblocking / raw);
     std::printf("  all_reduce_metrics (MPI)    %8.2f us  ratio %.2fx\n", packed * 1e6, packed / raw);
-    std::printf("  all_reduce_metrics (NotDistributedContext, no communication) %8.2f us\n", local * 1e6);
+    std::printf("  all_reduce_metrics (NotDistributedContext, no communication) %8.2f us (CPU time %.2f us)\n",
+                local * 1e6, local_cpu * 1e6);
     std::printf("  all_reduce_metrics (generic context: check + per-aggregation collectives) %8.2f us  ratio %.2fx\n",
                 three * 1e6, three / raw);
   }

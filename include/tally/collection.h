@@ -90,6 +90,9 @@ class MetricCollection {
   std::vector<std::vector<std::size_t>> shared_work_groups() const;
 
  private:
+  // Reads the member list into a reused buffer under the collection's lock (no allocation
+  // per call, as metrics() would make): src/distributed/distributed.cpp.
+  friend void all_reduce_metrics(MetricCollection& collection, DistributedContext& context);
   void check_same_members(const MetricCollection& other, std::string_view what) const;
 
   detail::ObjectLock lock_;  // guards metrics_ (the list) and serializes the verbs

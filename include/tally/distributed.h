@@ -83,6 +83,13 @@ class NotDistributedContext final : public DistributedContext {
   void broadcast(std::span<double> /*buffer*/, int root) override;
   std::vector<double> all_gather(std::span<const double> local) override { return {local.begin(), local.end()}; }
   void barrier() override {}
+
+ protected:
+  /// A world of one: the packed buffer is already its own reduction, so all_reduce_metrics
+  /// takes the same one-collective path as over MPI, minus the communication.
+  bool all_reduce_regions(std::span<double> /*buffer*/, std::size_t /*min_count*/, std::size_t /*sum_count*/) override {
+    return true;
+  }
 };
 
 /// Merges every rank's metrics so that each rank holds the state over all ranks' data;

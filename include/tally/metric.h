@@ -254,6 +254,9 @@ class Metric {
   // straight back, holding the metrics' locks (src/distributed/distributed.cpp).
   friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
   void check_mergeable(const Metric& other) const;  // caller holds both locks
+  // layout_fingerprint() for a caller that holds the lock (all_reduce_metrics, which holds
+  // every metric's lock for the whole call and so takes each lock once).
+  std::uint64_t fingerprint_locked() const;
   // `values` under this metric's declared domains, checked; caller holds the lock.
   Variables checked_values(const Variables& values) const;
 

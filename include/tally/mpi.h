@@ -5,8 +5,11 @@
 #include <mpi.h>
 
 #include <array>
+#include <chrono>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tally/distributed.h"
 
@@ -57,20 +60,33 @@ class MpiContext final : public DistributedContext {
   bool failed() const { return !failure_.empty(); }
 
  protected:
-  /// One MPI_Iallreduce of one contiguous element over the whole buffer, with a user-defined
-  /// MPI_Op that reduces each region by its own operation (all_reduce_metrics' fast path).
+  /// all_reduce_metrics' one collective: each region reduced by its own operation. Up to
+  /// kExchangeLimit doubles, recursive doubling over non-blocking point-to-point messages
+  /// (as fast as a blocking MPI_Allreduce; MPI_Iallreduce costs about twice that); above it,
+  /// one MPI_Iallreduce of one contiguous element with a user-defined MPI_Op.
   bool all_reduce_regions(std::span<double> buffer, std::size_t min_count, std::size_t sum_count) override;
 
  private:
+  using Clock = std::chrono::steady_clock;
   void init(MPI_Comm communicator);
   // Waits for `request` while watching for failure notices from peers and the deadline.
   void wait(MPI_Request& request, const char* what);
+  // Waits for all `requests`, with the deadline counted from `start` (the collective's start).
+  void wait_all(std::span<MPI_Request> requests, const char* what, Clock::time_point start);
+  // all_reduce_regions by recursive doubling on exchange_comm_ (any world size).
+  void exchange_reduce(std::span<double> buffer);
+  // One step of exchange_reduce: swaps buffers with `peer` and reduces, lower rank first.
+  void exchange_with(int peer, std::span<double> buffer, Clock::time_point start);
   void throw_if_failed(const char* what) const;
   // Sends failure_ to every other rank; optionally waits (2 s at most) for their acknowledgements.
   void notify_peers(bool wait_for_acknowledgements);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
-  MPI_Comm fault_comm_ = MPI_COMM_NULL;  // a duplicate, so notices never match user traffic
+  MPI_Comm fault_comm_ = MPI_COMM_NULL;     // a duplicate, so notices never match user traffic
+  MPI_Comm exchange_comm_ = MPI_COMM_NULL;  // another, for exchange_reduce's messages
+  // The peer's values in exchange_reduce. Owned by pointer: after a failure a receive may
+  // still be pending into it, so a failed context leaves it allocated (see the destructor).
+  std::vector<double>* exchange_in_ = nullptr;
   MPI_Request fault_request_ = MPI_REQUEST_NULL;
   MPI_Op packed_op_ = MPI_OP_NULL;  // internal::reduce_packed as an MPI_Op
   // The contiguous datatype of the last packed buffer, kept while its length repeats:

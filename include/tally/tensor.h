@@ -99,8 +99,13 @@ using Shape = std::vector<std::int64_t>;
 
 /// Formats a shape as "[8, 2]" for error messages.
 std::string shape_string(std::span<const std::int64_t> shape);
-/// Number of elements of a shape (1 for a 0-d shape).
-std::int64_t shape_numel(std::span<const std::int64_t> shape);
+/// Number of elements of a shape (1 for a 0-d shape). Inline: Variable::numel() calls it on
+/// hot paths (all_reduce_metrics, per variable).
+inline std::int64_t shape_numel(std::span<const std::int64_t> shape) {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) n *= d;
+  return n;
+}
 
 /// Non-owning view of strided memory: pointer, dtype, shape and strides counted in
 /// elements. A default-constructed view is "absent" (used for an omitted sample_weight).

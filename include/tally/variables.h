@@ -63,7 +63,9 @@ class Variables {
   /// grows geometrically, so declaring k variables costs O(total elements), not O(k x total).
   void append(Variable variable);
 
-  const VariableLayout& layout() const;
+  /// The declared variables (an empty layout for a default-constructed state). Inline, as are
+  /// f64() and i64(): all_reduce_metrics calls them per variable on its hot path.
+  const VariableLayout& layout() const { return layout_ ? *layout_ : empty_layout(); }
   /// Shared pointer to the layout, for building states with the same declaration.
   const std::shared_ptr<const VariableLayout>& layout_ptr() const { return layout_; }
   /// Number of declared variables.
@@ -72,11 +74,25 @@ class Variables {
   std::size_t index_of(std::string_view name) const;
 
   /// Mutable values of float64 variable `index` (throws StateError if it is int64).
-  std::span<double> f64(std::size_t index);
-  std::span<const double> f64(std::size_t index) const;
+  std::span<double> f64(std::size_t index) {
+    const Variable& v = checked(index, DType::kFloat64);
+    return {f64_.data() + offsets_[index], static_cast<std::size_t>(v.numel())};
+  }
+  /// Values of float64 variable `index` (throws StateError if it is int64).
+  std::span<const double> f64(std::size_t index) const {
+    const Variable& v = checked(index, DType::kFloat64);
+    return {f64_.data() + offsets_[index], static_cast<std::size_t>(v.numel())};
+  }
   /// Mutable values of int64 variable `index` (throws StateError if it is float64).
-  std::span<std::int64_t> i64(std::size_t index);
-  std::span<const std::int64_t> i64(std::size_t index) const;
+  std::span<std::int64_t> i64(std::size_t index) {
+    const Variable& v = checked(index, DType::kInt64);
+    return {i64_.data() + offsets_[index], static_cast<std::size_t>(v.numel())};
+  }
+  /// Values of int64 variable `index` (throws StateError if it is float64).
+  std::span<const std::int64_t> i64(std::size_t index) const {
+    const Variable& v = checked(index, DType::kInt64);
+    return {i64_.data() + offsets_[index], static_cast<std::size_t>(v.numel())};
+  }
   /// Copy of variable `index` as a tensor of its dtype and shape.
   Tensor tensor(std::size_t index) const;
   /// Element `element` of variable `index` as double, whatever its dtype.
@@ -107,7 +123,13 @@ class Variables {
   bool same_layout(const Variables& other) const;
 
  private:
-  [[noreturn]] void throw_wrong_type(std::size_t index, std::string_view wanted) const;
+  static const VariableLayout& empty_layout();
+  // Variable `index`, which must exist and hold `dtype` (else StateError, thrown out of line).
+  const Variable& checked(std::size_t index, DType dtype) const {
+    if (index >= offsets_.size() || (*layout_)[index].dtype != dtype) throw_wrong_type(index, dtype);
+    return (*layout_)[index];
+  }
+  [[noreturn]] void throw_wrong_type(std::size_t index, DType wanted) const;
 
   std::shared_ptr<const VariableLayout> layout_;
   std::vector<double> f64_;

@@ -110,14 +110,10 @@ namespace {
 
 // Holds the locks of a list of metrics for one all-reduce: each distinct metric once (a list
 // may name one twice), in address order (two threads reducing overlapping lists cannot
-// deadlock). `held` comes filled with the metrics' mutexes and keeps its capacity between calls.
+// deadlock). `held` comes sorted and free of duplicates (sorted_locks).
 class LockAll {
  public:
-  explicit LockAll(std::vector<std::mutex*>& held) : held_(held) {
-    std::sort(held_.begin(), held_.end());
-    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
-    lock_all();
-  }
+  explicit LockAll(const std::vector<std::mutex*>& held) : held_(held) { lock_all(); }
   ~LockAll() { release(); }
   /// Unlocks every metric (before collectives of other transports: they may run user code).
   void release() {
@@ -142,27 +138,85 @@ class LockAll {
     locked_ = true;
   }
 
-  std::vector<std::mutex*>& held_;
+  const std::vector<std::mutex*>& held_;
   bool locked_ = false;
+};
+
+// Buffers one call needs, kept between calls so that a call allocates nothing once the
+// sizes repeat (fresh pages for every evaluation cost more than the collective). A call
+// made while the thread's own buffers are in use (a transport's user code reducing again)
+// gets fresh ones instead.
+template <class Buffers>
+class Reused {
+ public:
+  Reused() : mine_(!slot().busy) {
+    if (mine_) slot().busy = true;
+  }
+  ~Reused() {
+    if (mine_) slot().busy = false;
+  }
+  Reused(const Reused&) = delete;
+  Reused& operator=(const Reused&) = delete;
+  Buffers& get() { return mine_ ? slot().buffers : own_; }
+
+ private:
+  struct Slot {
+    Buffers buffers;
+    bool busy = false;
+  };
+  static Slot& slot() {
+    thread_local Slot s;
+    return s;
+  }
+  bool mine_;
+  Buffers own_;
+};
+
+struct ReduceBuffers {
+  std::vector<std::mutex*> listed, last_listed, held;  // held: last_listed sorted, unique
+  std::vector<std::uint64_t> fingerprints, last_fingerprints;
+  std::uint64_t last_hash = 0;
+  std::vector<double> packed, probe;
+};
+
+// buffers.listed (the metrics' mutexes, in list order) in address order, each once. An
+// evaluation loop reduces the same list again and again: then the previous call's order is
+// reused instead of sorted again.
+const std::vector<std::mutex*>& sorted_locks(ReduceBuffers& buffers) {
+  if (buffers.listed != buffers.last_listed) {
+    buffers.last_listed = buffers.listed;
+    buffers.held = buffers.listed;
+    std::sort(buffers.held.begin(), buffers.held.end());
+    buffers.held.erase(std::unique(buffers.held.begin(), buffers.held.end()), buffers.held.end());
+  }
+  return buffers.held;
+}
+
+struct MemberBuffers {
+  std::vector<Metric*> members;
 };
 
 }  // namespace
 
 void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
-  std::uint64_t h = 0;
-  {
-    // The layout hash first: layout_fingerprint takes each metric's lock itself.
-    static thread_local std::vector<const Metric*> view;
-    view.assign(metrics.begin(), metrics.end());
-    h = layout_hash(view);
+  Reused<ReduceBuffers> reused;
+  ReduceBuffers& buffers = reused.get();
+  // Every metric's lock is held from the layout hash to writing back (each lock taken once),
+  // so the reduced values replace exactly the values that were sent, under the layout that
+  // was checked: the variables are read into the packed buffer and written back from it
+  // directly, with no snapshot copies.
+  buffers.listed.clear();
+  for (const Metric* m : metrics) buffers.listed.push_back(&m->lock_.get());
+  LockAll lock_all(sorted_locks(buffers));
+  // The combined hash of the fingerprints, again only when one changed since the last call.
+  std::vector<std::uint64_t>& fingerprints = buffers.fingerprints;
+  fingerprints.clear();
+  for (const Metric* m : metrics) fingerprints.push_back(m->fingerprint_locked());
+  if (fingerprints != buffers.last_fingerprints || fingerprints.empty()) {
+    buffers.last_hash = layout_hash(std::span<const std::uint64_t>(fingerprints));
+    buffers.last_fingerprints = fingerprints;
   }
-  // Every metric's lock is held from packing to writing back, so the reduced values replace
-  // exactly the values that were sent: the variables are read into the packed buffer and
-  // written back from it directly, with no snapshot copies.
-  static thread_local std::vector<std::mutex*> held;
-  held.clear();
-  for (const Metric* m : metrics) held.push_back(&m->lock_.get());
-  LockAll lock_all(held);
+  const std::uint64_t h = buffers.last_hash;
   // Values per aggregation (sum, min, max) over the metrics' current layouts.
   const auto count_values = [&] {
     std::array<std::size_t, 3> counts{0, 0, 0};
@@ -184,9 +238,10 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   // keeps its capacity between calls: fresh pages for every evaluation cost more than the
   // collective.
   constexpr std::size_t kHeader = 2 + kCheckLength;
-  static thread_local std::vector<double> packed;
+  std::vector<double>& packed = buffers.packed;
   packed.resize(kHeader + state_length);
   const std::size_t base[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
+  bool any_int64 = false;  // with none, the validation pass below has nothing to check
   {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (const Metric* m : metrics) {
@@ -195,6 +250,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
       for (std::size_t i = 0; i < layout.size(); ++i) {
         std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
         if (layout[i].dtype == DType::kInt64) {
+          any_int64 = true;
           for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
         } else {
           const std::span<const double> values = vars.f64(i);
@@ -220,7 +276,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     if (reduced && !check_passed(check)) throw_mismatch(context, h, metrics.size());
   } else {
     const std::size_t padded = kHeader + (agreed == none ? 0 : agreed);
-    static thread_local std::vector<double> probe;
+    std::vector<double>& probe = buffers.probe;
     probe.assign(padded, 0.0);
     probe[0] = static_cast<double>(padded);  // all min: the check alone
     std::copy_n(check, kCheckLength, probe.begin() + 2);
@@ -256,7 +312,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
 
   // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything:
   // a failure leaves every metric as it was. Then write the reduced values straight back.
-  for (int pass = 0; pass < 2; ++pass) {
+  // The validation pass is skipped only when the locks were held throughout (the layouts
+  // are the ones packed) and no variable is int64.
+  for (int pass = (reduced && !any_int64) ? 1 : 0; pass < 2; ++pass) {
     std::size_t cursor[3] = {base[0], base[1], base[2]};
     for (Metric* m : metrics) {
       Variables& vars = m->variables_;
@@ -294,8 +352,15 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
 }
 
 void all_reduce_metrics(MetricCollection& collection, DistributedContext& context) {
-  const std::vector<Metric*> metrics = collection.metrics();
-  all_reduce_metrics(metrics, context);
+  // collection.metrics() without its allocation: the member list under the collection's lock.
+  Reused<MemberBuffers> reused;
+  std::vector<Metric*>& members = reused.get().members;
+  {
+    const std::lock_guard hold(collection.lock_.get());
+    members.clear();
+    for (const auto& m : collection.metrics_) members.push_back(m.get());
+  }
+  all_reduce_metrics(members, context);
 }
 
 void all_reduce_metrics(Metric& metric, DistributedContext& context) {

@@ -16,6 +16,20 @@ namespace {
 // Tags on the duplicated fault communicator.
 constexpr int kFaultTag = 7001;
 constexpr int kAckTag = 7002;
+// Tag of exchange_reduce's messages on their own communicator.
+constexpr int kExchangeTag = 7003;
+
+// Packed buffers up to this many doubles (64 KiB) reduce by recursive doubling over
+// point-to-point messages: latency-bound sizes, where MPI itself uses recursive doubling and
+// MPI_Iallreduce's schedule costs as much as the messages (docs/performance.md,
+// "all_reduce_metrics"). Larger ones are bandwidth-bound and take MPI_Iallreduce, whose
+// algorithms (ring, Rabenseifner) send less than log2(ranks) whole buffers.
+constexpr std::size_t kExchangeLimit = 8192;
+
+// While waiting, failure notices and the deadline are looked at every kLookEvery-th poll:
+// each look is another pass through MPI's progress engine and a clock read, and a small
+// collective completes within a few polls.
+constexpr long kLookEvery = 16;
 
 double timeout_from_environment() {
   const char* text = std::getenv("TALLY_MPI_TIMEOUT");
@@ -108,6 +122,9 @@ void MpiContext::init(MPI_Comm communicator) {
   check(MPI_Irecv(fault_message_.data(), static_cast<int>(fault_message_.size()), MPI_CHAR, MPI_ANY_SOURCE, kFaultTag,
                   fault_comm_, &fault_request_),
         "MPI_Irecv");
+  check(MPI_Comm_dup(comm_, &exchange_comm_), "MPI_Comm_dup");
+  MPI_Comm_set_errhandler(exchange_comm_, MPI_ERRORS_RETURN);
+  exchange_in_ = new std::vector<double>();
   check(MPI_Op_create(&reduce_packed_op, /*commute=*/1, &packed_op_), "MPI_Op_create");
   uncaught_at_construction_ = std::uncaught_exceptions();
 }
@@ -119,13 +136,16 @@ MpiContext::~MpiContext() {
   if (failed()) {
     // A collective may still be pending here or on a peer, and MPI_Finalize could then wait
     // for ever: leave MPI as it is; the process is exiting with an error, and mpirun ends the job.
+    // exchange_in_ stays allocated: a pending receive may still write into it.
     return;
   }
+  delete exchange_in_;
   if (fault_request_ != MPI_REQUEST_NULL) {
     MPI_Cancel(&fault_request_);
     MPI_Wait(&fault_request_, MPI_STATUS_IGNORE);
   }
   if (fault_comm_ != MPI_COMM_NULL) MPI_Comm_free(&fault_comm_);
+  if (exchange_comm_ != MPI_COMM_NULL) MPI_Comm_free(&exchange_comm_);
   if (packed_op_ != MPI_OP_NULL) MPI_Op_free(&packed_op_);
   if (packed_type_ != MPI_DATATYPE_NULL) MPI_Type_free(&packed_type_);
   if (initialised_mpi_) {
@@ -150,13 +170,14 @@ void MpiContext::throw_if_failed(const char* what) const {
   }
 }
 
-void MpiContext::wait(MPI_Request& request, const char* what) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point start = Clock::now();
+void MpiContext::wait(MPI_Request& request, const char* what) { wait_all({&request, 1}, what, Clock::now()); }
+
+void MpiContext::wait_all(std::span<MPI_Request> requests, const char* what, Clock::time_point start) {
   for (long spins = 0;; ++spins) {
     int done = 0;
-    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
+    check(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE), what);
     if (done) return;
+    if (spins % kLookEvery != kLookEvery - 1) continue;
     int noticed = 0;
     MPI_Status status;
     check(MPI_Test(&fault_request_, &noticed, &status), "MPI_Test");
@@ -228,8 +249,12 @@ void MpiContext::all_reduce_in_place(std::span<double> buffer, ReduceOp op) {
 }
 
 bool MpiContext::all_reduce_regions(std::span<double> buffer, std::size_t /*min_count*/, std::size_t /*sum_count*/) {
-  // The counts travel in buffer[0] and buffer[1], where reduce_packed_op reads them.
+  // The counts travel in buffer[0] and buffer[1], where reduce_packed reads them.
   throw_if_failed("MPI_Allreduce");
+  if (buffer.size() <= kExchangeLimit) {
+    exchange_reduce(buffer);
+    return true;
+  }
   if (packed_type_ == MPI_DATATYPE_NULL || packed_type_length_ != buffer.size()) {
     if (packed_type_ != MPI_DATATYPE_NULL) MPI_Type_free(&packed_type_);
     packed_type_length_ = 0;
@@ -243,6 +268,67 @@ bool MpiContext::all_reduce_regions(std::span<double> buffer, std::size_t /*min_
   check(MPI_Iallreduce(MPI_IN_PLACE, buffer.data(), 1, packed_type_, packed_op_, comm_, &request), "MPI_Allreduce");
   wait(request, "MPI_Allreduce");
   return true;
+}
+
+// Recursive doubling (as in MPICH's allreduce for short messages): with p2 the largest power
+// of two <= ranks and rem = ranks - p2, ranks 0, 2, ..., 2 rem - 2 first hand their values to
+// the next rank and take the result back at the end; the other p2 ranks swap and reduce with
+// the rank whose (renumbered) rank differs in bit k, for each k. Each pair reduces the lower
+// rank's values first, so both compute the same bits (min and max of a NaN depend on the
+// order) and every rank ends with the same buffer. Every wait watches for failure notices
+// and the deadline, counted from the start of the collective.
+void MpiContext::exchange_reduce(std::span<double> buffer) {
+  const Clock::time_point start = Clock::now();
+  exchange_in_->resize(buffer.size());
+  int p2 = 1;
+  while (p2 <= size_ / 2) p2 *= 2;
+  const int rem = size_ - p2;
+  const int count = count_of(buffer.size());
+  if (rank_ < 2 * rem && rank_ % 2 == 0) {
+    // Hands its values to rank + 1 and takes the result back.
+    MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    check(MPI_Isend(buffer.data(), count, MPI_DOUBLE, rank_ + 1, kExchangeTag, exchange_comm_, &requests[0]),
+          "MPI_Allreduce");
+    check(MPI_Irecv(exchange_in_->data(), count, MPI_DOUBLE, rank_ + 1, kExchangeTag, exchange_comm_, &requests[1]),
+          "MPI_Allreduce");
+    wait_all(requests, "MPI_Allreduce", start);
+    std::copy(exchange_in_->begin(), exchange_in_->end(), buffer.begin());
+    return;
+  }
+  if (rank_ < 2 * rem) {
+    // Takes rank - 1's values (the lower rank's first).
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Irecv(exchange_in_->data(), count, MPI_DOUBLE, rank_ - 1, kExchangeTag, exchange_comm_, &request),
+          "MPI_Allreduce");
+    wait_all({&request, 1}, "MPI_Allreduce", start);
+    internal::reduce_packed(exchange_in_->data(), buffer.data(), buffer.size());
+  }
+  const int renumbered = rank_ < 2 * rem ? rank_ / 2 : rank_ - rem;
+  for (int bit = 1; bit < p2; bit *= 2) {
+    const int partner = renumbered ^ bit;
+    exchange_with(partner < rem ? 2 * partner + 1 : partner + rem, buffer, start);
+  }
+  if (rank_ < 2 * rem) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Isend(buffer.data(), count, MPI_DOUBLE, rank_ - 1, kExchangeTag, exchange_comm_, &request),
+          "MPI_Allreduce");
+    wait_all({&request, 1}, "MPI_Allreduce", start);
+  }
+}
+
+void MpiContext::exchange_with(int peer, std::span<double> buffer, Clock::time_point start) {
+  std::vector<double>& in = *exchange_in_;
+  const int count = count_of(buffer.size());
+  MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  check(MPI_Irecv(in.data(), count, MPI_DOUBLE, peer, kExchangeTag, exchange_comm_, &requests[0]), "MPI_Allreduce");
+  check(MPI_Isend(buffer.data(), count, MPI_DOUBLE, peer, kExchangeTag, exchange_comm_, &requests[1]), "MPI_Allreduce");
+  wait_all(requests, "MPI_Allreduce", start);
+  if (peer < rank_) {
+    internal::reduce_packed(in.data(), buffer.data(), buffer.size());
+  } else {
+    internal::reduce_packed(buffer.data(), in.data(), buffer.size());
+    std::copy(in.begin(), in.end(), buffer.begin());
+  }
 }
 
 void MpiContext::broadcast(std::span<double> buffer, int root) {

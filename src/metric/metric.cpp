@@ -245,6 +245,10 @@ using internal::fnv_mix;
 
 std::uint64_t Metric::layout_fingerprint() const {
   const std::lock_guard hold(lock_.get());
+  return fingerprint_locked();
+}
+
+std::uint64_t Metric::fingerprint_locked() const {
   if (!config_hash_) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
     for (const std::string& part : {class_name(), name_, get_config().dump()}) fnv_mix(h, part);

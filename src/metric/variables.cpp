@@ -103,9 +103,9 @@ void Variables::append(Variable variable) {
   layout_ = std::move(layout);
 }
 
-const VariableLayout& Variables::layout() const {
+const VariableLayout& Variables::empty_layout() {
   static const VariableLayout kEmpty;
-  return layout_ ? *layout_ : kEmpty;
+  return kEmpty;
 }
 
 std::size_t Variables::index_of(std::string_view name) const {
@@ -116,30 +116,10 @@ std::size_t Variables::index_of(std::string_view name) const {
   throw StateError(internal::str_cat("state has no variable named \"", name, "\""));
 }
 
-void Variables::throw_wrong_type(std::size_t index, std::string_view wanted) const {
+void Variables::throw_wrong_type(std::size_t index, DType wanted) const {
   if (index >= size()) throw StateError(internal::str_cat("state has no variable ", index));
   throw StateError(internal::str_cat("state variable \"", layout()[index].name, "\" is ",
-                                     dtype_name(layout()[index].dtype), ", not ", wanted));
-}
-
-std::span<double> Variables::f64(std::size_t index) {
-  if (index >= size() || layout()[index].dtype != DType::kFloat64) throw_wrong_type(index, "float64");
-  return {f64_.data() + offsets_[index], static_cast<std::size_t>(layout()[index].numel())};
-}
-
-std::span<const double> Variables::f64(std::size_t index) const {
-  if (index >= size() || layout()[index].dtype != DType::kFloat64) throw_wrong_type(index, "float64");
-  return {f64_.data() + offsets_[index], static_cast<std::size_t>(layout()[index].numel())};
-}
-
-std::span<std::int64_t> Variables::i64(std::size_t index) {
-  if (index >= size() || layout()[index].dtype != DType::kInt64) throw_wrong_type(index, "int64");
-  return {i64_.data() + offsets_[index], static_cast<std::size_t>(layout()[index].numel())};
-}
-
-std::span<const std::int64_t> Variables::i64(std::size_t index) const {
-  if (index >= size() || layout()[index].dtype != DType::kInt64) throw_wrong_type(index, "int64");
-  return {i64_.data() + offsets_[index], static_cast<std::size_t>(layout()[index].numel())};
+                                     dtype_name(layout()[index].dtype), ", not ", dtype_name(wanted)));
 }
 
 Tensor Variables::tensor(std::size_t index) const {

@@ -151,12 +151,6 @@ std::string shape_string(std::span<const std::int64_t> shape) {
   return out + "]";
 }
 
-std::int64_t shape_numel(std::span<const std::int64_t> shape) {
-  std::int64_t n = 1;
-  for (const std::int64_t d : shape) n *= d;
-  return n;
-}
-
 // --- TensorView -----------------------------------------------------------------
 
 TensorView::TensorView(const void* data, DType dtype, Shape shape, Shape strides)

@@ -1,8 +1,9 @@
 // all_reduce_metrics over MPI: every rank evaluates its share of one data set and ends with
-// the result a single process gets on all of it. Run by ctest under mpirun -n 2 and -n 4.
+// the result a single process gets on all of it. Run by ctest under mpirun -n 2, 3 and 4.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "support/random_inputs.h"
 #include "tally/metrics/bootstrap.h"
@@ -160,6 +161,61 @@ TEST(Mpi, SumMinAndMaxRegionsInOneCollective) {
     EXPECT_EQ(v.i64(3)[0], 100 + (w - 1));
     EXPECT_EQ(v.i64(3)[1], 0);
     EXPECT_EQ(v.i64(4)[0], 7 - (w - 1));
+  }
+}
+
+// Above 8192 doubles the packed buffer takes MPI_Iallreduce with the user-defined MPI_Op
+// instead of the point-to-point exchange (src/distributed/mpi_context.cpp): the same regions.
+TEST(Mpi, LargeStatesReduceEachRegionToo) {
+  MpiContext& ctx = context();
+  const int w = ctx.world_size(), rank = ctx.global_rank();
+  VariableLayout layout{{"total", {9000}, DType::kFloat64, Aggregation::kSum},
+                        {"lowest", {3}, DType::kFloat64, Aggregation::kMin},
+                        {"highest", {2}, DType::kInt64, Aggregation::kMax}};
+  for (int call = 0; call < 2; ++call) {
+    metrics::LambdaMetric m(
+        "large", layout, [](Variables&, const Batch&) {},
+        [](const Variables& v) { return Tensor::scalar(v.f64(0)[0]); });
+    Variables v = m.variable_values();
+    for (std::size_t k = 0; k < 9000; ++k) v.f64(0)[k] = static_cast<double>(k) + rank;
+    v.f64(1)[0] = 5.0 - rank;
+    v.f64(1)[1] = rank;
+    v.f64(1)[2] = -1.0;
+    v.i64(2)[0] = 40 + rank;
+    v.i64(2)[1] = -rank;
+    m.set_variable_values(v);
+    all_reduce_metrics(m, ctx);
+    const Variables& got = m.variable_values();
+    const double sum_r = w * (w - 1) / 2.0;
+    EXPECT_DOUBLE_EQ(got.f64(0)[0], sum_r);
+    EXPECT_DOUBLE_EQ(got.f64(0)[8999], 8999.0 * w + sum_r);
+    EXPECT_DOUBLE_EQ(got.f64(1)[0], 5.0 - (w - 1));
+    EXPECT_DOUBLE_EQ(got.f64(1)[1], 0.0);
+    EXPECT_DOUBLE_EQ(got.f64(1)[2], -1.0);
+    EXPECT_EQ(got.i64(2)[0], 40 + (w - 1));
+    EXPECT_EQ(got.i64(2)[1], 0);
+  }
+}
+
+// Sums rounded differently in another order, and a NaN in a min variable (whose min depends
+// on the order of its operands): every rank still ends with the same bits.
+TEST(Mpi, EveryRankEndsWithTheSameBits) {
+  MpiContext& ctx = context();
+  const int rank = ctx.global_rank();
+  VariableLayout layout{{"sums", {4}, DType::kFloat64, Aggregation::kSum},
+                        {"lowest", {2}, DType::kFloat64, Aggregation::kMin}};
+  metrics::LambdaMetric m(
+      "bits", layout, [](Variables&, const Batch&) {}, [](const Variables& v) { return Tensor::scalar(v.f64(0)[0]); });
+  Variables v = m.variable_values();
+  for (std::size_t k = 0; k < 4; ++k) v.f64(0)[k] = 0.1 * (rank + 1) + 1e16 * (k % 2) * (rank % 2 ? 1 : -1);
+  v.f64(1)[0] = rank == 0 ? std::nan("") : 1.0 + rank;
+  v.f64(1)[1] = rank == ctx.world_size() - 1 ? std::nan("") : 3.0 - rank;
+  m.set_variable_values(v);
+  all_reduce_metrics(m, ctx);
+  const std::vector<double> mine = m.to_vector();
+  const std::vector<double> all = ctx.all_gather(mine);
+  for (int r = 0; r < ctx.world_size(); ++r) {
+    EXPECT_EQ(std::memcmp(all.data() + r * mine.size(), mine.data(), mine.size() * sizeof(double)), 0) << "rank " << r;
   }
 }
 
