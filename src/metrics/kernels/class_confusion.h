@@ -76,4 +76,17 @@ struct IdRowsInput {
 /// caller then runs the one-hot path, which throws its error.
 bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums);
 
+/// Adds rows [rb, re) of an unweighted batch into per-class counts [tp | fp | missed]
+/// (classes each): rows of class c predicted c, rows of another class predicted c, rows of
+/// class c predicted as another (Precision and Recall over class ids: tp, fp and fn of the
+/// one-hot rows at threshold 0.5). `in.weight` and `in.predict` are not read. Returns false,
+/// with `counts` partly written, on an id outside [0, classes) or a NaN score.
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, std::int64_t* counts);
+
+/// The weighted form: sums [tp | fp | missed] of the sample weights w[r, c] of the one-hot
+/// cells they come from (tp and missed: the true class's weight; fp: the predicted class's),
+/// each class's sums in row order, as the multi-label count of one-hot rows adds them
+/// (confusion_counts.cpp; tests/metrics/confusion_test.cpp compares the two).
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums);
+
 }  // namespace tally::metrics::kernels
