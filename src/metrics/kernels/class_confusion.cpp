@@ -17,6 +17,9 @@ namespace {
 
 using internal::str_cat;
 
+// Unweighted batches are chunked this many times longer than weighted ones.
+constexpr std::int64_t kUnweightedChunkFactor = 4;
+
 // How y_pred of a multi-class batch becomes a predicted class.
 enum class PredMode : std::uint8_t { kIds, kProbability, kArgmax };
 
@@ -573,9 +576,12 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   Partial init;
   init.counts.assign(static_cast<std::size_t>(cells + 1), 0);
   if (!w.empty()) init.weights.assign(static_cast<std::size_t>(cells + 1), 0.0);
-  // Fixed row chunks: sums are added in the same order on any number of threads.
+  // Fixed row chunks: sums are added in the same order on any number of threads. Unweighted
+  // counts are integers, exact in any order, so they take longer chunks (fewer per-chunk
+  // tables to clear and add: docs/performance.md, "Confusion-derived metrics on one thread").
   const std::int64_t width = options.multilabel || mode == PredMode::kArgmax ? C : 1;
-  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / width);
+  const std::int64_t rows_per_chunk =
+      std::max<std::int64_t>(1, internal::kChunkSize / width) * (w.empty() ? kUnweightedChunkFactor : 1);
   // Chunks are counted a block at a time, so at most ~64 MiB of per-chunk tables are alive
   // whatever C and the batch size (ConfusionMatrix(1000) from scores has 32 rows per chunk);
   // the partials are still added in chunk order, so sums do not depend on the block size.
