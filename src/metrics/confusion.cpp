@@ -225,7 +225,8 @@ ConfusionOptions plain_options(std::string_view owner, const std::optional<std::
 }
 
 // Precision and Recall over integer labels (num_classes, tally extension): one column per
-// class at threshold 0.5 of one-hot rows, y_pred scores by their argmax.
+// class at threshold 0.5 of one-hot rows, y_pred scores by their argmax (counted straight from
+// the ids to the same counts: confusion_counts.cpp, count_class_ids).
 ConfusionOptions pr_options(std::string_view owner, const PrecisionRecallOptions& o) {
   if (!o.num_classes) {
     if (o.average != ClassAverage::kNone) {

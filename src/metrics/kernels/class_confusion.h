@@ -46,10 +46,10 @@ struct ClassConfusion final : SharedWork {
 ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionOptions& options, const Batch& batch);
 
 /// Class ids [N] or [N, 1] as a float32 one-hot [N, classes]; InvalidArgument naming `who`
-/// and `arg` for a value that is not a class id (NaN, fractional, out of range). The
-/// integer-label forms of Precision, Recall and one-vs-rest AUC count these rows with their
-/// own kernels (docs/keras-differences.md §18); the F-scores only for thresholded scores and
-/// to report a batch count_id_rows refused.
+/// and `arg` for a value that is not a class id (NaN, fractional, out of range). One-vs-rest
+/// AUC counts these rows (docs/keras-differences.md §18); Precision, Recall and the F-scores
+/// only for what their id paths do not take (thresholded scores, other score dtypes) and to
+/// report a batch count_id_outcomes / count_id_rows refused.
 Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView& ids, std::int64_t classes);
 
 /// Scores [N, classes] as the float32 one-hot of each row's argmax (ties to the first
