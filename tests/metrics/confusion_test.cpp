@@ -681,15 +681,20 @@ ConfusionOptions id_options(std::int64_t c) {
 }
 
 TEST(PrecisionRecall, IntegerLabelsGiveTheOneHotState) {
-  // Widths on both sides of the cell-table path (C <= 64); 140000 rows of 3 classes span
-  // two partitions of the multi-label count, so a different addition order of the weighted
-  // sums would show (the weights are not dyadic). Every weight shape the one-hot rows accept,
-  // ids of several dtypes, predicted ids and float32/float64 scores with ties.
+  // Widths on both sides of the cell-table path (C <= 64); 140000 rows of 3 classes (with
+  // predicted ids, the cheapest reference) span two partitions of the multi-label count, so a different addition order
+  // of the weighted sums would show (the weights are not dyadic). Every weight shape the one-hot rows accept, ids of
+  // several dtypes, predicted ids and float32/float64 scores with ties.
   namespace k = kernels;
   const DType truth_dtypes[] = {DType::kInt32, DType::kInt64, DType::kUInt8, DType::kFloat32, DType::kFloat64};
   int checked = 0;
-  for (const std::int64_t c : {1, 3, 10, 100}) {
-    const std::int64_t n = c == 3 ? 140000 : (c == 100 ? 3000 : 12011);
+  struct Case {
+    std::int64_t c, n;
+    int first_pred_form;  // 0: scores, float32 and float64, and ids; 2: ids only
+  };
+  for (const Case& cs :
+       {Case{1, 12011, 0}, Case{3, 12011, 0}, Case{3, 140000, 2}, Case{10, 12011, 0}, Case{100, 3000, 0}}) {
+    const std::int64_t c = cs.c, n = cs.n;
     const std::vector<std::int64_t> truth = random_ids(n, c, 7 + static_cast<std::uint64_t>(c));
     std::vector<std::int64_t> argmax;
     const std::vector<float> scores = tied_scores(n, c, 11, argmax);
@@ -711,8 +716,8 @@ TEST(PrecisionRecall, IntegerLabelsGiveTheOneHotState) {
                                              TensorView(w_classes, {1, c})};
     const Tensor truth_rows = one_hot_rows(truth, c);
     for (std::size_t wi = 0; wi < weights.size(); ++wi) {
-      for (int pred_form = 0; pred_form < 3; ++pred_form) {
-        SCOPED_TRACE(::testing::Message() << "C " << c << " weight " << wi << " pred " << pred_form);
+      for (int pred_form = cs.first_pred_form; pred_form < 3; ++pred_form) {
+        SCOPED_TRACE(::testing::Message() << "C " << c << " rows " << n << " weight " << wi << " pred " << pred_form);
         const Tensor ids = id_tensor(truth, truth_dtypes[(wi + static_cast<std::size_t>(pred_form)) % 5]);
         const Tensor pred_id_tensor = id_tensor(pred_ids, DType::kInt32);
         const TensorView pred = pred_form == 0   ? TensorView(scores, {n, c})
@@ -769,7 +774,7 @@ TEST(PrecisionRecall, IntegerLabelsGiveTheOneHotState) {
       }
     }
   }
-  EXPECT_EQ(checked, 4 * 6 * 3);
+  EXPECT_EQ(checked, (4 * 3 + 1) * 6);
 }
 
 TEST(PrecisionRecall, IntegerLabelsAreBatchSplitInvariant) {
