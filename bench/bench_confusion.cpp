@@ -1,8 +1,17 @@
 // AUC and Precision/Recall against the read-only baseline over the same bytes (labels and
 // scores): evenly spaced thresholds (bucketed), explicit lists (binary search), top_k.
+// BM_PrecisionIds: Precision(num_classes=10, average="macro") from int32 class ids against
+// 1e6 x 10 float32 scores or 1e7 int32 predicted ids, counted from the ids and, for comparison
+// in the same run, as the one-hot rows the metric counted before (docs/performance.md,
+// "Precision and Recall from class ids"). Recall takes the same path.
 #include <tally/tally.h>
 
+#include <map>
+#include <random>
+
 #include "baseline.h"
+#include "metrics/kernels/class_confusion.h"
+#include "metrics/kernels/confusion_counts.h"
 
 namespace {
 
@@ -49,5 +58,68 @@ void BM_PrecisionTopK(benchmark::State& state) {
   tally::set_num_threads(0);
 }
 BENCHMARK(BM_PrecisionTopK)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+constexpr std::int64_t kIdClasses = 10;
+
+// Class ids in [0, 10): 1e6 (beside the scores, 44 MB in all) or 1e7 (ids + ids: 80 MB).
+const std::vector<std::int32_t>& class_ids(unsigned seed, std::int64_t rows) {
+  static std::map<std::pair<unsigned, std::int64_t>, std::vector<std::int32_t>> cache;
+  std::vector<std::int32_t>& ids = cache[{seed, rows}];
+  if (ids.empty()) {
+    std::mt19937_64 rng(seed);
+    ids.resize(static_cast<std::size_t>(rows));
+    for (auto& id : ids) id = static_cast<std::int32_t>(rng() % kIdClasses);
+  }
+  return ids;
+}
+
+// Args: threads, y_pred (0: [N, 10] float32 scores, 1: int32 ids), path (0: the former
+// one-hot rows, built and counted with the kernels the metric used; 1: the metric, counting
+// the ids).
+void BM_PrecisionIds(benchmark::State& state) {
+  const bool scores = state.range(1) == 0;
+  const bool direct = state.range(2) == 1;
+  const std::int64_t rows = scores ? 1'000'000 : 10'000'000;
+  const auto& p = tally::bench::uniform_floats(static_cast<std::size_t>(1'000'000 * kIdClasses));
+  const auto& y = class_ids(1, rows);
+  const auto& pid = class_ids(2, rows);
+  tally::set_num_threads(static_cast<int>(state.range(0)));
+  tally::metrics::PrecisionRecallOptions o;
+  o.num_classes = kIdClasses;
+  o.average = tally::metrics::ClassAverage::kMacro;
+  tally::metrics::Precision precision(o);
+  const tally::TensorView yt(y.data(), tally::DType::kInt32, {rows});
+  const tally::TensorView yp = scores ? tally::TensorView(p.data(), tally::DType::kFloat32, {rows, kIdClasses})
+                                      : tally::TensorView(pid.data(), tally::DType::kInt32, {rows});
+  namespace k = tally::metrics::kernels;
+  tally::metrics::ConfusionOptions per_class;
+  per_class.thresholds = {0.5};
+  per_class.multi_label = true;
+  per_class.num_labels = kIdClasses;
+  const std::size_t pred_bytes =
+      scores ? static_cast<std::size_t>(rows * kIdClasses) * sizeof(float) : pid.size() * sizeof(std::int32_t);
+  tally::bench::run_against_baseline(
+      state, {{y.data(), y.size() * sizeof(std::int32_t)}, {yp.data(), pred_bytes}}, [&] {
+        if (direct) {
+          precision.update_state(yt, yp);
+          benchmark::DoNotOptimize(precision.value());
+        } else {
+          const tally::Tensor t = k::one_hot_ids("bench", "y_true", yt, kIdClasses);
+          const tally::Tensor q =
+              scores ? k::one_hot_argmax("bench", "y_pred", yp) : k::one_hot_ids("bench", "y_pred", yp, kIdClasses);
+          benchmark::DoNotOptimize(k::count_confusion("bench", per_class, tally::DType::kFloat32, kIdClasses,
+                                                      tally::Batch{t.view(), q.view(), {}}));
+        }
+      });
+  state.SetLabel(std::string(scores ? "ids + scores, " : "ids + ids, ") + (direct ? "ids" : "one-hot rows"));
+  tally::set_num_threads(0);
+}
+BENCHMARK(BM_PrecisionIds)
+    ->Args({1, 0, 0})
+    ->Args({1, 0, 1})
+    ->Args({1, 1, 0})
+    ->Args({1, 1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

@@ -101,6 +101,12 @@ void ConfusionMetric::accumulate_shared(Variables& vars, const Batch& /*batch*/,
   }
   const auto L = static_cast<std::size_t>(w.labels);
   const auto n = static_cast<std::size_t>(w.thresholds) * L;
+  // Counts from class ids leave the weighted negatives out (confusion_counts.h): only a metric
+  // that keeps true negatives reads them, and none counts class ids.
+  if (std::find(counts_.begin(), counts_.end(), ConfusionCount::kTrueNegatives) != counts_.end() &&
+      (w.weighted ? w.negatives_w.size() : w.negatives.size()) != L) {
+    throw StateError(name() + ": true negatives were not counted for this batch");
+  }
   for (std::size_t k = 0; k < counts_.size(); ++k) {
     const ConfusionCount c = counts_[k];
     // One walk for both variables: derived counts are the label totals minus the direct ones.
@@ -219,7 +225,8 @@ ConfusionOptions plain_options(std::string_view owner, const std::optional<std::
 }
 
 // Precision and Recall over integer labels (num_classes, tally extension): one column per
-// class at threshold 0.5 of one-hot rows, y_pred scores by their argmax.
+// class at threshold 0.5 of one-hot rows, y_pred scores by their argmax (counted straight from
+// the ids to the same counts: confusion_counts.cpp, count_class_ids).
 ConfusionOptions pr_options(std::string_view owner, const PrecisionRecallOptions& o) {
   if (!o.num_classes) {
     if (o.average != ClassAverage::kNone) {

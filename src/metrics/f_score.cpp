@@ -83,6 +83,9 @@ OptionField<O> num_classes_field() {
 // the id path adds in the same order as the one-hot path).
 std::int64_t rows_per_chunk(std::int64_t classes) { return std::max<std::int64_t>(1, internal::kChunkSize / classes); }
 
+// Rows per chunk of an unweighted batch of class ids (counts are exact in any order).
+constexpr std::int64_t kUnweightedIdChunk = std::int64_t{1} << 16;
+
 // Chunk partials [tp | predicted positive | support] -> totals [tp | fp | fn | support].
 std::vector<double> combine_partials(const std::vector<Partial>& partials, std::int64_t classes) {
   const std::size_t c_size = static_cast<std::size_t>(classes);
@@ -284,12 +287,17 @@ std::optional<std::vector<double>> FScoreMetric::id_totals(const std::string& me
   in.predict = !threshold_ || 1.0 > round_to_dtype(*threshold_, dtype());
   Partial init;
   init.sums.assign(static_cast<std::size_t>(3 * classes), 0.0);
+  // Weighted sums are chunked as the one-hot path chunks them (same order); unweighted ones
+  // are whole numbers, exact in any order, so they take longer chunks (fewer partials and
+  // count tables per batch: 1e7 rows of 10 classes were 3052 chunks).
+  const std::int64_t chunk =
+      in.weight == nullptr ? std::max(rows_per_chunk(classes), kUnweightedIdChunk) : rows_per_chunk(classes);
   const std::vector<Partial> partials = internal::chunk_partials(
       rows, init,
       [&](std::int64_t rb, std::int64_t re, Partial& acc) {
         acc.nan = !kernels::count_id_rows(in, rb, re, acc.sums.data());
       },
-      rows_per_chunk(classes));
+      chunk);
   for (const Partial& part : partials) {
     if (part.nan) return std::nullopt;
   }

@@ -14,6 +14,7 @@
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
 #include "tally/collection.h"
+#include "tally/memory.h"
 #include "tally/registry.h"
 
 namespace tally::metrics {
@@ -612,6 +613,290 @@ TEST(ConfusionFamily, DescribedFromItsSpec) {
   EXPECT_EQ(Recall().direction(), Direction::kHigherIsBetter);
   EXPECT_EQ(RecallAtPrecision(0.5).direction(), Direction::kHigherIsBetter);
   EXPECT_EQ(AUC().name(), "auc");  // an empty name in the options means the spec's default name
+}
+
+// --- Precision and Recall over class ids, counted from the ids ------------------------------
+
+// Class ids [N] as a float32 one-hot [N, C]: the rows Precision and Recall with num_classes
+// counted before they counted the ids; the id path must give the counts of these rows.
+Tensor one_hot_rows(const std::vector<std::int64_t>& ids, std::int64_t classes) {
+  const auto n = static_cast<std::int64_t>(ids.size());
+  Tensor t(DType::kFloat32, {n, classes});
+  float* o = t.data_as<float>();
+  std::fill(o, o + n * classes, 0.0f);
+  for (std::int64_t i = 0; i < n; ++i) o[i * classes + ids[static_cast<std::size_t>(i)]] = 1.0f;
+  return t;
+}
+
+Tensor id_tensor(const std::vector<std::int64_t>& ids, DType dtype) {
+  const auto n = static_cast<std::int64_t>(ids.size());
+  Tensor t(dtype, {n});
+  visit_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::int64_t i = 0; i < n; ++i) t.data_as<T>()[i] = static_cast<T>(ids[static_cast<std::size_t>(i)]);
+  });
+  return t;
+}
+
+std::vector<std::int64_t> random_ids(std::int64_t n, std::int64_t c, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  for (auto& id : ids) id = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c));
+  return ids;
+}
+
+// Scores with few distinct values (so rows tie) and their argmax, ties to the first index.
+std::vector<float> tied_scores(std::int64_t n, std::int64_t c, std::uint64_t seed, std::vector<std::int64_t>& argmax) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> s(static_cast<std::size_t>(n * c));
+  argmax.assign(static_cast<std::size_t>(n), 0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < c; ++j) {
+      const float v = static_cast<float>(rng() % 5) / 4.0f;
+      s[static_cast<std::size_t>(i * c + j)] = v;
+      if (v > s[static_cast<std::size_t>(i * c + argmax[static_cast<std::size_t>(i)])]) {
+        argmax[static_cast<std::size_t>(i)] = j;
+      }
+    }
+  }
+  return s;
+}
+
+PrecisionRecallOptions class_options(std::int64_t c) {
+  PrecisionRecallOptions o;
+  o.num_classes = c;
+  return o;
+}
+
+// The counting options Precision and Recall with num_classes use (confusion.cpp), and the
+// per-class options of the one-hot rows they used to count.
+ConfusionOptions id_options(std::int64_t c) {
+  ConfusionOptions o;
+  o.thresholds = {0.5};
+  o.class_ids = c;
+  o.argmax_pred = true;
+  o.multi_label = true;
+  o.num_labels = c;
+  return o;
+}
+
+TEST(PrecisionRecall, IntegerLabelsGiveTheOneHotState) {
+  // Widths on both sides of the cell-table path (C <= 64); 140000 rows of 3 classes (with
+  // predicted ids, the cheapest reference) span two partitions of the multi-label count, so a different addition order
+  // of the weighted sums would show (the weights are not dyadic). Every weight shape the one-hot rows accept, ids of
+  // several dtypes, predicted ids and float32/float64 scores with ties.
+  namespace k = kernels;
+  const DType truth_dtypes[] = {DType::kInt32, DType::kInt64, DType::kUInt8, DType::kFloat32, DType::kFloat64};
+  int checked = 0;
+  struct Case {
+    std::int64_t c, n;
+    int first_pred_form;  // 0: scores, float32 and float64, and ids; 2: ids only
+  };
+  for (const Case& cs :
+       {Case{1, 12011, 0}, Case{3, 12011, 0}, Case{3, 140000, 2}, Case{10, 12011, 0}, Case{100, 3000, 0}}) {
+    const std::int64_t c = cs.c, n = cs.n;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 7 + static_cast<std::uint64_t>(c));
+    std::vector<std::int64_t> argmax;
+    const std::vector<float> scores = tied_scores(n, c, 11, argmax);
+    const std::vector<double> scores64(scores.begin(), scores.end());
+    const std::vector<std::int64_t> pred_ids = random_ids(n, c, 13);
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(0.0, 3.0);
+    std::vector<double> w_rows(static_cast<std::size_t>(n)), w_cells(static_cast<std::size_t>(n * c));
+    std::vector<float> w_classes(static_cast<std::size_t>(c));
+    for (auto& x : w_rows) x = u(rng);
+    for (auto& x : w_cells) x = u(rng);
+    for (auto& x : w_classes) x = static_cast<float>(u(rng));
+    const double w_scalar = 0.3;
+    const std::vector<TensorView> weights = {TensorView(),
+                                             TensorView(w_rows),
+                                             TensorView(w_rows, {n, 1}),
+                                             TensorView(&w_scalar, DType::kFloat64, {}, {}),
+                                             TensorView(w_cells, {n, c}),
+                                             TensorView(w_classes, {1, c})};
+    const Tensor truth_rows = one_hot_rows(truth, c);
+    for (std::size_t wi = 0; wi < weights.size(); ++wi) {
+      for (int pred_form = cs.first_pred_form; pred_form < 3; ++pred_form) {
+        SCOPED_TRACE(::testing::Message() << "C " << c << " rows " << n << " weight " << wi << " pred " << pred_form);
+        const Tensor ids = id_tensor(truth, truth_dtypes[(wi + static_cast<std::size_t>(pred_form)) % 5]);
+        const Tensor pred_id_tensor = id_tensor(pred_ids, DType::kInt32);
+        const TensorView pred = pred_form == 0   ? TensorView(scores, {n, c})
+                                : pred_form == 1 ? TensorView(scores64, {n, c})
+                                                 : pred_id_tensor.view();
+        const Tensor pred_rows = one_hot_rows(pred_form == 2 ? pred_ids : argmax, c);
+        ConfusionOptions per_class = id_options(c);
+        per_class.class_ids = 0;
+        per_class.argmax_pred = false;
+        const k::ConfusionCounts rows = k::count_confusion("t", per_class, DType::kFloat32, c,
+                                                           Batch{truth_rows.view(), pred_rows.view(), weights[wi]});
+        const k::ConfusionCounts direct =
+            k::count_confusion("t", id_options(c), DType::kFloat32, c, Batch{ids.view(), pred, weights[wi]});
+        ASSERT_EQ(direct.weighted, wi != 0);
+        EXPECT_EQ(direct.thresholds, 1);
+        EXPECT_EQ(direct.labels, c);
+        EXPECT_EQ(direct.tp, rows.tp);
+        EXPECT_EQ(direct.fp, rows.fp);
+        EXPECT_EQ(direct.positives, rows.positives);
+        EXPECT_EQ(direct.negatives, rows.negatives);
+        EXPECT_EQ(direct.tp_w, rows.tp_w);
+        EXPECT_EQ(direct.fp_w, rows.fp_w);
+        EXPECT_EQ(direct.positives_w, rows.positives_w);
+        EXPECT_TRUE(direct.negatives_w.empty());  // no metric over class ids keeps true negatives
+        // The metrics' state: tp, fp and fn (positives - tp) of the one-hot rows' counts, in the
+        // int64 variables when unweighted and the float64 ones when weighted.
+        Precision precision(class_options(c));
+        Recall recall(class_options(c));
+        precision.update_state(ids.view(), pred, weights[wi]);
+        recall.update_state(ids.view(), pred, weights[wi]);
+        std::vector<std::int64_t> fn(static_cast<std::size_t>(c), 0);
+        std::vector<double> fn_w(static_cast<std::size_t>(c), 0.0);
+        for (std::size_t j = 0; j < fn.size(); ++j) {
+          if (direct.weighted) {
+            fn_w[j] = rows.positives_w[j] - rows.tp_w[j];
+          } else {
+            fn[j] = rows.positives[j] - rows.tp[j];
+          }
+        }
+        const std::vector<std::int64_t> zeros(static_cast<std::size_t>(c), 0);
+        const std::vector<double> zeros_w(static_cast<std::size_t>(c), 0.0);
+        for (const Metric* m : {static_cast<const Metric*>(&precision), static_cast<const Metric*>(&recall)}) {
+          const Variables& v = m->variable_values();
+          auto ints = [&](std::size_t i) { return std::vector<std::int64_t>(v.i64(i).begin(), v.i64(i).end()); };
+          auto floats = [&](std::size_t i) { return std::vector<double>(v.f64(i).begin(), v.f64(i).end()); };
+          EXPECT_EQ(ints(0), direct.weighted ? zeros : rows.tp);
+          EXPECT_EQ(floats(1), direct.weighted ? rows.tp_w : zeros_w);
+          EXPECT_EQ(ints(2), direct.weighted ? zeros : rows.fp);
+          EXPECT_EQ(floats(3), direct.weighted ? rows.fp_w : zeros_w);
+          EXPECT_EQ(ints(4), fn);
+          EXPECT_EQ(floats(5), fn_w);
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, (4 * 3 + 1) * 6);
+}
+
+TEST(PrecisionRecall, IntegerLabelsAreBatchSplitInvariant) {
+  // Unweighted counts, and dyadic weights (sums exact in any order), do not depend on how the
+  // rows are split into batches; strided views (every other row) are read as copies.
+  const std::int64_t n = 40000, c = 10;
+  const std::vector<std::int64_t> truth = random_ids(n, c, 21);
+  std::vector<std::int64_t> argmax;
+  const std::vector<float> scores = tied_scores(n, c, 23, argmax);
+  std::vector<double> w(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>(i % 7) / 4.0;
+  const Tensor t = id_tensor(truth, DType::kInt32);
+  for (const bool weighted : {false, true}) {
+    Recall whole(class_options(c));
+    whole.update_state(t.view(), TensorView(scores, {n, c}), weighted ? TensorView(w) : TensorView());
+    Recall split(class_options(c));
+    const std::int64_t cuts[] = {0, 1, 9000, 33333, n};
+    for (int i = 0; i + 1 < 5; ++i) {
+      const std::int64_t b = cuts[i], e = cuts[i + 1];
+      split.update_state(TensorView(t.data_as<std::int32_t>() + b, DType::kInt32, {e - b}, {1}),
+                         TensorView(scores.data() + b * c, DType::kFloat32, {e - b, c}, {c, 1}),
+                         weighted ? TensorView(w.data() + b, DType::kFloat64, {e - b}, {1}) : TensorView());
+    }
+    EXPECT_EQ(whole.to_vector(), split.to_vector()) << (weighted ? "weighted" : "unweighted");
+    // Even and odd rows through strided views add up to the whole.
+    Recall strided(class_options(c));
+    for (std::int64_t first = 0; first < 2; ++first) {
+      strided.update_state(TensorView(t.data_as<std::int32_t>() + first, DType::kInt32, {n / 2}, {2}),
+                           TensorView(scores.data() + first * c, DType::kFloat32, {n / 2, c}, {2 * c, 1}),
+                           weighted ? TensorView(w.data() + first, DType::kFloat64, {n / 2}, {2}) : TensorView());
+    }
+    EXPECT_EQ(whole.to_vector(), strided.to_vector()) << (weighted ? "weighted" : "unweighted");
+  }
+}
+
+TEST(PrecisionRecall, IntegerLabelsAreCountedWithoutOneHotRows) {
+  // Under a 1 MiB memory limit, ids of 10 classes (the cell-table path) and of 100 classes are
+  // counted from the ids (their one-hot rows would be 1.6 and 8 MB of scratch); float16 scores,
+  // which only the one-hot argmax reads, still take the one-hot rows and are refused.
+  for (const std::int64_t c : {10, 100}) {
+    const std::int64_t n = c == 10 ? 40000 : 20000;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 31);
+    const std::vector<std::int64_t> pred = random_ids(n, c, 37);
+    const std::vector<float> scores(static_cast<std::size_t>(n * c), 0.5f);
+    const std::vector<Float16> half_scores(static_cast<std::size_t>(n * c), Float16(0.5f));
+    const TensorView half(half_scores.data(), DType::kFloat16, {n, c});
+    set_memory_limit(std::int64_t{1} << 20);
+    Precision m(class_options(c));
+    m.update_state(TensorView(truth), TensorView(pred));
+    m.update_state(TensorView(truth), TensorView(scores, {n, c}));  // all ties: class 0 predicted
+    EXPECT_THROW(m.update_state(TensorView(truth), half), InvalidArgument);
+    set_memory_limit(0);
+    const auto tp = m.variable_values().i64(0);
+    const auto fp = m.variable_values().i64(2);
+    const auto fn = m.variable_values().i64(4);
+    std::int64_t predicted = 0, positives = 0;
+    for (std::int64_t j = 0; j < c; ++j) {
+      predicted += tp[static_cast<std::size_t>(j)] + fp[static_cast<std::size_t>(j)];
+      positives += tp[static_cast<std::size_t>(j)] + fn[static_cast<std::size_t>(j)];
+    }
+    EXPECT_EQ(predicted, 2 * n) << c;
+    EXPECT_EQ(positives, 2 * n) << c;
+    EXPECT_EQ(tp[0] + fp[0], n + std::count(pred.begin(), pred.end(), 0)) << c;
+  }
+}
+
+TEST(PrecisionRecall, BadIntegerLabelsLeaveTheStateUnchanged) {
+  // The id path refuses the batch and the one-hot rows throw their own errors, naming the
+  // argument and the first bad value; the state is unchanged.
+  const std::int64_t c = 3;
+  Precision m(class_options(c));
+  const std::vector<std::int32_t> good = {0, 1, 2, 1};
+  const std::vector<float> scores = {0.9f, 0.1f, 0, 0, 1, 0, 0, 0.2f, 0.7f, 0.5f, 0.5f, 0};
+  m.update_state(TensorView(good), TensorView(scores, {4, c}));
+  const std::vector<double> before = m.to_vector();
+  EXPECT_EQ(m.result().to_doubles(), (std::vector<double>{0.5, 1.0, 1.0}));  // row 3 ties to class 0
+  auto expect_error = [&](const TensorView& y_true, const TensorView& y_pred, const TensorView& w,
+                          const std::string& message) {
+    try {
+      m.update_state(y_true, y_pred, w);
+      ADD_FAILURE() << "no error for " << message;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+    EXPECT_EQ(m.to_vector(), before) << message;
+  };
+  const std::vector<std::int64_t> high = {0, 1, 3, 1};
+  const std::vector<double> fractional = {0, 1.5, 2, 1};
+  const std::vector<std::int64_t> negative = {0, 1, 2, -1};
+  const std::vector<double> w = {1, 2, 3, 4};
+  const std::vector<double> negative_w = {1, -2, 3, 4};
+  expect_error(TensorView(high), TensorView(scores, {4, c}), TensorView(),
+               "Precision \"precision\": argument `y_true` must hold class ids in [0, 3); received 3 at position 2");
+  expect_error(TensorView(fractional), TensorView(scores, {4, c}), TensorView(w),
+               "Precision \"precision\": argument `y_true` must hold class ids in [0, 3); received 1.5 at position 1");
+  expect_error(TensorView(good), TensorView(negative), TensorView(),
+               "Precision \"precision\": argument `y_pred` must hold class ids in [0, 3); received -1 at position 3");
+  expect_error(TensorView(good), TensorView(scores, {4, c}), TensorView(negative_w),
+               "Precision \"precision\": argument `sample_weight` must be finite and non-negative; received -2 at flat "
+               "index 1");
+  std::vector<float> nan_scores = scores;
+  nan_scores[7] = std::nanf("");
+  expect_error(TensorView(good), TensorView(nan_scores, {4, c}), TensorView(),
+               "Precision \"precision\": argument `y_pred` contains NaN (at flat index 7)");
+  expect_error(TensorView(good), TensorView(scores, {2, 6}), TensorView(),
+               "Precision \"precision\": with integer labels, argument `y_pred` must be scores of shape [N, 3] or "
+               "class ids of shape [N]; received shape [2, 6]");
+  // A wide table (C > 64) validates in its own loop.
+  Recall wide(class_options(100));
+  const std::vector<std::int64_t> wide_bad = {5, 100};
+  const std::vector<std::int64_t> wide_good = {5, 7};
+  for (const bool weighted : {false, true}) {
+    try {
+      wide.update_state(TensorView(wide_good), TensorView(wide_bad),
+                        weighted ? TensorView(std::vector<double>{1.0, 2.0}) : TensorView());
+      ADD_FAILURE() << "no error for id 100 of 100 classes";
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "Recall \"recall\": argument `y_pred` must hold class ids in [0, 100); received 100 at position 1");
+    }
+    EXPECT_EQ(wide.to_vector(), std::vector<double>(600, 0.0));
+  }
 }
 
 }  // namespace

@@ -16,9 +16,9 @@
 // counts once per batch (shared_work_key).
 //
 // tally extensions: integer labels for Precision / Recall (num_classes, average) and
-// one-vs-rest AUC (multi_class="ovr"), counted as one-hot rows by the same kernel
-// (docs/keras-differences.md §18); ROCCurve and PrecisionRecallCurve return the [3, T]
-// curve over AUC's grid (docs/metrics.md, "Curves").
+// one-vs-rest AUC (multi_class="ovr"), counted as one-hot rows by the same kernel (Precision
+// and Recall count the ids straight into the counts those rows give; docs/keras-differences.md §18); ROCCurve and
+// PrecisionRecallCurve return the [3, T] curve over AUC's grid (docs/metrics.md, "Curves").
 
 #include <cstdint>
 #include <memory>
@@ -43,8 +43,9 @@ struct ConfusionOptions {
   std::int64_t num_labels = 1;           ///< columns counted separately (AUC multi_label), 1 otherwise
   bool multi_label = false;
   /// > 0 (tally extension): y_true holds class ids in [0, class_ids), counted one-vs-rest per
-  /// class as one-hot rows (with multi_label and num_labels = class_ids); y_pred is [N, C]
-  /// scores or [N] predicted ids (docs/keras-differences.md §18).
+  /// class as one-hot rows (with multi_label and num_labels = class_ids; with argmax_pred
+  /// counted from the ids, to the same counts); y_pred is [N, C] scores or [N] predicted ids
+  /// (docs/keras-differences.md §18).
   std::int64_t class_ids = 0;
   bool argmax_pred = false;  ///< with class_ids: [N, C] scores count as the one-hot of their argmax
 };

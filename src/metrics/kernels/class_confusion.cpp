@@ -17,6 +17,9 @@ namespace {
 
 using internal::str_cat;
 
+// Unweighted batches are chunked this many times longer than weighted ones.
+constexpr std::int64_t kUnweightedChunkFactor = 4;
+
 // How y_pred of a multi-class batch becomes a predicted class.
 enum class PredMode : std::uint8_t { kIds, kProbability, kArgmax };
 
@@ -336,18 +339,21 @@ Tensor one_hot_argmax(std::string_view who, std::string_view arg, const TensorVi
   return out;
 }
 
-bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
+namespace {
+
+// Calls body(t, p, b, n) for each block [b, b + n) of rows [rb, re) with the block's true and
+// predicted class ids as int32 (an id outside [0, classes) stays out of range, or is -1 after
+// conversion: the body validates); stops and returns false when the body does or a score row
+// holds NaN. Blocks are small enough to stay in L1: the ids of a block first (converted, or
+// the SIMD argmax of row_argmax.h), then the body's counting pass over them.
+template <class Body>
+bool for_id_blocks(const IdRowsInput& in, std::int64_t rb, std::int64_t re, Body&& body) {
   const std::int64_t C = in.classes;
-  double* tp = sums;
-  double* predicted = sums + C;
-  double* support = sums + 2 * C;
-  // Blocks of rows small enough to stay in L1: the ids of a block first (converted and
-  // validated, or the SIMD argmax of row_argmax.h), then one counting pass over them.
   constexpr std::int64_t kBlock = 256;
-  thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock), cell_ids(kBlock);
+  thread_local std::vector<std::int32_t> tid(kBlock), pid(kBlock);
   const auto ids_of = [&](const TensorView& v, std::int64_t b, std::int64_t n,
                           std::vector<std::int32_t>& out) -> const std::int32_t* {
-    if (v.dtype() == DType::kInt32) return v.data_as<std::int32_t>() + b;  // class_cells / the loop validate
+    if (v.dtype() == DType::kInt32) return v.data_as<std::int32_t>() + b;  // the body validates
     visit_dtype(v.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* p = v.data_as<T>() + b;
@@ -355,17 +361,7 @@ bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, doub
     });
     return out.data();
   };
-  // Unweighted with a small table: the confusion cells counted by CellCounter (cell_counter.h),
-  // then tp = diagonal, predicted = column sums, support = row sums.
-  const bool cells_path = in.weight == nullptr && C <= 64;
-  std::vector<std::int64_t> table;
-  std::optional<CellCounter> counter;
-  if (cells_path) {
-    table.assign(static_cast<std::size_t>(C * C + 1), 0);
-    counter.emplace(C * C + 1, re - rb, table.data());
-  }
-  bool ok = true;
-  for (std::int64_t b = rb; b < re && ok; b += kBlock) {
+  for (std::int64_t b = rb; b < re; b += kBlock) {
     const std::int64_t n = std::min(kBlock, re - b);
     const std::int32_t* t = ids_of(in.truth, b, n, tid);
     const std::int32_t* p = nullptr;
@@ -378,35 +374,66 @@ bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, doub
     } else {
       p = ids_of(in.pred, b, n, pid);
     }
-    if (cells_path) {
-      simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
-      counter->add(cell_ids.data(), n);
-      continue;
-    }
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int32_t ti = t[i], pi = p[i];
-      if ((static_cast<std::uint32_t>(ti) >= static_cast<std::uint64_t>(C)) |
-          (static_cast<std::uint32_t>(pi) >= static_cast<std::uint64_t>(C))) {
-        ok = false;
-        break;
-      }
-      if (in.weight == nullptr) {
-        support[ti] += 1.0;
-        if (in.predict) {
-          predicted[pi] += 1.0;
-          tp[ti] += ti == pi ? 1.0 : 0.0;
-        }
-        continue;
-      }
-      const double* wr = in.weight + (b + i) * in.row_stride;
-      const double wt = wr[ti * in.class_stride];
-      support[ti] += wt;
-      if (in.predict) {
-        predicted[pi] += wr[pi * in.class_stride];
-        if (ti == pi) tp[ti] += wt;
-      }
-    }
+    if (!body(t, p, b, n)) return false;
   }
+  return true;
+}
+
+inline bool bad_pair(std::int32_t ti, std::int32_t pi, std::int64_t classes) {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(ti)) >= static_cast<std::uint64_t>(classes)) |
+         (static_cast<std::uint64_t>(static_cast<std::uint32_t>(pi)) >= static_cast<std::uint64_t>(classes));
+}
+
+// Unweighted tables up to this many classes are counted as confusion cells (class_cells and
+// CellCounter, whose interleaved copies stay in L1); wider ones add per row.
+constexpr std::int64_t kCellClasses = 64;
+
+}  // namespace
+
+bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
+  const std::int64_t C = in.classes;
+  double* tp = sums;
+  double* predicted = sums + C;
+  double* support = sums + 2 * C;
+  // Unweighted with a small table: the confusion cells counted by CellCounter (cell_counter.h),
+  // then tp = diagonal, predicted = column sums, support = row sums.
+  const bool cells_path = in.weight == nullptr && C <= kCellClasses;
+  std::vector<std::int64_t> table;
+  std::optional<CellCounter> counter;
+  thread_local std::vector<std::int32_t> cell_ids(256);
+  if (cells_path) {
+    table.assign(static_cast<std::size_t>(C * C + 1), 0);
+    counter.emplace(C * C + 1, re - rb, table.data());
+  }
+  const bool ok =
+      for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t b, std::int64_t n) {
+        if (cells_path) {
+          simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
+          counter->add(cell_ids.data(), n);
+          return true;
+        }
+        for (std::int64_t i = 0; i < n; ++i) {
+          const std::int32_t ti = t[i], pi = p[i];
+          if (bad_pair(ti, pi, C)) return false;
+          if (in.weight == nullptr) {
+            support[ti] += 1.0;
+            if (in.predict) {
+              predicted[pi] += 1.0;
+              tp[ti] += ti == pi ? 1.0 : 0.0;
+            }
+            continue;
+          }
+          const double* wr = in.weight + (b + i) * in.row_stride;
+          const double wt = wr[ti * in.class_stride];
+          support[ti] += wt;
+          if (in.predict) {
+            predicted[pi] += wr[pi * in.class_stride];
+            if (ti == pi) tp[ti] += wt;
+          }
+        }
+        return true;
+      });
+  if (!ok) return false;
   if (cells_path) {
     counter.reset();  // adds its copies into `table`
     if (table[static_cast<std::size_t>(C * C)] != 0) return false;
@@ -419,7 +446,76 @@ bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, doub
       if (in.predict) tp[ti] += static_cast<double>(table[static_cast<std::size_t>(ti * C + ti)]);
     }
   }
-  return ok;
+  return true;
+}
+
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, std::int64_t* counts) {
+  const std::int64_t C = in.classes;
+  std::int64_t* tp = counts;
+  std::int64_t* fp = counts + C;
+  std::int64_t* missed = counts + 2 * C;
+  if (C > kCellClasses) {
+    return for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t, std::int64_t n) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int32_t ti = t[i], pi = p[i];
+        if (bad_pair(ti, pi, C)) return false;
+        const std::int64_t hit = ti == pi;
+        tp[ti] += hit;
+        fp[pi] += 1 - hit;
+        missed[ti] += 1 - hit;
+      }
+      return true;
+    });
+  }
+  // The confusion cells (as count_id_rows), then tp = diagonal, fp = column sums and missed =
+  // row sums off the diagonal.
+  std::vector<std::int64_t> table(static_cast<std::size_t>(C * C + 1), 0);
+  thread_local std::vector<std::int32_t> cell_ids(256);
+  {
+    CellCounter counter(C * C + 1, re - rb, table.data());
+    const bool ok =
+        for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t, std::int64_t n) {
+          simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
+          counter.add(cell_ids.data(), n);
+          return true;
+        });
+    if (!ok) return false;
+  }  // the counter adds its copies into `table`
+  if (table[static_cast<std::size_t>(C * C)] != 0) return false;
+  for (std::int64_t ti = 0; ti < C; ++ti) {
+    for (std::int64_t pi = 0; pi < C; ++pi) {
+      const std::int64_t k = table[static_cast<std::size_t>(ti * C + pi)];
+      if (ti == pi) {
+        tp[ti] += k;
+      } else {
+        fp[pi] += k;
+        missed[ti] += k;
+      }
+    }
+  }
+  return true;
+}
+
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
+  const std::int64_t C = in.classes;
+  double* tp = sums;
+  double* fp = sums + C;
+  double* missed = sums + 2 * C;
+  return for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t b, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int32_t ti = t[i], pi = p[i];
+      if (bad_pair(ti, pi, C)) return false;
+      const double* wr = in.weight + (b + i) * in.row_stride;
+      const double wt = wr[ti * in.class_stride];
+      if (ti == pi) {
+        tp[ti] += wt;
+      } else {
+        fp[pi] += wr[pi * in.class_stride];
+        missed[ti] += wt;
+      }
+    }
+    return true;
+  });
 }
 
 std::int64_t class_confusion_size(const ClassConfusionOptions& options) {
@@ -480,9 +576,12 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   Partial init;
   init.counts.assign(static_cast<std::size_t>(cells + 1), 0);
   if (!w.empty()) init.weights.assign(static_cast<std::size_t>(cells + 1), 0.0);
-  // Fixed row chunks: sums are added in the same order on any number of threads.
+  // Fixed row chunks: sums are added in the same order on any number of threads. Unweighted
+  // counts are integers, exact in any order, so they take longer chunks (fewer per-chunk
+  // tables to clear and add: docs/performance.md, "Confusion-derived metrics on one thread").
   const std::int64_t width = options.multilabel || mode == PredMode::kArgmax ? C : 1;
-  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, internal::kChunkSize / width);
+  const std::int64_t rows_per_chunk =
+      std::max<std::int64_t>(1, internal::kChunkSize / width) * (w.empty() ? kUnweightedChunkFactor : 1);
   // Chunks are counted a block at a time, so at most ~64 MiB of per-chunk tables are alive
   // whatever C and the batch size (ConfusionMatrix(1000) from scores has 32 rows per chunk);
   // the partials are still added in chunk order, so sums do not depend on the block size.

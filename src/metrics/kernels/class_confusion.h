@@ -46,10 +46,10 @@ struct ClassConfusion final : SharedWork {
 ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionOptions& options, const Batch& batch);
 
 /// Class ids [N] or [N, 1] as a float32 one-hot [N, classes]; InvalidArgument naming `who`
-/// and `arg` for a value that is not a class id (NaN, fractional, out of range). The
-/// integer-label forms of Precision, Recall and one-vs-rest AUC count these rows with their
-/// own kernels (docs/keras-differences.md §18); the F-scores only for thresholded scores and
-/// to report a batch count_id_rows refused.
+/// and `arg` for a value that is not a class id (NaN, fractional, out of range). One-vs-rest
+/// AUC counts these rows (docs/keras-differences.md §18); Precision, Recall and the F-scores
+/// only for what their id paths do not take (thresholded scores, other score dtypes) and to
+/// report a batch count_id_outcomes / count_id_rows refused.
 Tensor one_hot_ids(std::string_view who, std::string_view arg, const TensorView& ids, std::int64_t classes);
 
 /// Scores [N, classes] as the float32 one-hot of each row's argmax (ties to the first
@@ -75,5 +75,18 @@ struct IdRowsInput {
 /// `sums` partly written, when a row holds an id outside [0, classes) or a NaN score: the
 /// caller then runs the one-hot path, which throws its error.
 bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums);
+
+/// Adds rows [rb, re) of an unweighted batch into per-class counts [tp | fp | missed]
+/// (classes each): rows of class c predicted c, rows of another class predicted c, rows of
+/// class c predicted as another (Precision and Recall over class ids: tp, fp and fn of the
+/// one-hot rows at threshold 0.5). `in.weight` and `in.predict` are not read. Returns false,
+/// with `counts` partly written, on an id outside [0, classes) or a NaN score.
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, std::int64_t* counts);
+
+/// The weighted form: sums [tp | fp | missed] of the sample weights w[r, c] of the one-hot
+/// cells they come from (tp and missed: the true class's weight; fp: the predicted class's),
+/// each class's sums in row order, as the multi-label count of one-hot rows adds them
+/// (confusion_counts.cpp; tests/metrics/confusion_test.cpp compares the two).
+bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums);
 
 }  // namespace tally::metrics::kernels

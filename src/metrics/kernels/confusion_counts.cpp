@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -522,6 +523,137 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   for (const unsigned seen : nan_seen) nan |= seen;
   return nan != 0;
 }
+// Sample weights broadcast to [N, C] as float64 with their strides: (0, 0) scalar, (1, 0) per
+// row, (C, 1) per element.
+struct ClassWeights {
+  std::vector<double> values;
+  std::int64_t row_stride = 0;
+  std::int64_t class_stride = 0;
+};
+
+ClassWeights class_weights(const TensorView& broadcast, std::int64_t rows, std::int64_t classes) {
+  ClassWeights w;
+  const std::int64_t s0 = broadcast.strides()[0];
+  const std::int64_t s1 = broadcast.strides()[1];
+  w.row_stride = s1 != 0 ? classes : (s0 != 0 ? 1 : 0);
+  w.class_stride = s1 != 0 ? 1 : 0;
+  w.values.resize(static_cast<std::size_t>(s1 != 0 ? rows * classes : (s0 != 0 ? rows : 1)));
+  visit_dtype(broadcast.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = static_cast<const T*>(broadcast.data());
+    for (std::int64_t r = 0; r < (w.row_stride != 0 ? rows : 1); ++r) {
+      for (std::int64_t c = 0; c < (s1 != 0 ? classes : 1); ++c) {
+        w.values[static_cast<std::size_t>(r * w.row_stride + c * w.class_stride)] = to_double(p[r * s0 + c * s1]);
+      }
+    }
+  });
+  return w;
+}
+
+// Precision and Recall over class ids (options.class_ids with argmax_pred, one threshold of
+// 0.5): the counts of the one-hot rows' multi-label count, taken from the ids without building
+// those rows (count_id_outcomes, class_confusion.h). Unweighted: tp = rows of class c
+// predicted c, fp = rows of another class predicted c, positives = rows of class c. Weighted:
+// the rows are split into the same partitions the multi-label count uses, each class's sums
+// are added in row order within a partition and the partitions are added in order from 0, so
+// every sum is the one that count adds (tests/metrics/confusion_test.cpp,
+// IntegerLabelsGiveTheOneHotState). negatives_w is left empty: no metric over class ids keeps
+// true negatives (ConfusionMetric::accumulate_shared refuses to read it). Returns nothing
+// when the batch is anything else or is refused (a bad id, NaN, a bad weight): the one-hot
+// path then counts it or throws its error.
+std::optional<ConfusionCounts> count_class_ids(const ConfusionOptions& options, std::int64_t labels,
+                                               const Batch& batch) {
+  const std::int64_t classes = options.class_ids;
+  if (!options.argmax_pred || !options.multi_label || options.thresholds.size() != 1 || options.thresholds[0] != 0.5 ||
+      options.top_k || options.class_id || !options.label_weights.empty() || options.from_logits || labels != classes ||
+      classes > kMaxStateElements / 8) {
+    return std::nullopt;
+  }
+  if (!batch.y_true.has_value() || !batch.y_pred.has_value()) return std::nullopt;
+  TensorView truth = batch.y_true;
+  if (truth.ndim() == 2 && truth.shape()[1] == 1) truth = truth.squeeze(1);
+  TensorView pred = batch.y_pred;
+  if (pred.ndim() == 2 && pred.shape()[1] == 1 && classes != 1) pred = pred.squeeze(1);
+  const bool scores = pred.ndim() == 2;
+  if (truth.ndim() != 1 || (pred.ndim() != 1 && !scores)) return std::nullopt;
+  if (scores && (pred.shape()[1] != classes || (pred.dtype() != DType::kFloat32 && pred.dtype() != DType::kFloat64))) {
+    return std::nullopt;  // the one-hot argmax reads the other dtypes
+  }
+  const std::int64_t rows = truth.shape()[0];
+  if (rows == 0 || pred.shape()[0] != rows) return std::nullopt;
+  // Sample weights as the multi-label count takes them: expanded by a trailing axis, aligned
+  // with the [N, C] one-hot rows, broadcast to them.
+  ClassWeights w;
+  if (batch.sample_weight.has_value()) {
+    try {
+      internal::check_sample_weight_values("", batch.sample_weight);
+      TensorView sw = batch.sample_weight.expand_dims(-1);
+      if (sw.ndim() == 3 && sw.shape().back() == 1) sw = sw.squeeze(-1);
+      w = class_weights(sw.broadcast_to(Shape{rows, classes}), rows, classes);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  }
+  Tensor truth_copy, pred_copy;
+  IdRowsInput in;
+  in.truth = truth.is_contiguous() ? truth : (truth_copy = Tensor::copy_of(truth)).view();
+  in.pred = pred.is_contiguous() ? pred : (pred_copy = Tensor::copy_of(pred)).view();
+  in.scores = scores;
+  in.classes = classes;
+  in.weight = w.values.empty() ? nullptr : w.values.data();
+  in.row_stride = w.row_stride;
+  in.class_stride = w.class_stride;
+  const bool weighted = batch.sample_weight.has_value();
+  // The multi-label count's partitions of the rows ([C, 2] levels per label).
+  const std::int64_t parts = partitions_for(rows, 2 * classes);
+  const auto c_size = static_cast<std::size_t>(classes);
+  std::vector<std::vector<std::int64_t>> counts(static_cast<std::size_t>(parts));
+  std::vector<std::vector<double>> sums(static_cast<std::size_t>(parts));
+  std::vector<unsigned char> ok(static_cast<std::size_t>(parts), 1);
+  const int threads = internal::threads_for(parts);
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
+  for (std::int64_t part = 0; part < parts; ++part) {
+    const std::int64_t begin = rows * part / parts, end = rows * (part + 1) / parts;
+    const auto k = static_cast<std::size_t>(part);
+    if (weighted) {
+      sums[k].assign(3 * c_size, 0.0);
+      ok[k] = count_id_outcomes(in, begin, end, sums[k].data()) ? 1 : 0;
+    } else {
+      counts[k].assign(3 * c_size, 0);
+      ok[k] = count_id_outcomes(in, begin, end, counts[k].data()) ? 1 : 0;
+    }
+  }
+  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return std::nullopt;
+  ConfusionCounts out;
+  out.weighted = weighted;
+  out.thresholds = 1;
+  out.labels = classes;
+  if (weighted) {
+    std::vector<double> total(3 * c_size, 0.0);
+    for (const auto& part : sums) {
+      for (std::size_t i = 0; i < total.size(); ++i) total[i] += part[i];
+    }
+    out.tp_w.assign(total.begin(), total.begin() + classes);
+    out.fp_w.assign(total.begin() + classes, total.begin() + 2 * classes);
+    out.positives_w.resize(c_size);
+    for (std::size_t c = 0; c < c_size; ++c) out.positives_w[c] = total[c] + total[2 * c_size + c];
+    return out;
+  }
+  std::vector<std::int64_t> total(3 * c_size, 0);
+  for (const auto& part : counts) {
+    for (std::size_t i = 0; i < total.size(); ++i) total[i] += part[i];
+  }
+  out.tp.assign(total.begin(), total.begin() + classes);
+  out.fp.assign(total.begin() + classes, total.begin() + 2 * classes);
+  out.positives.resize(c_size);
+  out.negatives.resize(c_size);
+  for (std::size_t c = 0; c < c_size; ++c) {
+    out.positives[c] = total[c] + total[2 * c_size + c];
+    out.negatives[c] = rows - out.positives[c];
+  }
+  return out;
+}
+
 }  // namespace
 
 void set_radix_round_rows(std::int64_t rows) { round_rows_setting = rows > 0 ? rows : kDefaultRoundRows; }
@@ -539,7 +671,10 @@ bool evenly_spaced(const std::vector<double>& thresholds) {
 ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& options, DType compute_dtype,
                                 std::int64_t labels, const Batch& batch, const CountTargets* into) {
   if (options.class_ids > 0) {
-    // Integer labels: one-hot rows, then the multi-label count below (one column per class).
+    // Precision and Recall over class ids count straight from the ids; what that path does
+    // not take (or refuses) becomes one-hot rows counted by the multi-label count below (one
+    // column per class), which also throws the errors.
+    if (auto counted = count_class_ids(options, labels, batch)) return std::move(*counted);
     internal::check_present(who, "y_true", batch.y_true);
     internal::check_present(who, "y_pred", batch.y_pred);
     const std::int64_t classes = options.class_ids;

@@ -14,6 +14,8 @@ namespace tally::metrics::kernels {
 
 /// One batch's counts. Unweighted batches fill the int64 vectors, weighted ones the float64
 /// vectors. tp/fp are [T * L] (threshold-major); positives/negatives are per label [L].
+/// Weighted counts of class ids (Precision and Recall with num_classes) leave negatives_w
+/// empty: no metric over class ids keeps true negatives.
 struct ConfusionCounts final : SharedWork {
   bool weighted = false;
   std::int64_t thresholds = 0;
