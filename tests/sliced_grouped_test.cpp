@@ -353,6 +353,56 @@ TEST(GroupedSliced, IdRangeOfThePreviousBatchIsCheckedNotTrusted) {
   }
 }
 
+// The grouped kernels read float32 and float64 weights in place and copy other layouts
+// (integer weights, a strided column) to float64: the same weight values give the same
+// state bits whichever way they come.
+TEST(GroupedLayouts, WeightsInPlaceOrCopiedGiveTheSameState) {
+  const Rows r = make_rows(3001, 23);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  std::vector<float> w32(r.p.size());
+  std::vector<double> w64(r.p.size());
+  std::vector<std::int32_t> wint(r.p.size());
+  std::vector<float> strided(2 * r.p.size(), -1.0f);
+  for (std::size_t i = 0; i < r.p.size(); ++i) {
+    wint[i] = static_cast<std::int32_t>(1 + i % 4);
+    w32[i] = static_cast<float>(wint[i]);
+    w64[i] = static_cast<double>(wint[i]);
+    strided[2 * i] = w32[i];
+  }
+  const std::vector<TensorView> weights = {TensorView(w32), TensorView(w64),
+                                           TensorView(wint.data(), DType::kInt32, {n}),
+                                           TensorView(strided.data(), DType::kFloat32, {n}, {2})};
+  for (const std::string spec : {"binary_accuracy", "mse", "auc"}) {
+    const std::unique_ptr<Metric> proto = metrics::get(spec);
+    std::vector<std::vector<double>> seen;
+    for (const TensorView& w : weights) {
+      std::vector<Variables> states(kGroups, proto->snapshot_variables());
+      std::vector<Variables*> groups;
+      for (Variables& v : states) groups.push_back(&v);
+      ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{TensorView(r.y), TensorView(r.p), w}, r.group)) << spec;
+      std::vector<double> all;
+      for (const Variables& v : states) {
+        const std::unique_ptr<Metric> m = metrics::get(spec);
+        m->commit_variables(v);
+        const std::vector<double> x = m->to_vector();
+        all.insert(all.end(), x.begin(), x.end());
+      }
+      seen.push_back(std::move(all));
+    }
+    for (std::size_t k = 1; k < seen.size(); ++k) EXPECT_EQ(seen[k], seen[0]) << spec << " weights " << k;
+    // And weighted is not unweighted: the weights were used.
+    std::vector<Variables> plain(kGroups, proto->snapshot_variables());
+    std::vector<Variables*> groups;
+    for (Variables& v : plain) groups.push_back(&v);
+    ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{TensorView(r.y), TensorView(r.p), {}}, r.group));
+    const std::unique_ptr<Metric> m = metrics::get(spec);
+    m->commit_variables(plain[0]);
+    EXPECT_NE(m->to_vector(), std::vector<double>(seen[0].begin(),
+                                                  seen[0].begin() + static_cast<std::ptrdiff_t>(m->to_vector().size())))
+        << spec;
+  }
+}
+
 // BinaryAccuracy's SIMD block against binary_match: labels other than 0 and 1, scores at the
 // threshold, NaN scores and labels, rows past a multiple of four.
 TEST(GroupedLayouts, BinaryAccuracyBlockMatchesRowByRow) {

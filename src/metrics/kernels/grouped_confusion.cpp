@@ -106,7 +106,7 @@ struct ConfusionBatch {
   std::string who;
   Batch batch;
   TensorView p;  // the aligned scores, for the NaN message
-  std::shared_ptr<const std::vector<double>> weights;
+  RowWeights weights;
   std::vector<std::size_t> order;  // sorted threshold i is threshold order[i]
   std::int64_t levels = 0;
   std::size_t groups = 0;
@@ -174,7 +174,7 @@ class GroupedConfusion final : public GroupedKernel {
   }
 
  private:
-  bool weighted() const { return !in_->weights->empty(); }
+  bool weighted() const { return !in_->weights.empty(); }
 
   // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
   // computes its slots, before any of them indexes the histogram.
@@ -239,7 +239,8 @@ class GroupedConfusion final : public GroupedKernel {
       }
       if (kCheck && bad != 0) return false;
       if (weighted()) {
-        const double* w = in_->weights->data() + b;
+        double buffer[kBlock];
+        const double* w = in_->weights.rows(b, m, buffer);
         double* h = hist_w_.data();
         for (j = 0; j < m; ++j) h[cell[j]] += w[j];
       } else {
@@ -299,7 +300,7 @@ std::unique_ptr<GroupedKernel> grouped_confusion(std::string_view who, const Con
   in->who = std::string(who);
   in->batch = batch;
   in->p = rows.p;
-  in->weights = std::make_shared<const std::vector<double>>(std::move(rows.weights));
+  in->weights = std::move(rows.weights);
   in->order.resize(static_cast<std::size_t>(T));
   std::iota(in->order.begin(), in->order.end(), 0);
   std::stable_sort(in->order.begin(), in->order.end(),

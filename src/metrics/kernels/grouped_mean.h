@@ -26,12 +26,44 @@
 
 namespace tally::metrics::kernels {
 
+/// The sample weight per row of a grouped update, read in place when it is contiguous
+/// float32 or float64 (no float64 copy of the column per metric), else copied to float64
+/// once. Empty when unweighted.
+class RowWeights {
+ public:
+  RowWeights() = default;
+  /// The weights of `w` (one per row, already validated).
+  explicit RowWeights(const TensorView& w) {
+    if (w.is_contiguous() && (w.dtype() == DType::kFloat32 || w.dtype() == DType::kFloat64)) {
+      data_ = w.data();
+      float32_ = w.dtype() == DType::kFloat32;
+    } else {
+      owned_ = std::make_shared<const std::vector<double>>(Tensor::copy_of(w).to_doubles());
+      data_ = owned_->data();
+    }
+  }
+  /// Whether the batch is unweighted.
+  bool empty() const { return data_ == nullptr; }
+  /// Rows [b, b + m) as float64: in place, or converted into `buffer` (m values; exact).
+  const double* rows(std::int64_t b, std::int64_t m, double* buffer) const {
+    if (!float32_) return static_cast<const double*>(data_) + b;
+    const float* f = static_cast<const float*>(data_) + b;
+    for (std::int64_t j = 0; j < m; ++j) buffer[j] = static_cast<double>(f[j]);
+    return buffer;
+  }
+
+ private:
+  const void* data_ = nullptr;
+  bool float32_ = false;
+  std::shared_ptr<const std::vector<double>> owned_;  // the float64 copy of other layouts
+};
+
 /// The rows of a grouped update: aligned y_true / y_pred of one value per row and the
-/// weight per row as float64 (empty when unweighted). `ok` is false for any other layout.
+/// weight per row (empty when unweighted). `ok` is false for any other layout.
 struct GroupedRows {
   bool ok = false;
   TensorView t, p;
-  std::vector<double> weights;
+  RowWeights weights;
 };
 
 /// Aligns the batch as the metrics do (Keras squeeze_or_expand_to_same_rank, equal shapes,
@@ -54,7 +86,7 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
     // A scalar weight makes the whole batch one sample (Keras): per slice, that is the gather path.
     if (w.numel() != rows || w.ndim() < 1 || w.dim(0) != rows) return out;
     internal::check_sample_weight_values(who, w);
-    out.weights = Tensor::copy_of(w).to_doubles();
+    out.weights = RowWeights(w);
   }
   out.t = t;
   out.p = p;
@@ -133,10 +165,10 @@ class GroupedMean final : public GroupedKernel {
   using V = decltype(std::declval<const Value&>()(std::declval<T>(), std::declval<P>()));
   static constexpr bool kZeroOne = std::is_same_v<V, bool>;
 
-  GroupedMean(const T* t, const P* p, const std::int32_t* group, std::shared_ptr<const std::vector<double>> weights,
-              std::size_t groups, std::int64_t chunks, Value value)
+  GroupedMean(const T* t, const P* p, const std::int32_t* group, RowWeights weights, std::size_t groups,
+              std::int64_t chunks, Value value)
       : t_(t), p_(p), g_(group), weights_(std::move(weights)), groups_(groups), value_(std::move(value)) {
-    const std::size_t width = weights_->empty() ? groups : 2 * groups;
+    const std::size_t width = weights_.empty() ? groups : 2 * groups;
     if (counts_only()) {
       hits_.assign(2 * groups, 0);
     } else {
@@ -178,7 +210,7 @@ class GroupedMean final : public GroupedKernel {
       double total = 0.0, count = static_cast<double>(rows[k]);
       if (counts_only()) {
         total = static_cast<double>(hits_[2 * k + 1]);
-      } else if (weights_->empty()) {
+      } else if (weights_.empty()) {
         for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + k];
       } else {
         count = 0.0;
@@ -193,7 +225,7 @@ class GroupedMean final : public GroupedKernel {
   }
 
  private:
-  bool counts_only() const { return kZeroOne && weights_->empty(); }
+  bool counts_only() const { return kZeroOne && weights_.empty(); }
 
   // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
   // computes its values, before any of them indexes a table.
@@ -235,10 +267,11 @@ class GroupedMean final : public GroupedKernel {
         if (bad != 0) return false;
       }
       double* local = local_.data();
-      if (weights_->empty()) {
+      if (weights_.empty()) {
         for (std::int64_t j = 0; j < m; ++j) local[g[b + j]] += v[j];
       } else {
-        const double* w = weights_->data() + b;
+        double buffer[kBlock];
+        const double* w = weights_.rows(b, m, buffer);
         for (std::int64_t j = 0; j < m; ++j) {
           const auto k = 2 * static_cast<std::size_t>(g[b + j]);
           local[k] += v[j] * w[j];
@@ -261,7 +294,7 @@ class GroupedMean final : public GroupedKernel {
   const T* t_;
   const P* p_;
   const std::int32_t* g_;
-  std::shared_ptr<const std::vector<double>> weights_;  // per row, empty when unweighted
+  RowWeights weights_;  // per row, empty when unweighted
   std::size_t groups_;
   Value value_;
   std::int64_t chunk_ = -1;                        // the chunk local_ is summing
@@ -280,7 +313,7 @@ std::unique_ptr<GroupedKernel> grouped_mean(std::string_view who, const Batch& b
   if (!in.ok) return nullptr;
   const auto rows = static_cast<std::int64_t>(group.size());
   const std::int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
-  auto weights = std::make_shared<const std::vector<double>>(std::move(in.weights));
+  const RowWeights& weights = in.weights;
   std::unique_ptr<GroupedKernel> out;
   visit_dtype(in.t.dtype(), [&](auto ttag) {
     using T = decltype(ttag);
