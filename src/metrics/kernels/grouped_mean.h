@@ -261,10 +261,16 @@ class GroupedMean final : public GroupedKernel {
         continue;
       }
       double v[kBlock];
-      for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
       if constexpr (kCheck) {
-        for (std::int64_t j = 0; j < m; ++j) bad |= id_above(g[b + j], last);
+        // The ids in the loop that reads the rows: a loop of their own would wait for their
+        // loads alone.
+        for (std::int64_t j = 0; j < m; ++j) {
+          v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
+          bad |= id_above(g[b + j], last);
+        }
         if (bad != 0) return false;
+      } else {
+        for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
       }
       double* local = local_.data();
       if (weights_.empty()) {
