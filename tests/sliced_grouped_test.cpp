@@ -303,37 +303,103 @@ TEST(GroupedThreads, SameStateOnAnyThreadCountAndEachSliceEqualsItsRowsAlone) {
 }
 
 // After a batch of small int32 ids, the next batch is taken at that batch's id range without
-// a range pass, each block checked before use: ids past the range, negative ids, ids too large
-// for a direct table and a narrower range all still land in the right slices.
+// a range pass, each block checked before use (by the first kernel as it reads the rows, in
+// SIMD or in its scalar tail, else by the driver): ids past the range, negative ids, ids too
+// large for a direct table, a narrower range and one id past the range in the very last row
+// all still land in the right slices, whichever metric comes first.
 TEST(GroupedSliced, IdRangeOfThePreviousBatchIsCheckedNotTrusted) {
-  const std::vector<std::string> specs = {"binary_accuracy", "auc", "mse", "poisson"};
-  SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
-  std::map<std::int64_t, MetricCollection> alone;
-  std::map<std::int64_t, std::int64_t> rows_seen;
-  const std::vector<std::vector<std::int32_t>> id_sets = {{0, 1, 2, 3, 4}, {0, 3, 8, 5},       {-1, 2, 70000, 4},
-                                                          {1, 2},          {0, 2, 4, 6, 8, 9}, {7, 1}};
-  std::uint64_t seed = 40;
-  for (const auto& ids : id_sets) {
-    const Rows r = make_rows(5000, ++seed);
-    std::vector<std::int32_t> column(r.p.size());
-    for (std::size_t i = 0; i < column.size(); ++i) column[i] = ids[static_cast<std::size_t>(r.group[i]) % ids.size()];
-    const auto n = static_cast<std::int64_t>(column.size());
-    const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(column.data(), DType::kInt32, {n}))};
-    s.update_state(TensorView(r.y), TensorView(r.p), {}, cols);
-    for (const std::int32_t id : ids) {
-      const std::vector<float> yg = rows_of(r.y, column, id), pg = rows_of(r.p, column, id);
-      if (yg.empty()) continue;
-      alone.try_emplace(id, MetricCollection::from_specs(specs))
-          .first->second.update_state(TensorView(yg), TensorView(pg));
-      rows_seen[id] += static_cast<std::int64_t>(yg.size());
+  const std::string auc64 = R"({"class_name": "AUC", "config": {"name": "auc64", "dtype": "float64"}})";
+  const std::vector<std::vector<std::string>> orders = {{"binary_accuracy", "auc", "mse", "poisson"},
+                                                        {"auc", "mse", "binary_accuracy"},
+                                                        {"mse", "auc"},
+                                                        {auc64, "binary_accuracy"},
+                                                        {"poisson", "binary_accuracy"},
+                                                        {"binary_crossentropy"}};
+  for (const auto& specs : orders) {
+    SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
+    std::map<std::int64_t, MetricCollection> alone;
+    std::map<std::int64_t, std::int64_t> rows_seen;
+    const std::vector<std::vector<std::int32_t>> id_sets = {
+        {0, 1, 2, 3, 4}, {0, 3, 8, 5}, {-1, 2, 70000, 4}, {1, 2}, {0, 2, 4, 6, 8, 9}, {7, 1}, {7, 1}};
+    std::uint64_t seed = 40;
+    for (std::size_t set = 0; set < id_sets.size(); ++set) {
+      const auto& ids = id_sets[set];
+      const Rows r = make_rows(5003, ++seed);
+      std::vector<std::int32_t> column(r.p.size());
+      for (std::size_t i = 0; i < column.size(); ++i)
+        column[i] = ids[static_cast<std::size_t>(r.group[i]) % ids.size()];
+      if (set + 1 == id_sets.size()) column.back() = 50;  // past the range [0, 8) of the batch before, last row only
+      const auto n = static_cast<std::int64_t>(column.size());
+      const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(column.data(), DType::kInt32, {n}))};
+      s.update_state(TensorView(r.y), TensorView(r.p), {}, cols);
+      std::vector<std::int32_t> present = ids;
+      present.push_back(50);
+      for (const std::int32_t id : present) {
+        const std::vector<float> yg = rows_of(r.y, column, id), pg = rows_of(r.p, column, id);
+        if (yg.empty()) continue;
+        alone.try_emplace(id, MetricCollection::from_specs(specs))
+            .first->second.update_state(TensorView(yg), TensorView(pg));
+        rows_seen[id] += static_cast<std::int64_t>(yg.size());
+      }
+    }
+    ASSERT_EQ(s.num_slices(), alone.size()) << specs[0];
+    ASSERT_EQ(rows_seen[50], 1);
+    for (const auto& [id, expected] : alone) {
+      const SliceKey key{0, {id}};
+      EXPECT_EQ(s.samples(key), rows_seen[id]) << "g=" << id;
+      const std::vector<const Metric*> a = s.slice(key).metrics(), b = expected.metrics();
+      for (std::size_t m = 0; m < a.size(); ++m) expect_same_state(*a[m], *b[m], specs[m] + " g=" + std::to_string(id));
     }
   }
-  ASSERT_EQ(s.num_slices(), alone.size());
-  for (const auto& [id, expected] : alone) {
-    const SliceKey key{0, {id}};
-    EXPECT_EQ(s.samples(key), rows_seen[id]) << "g=" << id;
-    const std::vector<const Metric*> a = s.slice(key).metrics(), b = expected.metrics();
-    for (std::size_t m = 0; m < a.size(); ++m) expect_same_state(*a[m], *b[m], specs[m] + " g=" + std::to_string(id));
+}
+
+// The grouped kernels read float32 and float64 weights in place and copy other layouts
+// (integer weights, a strided column) to float64: the same weight values give the same
+// state bits whichever way they come.
+TEST(GroupedLayouts, WeightsInPlaceOrCopiedGiveTheSameState) {
+  const Rows r = make_rows(3001, 23);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  std::vector<float> w32(r.p.size());
+  std::vector<double> w64(r.p.size());
+  std::vector<std::int32_t> wint(r.p.size());
+  std::vector<float> strided(2 * r.p.size(), -1.0f);
+  for (std::size_t i = 0; i < r.p.size(); ++i) {
+    wint[i] = static_cast<std::int32_t>(1 + i % 4);
+    w32[i] = static_cast<float>(wint[i]);
+    w64[i] = static_cast<double>(wint[i]);
+    strided[2 * i] = w32[i];
+  }
+  const std::vector<TensorView> weights = {TensorView(w32), TensorView(w64),
+                                           TensorView(wint.data(), DType::kInt32, {n}),
+                                           TensorView(strided.data(), DType::kFloat32, {n}, {2})};
+  for (const std::string spec : {"binary_accuracy", "mse", "auc"}) {
+    const std::unique_ptr<Metric> proto = metrics::get(spec);
+    std::vector<std::vector<double>> seen;
+    for (const TensorView& w : weights) {
+      std::vector<Variables> states(kGroups, proto->snapshot_variables());
+      std::vector<Variables*> groups;
+      for (Variables& v : states) groups.push_back(&v);
+      ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{TensorView(r.y), TensorView(r.p), w}, r.group)) << spec;
+      std::vector<double> all;
+      for (const Variables& v : states) {
+        const std::unique_ptr<Metric> m = metrics::get(spec);
+        m->commit_variables(v);
+        const std::vector<double> x = m->to_vector();
+        all.insert(all.end(), x.begin(), x.end());
+      }
+      seen.push_back(std::move(all));
+    }
+    for (std::size_t k = 1; k < seen.size(); ++k) EXPECT_EQ(seen[k], seen[0]) << spec << " weights " << k;
+    // And weighted is not unweighted: the weights were used.
+    std::vector<Variables> plain(kGroups, proto->snapshot_variables());
+    std::vector<Variables*> groups;
+    for (Variables& v : plain) groups.push_back(&v);
+    ASSERT_TRUE(proto->accumulate_grouped(groups, Batch{TensorView(r.y), TensorView(r.p), {}}, r.group));
+    const std::unique_ptr<Metric> m = metrics::get(spec);
+    m->commit_variables(plain[0]);
+    EXPECT_NE(m->to_vector(), std::vector<double>(seen[0].begin(),
+                                                  seen[0].begin() + static_cast<std::ptrdiff_t>(m->to_vector().size())))
+        << spec;
   }
 }
 

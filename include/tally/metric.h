@@ -115,6 +115,16 @@ class GroupedKernel {
   virtual ~GroupedKernel() = default;
   /// Adds rows [begin, end), all in chunk `chunk`; one chunk's ranges come in order, on one thread.
   virtual void add(std::int64_t begin, std::int64_t end, std::int64_t chunk) = 0;
+  /// Whether add_checked() checks the group ids itself (the driver then runs no pass of its
+  /// own over ids it has not checked yet: the kernel checks them as it reads the rows).
+  virtual bool checks_ids() const { return false; }
+  /// Like add(), for rows whose group ids are not checked yet: returns false, and adds no row
+  /// to a table slot outside its groups, when an id of [begin, end) is outside [0, groups)
+  /// (the caller then discards the kernel). Called only when checks_ids().
+  virtual bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t chunk) {
+    add(begin, end, chunk);
+    return true;
+  }
   /// An empty kernel of the same batch for another thread, or nullptr when this kernel must
   /// see every chunk itself (a float histogram whose per-chunk copies would be too large).
   virtual std::unique_ptr<GroupedKernel> fork() const = 0;

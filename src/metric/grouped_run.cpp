@@ -78,6 +78,18 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
   }
   std::vector<std::vector<std::int64_t>> counts(static_cast<std::size_t>(threads),
                                                 std::vector<std::int64_t>(counter ? 0 : groups, 0));
+  // With ids not checked yet, a kernel that checks them as it reads the rows checks each
+  // block before the others read it (one pass over the ids fewer: its loads of the ids
+  // overlap those of the rows, where a pass of its own waits for memory alone).
+  std::size_t checker = kernels.size();
+  if (out_of_range != nullptr && groups > 0) {
+    for (std::size_t k = 0; k < kernels.size(); ++k) {
+      if (kernels[k]->checks_ids()) {
+        checker = k;
+        break;
+      }
+    }
+  }
   // Blocks small enough that one block's rows (12 bytes a row for float32 inputs and int32
   // ids) stay in the L1 cache while every kernel reads them.
   constexpr std::int64_t kBlock = 1024;
@@ -93,14 +105,21 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
     const std::int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
     for (std::int64_t b = begin; b < end; b += kBlock) {
       const std::int64_t e = std::min(end, b + kBlock);
-      if (out_of_range != nullptr && (outside.load(std::memory_order_relaxed) || any_outside(g + b, e - b, groups))) {
-        outside.store(true, std::memory_order_relaxed);
-        return;
+      if (out_of_range != nullptr) {
+        const bool bad =
+            outside.load(std::memory_order_relaxed) ||
+            (checker < mine.size() ? !mine[checker]->add_checked(b, e, c) : any_outside(g + b, e - b, groups));
+        if (bad) {
+          outside.store(true, std::memory_order_relaxed);
+          return;
+        }
       }
       if (counter == nullptr) {
         for (std::int64_t i = b; i < e; ++i) ++count[g[i]];
       }
-      for (GroupedKernel* k : mine) k->add(b, e, c);
+      for (std::size_t k = 0; k < mine.size(); ++k) {
+        if (k != checker || out_of_range == nullptr) mine[k]->add(b, e, c);
+      }
     }
   };
   if (threads <= 1) {

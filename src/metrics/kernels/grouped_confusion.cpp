@@ -1,6 +1,7 @@
 #include "metrics/kernels/grouped_confusion.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -105,7 +106,7 @@ struct ConfusionBatch {
   std::string who;
   Batch batch;
   TensorView p;  // the aligned scores, for the NaN message
-  std::shared_ptr<const std::vector<double>> weights;
+  RowWeights weights;
   std::vector<std::size_t> order;  // sorted threshold i is threshold order[i]
   std::int64_t levels = 0;
   std::size_t groups = 0;
@@ -130,58 +131,10 @@ class GroupedConfusion final : public GroupedKernel {
     }
   }
 
-  void add(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
-    if (!weighted()) {
-      if (since_flush_ + static_cast<std::uint64_t>(end - begin) > std::numeric_limits<std::uint32_t>::max()) widen();
-      since_flush_ += static_cast<std::uint64_t>(end - begin);
-    }
-    // Two phases per block of rows: each row's (label, level) cell (no stores to the
-    // histogram, so it runs in SIMD), then the increments at group x (2 levels) + cell.
-    constexpr std::int64_t kBlock = 512;
-    std::uint32_t cell[kBlock];
-    const auto levels = static_cast<std::uint32_t>(in_->levels);
-    const std::uint32_t per_group = 2 * levels;
-    unsigned seen = 0;
-    for (std::int64_t b = begin; b < end; b += kBlock) {
-      const std::int64_t m = std::min(kBlock, end - b);
-      std::int64_t j = 0;
-#if defined(__SSE2__)
-      if constexpr (std::is_same_v<TT, float> && std::is_same_v<PV, float> && std::is_same_v<Level, GridLevel32>) {
-        // As GridLevel32, four rows at a time: max/min send NaN to 0 as its scalar code does.
-        const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), scale = _mm_set1_ps(level_.scale);
-        const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(static_cast<std::int32_t>(levels));
-        __m128 nan_lanes = _mm_setzero_ps();
-        for (; j + 4 <= m; j += 4) {
-          const __m128 raw = _mm_loadu_ps(p_ + b + j);
-          nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
-          const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), scale);
-          const __m128i whole = _mm_cvttps_epi32(x);
-          // ceil: whole + 1 where whole < x (the compare mask is -1).
-          __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
-          // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
-          if (level_.floor_level == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
-          const __m128i positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(t_ + b + j), zero));
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(cell + j), _mm_add_epi32(lev, _mm_and_si128(positive, vlevels)));
-        }
-        seen |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
-      }
-#endif
-      for (; j < m; ++j) {
-        const std::int64_t i = b + j;
-        seen |= static_cast<unsigned>(p_[i] != p_[i]);
-        cell[j] = static_cast<std::uint32_t>(positive(t_[i])) * levels + level_(p_[i]);
-      }
-      const std::int32_t* g = g_ + b;
-      if (weighted()) {
-        const double* w = in_->weights->data() + b;
-        double* h = hist_w_.data();
-        for (j = 0; j < m; ++j) h[static_cast<std::uint32_t>(g[j]) * per_group + cell[j]] += w[j];
-      } else {
-        std::uint32_t* h = hist_.data();
-        for (j = 0; j < m; ++j) ++h[static_cast<std::uint32_t>(g[j]) * per_group + cell[j]];
-      }
-    }
-    nan_ = nan_ || seen != 0;
+  void add(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override { add_rows<false>(begin, end); }
+  bool checks_ids() const override { return true; }
+  bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
+    return add_rows<true>(begin, end);
   }
 
   std::unique_ptr<GroupedKernel> fork() const override {
@@ -221,7 +174,83 @@ class GroupedConfusion final : public GroupedKernel {
   }
 
  private:
-  bool weighted() const { return !in_->weights->empty(); }
+  bool weighted() const { return !in_->weights.empty(); }
+
+  // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
+  // computes its slots, before any of them indexes the histogram.
+  template <bool kCheck>
+  bool add_rows(std::int64_t begin, std::int64_t end) {
+    if (!weighted()) {
+      if (since_flush_ + static_cast<std::uint64_t>(end - begin) > std::numeric_limits<std::uint32_t>::max()) widen();
+      since_flush_ += static_cast<std::uint64_t>(end - begin);
+    }
+    // Two phases per block of rows: each row's slot group x (2 levels) + label x levels +
+    // level (no stores to the histogram, so it runs in SIMD), then one increment per row at
+    // its slot, a loop of nothing else (no group load or multiply in it).
+    constexpr std::int64_t kBlock = 512;
+    std::uint32_t cell[kBlock];
+    const auto levels = static_cast<std::uint32_t>(in_->levels);
+    const std::uint32_t per_group = 2 * levels;
+    const std::uint32_t last = last_id(in_->groups);
+    unsigned seen = 0;
+    for (std::int64_t b = begin; b < end; b += kBlock) {
+      const std::int64_t m = std::min(kBlock, end - b);
+      std::int64_t j = 0;
+      unsigned bad = 0;
+#if defined(__SSE2__)
+      if constexpr (std::is_same_v<TT, float> && std::is_same_v<PV, float> && std::is_same_v<Level, GridLevel32>) {
+        // As GridLevel32, four rows at a time: max/min send NaN to 0 as its scalar code does.
+        const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), scale = _mm_set1_ps(level_.scale);
+        const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(static_cast<std::int32_t>(levels));
+        // The group's offset in float32: exact, as every slot is below kMaxGroupedSlots = 2^24.
+        const __m128 vper_group = _mm_set1_ps(static_cast<float>(per_group));
+        const std::int32_t* gb = g_ + b;
+        // Unsigned id > last as a signed comparison with the sign bits flipped.
+        const __m128i flip = _mm_set1_epi32(INT32_MIN);
+        const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
+        __m128i outside = _mm_setzero_si128();
+        __m128 nan_lanes = _mm_setzero_ps();
+        for (; j + 4 <= m; j += 4) {
+          const __m128 raw = _mm_loadu_ps(p_ + b + j);
+          nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
+          const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), scale);
+          const __m128i whole = _mm_cvttps_epi32(x);
+          // ceil: whole + 1 where whole < x (the compare mask is -1).
+          __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
+          // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
+          if (level_.floor_level == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
+          const __m128i positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(t_ + b + j), zero));
+          const __m128i id = _mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + j));
+          if constexpr (kCheck) outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(id, flip), limit));
+          const __m128i offset = _mm_cvttps_epi32(_mm_mul_ps(_mm_cvtepi32_ps(id), vper_group));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(cell + j),
+                           _mm_add_epi32(_mm_add_epi32(offset, lev), _mm_and_si128(positive, vlevels)));
+        }
+        seen |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
+        bad = static_cast<unsigned>(_mm_movemask_epi8(outside));
+      }
+#endif
+      for (; j < m; ++j) {
+        const std::int64_t i = b + j;
+        seen |= static_cast<unsigned>(p_[i] != p_[i]);
+        if constexpr (kCheck) bad |= id_above(g_[i], last);
+        cell[j] = static_cast<std::uint32_t>(g_[i]) * per_group + static_cast<std::uint32_t>(positive(t_[i])) * levels +
+                  level_(p_[i]);
+      }
+      if (kCheck && bad != 0) return false;
+      if (weighted()) {
+        double buffer[kBlock];
+        const double* w = in_->weights.rows(b, m, buffer);
+        double* h = hist_w_.data();
+        for (j = 0; j < m; ++j) h[cell[j]] += w[j];
+      } else {
+        std::uint32_t* h = hist_.data();
+        for (j = 0; j < m; ++j) ++h[cell[j]];
+      }
+    }
+    nan_ = nan_ || seen != 0;
+    return true;
+  }
 
   // A label is positive when non-zero, compared in its own type where it has one.
   static bool positive(TT t) {
@@ -271,7 +300,7 @@ std::unique_ptr<GroupedKernel> grouped_confusion(std::string_view who, const Con
   in->who = std::string(who);
   in->batch = batch;
   in->p = rows.p;
-  in->weights = std::make_shared<const std::vector<double>>(std::move(rows.weights));
+  in->weights = std::move(rows.weights);
   in->order.resize(static_cast<std::size_t>(T));
   std::iota(in->order.begin(), in->order.end(), 0);
   std::stable_sort(in->order.begin(), in->order.end(),

@@ -6,6 +6,8 @@
 // no weight or one weight per row; anything else returns false and takes the gather path.
 
 #include <algorithm>
+#include <climits>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -24,12 +26,44 @@
 
 namespace tally::metrics::kernels {
 
+/// The sample weight per row of a grouped update, read in place when it is contiguous
+/// float32 or float64 (no float64 copy of the column per metric), else copied to float64
+/// once. Empty when unweighted.
+class RowWeights {
+ public:
+  RowWeights() = default;
+  /// The weights of `w` (one per row, already validated).
+  explicit RowWeights(const TensorView& w) {
+    if (w.is_contiguous() && (w.dtype() == DType::kFloat32 || w.dtype() == DType::kFloat64)) {
+      data_ = w.data();
+      float32_ = w.dtype() == DType::kFloat32;
+    } else {
+      owned_ = std::make_shared<const std::vector<double>>(Tensor::copy_of(w).to_doubles());
+      data_ = owned_->data();
+    }
+  }
+  /// Whether the batch is unweighted.
+  bool empty() const { return data_ == nullptr; }
+  /// Rows [b, b + m) as float64: in place, or converted into `buffer` (m values; exact).
+  const double* rows(std::int64_t b, std::int64_t m, double* buffer) const {
+    if (!float32_) return static_cast<const double*>(data_) + b;
+    const float* f = static_cast<const float*>(data_) + b;
+    for (std::int64_t j = 0; j < m; ++j) buffer[j] = static_cast<double>(f[j]);
+    return buffer;
+  }
+
+ private:
+  const void* data_ = nullptr;
+  bool float32_ = false;
+  std::shared_ptr<const std::vector<double>> owned_;  // the float64 copy of other layouts
+};
+
 /// The rows of a grouped update: aligned y_true / y_pred of one value per row and the
-/// weight per row as float64 (empty when unweighted). `ok` is false for any other layout.
+/// weight per row (empty when unweighted). `ok` is false for any other layout.
 struct GroupedRows {
   bool ok = false;
   TensorView t, p;
-  std::vector<double> weights;
+  RowWeights weights;
 };
 
 /// Aligns the batch as the metrics do (Keras squeeze_or_expand_to_same_rank, equal shapes,
@@ -52,7 +86,7 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
     // A scalar weight makes the whole batch one sample (Keras): per slice, that is the gather path.
     if (w.numel() != rows || w.ndim() < 1 || w.dim(0) != rows) return out;
     internal::check_sample_weight_values(who, w);
-    out.weights = Tensor::copy_of(w).to_doubles();
+    out.weights = RowWeights(w);
   }
   out.t = t;
   out.p = p;
@@ -60,11 +94,23 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
   return out;
 }
 
-/// A per-row 0/1 value that also computes a block of rows at once: block(t, p, g, m, slot)
-/// sets slot[j] = 2 g[j] + value(t[j], p[j]) for j < m, in SIMD where it can.
+/// Whether a group id is above `last` (or negative: compared unsigned), for ids checked as a
+/// kernel reads them (GroupedKernel::add_checked).
+inline unsigned id_above(std::int32_t id, std::uint32_t last) {
+  return static_cast<unsigned>(static_cast<std::uint32_t>(id) > last);
+}
+
+/// The largest valid id of `groups` (> 0) groups, as id_above compares it.
+inline std::uint32_t last_id(std::size_t groups) {
+  return static_cast<std::uint32_t>(std::min<std::size_t>(groups, std::size_t{1} << 31) - 1);
+}
+
+/// A per-row 0/1 value that also computes a block of rows at once: block(t, p, g, m, slot,
+/// last) sets slot[j] = 2 g[j] + value(t[j], p[j]) for j < m, in SIMD where it can, and
+/// returns non-zero when an id g[j] is outside [0, last] (compared unsigned).
 template <class Value, class T, class P>
 concept ZeroOneBlock = requires(const Value& v, const T* t, const P* p, const std::int32_t* g, std::uint32_t* s) {
-  v.block(t, p, g, std::int64_t{0}, s);
+  { v.block(t, p, g, std::int64_t{0}, s, std::uint32_t{0}) } -> std::convertible_to<unsigned>;
 };
 
 /// BinaryAccuracy's per-row value (binary_match), with a block form: four rows per SSE2
@@ -76,25 +122,35 @@ struct BinaryMatchValue {
     return binary_match(t, p, threshold);
   }
   template <class T, class P>
-  void block(const T* t, const P* p, const std::int32_t* g, std::int64_t m, std::uint32_t* slot) const {
+  unsigned block(const T* t, const P* p, const std::int32_t* g, std::int64_t m, std::uint32_t* slot,
+                 std::uint32_t last) const {
     std::int64_t j = 0;
+    unsigned bad = 0;
 #if defined(__SSE2__)
     if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
       // positive = p > thr in float (NaN: false), then t == positive as float: the same
       // values as binary_match's float64 comparison, since 0, 1 and t are exact in both.
       const __m128 thr = _mm_set1_ps(threshold_in<float>(threshold)), one = _mm_set1_ps(1.0f);
       const __m128i ones = _mm_set1_epi32(1);
+      // Unsigned id > last as a signed comparison with the sign bits flipped.
+      const __m128i flip = _mm_set1_epi32(INT32_MIN);
+      const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
+      __m128i outside = _mm_setzero_si128();
       for (; j + 4 <= m; j += 4) {
         const __m128 positive = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + j), thr), one);
         const __m128i hit = _mm_and_si128(_mm_castps_si128(_mm_cmpeq_ps(_mm_loadu_ps(t + j), positive)), ones);
-        const __m128i twice = _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + j)), 1);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(slot + j), _mm_add_epi32(twice, hit));
+        const __m128i id = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + j));
+        outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(id, flip), limit));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(slot + j), _mm_add_epi32(_mm_slli_epi32(id, 1), hit));
       }
+      bad = static_cast<unsigned>(_mm_movemask_epi8(outside));
     }
 #endif
     for (; j < m; ++j) {
+      bad |= id_above(g[j], last);
       slot[j] = 2 * static_cast<std::uint32_t>(g[j]) + static_cast<std::uint32_t>(binary_match(t[j], p[j], threshold));
     }
+    return bad;
   }
 };
 
@@ -109,10 +165,10 @@ class GroupedMean final : public GroupedKernel {
   using V = decltype(std::declval<const Value&>()(std::declval<T>(), std::declval<P>()));
   static constexpr bool kZeroOne = std::is_same_v<V, bool>;
 
-  GroupedMean(const T* t, const P* p, const std::int32_t* group, std::shared_ptr<const std::vector<double>> weights,
-              std::size_t groups, std::int64_t chunks, Value value)
+  GroupedMean(const T* t, const P* p, const std::int32_t* group, RowWeights weights, std::size_t groups,
+              std::int64_t chunks, Value value)
       : t_(t), p_(p), g_(group), weights_(std::move(weights)), groups_(groups), value_(std::move(value)) {
-    const std::size_t width = weights_->empty() ? groups : 2 * groups;
+    const std::size_t width = weights_.empty() ? groups : 2 * groups;
     if (counts_only()) {
       hits_.assign(2 * groups, 0);
     } else {
@@ -121,46 +177,10 @@ class GroupedMean final : public GroupedKernel {
     }
   }
 
-  void add(std::int64_t begin, std::int64_t end, std::int64_t chunk) override {
-    if (chunk != chunk_) {
-      flush();
-      chunk_ = chunk;
-    }
-    // Two phases per block: the values (a loop without stores to the group tables, which
-    // the compiler can vectorise), then the additions into the groups.
-    constexpr std::int64_t kBlock = 512;
-    const std::int32_t* g = g_;
-    for (std::int64_t b = begin; b < end; b += kBlock) {
-      const std::int64_t m = std::min(kBlock, end - b);
-      if (counts_only()) {
-        // One counter per (group, value): the group's row count comes with it.
-        std::uint32_t slot[kBlock];
-        if constexpr (ZeroOneBlock<Value, T, P>) {
-          value_.block(t_ + b, p_ + b, g + b, m, slot);
-        } else {
-          for (std::int64_t j = 0; j < m; ++j) {
-            slot[j] = 2 * static_cast<std::uint32_t>(g[b + j]) +
-                      static_cast<std::uint32_t>(static_cast<bool>(value_(t_[b + j], p_[b + j])));
-          }
-        }
-        std::int64_t* hits = hits_.data();
-        for (std::int64_t j = 0; j < m; ++j) ++hits[slot[j]];
-        continue;
-      }
-      double v[kBlock];
-      for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
-      double* local = local_.data();
-      if (weights_->empty()) {
-        for (std::int64_t j = 0; j < m; ++j) local[g[b + j]] += v[j];
-      } else {
-        const double* w = weights_->data() + b;
-        for (std::int64_t j = 0; j < m; ++j) {
-          const auto k = 2 * static_cast<std::size_t>(g[b + j]);
-          local[k] += v[j] * w[j];
-          local[k + 1] += w[j];
-        }
-      }
-    }
+  void add(std::int64_t begin, std::int64_t end, std::int64_t chunk) override { add_rows<false>(begin, end, chunk); }
+  bool checks_ids() const override { return true; }
+  bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t chunk) override {
+    return add_rows<true>(begin, end, chunk);
   }
 
   std::unique_ptr<GroupedKernel> fork() const override {
@@ -190,7 +210,7 @@ class GroupedMean final : public GroupedKernel {
       double total = 0.0, count = static_cast<double>(rows[k]);
       if (counts_only()) {
         total = static_cast<double>(hits_[2 * k + 1]);
-      } else if (weights_->empty()) {
+      } else if (weights_.empty()) {
         for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + k];
       } else {
         count = 0.0;
@@ -205,7 +225,68 @@ class GroupedMean final : public GroupedKernel {
   }
 
  private:
-  bool counts_only() const { return kZeroOne && weights_->empty(); }
+  bool counts_only() const { return kZeroOne && weights_.empty(); }
+
+  // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
+  // computes its values, before any of them indexes a table.
+  template <bool kCheck>
+  bool add_rows(std::int64_t begin, std::int64_t end, std::int64_t chunk) {
+    if (chunk != chunk_) {
+      flush();
+      chunk_ = chunk;
+    }
+    // Two phases per block: the values (a loop without stores to the group tables, which
+    // the compiler can vectorise), then the additions into the groups.
+    constexpr std::int64_t kBlock = 512;
+    const std::int32_t* g = g_;
+    const std::uint32_t last = last_id(groups_);
+    for (std::int64_t b = begin; b < end; b += kBlock) {
+      const std::int64_t m = std::min(kBlock, end - b);
+      unsigned bad = 0;
+      if (counts_only()) {
+        // One counter per (group, value): the group's row count comes with it.
+        std::uint32_t slot[kBlock];
+        if constexpr (ZeroOneBlock<Value, T, P>) {
+          bad = value_.block(t_ + b, p_ + b, g + b, m, slot, last);
+        } else {
+          for (std::int64_t j = 0; j < m; ++j) {
+            if constexpr (kCheck) bad |= id_above(g[b + j], last);
+            slot[j] = 2 * static_cast<std::uint32_t>(g[b + j]) +
+                      static_cast<std::uint32_t>(static_cast<bool>(value_(t_[b + j], p_[b + j])));
+          }
+        }
+        if (kCheck && bad != 0) return false;
+        std::int64_t* hits = hits_.data();
+        for (std::int64_t j = 0; j < m; ++j) ++hits[slot[j]];
+        continue;
+      }
+      double v[kBlock];
+      if constexpr (kCheck) {
+        // The ids in the loop that reads the rows: a loop of their own would wait for their
+        // loads alone.
+        for (std::int64_t j = 0; j < m; ++j) {
+          v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
+          bad |= id_above(g[b + j], last);
+        }
+        if (bad != 0) return false;
+      } else {
+        for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
+      }
+      double* local = local_.data();
+      if (weights_.empty()) {
+        for (std::int64_t j = 0; j < m; ++j) local[g[b + j]] += v[j];
+      } else {
+        double buffer[kBlock];
+        const double* w = weights_.rows(b, m, buffer);
+        for (std::int64_t j = 0; j < m; ++j) {
+          const auto k = 2 * static_cast<std::size_t>(g[b + j]);
+          local[k] += v[j] * w[j];
+          local[k + 1] += w[j];
+        }
+      }
+    }
+    return true;
+  }
 
   // Moves the current chunk's float sums into its slot of the partials.
   void flush() {
@@ -219,7 +300,7 @@ class GroupedMean final : public GroupedKernel {
   const T* t_;
   const P* p_;
   const std::int32_t* g_;
-  std::shared_ptr<const std::vector<double>> weights_;  // per row, empty when unweighted
+  RowWeights weights_;  // per row, empty when unweighted
   std::size_t groups_;
   Value value_;
   std::int64_t chunk_ = -1;                        // the chunk local_ is summing
@@ -238,7 +319,7 @@ std::unique_ptr<GroupedKernel> grouped_mean(std::string_view who, const Batch& b
   if (!in.ok) return nullptr;
   const auto rows = static_cast<std::int64_t>(group.size());
   const std::int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
-  auto weights = std::make_shared<const std::vector<double>>(std::move(in.weights));
+  const RowWeights& weights = in.weights;
   std::unique_ptr<GroupedKernel> out;
   visit_dtype(in.t.dtype(), [&](auto ttag) {
     using T = decltype(ttag);
