@@ -16,11 +16,17 @@ if(TALLY_SANITIZE)
                     OUTPUT_STRIP_TRAILING_WHITESPACE)
     set(TALLY_ASAN_RUNTIME "${_tally_asan}" CACHE INTERNAL "")
   endif()
-  if(TALLY_FUZZ)
-    # Coverage for libFuzzer in everything the fuzz targets link.
-    list(APPEND TALLY_SANITIZER_COMPILE_FLAGS -fsanitize=fuzzer-no-link)
-  endif()
 endif()
+
+# Coverage for libFuzzer (TALLY_FUZZ), on the parsers of outside input only: the fuzz targets
+# and the sources they exist to explore (tally_add_fuzz_coverage). The metric kernels and the
+# test drivers stay uninstrumented, which keeps the sanitizer pass's build and run short
+# (docs/performance.md, "Compile time"); their code is still under ASan and UBSan.
+function(tally_add_fuzz_coverage)
+  if(TALLY_FUZZ)
+    set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS -fsanitize=fuzzer-no-link)
+  endif()
+endfunction()
 
 function(tally_apply_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wnon-virtual-dtor)

@@ -16,7 +16,7 @@ packages=(
   python3-pip python3-venv python3-build python3-mypy  # pip install / wheel build / type-stub tests
   python3-torch  # the torch (DLPack) tests; about 9 MB download, 47 MB installed plus libtorch
   python3-dask python3-distributed python3-pandas  # tally.dask: dask arrays/dataframes, LocalCluster tests
-  clang-14 clang-format-14 libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing pass (libFuzzer is in libclang-rt)
+  clang-14 clang-format-14 libclang-rt-14-dev libomp-14-dev lld-14  # the sanitizer and fuzzing pass (libFuzzer is in libclang-rt; lld links it)
   r-base-dev r-cran-rcpp r-cran-testthat r-cran-jsonlite r-cran-rmpi  # the R package (r/, docs/r.md)
 )
 # Extra packages for optional checks can be added with TALLY_EXTRA_PACKAGES="a b".
