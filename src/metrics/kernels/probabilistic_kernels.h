@@ -22,6 +22,28 @@ using detail::Aligned;
 
 // ---- binary crossentropy ------------------------------------------------------------
 
+// Row losses of rows [b, e), `w` elements wide, from the element terms `terms(first, count,
+// out)` writes: straight into `loss` for 1-wide rows, else into `scratch` and averaged per row
+// in element order (the scalar path's order, so sums are unchanged).
+template <class Terms>
+void row_means_of_terms(std::int64_t b, std::int64_t e, std::int64_t w, double* loss, std::vector<double>& scratch,
+                        const Terms& terms) {
+  if (w == 1) {
+    terms(b, e - b, loss);
+    return;
+  }
+  const std::int64_t n = (e - b) * w;
+  scratch.resize(static_cast<std::size_t>(n));
+  double* z = scratch.data();
+  terms(b * w, n, z);
+  const double wd = static_cast<double>(w);
+  for (std::int64_t i = 0; i < e - b; ++i) {
+    double sum = 0.0;
+    for (std::int64_t j = i * w; j < (i + 1) * w; ++j) sum += z[j];
+    loss[i] = sum / wd;
+  }
+}
+
 template <class Sink>
 auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, ClipBounds clip, const Sink& sink) {
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
@@ -33,19 +55,9 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
         // The whole term on Highway (xent_simd.h), straight into the losses for 1-wide rows;
         // wider rows are then summed in element order, as before.
         auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
-          if (w == 1) {
-            simd::binary_xent_from_logits(yp + b, yt + b, e - b, ls, loss);
-            return;
-          }
-          const std::int64_t n = (e - b) * w;
-          t.resize(static_cast<std::size_t>(n));
-          double* z = t.data();
-          simd::binary_xent_from_logits(yp + b * w, yt + b * w, n, ls, z);
-          for (std::int64_t i = 0; i < e - b; ++i) {
-            double sum = 0.0;
-            for (std::int64_t j = i * w; j < (i + 1) * w; ++j) sum += z[j];
-            loss[i] = sum / wd;
-          }
+          row_means_of_terms(b, e, w, loss, t, [&](std::int64_t at, std::int64_t n, double* out) {
+            simd::binary_xent_from_logits(yp + at, yt + at, n, ls, out);
+          });
         };
         return sink(a.spec, kernels::BlockedRows(a.spec, fill));
       } else {
@@ -76,22 +88,11 @@ auto run_binary_crossentropy(const Aligned& a, bool from_logits, double ls, Clip
       // The whole term on Highway (xent_simd.h): one vector log per element vector for hard
       // labels, straight into the losses for 1-wide rows; wider rows summed in element order.
       const std::int64_t w = a.spec.width;
-      const double wd = static_cast<double>(w);
       const double lo = clip.lo, hi = clip.hi;
       auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
-        if (w == 1) {
-          simd::binary_xent_from_probabilities(yp + b, yt + b, e - b, ls, lo, hi, loss);
-          return;
-        }
-        const std::int64_t n = (e - b) * w;
-        t.resize(static_cast<std::size_t>(n));
-        double* z = t.data();
-        simd::binary_xent_from_probabilities(yp + b * w, yt + b * w, n, ls, lo, hi, z);
-        for (std::int64_t i = 0; i < e - b; ++i) {
-          double sum = 0.0;
-          for (std::int64_t j = i * w; j < (i + 1) * w; ++j) sum += z[j];
-          loss[i] = sum / wd;
-        }
+        row_means_of_terms(b, e, w, loss, t, [&](std::int64_t at, std::int64_t n, double* out) {
+          simd::binary_xent_from_probabilities(yp + at, yt + at, n, ls, lo, hi, out);
+        });
       };
       return sink(a.spec, kernels::BlockedRows(a.spec, fill));
     } else {
