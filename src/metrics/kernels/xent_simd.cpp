@@ -53,6 +53,16 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using D = hn::ScalableTag<double>;
 using V = hn::Vec<D>;
+
+// One vector of float64 lanes from as many elements of T (double, float or narrower) at p.
+template <class T>
+HWY_INLINE V load_f64(D d, const T* HWY_RESTRICT p) {
+  if constexpr (std::is_same_v<T, double>) {
+    return hn::LoadU(d, p);
+  } else {
+    return hn::PromoteTo(d, hn::LoadU(hn::Rebind<T, D>(), p));
+  }
+}
 constexpr std::size_t kMaxLanes = HWY_MAX_BYTES / sizeof(double);
 
 // 2^(j/8), j = 0..7, correctly rounded: the table of exp_non_positive.
@@ -342,8 +352,6 @@ template <class X, class Y>
 HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::int64_t n, double ls,
                        double* HWY_RESTRICT loss) {
   const D d;
-  const hn::Rebind<X, D> dx;
-  const hn::Rebind<Y, D> dy;
   const std::size_t lanes = hn::Lanes(d);
   const V keep = hn::Set(d, 1.0 - ls);
   const V half = hn::Set(d, 0.5 * ls);
@@ -353,17 +361,8 @@ HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::in
   HWY_ALIGN Y yt[HWY_MAX_BYTES / sizeof(double)];
   HWY_ALIGN double out[HWY_MAX_BYTES / sizeof(double)];
   auto one = [&](const X* px, const Y* py, double* po) HWY_ATTR {
-    V xv, yv;
-    if constexpr (std::is_same_v<X, double>) {
-      xv = hn::LoadU(d, px);
-    } else {
-      xv = hn::PromoteTo(d, hn::LoadU(dx, px));
-    }
-    if constexpr (std::is_same_v<Y, double>) {
-      yv = hn::LoadU(d, py);
-    } else {
-      yv = hn::PromoteTo(d, hn::LoadU(dy, py));
-    }
+    const V xv = load_f64(d, px);
+    const V yv = load_f64(d, py);
     const V ys = hn::Add(hn::Mul(yv, keep), half);
     const V a = hn::Abs(xv);
     const auto ok = hn::Le(a, limit);  // NaN fails
@@ -402,8 +401,6 @@ template <class X, class Y>
 HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, std::int64_t n, double ls, double lo,
                              double hi, double* HWY_RESTRICT loss) {
   const D d;
-  const hn::Rebind<X, D> dx;
-  const hn::Rebind<Y, D> dy;
   const std::size_t lanes = hn::Lanes(d);
   const V keep = hn::Set(d, 1.0 - ls);
   const V half = hn::Set(d, 0.5 * ls);
@@ -416,17 +413,8 @@ HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, s
   HWY_ALIGN Y yt[kMaxLanes];
   HWY_ALIGN double out[kMaxLanes];
   auto one = [&](const X* pp, const Y* py, double* po) HWY_ATTR {
-    V pv, yv;
-    if constexpr (std::is_same_v<X, double>) {
-      pv = hn::LoadU(d, pp);
-    } else {
-      pv = hn::PromoteTo(d, hn::LoadU(dx, pp));
-    }
-    if constexpr (std::is_same_v<Y, double>) {
-      yv = hn::LoadU(d, py);
-    } else {
-      yv = hn::PromoteTo(d, hn::LoadU(dy, py));
-    }
+    const V pv = load_f64(d, pp);
+    const V yv = load_f64(d, py);
     const V ys = hn::Add(hn::Mul(yv, keep), half);
     const V pc = hn::IfThenElse(hn::Lt(pv, vlo), vlo, hn::IfThenElse(hn::Gt(pv, vhi), vhi, pv));
     const V ys1 = hn::Sub(one_v, ys);
@@ -551,18 +539,12 @@ HWY_INLINE bool labels_valid(const Y* HWY_RESTRICT labels, std::int64_t n, std::
     return hn::AllFalse(di, bad);
   } else {
     const D d;
-    const hn::Rebind<Y, D> dy;
     const V zero = hn::Zero(d);
     const V c = hn::Set(d, static_cast<double>(classes));
     const V skip = hn::Set(d, static_cast<double>(ignored));
     auto good = hn::Eq(zero, zero);  // all
     auto one = [&](const Y* p) HWY_ATTR {
-      V v;
-      if constexpr (std::is_same_v<Y, double>) {
-        v = hn::LoadU(d, p);
-      } else {
-        v = hn::PromoteTo(d, hn::LoadU(dy, p));
-      }
+      const V v = load_f64(d, p);
       auto in = hn::And(hn::And(hn::Ge(v, zero), hn::Lt(v, c)), hn::Eq(hn::Floor(v), v));
       if (has_ignore) in = hn::Or(in, hn::Eq(v, skip));
       good = hn::And(good, in);
