@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "support/id_inputs.h"
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
 #include "tally/memory.h"
@@ -496,40 +497,9 @@ Tensor one_hot(const std::vector<std::int64_t>& ids, std::int64_t classes) {
   return t;
 }
 
-// The ids in a tensor of `dtype` (the metric reads every integer and floating dtype).
-Tensor id_tensor(const std::vector<std::int64_t>& ids, DType dtype) {
-  const auto n = static_cast<std::int64_t>(ids.size());
-  Tensor t(dtype, {n});
-  visit_dtype(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    for (std::int64_t i = 0; i < n; ++i) t.data_as<T>()[i] = static_cast<T>(ids[static_cast<std::size_t>(i)]);
-  });
-  return t;
-}
-
-// Scores with few distinct values (so rows tie) and their argmax, ties to the first index.
-std::vector<float> tied_scores(std::int64_t n, std::int64_t c, std::uint64_t seed, std::vector<std::int64_t>& argmax) {
-  std::mt19937_64 rng(seed);
-  std::vector<float> s(static_cast<std::size_t>(n * c));
-  argmax.assign(static_cast<std::size_t>(n), 0);
-  for (std::int64_t i = 0; i < n; ++i) {
-    for (std::int64_t j = 0; j < c; ++j) {
-      const float v = static_cast<float>(rng() % 5) / 4.0f;
-      s[static_cast<std::size_t>(i * c + j)] = v;
-      if (v > s[static_cast<std::size_t>(i * c + argmax[static_cast<std::size_t>(i)])]) {
-        argmax[static_cast<std::size_t>(i)] = j;
-      }
-    }
-  }
-  return s;
-}
-
-std::vector<std::int64_t> random_ids(std::int64_t n, std::int64_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c));
-  return ids;
-}
+using testing::id_tensor;
+using testing::random_ids;
+using testing::tied_scores;
 
 TEST(FBetaScore, IntegerLabelsGiveTheOneHotState) {
   // Widths on both sides of the cell-table path (C <= 64), rows over several chunks of
