@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <map>
 #include <random>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -109,6 +110,18 @@ inline const std::vector<float>& uniform_floats(std::size_t n, unsigned seed = 4
     for (float& x : v) x = dist(rng);
   }
   return v;
+}
+
+/// Fixed-seed class ids in [0, classes) as int32, cached by seed, size and class count.
+inline const std::vector<std::int32_t>& class_ids(unsigned seed, std::int64_t rows, std::int64_t classes) {
+  static std::map<std::tuple<unsigned, std::int64_t, std::int64_t>, std::vector<std::int32_t>> cache;
+  auto& ids = cache[{seed, rows, classes}];
+  if (ids.empty()) {
+    std::mt19937_64 rng(seed);
+    ids.resize(static_cast<std::size_t>(rows));
+    for (auto& id : ids) id = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
+  }
+  return ids;
 }
 
 /// Fixed-seed 0/1 labels as float, cached by size.

@@ -11,17 +11,6 @@ namespace {
 using tally::bench::Buffer;
 using tally::bench::run_binary;
 
-const std::vector<std::int32_t>& class_ids(std::size_t n, std::int32_t classes, unsigned seed) {
-  static std::map<std::pair<std::size_t, unsigned>, std::vector<std::int32_t>> cache;
-  auto& v = cache[{n, seed}];
-  if (v.empty()) {
-    std::mt19937_64 rng(seed);
-    v.resize(n);
-    for (auto& x : v) x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
-  }
-  return v;
-}
-
 void BM_MCCBinary(benchmark::State& state) {
   tally::metrics::MatthewsCorrelationCoefficient mcc;
   run_binary(state, mcc);
@@ -30,8 +19,8 @@ BENCHMARK(BM_MCCBinary)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealT
 
 void BM_ConfusionMatrixIds21(benchmark::State& state) {
   const std::size_t n = 10'000'000;
-  const auto& y = class_ids(n, 21, 1);
-  const auto& p = class_ids(n, 21, 2);
+  const auto& y = tally::bench::class_ids(1, static_cast<std::int64_t>(n), 21);
+  const auto& p = tally::bench::class_ids(2, static_cast<std::int64_t>(n), 21);
   tally::metrics::ConfusionMatrixOptions o;
   o.num_classes = 21;
   tally::metrics::ConfusionMatrix cm(o);
@@ -46,7 +35,7 @@ BENCHMARK(BM_ConfusionMatrixIds21)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond
 
 void BM_CohenKappaScores10(benchmark::State& state) {
   const std::int64_t rows = 1'000'000, classes = 10;
-  const auto& y = class_ids(static_cast<std::size_t>(rows), static_cast<std::int32_t>(classes), 3);
+  const auto& y = tally::bench::class_ids(3, rows, classes);
   const auto& p = tally::bench::uniform_floats(static_cast<std::size_t>(rows * classes));
   tally::metrics::CohenKappaOptions o;
   o.num_classes = classes;

@@ -61,18 +61,6 @@ BENCHMARK(BM_PrecisionTopK)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseR
 
 constexpr std::int64_t kIdClasses = 10;
 
-// Class ids in [0, 10): 1e6 (beside the scores, 44 MB in all) or 1e7 (ids + ids: 80 MB).
-const std::vector<std::int32_t>& class_ids(unsigned seed, std::int64_t rows) {
-  static std::map<std::pair<unsigned, std::int64_t>, std::vector<std::int32_t>> cache;
-  std::vector<std::int32_t>& ids = cache[{seed, rows}];
-  if (ids.empty()) {
-    std::mt19937_64 rng(seed);
-    ids.resize(static_cast<std::size_t>(rows));
-    for (auto& id : ids) id = static_cast<std::int32_t>(rng() % kIdClasses);
-  }
-  return ids;
-}
-
 // Args: threads, y_pred (0: [N, 10] float32 scores, 1: int32 ids), path (0: the former
 // one-hot rows, built and counted with the kernels the metric used; 1: the metric, counting
 // the ids).
@@ -81,8 +69,8 @@ void BM_PrecisionIds(benchmark::State& state) {
   const bool direct = state.range(2) == 1;
   const std::int64_t rows = scores ? 1'000'000 : 10'000'000;
   const auto& p = tally::bench::uniform_floats(static_cast<std::size_t>(1'000'000 * kIdClasses));
-  const auto& y = class_ids(1, rows);
-  const auto& pid = class_ids(2, rows);
+  const auto& y = tally::bench::class_ids(1, rows, kIdClasses);
+  const auto& pid = tally::bench::class_ids(2, rows, kIdClasses);
   tally::set_num_threads(static_cast<int>(state.range(0)));
   tally::metrics::PrecisionRecallOptions o;
   o.num_classes = kIdClasses;

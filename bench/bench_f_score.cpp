@@ -57,19 +57,6 @@ BENCHMARK(BM_F1Score)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// Class ids in [0, 10): 1e6 (beside the scores, 44 MB in all) or 1e7 (ids + ids: 80 MB, so
-// the read baseline comes from memory rather than cache, as for BM_ConfusionMatrixIds21).
-const std::vector<std::int32_t>& class_ids(unsigned seed, std::int64_t rows) {
-  static std::map<std::pair<unsigned, std::int64_t>, std::vector<std::int32_t>> cache;
-  std::vector<std::int32_t>& ids = cache[{seed, rows}];
-  if (ids.empty()) {
-    std::mt19937_64 rng(seed);
-    ids.resize(static_cast<std::size_t>(rows));
-    for (auto& id : ids) id = static_cast<std::int32_t>(rng() % kClasses);
-  }
-  return ids;
-}
-
 // Args: threads, y_pred (0: [N, 10] float32 scores, 1: int32 ids), path (0: the former
 // one-hot rows, built with the same kernels the metric used; 1: counted from the ids).
 void BM_F1ScoreIds(benchmark::State& state) {
@@ -77,8 +64,8 @@ void BM_F1ScoreIds(benchmark::State& state) {
   const bool direct = state.range(2) == 1;
   const auto& p = tally::bench::uniform_floats(static_cast<std::size_t>(kRows * kClasses));
   const std::int64_t rows = scores ? kRows : 10 * kRows;
-  const auto& y = class_ids(1, rows);
-  const auto& pid = class_ids(2, rows);
+  const auto& y = tally::bench::class_ids(1, rows, kClasses);
+  const auto& pid = tally::bench::class_ids(2, rows, kClasses);
   tally::set_num_threads(static_cast<int>(state.range(0)));
   tally::metrics::F1Score f1(tally::metrics::FScoreAverage::kMacro, std::nullopt, "f1", tally::DType::kFloat32,
                              kClasses);
