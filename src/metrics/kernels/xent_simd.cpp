@@ -65,6 +65,31 @@ HWY_INLINE V load_f64(D d, const T* HWY_RESTRICT p) {
 }
 constexpr std::size_t kMaxLanes = HWY_MAX_BYTES / sizeof(double);
 
+// Runs `one(x, y, loss)` on each whole vector of n pairs, then once on the tail padded with
+// (pad_x, 0) in aligned scratch, keeping only the tail's lanes.
+template <class X, class Y, class One>
+HWY_INLINE void over_pair_blocks(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::int64_t n, X pad_x,
+                                 double* HWY_RESTRICT loss, const One& one) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(D()));
+  std::int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) one(x + i, y + i, loss + i);
+  if (i < n) {
+    HWY_ALIGN X xt[kMaxLanes];
+    HWY_ALIGN Y yt[kMaxLanes];
+    HWY_ALIGN double out[kMaxLanes];
+    for (std::int64_t j = 0; j < lanes; ++j) {
+      xt[j] = pad_x;
+      yt[j] = Y(0);
+    }
+    for (std::int64_t j = i; j < n; ++j) {
+      xt[j - i] = x[j];
+      yt[j - i] = y[j];
+    }
+    one(xt, yt, out);
+    for (std::int64_t j = i; j < n; ++j) loss[j] = out[j - i];
+  }
+}
+
 // 2^(j/8), j = 0..7, correctly rounded: the table of exp_non_positive.
 HWY_ALIGN constexpr double kExp2Eighths[8] = {0x1p+0,
                                               0x1.172b83c7d517bp+0,
@@ -357,9 +382,6 @@ HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::in
   const V half = hn::Set(d, 0.5 * ls);
   const V limit = hn::Set(d, 700.0);
   const V zero = hn::Zero(d);
-  HWY_ALIGN X xt[HWY_MAX_BYTES / sizeof(double)];
-  HWY_ALIGN Y yt[HWY_MAX_BYTES / sizeof(double)];
-  HWY_ALIGN double out[HWY_MAX_BYTES / sizeof(double)];
   auto one = [&](const X* px, const Y* py, double* po) HWY_ATTR {
     const V xv = load_f64(d, px);
     const V yv = load_f64(d, py);
@@ -377,20 +399,7 @@ HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::in
       }
     }
   };
-  std::int64_t i = 0;
-  for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(x + i, y + i, loss + i);
-  if (i < n) {
-    for (std::size_t j = 0; j < lanes; ++j) {
-      xt[j] = X(0);
-      yt[j] = Y(0);
-    }
-    for (std::int64_t j = i; j < n; ++j) {
-      xt[j - i] = x[j];
-      yt[j - i] = y[j];
-    }
-    one(xt, yt, out);
-    for (std::int64_t j = i; j < n; ++j) loss[j] = out[j - i];
-  }
+  over_pair_blocks(x, y, n, X(0), loss, one);
 }
 
 // −[y ln p + (1 − y) ln(1 − p)], p clipped to [lo, hi], y smoothed: one log for hard labels
@@ -409,9 +418,6 @@ HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, s
   const V one_v = hn::Set(d, 1.0);
   const V zero = hn::Zero(d);
   const V tiny = hn::Set(d, DBL_MIN);
-  HWY_ALIGN X pt[kMaxLanes];
-  HWY_ALIGN Y yt[kMaxLanes];
-  HWY_ALIGN double out[kMaxLanes];
   auto one = [&](const X* pp, const Y* py, double* po) HWY_ATTR {
     const V pv = load_f64(d, pp);
     const V yv = load_f64(d, py);
@@ -440,20 +446,7 @@ HWY_INLINE void binary_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT y, s
       }
     }
   };
-  std::int64_t i = 0;
-  for (; i + static_cast<std::int64_t>(lanes) <= n; i += static_cast<std::int64_t>(lanes)) one(p + i, y + i, loss + i);
-  if (i < n) {
-    for (std::size_t j = 0; j < lanes; ++j) {
-      pt[j] = X(0.5);
-      yt[j] = Y(0);
-    }
-    for (std::int64_t j = i; j < n; ++j) {
-      pt[j - i] = p[j];
-      yt[j - i] = y[j];
-    }
-    one(pt, yt, out);
-    for (std::int64_t j = i; j < n; ++j) loss[j] = out[j - i];
-  }
+  over_pair_blocks(p, y, n, X(0.5), loss, one);
 }
 
 #define TALLY_SPARSE(NAME, X, Y)                                                                                   \
