@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "metrics/kernels/probabilistic_math.h"
 
@@ -339,6 +340,64 @@ HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, st
   }
 }
 
+// The first `Count` transposed float32 columns t[0, Count) to f(float32 column, float64
+// column), in order.
+template <std::size_t Count, class VF, class F, std::size_t... J>
+HWY_INLINE void widen_each(D d, const VF* HWY_RESTRICT t, F& f, std::index_sequence<J...>) {
+  (f(t[J], hn::PromoteTo(d, t[J])), ...);
+}
+// widen_each of the first n < K + 1 columns, n known only at run time (the last chunk of a
+// row whose width is not a multiple of the lanes): one unrolled body per count.
+template <std::size_t K, class VF, class F>
+HWY_INLINE void widen_first(D d, std::size_t n, const VF* HWY_RESTRICT t, F& f) {
+  if constexpr (K > 0) {
+    if (n == K) {
+      widen_each<K>(d, t, f, std::make_index_sequence<K>());
+      return;
+    }
+    widen_first<K - 1>(d, n, t, f);
+  }
+}
+
+// Where the float32 rows [r0, r0 + lanes) of x ([rows, w]) are read from by the transposes
+// (which read whole vectors, past the row ends): x itself, or a block too close to the end
+// of x (or with n < lanes real rows, the last repeated) copied to scratch, as block_columns.
+HWY_INLINE const float* transposable_rows(const float* HWY_RESTRICT x, std::int64_t rows, std::int64_t w,
+                                          std::int64_t r0, std::size_t n, BlockScratch<float>& scratch) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(D()));
+  const std::int64_t chunks = (w + lanes - 1) / lanes;
+  const std::int64_t reach = (r0 + lanes - 1) * w + chunks * lanes;
+  if (static_cast<std::int64_t>(n) == lanes && reach <= rows * w) return x + r0 * w;
+  for (std::int64_t j = 0; j < lanes; ++j) {
+    const float* src = x + (r0 + std::min<std::int64_t>(j, static_cast<std::int64_t>(n) - 1)) * w;
+    std::copy(src, src + w, scratch.padded + j * w);
+  }
+  std::fill(scratch.padded + lanes * w, scratch.padded + lanes * w + lanes, 0.0f);
+  return scratch.padded;
+}
+
+// Calls f(column k as float32, column k as float64) for k = 0..w−1 in class order, of the
+// `lanes` float32 rows of width w at base (transposable_rows), transposed in registers a
+// chunk of `lanes` classes at a time: unrolled, so no column is stored to memory and read
+// back (block_columns' array cost a third of the kernel).
+template <class F>
+HWY_INLINE void for_each_column(D d, const float* HWY_RESTRICT base, std::int64_t w, F&& f) {
+  constexpr std::size_t N = hn::MaxLanes(D());
+  const auto lanes = static_cast<std::int64_t>(N);
+  const hn::Rebind<float, D> df;
+  hn::Vec<decltype(df)> t[N];
+  const std::int64_t whole = w / lanes;
+  for (std::int64_t c = 0; c < whole; ++c) {
+    transpose_columns(df, base + c * lanes, w, t);
+    widen_each<N>(d, t, f, std::make_index_sequence<N>());
+  }
+  const auto rest = static_cast<std::size_t>(w - whole * lanes);
+  if (rest != 0) {
+    transpose_columns(df, base + whole * lanes, w, t);
+    widen_first<N - 1>(d, rest, t, f);
+  }
+}
+
 template <class X, class Y>
 HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labels, std::int64_t rows, std::int64_t w,
                              bool has_ignore, std::int64_t ignored, double lo, double hi, double* HWY_RESTRICT loss) {
@@ -351,12 +410,34 @@ HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labe
   const V vhi = hn::Set(d, hi);
   const V one = hn::Set(d, 1.0);
   const V nan = hn::Set(d, std::numeric_limits<double>::quiet_NaN());
+  constexpr std::size_t kN = hn::MaxLanes(D());
+  constexpr bool kTransposed = std::is_same_v<X, float> && (kN == 1 || kN == 2 || kN == 4 || kN == 8);
   for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
-    block_columns(d, p, rows, w, r0, n, col, scratch);
-    V s = col[0];  // in class order, as the scalar loop
-    for (std::int64_t k = 1; k < w; ++k) s = hn::Add(s, col[k]);
-    const V ratio = hn::Div(pick(d, col, w, label_lanes(d, labels, r0, n)), s);
+    const V label = label_lanes(d, labels, r0, n);
+    V s = hn::Zero(d);  // 0 + p_0 + p_1 + ..., in class order, as the scalar loop
+    V picked;
+    if constexpr (kTransposed) {
+      const float* base = transposable_rows(p, rows, w, r0, n, scratch);
+      // The label's value by comparison with a running class index, in float32 lanes (half
+      // the width of float64 ones; class ids are exact there). A label outside [0, w), the
+      // ignored class, picks nothing: such rows are rewritten below.
+      const hn::Rebind<float, D> df;
+      const auto label32 = hn::DemoteTo(df, label);
+      auto picked32 = hn::Zero(df);
+      auto k = hn::Zero(df);
+      for_each_column(d, base, w, [&](hn::Vec<decltype(df)> v32, V v) HWY_ATTR {
+        s = hn::Add(s, v);
+        picked32 = hn::IfThenElse(hn::Eq(label32, k), v32, picked32);
+        k = hn::Add(k, hn::Set(df, 1.0f));
+      });
+      picked = hn::PromoteTo(d, picked32);
+    } else {
+      block_columns(d, p, rows, w, r0, n, col, scratch);
+      for (std::int64_t k = 0; k < w; ++k) s = hn::Add(s, col[k]);
+      picked = pick(d, col, w, label);
+    }
+    const V ratio = hn::Div(picked, s);
     // clip as probabilistic_math.h's clip: NaN stays NaN, and only NaN fails `ok`
     const V clipped = hn::IfThenElse(hn::Lt(ratio, vlo), vlo, hn::IfThenElse(hn::Gt(ratio, vhi), vhi, ratio));
     const auto ok = hn::Ge(clipped, vlo);
