@@ -37,6 +37,24 @@ double sparse_row(const X* x, Y label, std::int64_t w) {
   return (m - static_cast<double>(x[static_cast<std::int64_t>(label)])) + std::log(s);
 }
 
+template <class X, class Y>
+double categorical_row(const X* x, const Y* y, std::int64_t w, double ls) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (std::int64_t k = 0; k < w; ++k) m = std::max(m, static_cast<double>(x[k]));
+  double s = 0.0;
+  double lin = 0.0;
+  double ysum = 0.0;
+  for (std::int64_t k = 0; k < w; ++k) {
+    s += std::exp(static_cast<double>(x[k]) - m);
+    const double yk = smooth_categorical(static_cast<double>(y[k]), ls, static_cast<double>(w));
+    if (yk != 0.0) {
+      lin += yk * (m - static_cast<double>(x[k]));
+      ysum += yk;
+    }
+  }
+  return lin + ysum * std::log(s);
+}
+
 inline double binary_one(double x, double ys) {
   return std::max(x, 0.0) - x * ys + std::log1p(std::exp(-std::fabs(x)));
 }
@@ -454,6 +472,62 @@ HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labe
   }
 }
 
+// Categorical crossentropy from logits, one row per lane: Σ ys_k (m − x_k) + (Σ ys_k) ln Σ
+// e^(x_k − m), the terms with ys_k = 0 skipped (added as +0, which changes no sum), every sum
+// in class order, as the scalar block kernel (probabilistic_kernels.h) and categorical_row.
+// x and y columns as block_columns gives them (float32 transposed in registers).
+template <class X, class Y>
+HWY_INLINE void categorical(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::int64_t rows, std::int64_t w,
+                            double ls, double* HWY_RESTRICT loss) {
+  const D d;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  HWY_ALIGN double out[kMaxLanes];
+  HWY_ALIGN double okay[kMaxLanes];
+  BlockScratch<X> sx;
+  BlockScratch<Y> sy;
+  V xc[32 + kMaxLanes];
+  V yc[32 + kMaxLanes];
+  const V lowest = hn::Set(d, -700.0);  // as in sparse
+  const V one = hn::Set(d, 1.0);
+  const V keep = hn::Set(d, 1.0 - ls);
+  const V share = hn::Set(d, ls / static_cast<double>(w));  // smooth_categorical's ls / C
+  for (std::int64_t r0 = 0; r0 < rows; r0 += lanes) {
+    const auto n = static_cast<std::size_t>(std::min(lanes, rows - r0));
+    block_columns(d, x, rows, w, r0, n, xc, sx);
+    block_columns(d, y, rows, w, r0, n, yc, sy);
+    V m = xc[0];
+    V total = xc[0];  // finite iff every logit of the row is
+    for (std::int64_t k = 1; k < w; ++k) {
+      m = hn::Max(m, xc[k]);
+      total = hn::Add(total, xc[k]);
+    }
+    const auto ok = hn::IsFinite(total);
+    m = hn::IfThenElseZero(ok, m);
+    V s = hn::Zero(d);
+    V lin = hn::Zero(d);
+    V ysum = hn::Zero(d);
+    for (std::int64_t k = 0; k < w; ++k) {
+      s = hn::Add(s, exp_non_positive(d, hn::Max(hn::Sub(xc[k], m), lowest)));
+      const V yk = hn::Add(hn::Mul(yc[k], keep), share);
+      const auto used = hn::Not(hn::Eq(yk, hn::Zero(d)));  // NaN included, as `yk != 0` (Ne is ordered)
+      lin = hn::Add(lin, hn::IfThenElseZero(used, hn::Mul(yk, hn::Sub(m, xc[k]))));
+      ysum = hn::Add(ysum, hn::IfThenElseZero(used, yk));
+    }
+    s = hn::IfThenElse(ok, s, one);
+    const V result = hn::Add(lin, hn::Mul(ysum, hn::Log(d, s)));
+    if (n == static_cast<std::size_t>(lanes) && hn::AllTrue(d, ok)) {
+      hn::StoreU(result, d, loss + r0);
+      continue;
+    }
+    hn::Store(result, d, out);
+    hn::Store(hn::IfThenElseZero(ok, one), d, okay);
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::int64_t r = r0 + static_cast<std::int64_t>(j);
+      loss[r] = okay[j] != 0.0 ? out[j] : scalar::categorical_row(x + r * w, y + r * w, w, ls);
+    }
+  }
+}
+
 template <class X, class Y>
 HWY_INLINE void binary(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::int64_t n, double ls,
                        double* HWY_RESTRICT loss) {
@@ -559,6 +633,16 @@ TALLY_SPARSE_PROBS(SparsePDF, double, float)
 TALLY_SPARSE_PROBS(SparsePFD, float, double)
 TALLY_SPARSE_PROBS(SparsePDD, double, double)
 #undef TALLY_SPARSE_PROBS
+
+#define TALLY_CATEGORICAL(NAME, X, Y)                                                             \
+  void NAME(const X* x, const Y* y, std::int64_t rows, std::int64_t w, double ls, double* loss) { \
+    categorical(x, y, rows, w, ls, loss);                                                         \
+  }
+TALLY_CATEGORICAL(CategoricalFF, float, float)
+TALLY_CATEGORICAL(CategoricalDD, double, double)
+TALLY_CATEGORICAL(CategoricalFD, float, double)
+TALLY_CATEGORICAL(CategoricalDF, double, float)
+#undef TALLY_CATEGORICAL
 
 #define TALLY_BINARY(NAME, X, Y) \
   void NAME(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { binary(x, y, n, ls, loss); }
@@ -679,6 +763,10 @@ HWY_EXPORT(SparsePFF);
 HWY_EXPORT(SparsePDF);
 HWY_EXPORT(SparsePFD);
 HWY_EXPORT(SparsePDD);
+HWY_EXPORT(CategoricalFF);
+HWY_EXPORT(CategoricalDD);
+HWY_EXPORT(CategoricalFD);
+HWY_EXPORT(CategoricalDF);
 HWY_EXPORT(BinaryFF);
 HWY_EXPORT(BinaryDD);
 HWY_EXPORT(BinaryFD);
@@ -722,6 +810,17 @@ TALLY_SPARSE_PROBS(SparsePDF, double, float)
 TALLY_SPARSE_PROBS(SparsePFD, float, double)
 TALLY_SPARSE_PROBS(SparsePDD, double, double)
 #undef TALLY_SPARSE_PROBS
+
+#define TALLY_CATEGORICAL(NAME, X, Y)                                                                         \
+  void categorical_xent_from_logits(const X* x, const Y* y, std::int64_t rows, std::int64_t width, double ls, \
+                                    double* loss) {                                                           \
+    HWY_DYNAMIC_DISPATCH(NAME)(x, y, rows, width, ls, loss);                                                  \
+  }
+TALLY_CATEGORICAL(CategoricalFF, float, float)
+TALLY_CATEGORICAL(CategoricalDD, double, double)
+TALLY_CATEGORICAL(CategoricalFD, float, double)
+TALLY_CATEGORICAL(CategoricalDF, double, float)
+#undef TALLY_CATEGORICAL
 
 #define TALLY_BINARY(NAME, X, Y)                                                                  \
   void binary_xent_from_logits(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { \
