@@ -1,7 +1,8 @@
 // The Highway crossentropy row kernels (src/metrics/kernels/xent_simd.h) against the scalar
 // libm formulas, on every SIMD target this machine supports: every row width 1..32 (and 33,
 // past the kernel, through the metric), every row count up to a few vectors (tails),
-// float32 and float64 logits / probabilities, every label dtype, ignore_class, and NaN /
+// float32 and float64 logits / probabilities, every label dtype, ignore_class, categorical
+// crossentropy from logits with one-hot and soft labels (and label smoothing), and NaN /
 // ±inf / huge values, which must behave exactly as the scalar formula does; the kernels'
 // exp against std::exp (ulps); the sparse label check's fast pass against its messages.
 #include "metrics/kernels/xent_simd.h"
@@ -103,6 +104,71 @@ TEST(XentSimd, SparseFromLogitsMatchesTheScalarFormulaForEveryWidthOnEveryTarget
       check_sparse<float, double>(w, 19, true, std::nullopt);
       check_sparse<double, double>(w, 19, true, std::nullopt);
       check_sparse<float, std::int64_t>(w, 40, true, w > 1 ? 1 : 0);
+    }
+  });
+}
+
+// Σ ys_k (m − x_k) + (Σ ys_k) ln Σ e^(x_k − m) with libm, in class order, terms with ys_k = 0
+// skipped: the scalar block kernel's formula (probabilistic_kernels.h).
+template <class X, class Y>
+double categorical_formula(const X* x, const Y* y, std::int64_t w, double ls) {
+  double m = -kInf;
+  for (std::int64_t k = 0; k < w; ++k) m = std::max(m, static_cast<double>(x[k]));
+  double s = 0.0, lin = 0.0, ysum = 0.0;
+  for (std::int64_t k = 0; k < w; ++k) {
+    s += std::exp(static_cast<double>(x[k]) - m);
+    const double yk = static_cast<double>(y[k]) * (1.0 - ls) + ls / static_cast<double>(w);
+    if (yk != 0.0) {
+      lin += yk * (m - static_cast<double>(x[k]));
+      ysum += yk;
+    }
+  }
+  return lin + ysum * std::log(s);
+}
+
+// One-hot rows, soft rows with zeros among them, and (with `special`) special logits and a
+// NaN, an infinite and a negative label value.
+template <class X, class Y>
+void check_categorical(std::int64_t w, std::int64_t rows, bool special, double ls) {
+  const std::vector<X> x = logits<X>(rows, w, static_cast<unsigned>(w * 37 + rows), special);
+  std::mt19937_64 rng(static_cast<unsigned>(w + rows));
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<Y> y(static_cast<std::size_t>(rows * w), Y(0));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t k = 0; k < w; ++k) {
+      const auto at = static_cast<std::size_t>(r * w + k);
+      if (r % 2 == 0) {
+        y[at] = static_cast<Y>(k == (r * 3 + 1) % w ? 1.0 : 0.0);
+      } else {
+        y[at] = static_cast<Y>(u(rng) < 0.3 ? 0.0 : u(rng));
+      }
+    }
+  }
+  if (special && rows >= 9) {
+    y[static_cast<std::size_t>(6 * w)] = static_cast<Y>(kNaN);
+    y[static_cast<std::size_t>(7 * w)] = static_cast<Y>(kInf);
+    y[static_cast<std::size_t>(8 * w)] = static_cast<Y>(-0.5);
+  }
+  std::vector<double> got(static_cast<std::size_t>(rows), -1.0);
+  simd::categorical_xent_from_logits(x.data(), y.data(), rows, w, ls, got.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    expect_same(got[static_cast<std::size_t>(r)], categorical_formula(x.data() + r * w, y.data() + r * w, w, ls),
+                "width " + std::to_string(w) + ", rows " + std::to_string(rows) + ", row " + std::to_string(r) +
+                    ", ls " + std::to_string(ls));
+  }
+}
+
+TEST(XentSimd, CategoricalFromLogitsMatchesTheScalarFormulaForEveryWidthOnEveryTarget) {
+  on_every_target([] {
+    for (std::int64_t w = 1; w <= simd::kSparseXentMaxWidth; ++w) {
+      for (const std::int64_t rows : {1, 2, 7, 8, 9, 17, 40}) {
+        check_categorical<float, float>(w, rows, rows >= 9, 0.0);
+        check_categorical<double, double>(w, rows, rows >= 9, 0.0);
+      }
+      check_categorical<float, double>(w, 19, true, 0.0);
+      check_categorical<double, float>(w, 19, true, 0.0);
+      check_categorical<float, float>(w, 19, true, 0.1);
+      check_categorical<double, double>(w, 19, true, 0.1);
     }
   });
 }

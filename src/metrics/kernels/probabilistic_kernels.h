@@ -114,9 +114,21 @@ auto run_categorical_crossentropy(const Aligned& a, bool from_logits, double ls,
   return kernels::dispatch_inputs(a.y_true.view, a.y_pred.view, [&](const auto* yt, const auto* yp) {
     const std::int64_t w = a.spec.width;
     const double classes = static_cast<double>(w);
+    using Yt = std::remove_cv_t<std::remove_pointer_t<decltype(yt)>>;
+    if constexpr (std::is_floating_point_v<Yt>) {
+      if (from_logits && w <= simd::kSparseXentMaxWidth) {
+        // Narrow rows with floating labels: one row per SIMD lane, the whole formula on
+        // Highway (xent_simd.h), as sparse crossentropy does.
+        auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>&) {
+          simd::categorical_xent_from_logits(yp + b * w, yt + b * w, e - b, w, ls, loss);
+        };
+        return sink(a.spec, kernels::BlockedRows(a.spec, fill));
+      }
+    }
     if (from_logits) {
       // Σ y_k (lse − x_k) = Σ y_k (m − x_k) + (Σ y_k) ln Σ e^(x_k − m): no cancellation.
-      // Per block: the maxima, then e^(x − m) and the logs of the row sums vectorised.
+      // Wide rows and integer labels, per block: the maxima, then e^(x − m) and the logs of
+      // the row sums vectorised.
       auto fill = [=](std::int64_t b, std::int64_t e, double* loss, unsigned char*, std::vector<double>& t) {
         const std::int64_t rows = e - b;
         t.resize(static_cast<std::size_t>(rows * (w + 2)));

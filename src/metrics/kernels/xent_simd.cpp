@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "metrics/kernels/probabilistic_math.h"
 
@@ -34,6 +35,24 @@ double sparse_row(const X* x, Y label, std::int64_t w) {
   double s = 0.0;
   for (std::int64_t k = 0; k < w; ++k) s += std::exp(static_cast<double>(x[k]) - m);
   return (m - static_cast<double>(x[static_cast<std::int64_t>(label)])) + std::log(s);
+}
+
+template <class X, class Y>
+double categorical_row(const X* x, const Y* y, std::int64_t w, double ls) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (std::int64_t k = 0; k < w; ++k) m = std::max(m, static_cast<double>(x[k]));
+  double s = 0.0;
+  double lin = 0.0;
+  double ysum = 0.0;
+  for (std::int64_t k = 0; k < w; ++k) {
+    s += std::exp(static_cast<double>(x[k]) - m);
+    const double yk = smooth_categorical(static_cast<double>(y[k]), ls, static_cast<double>(w));
+    if (yk != 0.0) {
+      lin += yk * (m - static_cast<double>(x[k]));
+      ysum += yk;
+    }
+  }
+  return lin + ysum * std::log(s);
 }
 
 inline double binary_one(double x, double ys) {
@@ -188,6 +207,32 @@ HWY_INLINE void transpose_columns(DF df, const float* HWY_RESTRICT p, std::int64
   }
 }
 
+// Columns c, c+1 of N = 4 or 8 consecutive float32 rows of width w starting at p, as c[0],
+// c[1]: the last chunk of a row with 1 or 2 columns left, in 10 shuffles instead of the
+// full transpose's 24 (N = 8). Reads 4 floats per row, within what transpose_columns reads.
+template <class DF, class VF = hn::Vec<DF>>
+HWY_INLINE void transpose_two_columns(DF df, const float* HWY_RESTRICT p, std::int64_t w, VF* HWY_RESTRICT c) {
+  constexpr std::size_t N = hn::MaxLanes(DF());
+  const hn::Full128<float> d4;
+  const hn::Repartition<double, decltype(d4)> d2;
+  hn::Vec<decltype(d4)> lo[2], hi[2];  // columns c and c+1 of rows 0-3 and of rows 4-7
+  for (std::size_t g = 0; g < N / 4; ++g) {
+    const float* q = p + static_cast<std::int64_t>(4 * g) * w;
+    // rows j, j+1 interleaved: [x_j,c  x_j+1,c  x_j,c+1  x_j+1,c+1]
+    const auto a = hn::InterleaveLower(d4, hn::LoadU(d4, q), hn::LoadU(d4, q + w));
+    const auto b = hn::InterleaveLower(d4, hn::LoadU(d4, q + 2 * w), hn::LoadU(d4, q + 3 * w));
+    lo[g] = hn::BitCast(d4, hn::InterleaveLower(d2, hn::BitCast(d2, a), hn::BitCast(d2, b)));
+    hi[g] = hn::BitCast(d4, hn::InterleaveUpper(d2, hn::BitCast(d2, a), hn::BitCast(d2, b)));
+  }
+  if constexpr (N == 4) {
+    c[0] = lo[0];
+    c[1] = hi[0];
+  } else {
+    c[0] = hn::Combine(df, lo[1], lo[0]);
+    c[1] = hn::Combine(df, hi[1], hi[0]);
+  }
+}
+
 #endif
 
 // The labels of rows [r, r + lanes) as float64 lanes (`n` of them real, the rest repeat the last).
@@ -339,6 +384,72 @@ HWY_INLINE void sparse(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT labels, st
   }
 }
 
+// The first `Count` transposed float32 columns t[0, Count) to f(float32 column, float64
+// column), in order.
+template <std::size_t Count, class VF, class F, std::size_t... J>
+HWY_INLINE void widen_each(D d, const VF* HWY_RESTRICT t, F& f, std::index_sequence<J...>) {
+  (f(t[J], hn::PromoteTo(d, t[J])), ...);
+}
+// widen_each of the first n < K + 1 columns, n known only at run time (the last chunk of a
+// row whose width is not a multiple of the lanes): one unrolled body per count.
+template <std::size_t K, class VF, class F>
+HWY_INLINE void widen_first(D d, std::size_t n, const VF* HWY_RESTRICT t, F& f) {
+  if constexpr (K > 0) {
+    if (n == K) {
+      widen_each<K>(d, t, f, std::make_index_sequence<K>());
+      return;
+    }
+    widen_first<K - 1>(d, n, t, f);
+  }
+}
+
+// Where the float32 rows [r0, r0 + lanes) of x ([rows, w]) are read from by the transposes
+// (which read whole vectors, past the row ends): x itself, or a block too close to the end
+// of x (or with n < lanes real rows, the last repeated) copied to scratch, as block_columns.
+HWY_INLINE const float* transposable_rows(const float* HWY_RESTRICT x, std::int64_t rows, std::int64_t w,
+                                          std::int64_t r0, std::size_t n, BlockScratch<float>& scratch) {
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(D()));
+  const std::int64_t chunks = (w + lanes - 1) / lanes;
+  const std::int64_t reach = (r0 + lanes - 1) * w + chunks * lanes;
+  if (static_cast<std::int64_t>(n) == lanes && reach <= rows * w) return x + r0 * w;
+  for (std::int64_t j = 0; j < lanes; ++j) {
+    const float* src = x + (r0 + std::min<std::int64_t>(j, static_cast<std::int64_t>(n) - 1)) * w;
+    std::copy(src, src + w, scratch.padded + j * w);
+  }
+  std::fill(scratch.padded + lanes * w, scratch.padded + lanes * w + lanes, 0.0f);
+  return scratch.padded;
+}
+
+// Calls f(column k as float32, column k as float64) for k = 0..w−1 in class order, of the
+// `lanes` float32 rows of width w at base (transposable_rows), transposed in registers a
+// chunk of `lanes` classes at a time: unrolled, so no column is stored to memory and read
+// back (block_columns' array cost a third of the kernel).
+template <class F>
+HWY_INLINE void for_each_column(D d, const float* HWY_RESTRICT base, std::int64_t w, F&& f) {
+  constexpr std::size_t N = hn::MaxLanes(D());
+  const auto lanes = static_cast<std::int64_t>(N);
+  const hn::Rebind<float, D> df;
+  hn::Vec<decltype(df)> t[N];
+  const std::int64_t whole = w / lanes;
+  for (std::int64_t c = 0; c < whole; ++c) {
+    transpose_columns(df, base + c * lanes, w, t);
+    widen_each<N>(d, t, f, std::make_index_sequence<N>());
+  }
+  const auto rest = static_cast<std::size_t>(w - whole * lanes);
+  if (rest == 0) return;
+#if HWY_TARGET != HWY_SCALAR
+  if constexpr (N == 4 || N == 8) {
+    if (rest <= 2) {  // e.g. 10 classes: the last chunk holds 2 of its 8 columns
+      transpose_two_columns(df, base + whole * lanes, w, t);
+      widen_first<2>(d, rest, t, f);
+      return;
+    }
+  }
+#endif
+  transpose_columns(df, base + whole * lanes, w, t);
+  widen_first<N - 1>(d, rest, t, f);
+}
+
 template <class X, class Y>
 HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labels, std::int64_t rows, std::int64_t w,
                              bool has_ignore, std::int64_t ignored, double lo, double hi, double* HWY_RESTRICT loss) {
@@ -351,12 +462,34 @@ HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labe
   const V vhi = hn::Set(d, hi);
   const V one = hn::Set(d, 1.0);
   const V nan = hn::Set(d, std::numeric_limits<double>::quiet_NaN());
+  constexpr std::size_t kN = hn::MaxLanes(D());
+  constexpr bool kTransposed = std::is_same_v<X, float> && (kN == 1 || kN == 2 || kN == 4 || kN == 8);
   for (std::int64_t r0 = 0; r0 < rows; r0 += static_cast<std::int64_t>(lanes)) {
     const auto n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(lanes), rows - r0));
-    block_columns(d, p, rows, w, r0, n, col, scratch);
-    V s = col[0];  // in class order, as the scalar loop
-    for (std::int64_t k = 1; k < w; ++k) s = hn::Add(s, col[k]);
-    const V ratio = hn::Div(pick(d, col, w, label_lanes(d, labels, r0, n)), s);
+    const V label = label_lanes(d, labels, r0, n);
+    V s = hn::Zero(d);  // 0 + p_0 + p_1 + ..., in class order, as the scalar loop
+    V picked;
+    if constexpr (kTransposed) {
+      const float* base = transposable_rows(p, rows, w, r0, n, scratch);
+      // The label's value by comparison with a running class index, in float32 lanes (half
+      // the width of float64 ones; class ids are exact there). A label outside [0, w), the
+      // ignored class, picks nothing: such rows are rewritten below.
+      const hn::Rebind<float, D> df;
+      const auto label32 = hn::DemoteTo(df, label);
+      auto picked32 = hn::Zero(df);
+      auto k = hn::Zero(df);
+      for_each_column(d, base, w, [&](hn::Vec<decltype(df)> v32, V v) HWY_ATTR {
+        s = hn::Add(s, v);
+        picked32 = hn::IfThenElse(hn::Eq(label32, k), v32, picked32);
+        k = hn::Add(k, hn::Set(df, 1.0f));
+      });
+      picked = hn::PromoteTo(d, picked32);
+    } else {
+      block_columns(d, p, rows, w, r0, n, col, scratch);
+      for (std::int64_t k = 0; k < w; ++k) s = hn::Add(s, col[k]);
+      picked = pick(d, col, w, label);
+    }
+    const V ratio = hn::Div(picked, s);
     // clip as probabilistic_math.h's clip: NaN stays NaN, and only NaN fails `ok`
     const V clipped = hn::IfThenElse(hn::Lt(ratio, vlo), vlo, hn::IfThenElse(hn::Gt(ratio, vhi), vhi, ratio));
     const auto ok = hn::Ge(clipped, vlo);
@@ -369,6 +502,62 @@ HWY_INLINE void sparse_probs(const X* HWY_RESTRICT p, const Y* HWY_RESTRICT labe
     for (std::size_t j = 0; j < n; ++j) {
       const std::int64_t r = r0 + static_cast<std::int64_t>(j);
       loss[r] = has_ignore && static_cast<std::int64_t>(labels[r]) == ignored ? 0.0 : out[j];
+    }
+  }
+}
+
+// Categorical crossentropy from logits, one row per lane: Σ ys_k (m − x_k) + (Σ ys_k) ln Σ
+// e^(x_k − m), the terms with ys_k = 0 skipped (added as +0, which changes no sum), every sum
+// in class order, as the scalar block kernel (probabilistic_kernels.h) and categorical_row.
+// x and y columns as block_columns gives them (float32 transposed in registers).
+template <class X, class Y>
+HWY_INLINE void categorical(const X* HWY_RESTRICT x, const Y* HWY_RESTRICT y, std::int64_t rows, std::int64_t w,
+                            double ls, double* HWY_RESTRICT loss) {
+  const D d;
+  const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  HWY_ALIGN double out[kMaxLanes];
+  HWY_ALIGN double okay[kMaxLanes];
+  BlockScratch<X> sx;
+  BlockScratch<Y> sy;
+  V xc[32 + kMaxLanes];
+  V yc[32 + kMaxLanes];
+  const V lowest = hn::Set(d, -700.0);  // as in sparse
+  const V one = hn::Set(d, 1.0);
+  const V keep = hn::Set(d, 1.0 - ls);
+  const V share = hn::Set(d, ls / static_cast<double>(w));  // smooth_categorical's ls / C
+  for (std::int64_t r0 = 0; r0 < rows; r0 += lanes) {
+    const auto n = static_cast<std::size_t>(std::min(lanes, rows - r0));
+    block_columns(d, x, rows, w, r0, n, xc, sx);
+    block_columns(d, y, rows, w, r0, n, yc, sy);
+    V m = xc[0];
+    V total = xc[0];  // finite iff every logit of the row is
+    for (std::int64_t k = 1; k < w; ++k) {
+      m = hn::Max(m, xc[k]);
+      total = hn::Add(total, xc[k]);
+    }
+    const auto ok = hn::IsFinite(total);
+    m = hn::IfThenElseZero(ok, m);
+    V s = hn::Zero(d);
+    V lin = hn::Zero(d);
+    V ysum = hn::Zero(d);
+    for (std::int64_t k = 0; k < w; ++k) {
+      s = hn::Add(s, exp_non_positive(d, hn::Max(hn::Sub(xc[k], m), lowest)));
+      const V yk = hn::Add(hn::Mul(yc[k], keep), share);
+      const auto used = hn::Not(hn::Eq(yk, hn::Zero(d)));  // NaN included, as `yk != 0` (Ne is ordered)
+      lin = hn::Add(lin, hn::IfThenElseZero(used, hn::Mul(yk, hn::Sub(m, xc[k]))));
+      ysum = hn::Add(ysum, hn::IfThenElseZero(used, yk));
+    }
+    s = hn::IfThenElse(ok, s, one);
+    const V result = hn::Add(lin, hn::Mul(ysum, hn::Log(d, s)));
+    if (n == static_cast<std::size_t>(lanes) && hn::AllTrue(d, ok)) {
+      hn::StoreU(result, d, loss + r0);
+      continue;
+    }
+    hn::Store(result, d, out);
+    hn::Store(hn::IfThenElseZero(ok, one), d, okay);
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::int64_t r = r0 + static_cast<std::int64_t>(j);
+      loss[r] = okay[j] != 0.0 ? out[j] : scalar::categorical_row(x + r * w, y + r * w, w, ls);
     }
   }
 }
@@ -478,6 +667,16 @@ TALLY_SPARSE_PROBS(SparsePDF, double, float)
 TALLY_SPARSE_PROBS(SparsePFD, float, double)
 TALLY_SPARSE_PROBS(SparsePDD, double, double)
 #undef TALLY_SPARSE_PROBS
+
+#define TALLY_CATEGORICAL(NAME, X, Y)                                                             \
+  void NAME(const X* x, const Y* y, std::int64_t rows, std::int64_t w, double ls, double* loss) { \
+    categorical(x, y, rows, w, ls, loss);                                                         \
+  }
+TALLY_CATEGORICAL(CategoricalFF, float, float)
+TALLY_CATEGORICAL(CategoricalDD, double, double)
+TALLY_CATEGORICAL(CategoricalFD, float, double)
+TALLY_CATEGORICAL(CategoricalDF, double, float)
+#undef TALLY_CATEGORICAL
 
 #define TALLY_BINARY(NAME, X, Y) \
   void NAME(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { binary(x, y, n, ls, loss); }
@@ -598,6 +797,10 @@ HWY_EXPORT(SparsePFF);
 HWY_EXPORT(SparsePDF);
 HWY_EXPORT(SparsePFD);
 HWY_EXPORT(SparsePDD);
+HWY_EXPORT(CategoricalFF);
+HWY_EXPORT(CategoricalDD);
+HWY_EXPORT(CategoricalFD);
+HWY_EXPORT(CategoricalDF);
 HWY_EXPORT(BinaryFF);
 HWY_EXPORT(BinaryDD);
 HWY_EXPORT(BinaryFD);
@@ -641,6 +844,17 @@ TALLY_SPARSE_PROBS(SparsePDF, double, float)
 TALLY_SPARSE_PROBS(SparsePFD, float, double)
 TALLY_SPARSE_PROBS(SparsePDD, double, double)
 #undef TALLY_SPARSE_PROBS
+
+#define TALLY_CATEGORICAL(NAME, X, Y)                                                                         \
+  void categorical_xent_from_logits(const X* x, const Y* y, std::int64_t rows, std::int64_t width, double ls, \
+                                    double* loss) {                                                           \
+    HWY_DYNAMIC_DISPATCH(NAME)(x, y, rows, width, ls, loss);                                                  \
+  }
+TALLY_CATEGORICAL(CategoricalFF, float, float)
+TALLY_CATEGORICAL(CategoricalDD, double, double)
+TALLY_CATEGORICAL(CategoricalFD, float, double)
+TALLY_CATEGORICAL(CategoricalDF, double, float)
+#undef TALLY_CATEGORICAL
 
 #define TALLY_BINARY(NAME, X, Y)                                                                  \
   void binary_xent_from_logits(const X* x, const Y* y, std::int64_t n, double ls, double* loss) { \

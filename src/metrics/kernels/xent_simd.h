@@ -5,6 +5,8 @@
 //   probabilities: one row per lane, so each row's maximum and its sums combine in class
 //   order, as the scalar loop does. float32 rows are loaded whole and transposed in
 //   registers (float64 ones gathered per class); the label's value is picked by comparison.
+// - categorical from logits (soft or one-hot labels), rows of at most kSparseXentMaxWidth
+//   classes: the same layout, the labels' columns beside the logits'.
 // - binary, one value per sample: max(x, 0) − x·y + ln(1 + e^−|x|) per lane from logits;
 //   −[y ln p + (1 − y) ln(1 − p)] (one log for hard labels) from probabilities.
 // exp is the kernels' own table-driven one for arguments ≤ 0 (within 2 ulp of libm, tested);
@@ -18,7 +20,7 @@
 
 namespace tally::metrics::kernels::simd {
 
-/// The widest rows sparse_xent_from_logits takes.
+/// The widest rows the sparse and categorical row kernels take.
 inline constexpr std::int64_t kSparseXentMaxWidth = 32;
 
 /// loss[i] = (m − x[i, label_i]) + ln Σ_k e^(x[i, k] − m), m = max_k x[i, k], for rows
@@ -75,6 +77,22 @@ void sparse_xent_from_probabilities(const float* p, const double* labels, std::i
 /// sparse_xent_from_probabilities for float64 labels and probabilities.
 void sparse_xent_from_probabilities(const double* p, const double* labels, std::int64_t rows, std::int64_t width,
                                     bool has_ignore, std::int64_t ignored, double lo, double hi, double* loss);
+
+/// loss[i] = Σ_k ys_ik (m − x_ik) + (Σ_k ys_ik) ln Σ_k e^(x_ik − m), m = max_k x_ik,
+/// ys = y(1 − ls) + ls/width, terms with ys = 0 skipped (Keras's categorical crossentropy from
+/// logits, without cancellation) for rows [0, rows) of logits `x` and labels `y` ([rows,
+/// width], width ≤ kSparseXentMaxWidth); float32 logits and labels.
+void categorical_xent_from_logits(const float* x, const float* y, std::int64_t rows, std::int64_t width, double ls,
+                                  double* loss);
+/// categorical_xent_from_logits for float64 logits and labels.
+void categorical_xent_from_logits(const double* x, const double* y, std::int64_t rows, std::int64_t width, double ls,
+                                  double* loss);
+/// categorical_xent_from_logits for float32 logits and float64 labels.
+void categorical_xent_from_logits(const float* x, const double* y, std::int64_t rows, std::int64_t width, double ls,
+                                  double* loss);
+/// categorical_xent_from_logits for float64 logits and float32 labels.
+void categorical_xent_from_logits(const double* x, const float* y, std::int64_t rows, std::int64_t width, double ls,
+                                  double* loss);
 
 /// loss[i] = max(x_i, 0) − x_i·ys_i + ln(1 + e^−|x_i|), ys_i = y_i(1 − ls) + ls/2 (Keras's
 /// sigmoid crossentropy, exact form), for i < n; float32 logits and labels.
