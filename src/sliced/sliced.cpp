@@ -626,17 +626,13 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
                                   " new); raise max_slices or slice by a coarser feature"));
   }
 
-  // Snapshot the slices this batch touches, so that a metric rejecting a group's rows
-  // leaves every slice as it was.
+  // Snapshot each slice just before this batch updates it in place (the single-group and
+  // gather paths), so that a metric rejecting a group's rows leaves every slice as it was.
+  // Grouped kernels write into copies committed at the end: their slices need no snapshot
+  // (which would copy every state of every slice, once per batch). No slice belongs to two
+  // slicings, so each is saved at most once, before its first change.
   std::vector<std::pair<Slice*, std::vector<double>>> saved;
-  for (const Grouping& g : groupings) {
-    for (std::size_t d = 0; d < g.keys.size(); ++d) {
-      if (!g.used[d]) continue;
-      if (const auto it = slices_.find(g.keys[d]); it != slices_.end()) {
-        saved.emplace_back(it->second.get(), it->second->metrics.to_vector());
-      }
-    }
-  }
+  auto save = [&saved](Slice* slice) { saved.emplace_back(slice, slice->metrics.to_vector()); };
   std::vector<std::pair<Slice*, std::int64_t>> counted;
   // States filled by grouped kernels: copies of the slices' variables, committed only once
   // every metric of every slicing has accepted the batch.
@@ -661,6 +657,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
         members.push_back(it != slices_.end() ? it->second.get() : &add_slice(g.keys[d]));
       }
       if (g.keys.size() == 1) {
+        save(members[0]);
         members[0]->metrics.update_state(y_true, y_pred, sample_weight);
         counted.emplace_back(members[0], n);
         continue;
@@ -705,6 +702,7 @@ void SlicedCollection::update_state(const TensorView& y_true_in, const TensorVie
           const TensorView t = grouped_true.view().slice_rows(b, e);
           const TensorView pr = grouped_pred.view().slice_rows(b, e);
           const TensorView w = weight_rows ? grouped_weight.view().slice_rows(b, e) : sample_weight;
+          save(members[d]);
           if (gathered.size() == kinds.size()) {
             members[d]->metrics.update_state(t, pr, w);  // keeps the collection's shared work
           } else {

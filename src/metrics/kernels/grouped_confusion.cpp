@@ -23,9 +23,10 @@ constexpr std::size_t kMaxGroupedSlots = std::size_t{1} << 24;
 
 // Per-group histograms of levels [group][positive][level], then the fold of
 // count_confusion per group: tp at sorted threshold i counts predictions whose level exceeds i.
-template <class V>
-void fold_groups(const std::vector<V>& hist, std::size_t groups, std::int64_t levels,
-                 const std::vector<std::size_t>& order, bool weighted, std::vector<ConfusionCounts>& out) {
+// hist(i) is the count (or weight) at slot i of the histogram.
+template <class V, class Hist>
+void fold_groups(Hist hist, std::size_t groups, std::int64_t levels, const std::vector<std::size_t>& order,
+                 bool weighted, std::vector<ConfusionCounts>& out) {
   const auto L = static_cast<std::size_t>(levels);
   for (std::size_t g = 0; g < groups; ++g) {
     ConfusionCounts& c = out[g];
@@ -43,17 +44,16 @@ void fold_groups(const std::vector<V>& hist, std::size_t groups, std::int64_t le
     }
     tp->assign(L - 1, V{});
     fp->assign(L - 1, V{});
-    const V* neg = hist.data() + g * 2 * L;
-    const V* pos = neg + L;
+    const std::size_t neg = g * 2 * L, pos = neg + L;
     V run_p{}, run_n{};
     for (std::size_t lev = L - 1; lev >= 1; --lev) {
-      run_p += pos[lev];
-      run_n += neg[lev];
+      run_p += hist(pos + lev);
+      run_n += hist(neg + lev);
       (*tp)[order[lev - 1]] = run_p;
       (*fp)[order[lev - 1]] = run_n;
     }
-    pos_total->assign(1, run_p + pos[0]);
-    neg_total->assign(1, run_n + neg[0]);
+    pos_total->assign(1, run_p + hist(pos));
+    neg_total->assign(1, run_n + hist(neg));
   }
 }
 
@@ -114,8 +114,9 @@ struct ConfusionBatch {
 };
 
 // Histogram [group][positive][level]. Unweighted: uint32 counters (half the cache footprint
-// of int64) moved into int64 before any of them could pass 2^32 - 1, one table per thread,
-// merged exactly. Weighted: one float64 table summed in row order, on one thread (fork()
+// of int64) moved into an int64 table only before any of them could pass 2^32 - 1 (a batch
+// of fewer rows never allocates it: the fold reads the uint32 counters), one table per
+// thread, merged exactly. Weighted: one float64 table summed in row order, on one thread (fork()
 // returns nullptr: per-chunk copies of the table would be far larger than the batch's sums).
 template <class TT, class PV, class Level>
 class GroupedConfusion final : public GroupedKernel {
@@ -144,20 +145,24 @@ class GroupedConfusion final : public GroupedKernel {
 
   void merge(GroupedKernel& other) override {
     auto& o = static_cast<GroupedConfusion&>(other);
-    o.widen();
-    widen();
-    for (std::size_t i = 0; i < wide_.size(); ++i) wide_[i] += o.wide_[i];
+    if (since_flush_ + o.since_flush_ > std::numeric_limits<std::uint32_t>::max()) widen();
+    for (std::size_t i = 0; i < hist_.size(); ++i) hist_[i] += o.hist_[i];
+    since_flush_ += o.since_flush_;
+    if (!o.wide_.empty()) {
+      if (wide_.empty()) wide_.assign(hist_.size(), 0);
+      for (std::size_t i = 0; i < wide_.size(); ++i) wide_[i] += o.wide_[i];
+    }
     nan_ = nan_ || o.nan_;
   }
 
   bool counts_rows() const override { return !weighted(); }
   void row_counts(std::span<std::int64_t> rows) override {
     if (weighted()) return;
-    widen();
     const auto per_group = 2 * static_cast<std::size_t>(in_->levels);
     for (std::size_t g = 0; g < in_->groups; ++g) {
-      const std::int64_t* h = wide_.data() + g * per_group;
-      rows[g] += std::accumulate(h, h + per_group, std::int64_t{0});
+      std::int64_t sum = 0;
+      for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) sum += count(i);
+      rows[g] += sum;
     }
   }
 
@@ -165,10 +170,11 @@ class GroupedConfusion final : public GroupedKernel {
     if (nan_) internal::check_no_nan(in_->who, "y_pred", in_->p);  // throws naming the first NaN
     std::vector<ConfusionCounts> out(in_->groups);
     if (weighted()) {
-      fold_groups(hist_w_, in_->groups, in_->levels, in_->order, true, out);
+      fold_groups<double>([this](std::size_t i) { return hist_w_[i]; }, in_->groups, in_->levels, in_->order, true,
+                          out);
     } else {
-      widen();
-      fold_groups(wide_, in_->groups, in_->levels, in_->order, false, out);
+      fold_groups<std::int64_t>([this](std::size_t i) { return count(i); }, in_->groups, in_->levels, in_->order, false,
+                                out);
     }
     for (std::size_t g = 0; g < groups.size(); ++g) in_->sink(*groups[g], out[g]);
   }
@@ -261,6 +267,11 @@ class GroupedConfusion final : public GroupedKernel {
     }
   }
 
+  // The unweighted count at histogram slot i.
+  std::int64_t count(std::size_t i) const {
+    return static_cast<std::int64_t>(hist_[i]) + (wide_.empty() ? 0 : wide_[i]);
+  }
+
   // Moves the uint32 counters into the int64 table.
   void widen() {
     if (wide_.empty()) wide_.assign(hist_.size(), 0);
@@ -275,7 +286,7 @@ class GroupedConfusion final : public GroupedKernel {
   const std::int32_t* g_;
   Level level_;
   std::vector<std::uint32_t> hist_;
-  std::vector<std::int64_t> wide_;
+  std::vector<std::int64_t> wide_;  // empty until a counter could pass 2^32 - 1
   std::vector<double> hist_w_;
   std::uint64_t since_flush_ = 0;
   bool nan_ = false;

@@ -159,6 +159,9 @@ struct BinaryMatchValue {
 /// arithmetic. Unweighted, a 0/1 value (a bool) is counted as an integer per group, and the
 /// count is the group's row count, both exact. Float sums run in row order within a chunk,
 /// and the chunks' sums are added in chunk order: the same bits on any thread count.
+/// Float values are summed as (value·weight, weight) pairs per group, one two-lane add per
+/// row; unweighted the weight lane is 1.0 (value·1 is the value), so it counts the group's
+/// rows exactly (a chunk is far below 2^53 rows) and the driver need not count them.
 template <class T, class P, class Value>
 class GroupedMean final : public GroupedKernel {
  public:
@@ -168,7 +171,7 @@ class GroupedMean final : public GroupedKernel {
   GroupedMean(const T* t, const P* p, const std::int32_t* group, RowWeights weights, std::size_t groups,
               std::int64_t chunks, Value value)
       : t_(t), p_(p), g_(group), weights_(std::move(weights)), groups_(groups), value_(std::move(value)) {
-    const std::size_t width = weights_.empty() ? groups : 2 * groups;
+    const std::size_t width = 2 * groups;
     if (counts_only()) {
       hits_.assign(2 * groups, 0);
     } else {
@@ -197,9 +200,20 @@ class GroupedMean final : public GroupedKernel {
     for (std::size_t k = 0; k < hits_.size(); ++k) hits_[k] += o.hits_[k];
   }
 
-  bool counts_rows() const override { return counts_only(); }
+  bool counts_rows() const override { return weights_.empty(); }
   void row_counts(std::span<std::int64_t> rows) override {
-    for (std::size_t k = 0; k < groups_ && counts_only(); ++k) rows[k] += hits_[2 * k] + hits_[2 * k + 1];
+    if (counts_only()) {
+      for (std::size_t k = 0; k < groups_; ++k) rows[k] += hits_[2 * k] + hits_[2 * k + 1];
+    } else if (weights_.empty()) {
+      // The weight lanes of the (value, 1) pairs: whole numbers, summed exactly.
+      flush();
+      const std::size_t width = local_.size();
+      for (std::size_t k = 0; k < groups_; ++k) {
+        double count = 0.0;
+        for (std::size_t c = 0; c < partials_->size(); c += width) count += (*partials_)[c + 2 * k + 1];
+        rows[k] += static_cast<std::int64_t>(count);
+      }
+    }
   }
 
   void finish(std::span<Variables* const> groups, std::span<const std::int64_t> rows) override {
@@ -211,7 +225,7 @@ class GroupedMean final : public GroupedKernel {
       if (counts_only()) {
         total = static_cast<double>(hits_[2 * k + 1]);
       } else if (weights_.empty()) {
-        for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + k];
+        for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + 2 * k];
       } else {
         count = 0.0;
         for (std::size_t c = 0; c < partials->size(); c += width) {
@@ -273,19 +287,36 @@ class GroupedMean final : public GroupedKernel {
         for (std::int64_t j = 0; j < m; ++j) v[j] = static_cast<double>(value_(t_[b + j], p_[b + j]));
       }
       double* local = local_.data();
+      const double* values = v;
       if (weights_.empty()) {
-        for (std::int64_t j = 0; j < m; ++j) local[g[b + j]] += v[j];
+        add_pairs(local, g + b, m, [values](std::int64_t j) { return Pair{values[j], 1.0}; });
       } else {
         double buffer[kBlock];
         const double* w = weights_.rows(b, m, buffer);
-        for (std::int64_t j = 0; j < m; ++j) {
-          const auto k = 2 * static_cast<std::size_t>(g[b + j]);
-          local[k] += v[j] * w[j];
-          local[k + 1] += w[j];
-        }
+        add_pairs(local, g + b, m, [values, w](std::int64_t j) { return Pair{values[j] * w[j], w[j]}; });
       }
     }
     return true;
+  }
+
+  struct Pair {
+    double value, weight;
+  };
+
+  // local[2 g[j]] += pair(j).value and local[2 g[j] + 1] += pair(j).weight for j < m, in row
+  // order: one two-lane read-modify-write per row where SSE2 has it.
+  template <class PairOf>
+  static void add_pairs(double* local, const std::int32_t* g, std::int64_t m, PairOf pair) {
+    for (std::int64_t j = 0; j < m; ++j) {
+      const Pair x = pair(j);
+      double* slot = local + 2 * static_cast<std::size_t>(g[j]);
+#if defined(__SSE2__)
+      _mm_storeu_pd(slot, _mm_add_pd(_mm_loadu_pd(slot), _mm_set_pd(x.weight, x.value)));
+#else
+      slot[0] += x.value;
+      slot[1] += x.weight;
+#endif
+    }
   }
 
   // Moves the current chunk's float sums into its slot of the partials.
@@ -305,7 +336,7 @@ class GroupedMean final : public GroupedKernel {
   Value value_;
   std::int64_t chunk_ = -1;                        // the chunk local_ is summing
   std::vector<std::int64_t> hits_;                 // 0/1 values, unweighted: per (group, value)
-  std::vector<double> local_;                      // this chunk's sums: total, or (total, weight), per group
+  std::vector<double> local_;                      // this chunk's (total, weight) sums per group
   std::shared_ptr<std::vector<double>> partials_;  // chunks x local_.size()
 };
 
