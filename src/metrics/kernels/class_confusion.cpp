@@ -434,6 +434,17 @@ bool count_unweighted_outcomes(const IdRowsInput& in, std::int64_t rb, std::int6
 
 }  // namespace
 
+IdRows::IdRows(const TensorView& truth, const TensorView& pred, std::int64_t classes, const TensorView& weight)
+    : weights_(weight_array(weight, truth.shape()[0], classes)) {
+  in.truth = contiguous(truth, truth_copy_);
+  in.pred = contiguous(pred, pred_copy_);
+  in.scores = pred.ndim() == 2;
+  in.classes = classes;
+  in.weight = weights_.values.empty() ? nullptr : weights_.values.data();
+  in.row_stride = weights_.row_stride;
+  in.class_stride = weights_.class_stride;
+}
+
 bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
   const std::int64_t C = in.classes;
   double* tp = sums;
