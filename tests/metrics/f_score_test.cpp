@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/id_inputs.h"
@@ -643,21 +644,20 @@ TEST(F1Score, Int32IdsOnBothSidesGiveTheOneHotStateAndRefuseABadIdAnywhere) {
     rows.update_state(one_hot(truth, c).view(), one_hot(pred, c).view());
     const std::vector<double> state = direct.to_vector();
     ASSERT_EQ(state, rows.to_vector()) << "C " << c;
-    for (const std::int64_t at : {std::int64_t{100}, n - 1}) {
-      for (const std::int64_t bad : {c, std::int64_t{-1}, std::int64_t{300}}) {
-        std::vector<std::int64_t> wrong = pred;
-        wrong[static_cast<std::size_t>(at)] = bad;
-        const Tensor q = id_tensor(wrong, DType::kInt32);
-        try {
-          direct.update_state(t.view(), q.view());
-          ADD_FAILURE() << "no error for " << bad << " at " << at;
-        } catch (const InvalidArgument& e) {
-          EXPECT_EQ(std::string(e.what()), "F1Score \"f\": argument `y_pred` must hold class ids in [0, " +
-                                               std::to_string(c) + "); received " + std::to_string(bad) +
-                                               " at position " + std::to_string(at));
-        }
-        EXPECT_EQ(direct.to_vector(), state);
+    const std::pair<std::int64_t, std::int64_t> bad_ids[] = {{100, c}, {100, -1}, {100, 300}, {n - 1, c}};
+    for (const auto& [at, bad] : bad_ids) {
+      std::vector<std::int64_t> wrong = pred;
+      wrong[static_cast<std::size_t>(at)] = bad;
+      const Tensor q = id_tensor(wrong, DType::kInt32);
+      try {
+        direct.update_state(t.view(), q.view());
+        ADD_FAILURE() << "no error for " << bad << " at " << at;
+      } catch (const InvalidArgument& e) {
+        EXPECT_EQ(std::string(e.what()), "F1Score \"f\": argument `y_pred` must hold class ids in [0, " +
+                                             std::to_string(c) + "); received " + std::to_string(bad) +
+                                             " at position " + std::to_string(at));
       }
+      EXPECT_EQ(direct.to_vector(), state);
     }
   }
 }
