@@ -1,4 +1,4 @@
-// Row-wise argmax and class-confusion cells (row_argmax.h), compiled once per SIMD target by
+// Row-wise argmax, class-confusion cells and outcome counts (row_argmax.h), compiled once per SIMD target by
 // Highway's foreach_target.h (this file re-includes itself for each target) and dispatched at
 // run time; the target list is set in CMakeLists.txt (TALLY_SIMD_SOURCES).
 

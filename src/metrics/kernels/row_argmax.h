@@ -1,6 +1,7 @@
 #pragma once
-// Row-wise argmax, top-k hits and class-confusion cell indices, compiled for several SIMD targets in one
-// binary (Google Highway, the targets of simd_math.h) and dispatched at run time.
+// Row-wise argmax, top-k hits, class-confusion cell indices and per-class outcome counts of
+// class ids, compiled for several SIMD targets in one binary (Google Highway, the targets of
+// simd_math.h) and dispatched at run time.
 //
 // Argmax semantics are those of the scalar loop every argmax in tally used before
 // (accuracy_math.h argmax_row): scanning left to right, a score replaces the best so far only
