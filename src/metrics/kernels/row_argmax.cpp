@@ -361,10 +361,12 @@ HWY_INLINE __m512i id_bytes(const std::int32_t* HWY_RESTRICT v) {
 // class_outcomes on AVX-512: per block of 64 rows, one byte compare per class and side and
 // a popcount of each mask, instead of a table increment per row (which costs about one cycle a
 // row: docs/performance.md, "Confusion-derived metrics on one thread"). POPCNT is on every
-// AVX-512 CPU but not in Highway's AVX3 target string, hence the attribute.
-__attribute__((target("popcnt"))) std::int64_t outcomes_avx3(const std::int32_t* HWY_RESTRICT t,
-                                                             const std::int32_t* HWY_RESTRICT p, std::int64_t n,
-                                                             std::int32_t classes, std::int64_t* HWY_RESTRICT counts) {
+// AVX-512 CPU but not in Highway's AVX3 target string, hence the attribute (the whole target
+// string: clang's attribute replaces the one Highway's pragma gives, GCC's adds to it).
+__attribute__((target(HWY_TARGET_STR ",popcnt"))) std::int64_t outcomes_avx3(const std::int32_t* HWY_RESTRICT t,
+                                                                             const std::int32_t* HWY_RESTRICT p,
+                                                                             std::int64_t n, std::int32_t classes,
+                                                                             std::int64_t* HWY_RESTRICT counts) {
   std::int64_t tp[kOutcomeClasses] = {}, predicted[kOutcomeClasses] = {}, support[kOutcomeClasses] = {};
   const __m512i limit = _mm512_set1_epi8(static_cast<char>(classes));
   __mmask64 bad = 0;
