@@ -273,16 +273,8 @@ std::optional<std::vector<double>> FScoreMetric::id_totals(const std::string& me
   } catch (const Error&) {
     return std::nullopt;  // the one-hot path reports bad ids first, then this
   }
-  const WeightArray w = weight_array(weight, rows, classes);
-  Tensor truth_copy, pred_copy;
-  kernels::IdRowsInput in;
-  in.truth = truth.is_contiguous() ? truth : (truth_copy = Tensor::copy_of(truth)).view();
-  in.pred = pred.is_contiguous() ? pred : (pred_copy = Tensor::copy_of(pred)).view();
-  in.scores = scores;
-  in.classes = classes;
-  in.weight = w.values.empty() ? nullptr : w.values.data();
-  in.row_stride = w.row_stride;
-  in.class_stride = w.class_stride;
+  kernels::IdRows id_rows(truth, pred, classes, weight);
+  kernels::IdRowsInput& in = id_rows.in;
   // Predicted ids are the 1 of a one-hot row, positive unless a threshold rounds to 1 or above.
   in.predict = !threshold_ || 1.0 > round_to_dtype(*threshold_, dtype());
   Partial init;

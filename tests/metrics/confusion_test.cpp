@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "metrics/kernels/confusion_counts.h"
 #include "support/id_inputs.h"
@@ -809,6 +810,50 @@ TEST(PrecisionRecall, IntegerLabelsAreCountedWithoutOneHotRows) {
     EXPECT_EQ(predicted, 2 * n) << c;
     EXPECT_EQ(positives, 2 * n) << c;
     EXPECT_EQ(tp[0] + fp[0], n + std::count(pred.begin(), pred.end(), 0)) << c;
+  }
+}
+
+TEST(PrecisionRecall, Int32IdsOnBothSidesGiveTheOneHotCountsAndRefuseABadIdAnywhere) {
+  // Unweighted int32 ids against int32 predicted ids of up to 16 classes are counted 64 rows at
+  // a time by byte compares on AVX-512 (class_outcomes, row_argmax.h), the rest by the cell
+  // table: widths of that path and one past it, several partitions and a ragged end, and a bad
+  // id inside the byte-counted rows or at the very end.
+  namespace k = kernels;
+  for (const std::int64_t c : {2, 10, 16, 17}) {
+    const std::int64_t n = 140000;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 51);
+    const std::vector<std::int64_t> pred = random_ids(n, c, 53);
+    const Tensor t = id_tensor(truth, DType::kInt32);
+    const Tensor p = id_tensor(pred, DType::kInt32);
+    ConfusionOptions per_class = id_options(c);
+    per_class.class_ids = 0;
+    per_class.argmax_pred = false;
+    const Tensor truth_rows = one_hot_rows(truth, c);
+    const Tensor pred_rows = one_hot_rows(pred, c);
+    const k::ConfusionCounts rows =
+        k::count_confusion("t", per_class, DType::kFloat32, c, Batch{truth_rows.view(), pred_rows.view(), {}});
+    const k::ConfusionCounts direct =
+        k::count_confusion("t", id_options(c), DType::kFloat32, c, Batch{t.view(), p.view(), {}});
+    EXPECT_EQ(direct.tp, rows.tp) << "C " << c;
+    EXPECT_EQ(direct.fp, rows.fp) << "C " << c;
+    EXPECT_EQ(direct.positives, rows.positives) << "C " << c;
+    EXPECT_EQ(direct.negatives, rows.negatives) << "C " << c;
+    Precision precision(class_options(c));
+    precision.update_state(t.view(), p.view());
+    const std::vector<double> state = precision.to_vector();
+    for (const std::int64_t at : {std::int64_t{100}, n - 1}) {
+      std::vector<std::int64_t> wrong = truth;
+      wrong[static_cast<std::size_t>(at)] = -1;
+      const Tensor q = id_tensor(wrong, DType::kInt32);
+      try {
+        precision.update_state(q.view(), p.view());
+        ADD_FAILURE() << "no error at " << at;
+      } catch (const InvalidArgument& e) {
+        EXPECT_EQ(std::string(e.what()), "Precision \"precision\": argument `y_true` must hold class ids in [0, " +
+                                             std::to_string(c) + "); received -1 at position " + std::to_string(at));
+      }
+      EXPECT_EQ(precision.to_vector(), state);
+    }
   }
 }
 

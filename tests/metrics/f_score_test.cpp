@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "support/id_inputs.h"
@@ -622,6 +624,41 @@ TEST(F1Score, IntegerLabelsAreCountedWithoutOneHotRows) {
     EXPECT_EQ(m.variable_values().f64(0)[0] + m.variable_values().f64(1)[0],
               static_cast<double>(n + std::count(pred.begin(), pred.end(), 0)))
         << c;
+  }
+}
+
+TEST(F1Score, Int32IdsOnBothSidesGiveTheOneHotStateAndRefuseABadIdAnywhere) {
+  // Unweighted int32 ids against int32 predicted ids of up to 16 classes are counted 64 rows at
+  // a time by byte compares on AVX-512 (class_outcomes, row_argmax.h), the rest of a chunk by the
+  // cell table: widths of that path and one past it, two chunks (65536 rows) and a ragged end,
+  // and a bad id inside the byte-counted rows or in the ragged end.
+  for (const std::int64_t c : {2, 10, 16, 17}) {
+    const std::int64_t n = 70000;
+    const std::vector<std::int64_t> truth = random_ids(n, c, 41);
+    const std::vector<std::int64_t> pred = random_ids(n, c, 43);
+    const Tensor t = id_tensor(truth, DType::kInt32);
+    const Tensor p = id_tensor(pred, DType::kInt32);
+    F1Score direct(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+    F1Score rows(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
+    direct.update_state(t.view(), p.view());
+    rows.update_state(one_hot(truth, c).view(), one_hot(pred, c).view());
+    const std::vector<double> state = direct.to_vector();
+    ASSERT_EQ(state, rows.to_vector()) << "C " << c;
+    const std::pair<std::int64_t, std::int64_t> bad_ids[] = {{100, c}, {100, -1}, {100, 300}, {n - 1, c}};
+    for (const auto& [at, bad] : bad_ids) {
+      std::vector<std::int64_t> wrong = pred;
+      wrong[static_cast<std::size_t>(at)] = bad;
+      const Tensor q = id_tensor(wrong, DType::kInt32);
+      try {
+        direct.update_state(t.view(), q.view());
+        ADD_FAILURE() << "no error for " << bad << " at " << at;
+      } catch (const InvalidArgument& e) {
+        EXPECT_EQ(std::string(e.what()), "F1Score \"f\": argument `y_pred` must hold class ids in [0, " +
+                                             std::to_string(c) + "); received " + std::to_string(bad) +
+                                             " at position " + std::to_string(at));
+      }
+      EXPECT_EQ(direct.to_vector(), state);
+    }
   }
 }
 

@@ -199,6 +199,46 @@ TEST(ClassCells, ValidPairsIndexTheTableAndOthersTheSpareCell) {
   });
 }
 
+// class_outcomes: on every target, the rows it takes (a multiple of 64 on AVX-512, none on the
+// others) hold the per-class counts of a plain loop, and a bad id among them is reported.
+TEST(ClassOutcomes, CountsTheRowsItTakesAsAPlainLoopAndRefusesBadIds) {
+  on_every_target([] {
+    std::mt19937_64 rng(11);
+    for (const std::int32_t classes : {1, 2, 3, 10, 15, 16}) {
+      for (const std::int64_t n : {0, 1, 63, 64, 65, 200, 1000}) {
+        for (const bool with_bad : {false, true}) {
+          std::vector<std::int32_t> t(static_cast<std::size_t>(n)), p(static_cast<std::size_t>(n));
+          for (std::int64_t i = 0; i < n; ++i) {
+            t[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
+            p[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(classes));
+          }
+          // One bad id (negative, = classes, past a byte, extreme) on either side.
+          const std::int32_t extremes[] = {-1, classes, 256 + classes / 2, std::numeric_limits<std::int32_t>::min(),
+                                           std::numeric_limits<std::int32_t>::max()};
+          const std::int64_t at = n > 0 ? static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n)) : 0;
+          if (with_bad && n > 0) (rng() % 2 == 0 ? t : p)[static_cast<std::size_t>(at)] = extremes[rng() % 5];
+          std::vector<std::int64_t> got(static_cast<std::size_t>(3 * classes), 5);
+          const std::int64_t m = simd::class_outcomes(t.data(), p.data(), n, classes, got.data());
+          if (m < 0) {
+            EXPECT_TRUE(with_bad && at < n / 64 * 64) << classes << " " << n;
+            continue;
+          }
+          ASSERT_TRUE(m == 0 || m == n / 64 * 64) << m;
+          EXPECT_FALSE(with_bad && n > 0 && at < m) << "a bad id among the rows taken was not reported";
+          std::vector<std::int64_t> want(static_cast<std::size_t>(3 * classes), 5);
+          for (std::int64_t i = 0; i < m; ++i) {
+            const std::int32_t ti = t[static_cast<std::size_t>(i)], pi = p[static_cast<std::size_t>(i)];
+            want[static_cast<std::size_t>(2 * classes + ti)] += 1;
+            want[static_cast<std::size_t>(classes + pi)] += 1;
+            if (ti == pi) want[static_cast<std::size_t>(ti)] += 1;
+          }
+          EXPECT_EQ(got, want) << "classes " << classes << " n " << n;
+        }
+      }
+    }
+  });
+}
+
 // ConfusionMatrix from [N, C] scores and from ids: the same table on every target as a
 // plain count with the scalar argmax; N spans several chunks and a ragged last block.
 TEST(RowArgmax, ConfusionMatrixCountsAreIdenticalOnEveryTarget) {

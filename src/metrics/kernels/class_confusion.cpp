@@ -388,65 +388,103 @@ inline bool bad_pair(std::int32_t ti, std::int32_t pi, std::int64_t classes) {
 // CellCounter, whose interleaved copies stay in L1); wider ones add per row.
 constexpr std::int64_t kCellClasses = 64;
 
+// Unweighted rows [rb, re) of at most kCellClasses classes as per-class counts [tp | predicted |
+// support] added into `out` (3 C int64): rows of class c predicted c, rows predicted c, rows of
+// class c. Up to kOutcomeClasses classes the rows go to class_outcomes (byte compares, no table:
+// int32 ids on both sides in one call over the range, else a block at a time after the argmax);
+// the rows it leaves become confusion cells (class_cells) counted by CellCounter, whose table
+// gives the same counts (tp = diagonal, predicted = column sums, support = row sums). Integer
+// counts, so the split does not change them. False on a bad id or a NaN score.
+bool count_unweighted_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, std::int64_t* out) {
+  const std::int64_t C = in.classes;
+  const auto c32 = static_cast<std::int32_t>(C);
+  const bool bytes = C <= simd::kOutcomeClasses;
+  if (bytes && !in.scores && in.truth.dtype() == DType::kInt32 && in.pred.dtype() == DType::kInt32) {
+    const std::int64_t done = simd::class_outcomes(in.truth.data_as<std::int32_t>() + rb,
+                                                   in.pred.data_as<std::int32_t>() + rb, re - rb, c32, out);
+    if (done < 0) return false;
+    rb += done;
+  }
+  std::vector<std::int64_t> table(static_cast<std::size_t>(C * C + 1), 0);
+  thread_local std::vector<std::int32_t> cell_ids(256);
+  {
+    // With the byte path, only the ragged ends of blocks reach the table: no copies to clear.
+    CellCounter counter(C * C + 1, bytes ? 0 : re - rb, table.data());
+    const bool ok =
+        for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t, std::int64_t n) {
+          const std::int64_t done = bytes ? simd::class_outcomes(t, p, n, c32, out) : 0;
+          if (done < 0) return false;
+          simd::class_cells(t + done, p + done, n - done, c32, cell_ids.data());
+          counter.add(cell_ids.data(), n - done);
+          return true;
+        });
+    if (!ok) return false;
+  }  // the counter adds its copies into `table`
+  if (table[static_cast<std::size_t>(C * C)] != 0) return false;
+  for (std::int64_t ti = 0; ti < C; ++ti) {
+    for (std::int64_t pi = 0; pi < C; ++pi) {
+      const std::int64_t k = table[static_cast<std::size_t>(ti * C + pi)];
+      out[2 * C + ti] += k;
+      out[C + pi] += k;
+    }
+    out[ti] += table[static_cast<std::size_t>(ti * C + ti)];
+  }
+  return true;
+}
+
 }  // namespace
+
+IdRows::IdRows(const TensorView& truth, const TensorView& pred, std::int64_t classes, const TensorView& weight)
+    : weights_(weight_array(weight, truth.shape()[0], classes)) {
+  in.truth = contiguous(truth, truth_copy_);
+  in.pred = contiguous(pred, pred_copy_);
+  in.scores = pred.ndim() == 2;
+  in.classes = classes;
+  in.weight = weights_.values.empty() ? nullptr : weights_.values.data();
+  in.row_stride = weights_.row_stride;
+  in.class_stride = weights_.class_stride;
+}
 
 bool count_id_rows(const IdRowsInput& in, std::int64_t rb, std::int64_t re, double* sums) {
   const std::int64_t C = in.classes;
   double* tp = sums;
   double* predicted = sums + C;
   double* support = sums + 2 * C;
-  // Unweighted with a small table: the confusion cells counted by CellCounter (cell_counter.h),
-  // then tp = diagonal, predicted = column sums, support = row sums.
-  const bool cells_path = in.weight == nullptr && C <= kCellClasses;
-  std::vector<std::int64_t> table;
-  std::optional<CellCounter> counter;
-  thread_local std::vector<std::int32_t> cell_ids(256);
-  if (cells_path) {
-    table.assign(static_cast<std::size_t>(C * C + 1), 0);
-    counter.emplace(C * C + 1, re - rb, table.data());
-  }
-  const bool ok =
-      for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t b, std::int64_t n) {
-        if (cells_path) {
-          simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
-          counter->add(cell_ids.data(), n);
-          return true;
-        }
-        for (std::int64_t i = 0; i < n; ++i) {
-          const std::int32_t ti = t[i], pi = p[i];
-          if (bad_pair(ti, pi, C)) return false;
-          if (in.weight == nullptr) {
-            support[ti] += 1.0;
-            if (in.predict) {
-              predicted[pi] += 1.0;
-              tp[ti] += ti == pi ? 1.0 : 0.0;
-            }
-            continue;
-          }
-          const double* wr = in.weight + (b + i) * in.row_stride;
-          const double wt = wr[ti * in.class_stride];
-          support[ti] += wt;
-          if (in.predict) {
-            predicted[pi] += wr[pi * in.class_stride];
-            if (ti == pi) tp[ti] += wt;
-          }
-        }
-        return true;
-      });
-  if (!ok) return false;
-  if (cells_path) {
-    counter.reset();  // adds its copies into `table`
-    if (table[static_cast<std::size_t>(C * C)] != 0) return false;
-    for (std::int64_t ti = 0; ti < C; ++ti) {
-      for (std::int64_t pi = 0; pi < C; ++pi) {
-        const auto k = static_cast<double>(table[static_cast<std::size_t>(ti * C + pi)]);
-        support[ti] += k;
-        if (in.predict) predicted[pi] += k;
+  if (in.weight == nullptr && C <= kCellClasses) {
+    // Whole-number counts (exact in float64 below 2^53, in any order: the one-hot path's sums).
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(3 * C), 0);
+    if (!count_unweighted_outcomes(in, rb, re, counts.data())) return false;
+    for (std::int64_t c = 0; c < C; ++c) {
+      support[c] += static_cast<double>(counts[static_cast<std::size_t>(2 * C + c)]);
+      if (in.predict) {
+        predicted[c] += static_cast<double>(counts[static_cast<std::size_t>(C + c)]);
+        tp[c] += static_cast<double>(counts[static_cast<std::size_t>(c)]);
       }
-      if (in.predict) tp[ti] += static_cast<double>(table[static_cast<std::size_t>(ti * C + ti)]);
     }
+    return true;
   }
-  return true;
+  return for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t b, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int32_t ti = t[i], pi = p[i];
+      if (bad_pair(ti, pi, C)) return false;
+      if (in.weight == nullptr) {
+        support[ti] += 1.0;
+        if (in.predict) {
+          predicted[pi] += 1.0;
+          tp[ti] += ti == pi ? 1.0 : 0.0;
+        }
+        continue;
+      }
+      const double* wr = in.weight + (b + i) * in.row_stride;
+      const double wt = wr[ti * in.class_stride];
+      support[ti] += wt;
+      if (in.predict) {
+        predicted[pi] += wr[pi * in.class_stride];
+        if (ti == pi) tp[ti] += wt;
+      }
+    }
+    return true;
+  });
 }
 
 bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, std::int64_t* counts) {
@@ -467,31 +505,14 @@ bool count_id_outcomes(const IdRowsInput& in, std::int64_t rb, std::int64_t re, 
       return true;
     });
   }
-  // The confusion cells (as count_id_rows), then tp = diagonal, fp = column sums and missed =
-  // row sums off the diagonal.
-  std::vector<std::int64_t> table(static_cast<std::size_t>(C * C + 1), 0);
-  thread_local std::vector<std::int32_t> cell_ids(256);
-  {
-    CellCounter counter(C * C + 1, re - rb, table.data());
-    const bool ok =
-        for_id_blocks(in, rb, re, [&](const std::int32_t* t, const std::int32_t* p, std::int64_t, std::int64_t n) {
-          simd::class_cells(t, p, n, static_cast<std::int32_t>(C), cell_ids.data());
-          counter.add(cell_ids.data(), n);
-          return true;
-        });
-    if (!ok) return false;
-  }  // the counter adds its copies into `table`
-  if (table[static_cast<std::size_t>(C * C)] != 0) return false;
-  for (std::int64_t ti = 0; ti < C; ++ti) {
-    for (std::int64_t pi = 0; pi < C; ++pi) {
-      const std::int64_t k = table[static_cast<std::size_t>(ti * C + pi)];
-      if (ti == pi) {
-        tp[ti] += k;
-      } else {
-        fp[pi] += k;
-        missed[ti] += k;
-      }
-    }
+  // tp, predicted and support, then fp = predicted - tp and missed = support - tp.
+  std::vector<std::int64_t> outcomes(static_cast<std::size_t>(3 * C), 0);
+  if (!count_unweighted_outcomes(in, rb, re, outcomes.data())) return false;
+  for (std::int64_t c = 0; c < C; ++c) {
+    const std::int64_t hits = outcomes[static_cast<std::size_t>(c)];
+    tp[c] += hits;
+    fp[c] += outcomes[static_cast<std::size_t>(C + c)] - hits;
+    missed[c] += outcomes[static_cast<std::size_t>(2 * C + c)] - hits;
   }
   return true;
 }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/kernels/weight_array.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -67,6 +68,23 @@ struct IdRowsInput {
   std::int64_t row_stride = 0;
   std::int64_t class_stride = 0;
   bool predict = true;  ///< false: no row counts as predicted (a threshold above the one-hot 1)
+};
+
+/// The IdRowsInput of a batch, with what it points to: `truth` ([N] class ids) and `pred` ([N]
+/// ids, or [N, classes] float32/float64 scores) copied when not contiguous, and sample weights
+/// already broadcast to [N, classes] (no value: unweighted) as a WeightArray. Built in place
+/// (not copied or moved: `in` points into it) by the F-scores and by Precision / Recall.
+struct IdRows {
+  /// Sets `in` over these inputs; `in.predict` stays true.
+  IdRows(const TensorView& truth, const TensorView& pred, std::int64_t classes, const TensorView& weight);
+  IdRows(const IdRows&) = delete;
+  IdRows& operator=(const IdRows&) = delete;
+
+  IdRowsInput in;  ///< what the counting functions below read
+
+ private:
+  Tensor truth_copy_, pred_copy_;
+  WeightArray weights_;
 };
 
 /// Adds rows [rb, re) into sums [tp | predicted | support] (classes each), each class's

@@ -523,33 +523,6 @@ bool count_radix(const TT* tv, const PP* pv, std::int64_t n, std::int64_t parts,
   for (const unsigned seen : nan_seen) nan |= seen;
   return nan != 0;
 }
-// Sample weights broadcast to [N, C] as float64 with their strides: (0, 0) scalar, (1, 0) per
-// row, (C, 1) per element.
-struct ClassWeights {
-  std::vector<double> values;
-  std::int64_t row_stride = 0;
-  std::int64_t class_stride = 0;
-};
-
-ClassWeights class_weights(const TensorView& broadcast, std::int64_t rows, std::int64_t classes) {
-  ClassWeights w;
-  const std::int64_t s0 = broadcast.strides()[0];
-  const std::int64_t s1 = broadcast.strides()[1];
-  w.row_stride = s1 != 0 ? classes : (s0 != 0 ? 1 : 0);
-  w.class_stride = s1 != 0 ? 1 : 0;
-  w.values.resize(static_cast<std::size_t>(s1 != 0 ? rows * classes : (s0 != 0 ? rows : 1)));
-  visit_dtype(broadcast.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = static_cast<const T*>(broadcast.data());
-    for (std::int64_t r = 0; r < (w.row_stride != 0 ? rows : 1); ++r) {
-      for (std::int64_t c = 0; c < (s1 != 0 ? classes : 1); ++c) {
-        w.values[static_cast<std::size_t>(r * w.row_stride + c * w.class_stride)] = to_double(p[r * s0 + c * s1]);
-      }
-    }
-  });
-  return w;
-}
-
 // Precision and Recall over class ids (options.class_ids with argmax_pred, one threshold of
 // 0.5): the counts of the one-hot rows' multi-label count, taken from the ids without building
 // those rows (count_id_outcomes, class_confusion.h). Unweighted: tp = rows of class c
@@ -583,26 +556,19 @@ std::optional<ConfusionCounts> count_class_ids(const ConfusionOptions& options, 
   if (rows == 0 || pred.shape()[0] != rows) return std::nullopt;
   // Sample weights as the multi-label count takes them: expanded by a trailing axis, aligned
   // with the [N, C] one-hot rows, broadcast to them.
-  ClassWeights w;
+  TensorView weight;
   if (batch.sample_weight.has_value()) {
     try {
       internal::check_sample_weight_values("", batch.sample_weight);
       TensorView sw = batch.sample_weight.expand_dims(-1);
       if (sw.ndim() == 3 && sw.shape().back() == 1) sw = sw.squeeze(-1);
-      w = class_weights(sw.broadcast_to(Shape{rows, classes}), rows, classes);
+      weight = sw.broadcast_to(Shape{rows, classes});
     } catch (const Error&) {
       return std::nullopt;
     }
   }
-  Tensor truth_copy, pred_copy;
-  IdRowsInput in;
-  in.truth = truth.is_contiguous() ? truth : (truth_copy = Tensor::copy_of(truth)).view();
-  in.pred = pred.is_contiguous() ? pred : (pred_copy = Tensor::copy_of(pred)).view();
-  in.scores = scores;
-  in.classes = classes;
-  in.weight = w.values.empty() ? nullptr : w.values.data();
-  in.row_stride = w.row_stride;
-  in.class_stride = w.class_stride;
+  const IdRows id_rows(truth, pred, classes, weight);
+  const IdRowsInput& in = id_rows.in;
   const bool weighted = batch.sample_weight.has_value();
   // The multi-label count's partitions of the rows ([C, 2] levels per label).
   const std::int64_t parts = partitions_for(rows, 2 * classes);

@@ -16,6 +16,7 @@
 #include "metrics/kernels/f_score_math.h"
 #include "metrics/kernels/f_score_simd.h"
 #include "metrics/kernels/keras_constants.h"
+#include "metrics/kernels/weight_array.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -56,38 +57,6 @@ inline TensorView kernel_true(const TensorView& in, Tensor& copy) {
     for (std::int64_t i = 0; i < contiguous.numel(); ++i) out[i] = to_double(p[i]);
   });
   return copy.view();
-}
-
-// Sample weights as float64 with strides over [N, C]: (0, 0) scalar, (1, 0) per row,
-// (C, 1) per element. Empty when unweighted.
-struct WeightArray {
-  std::vector<double> values;
-  std::int64_t row_stride = 0;
-  std::int64_t class_stride = 0;
-};
-
-inline WeightArray weight_array(const TensorView& broadcast, std::int64_t rows, std::int64_t classes) {
-  WeightArray w;
-  if (!broadcast.has_value()) return w;
-  const std::int64_t s0 = broadcast.strides()[0];
-  const std::int64_t s1 = broadcast.strides()[1];
-  const std::int64_t n = s1 != 0 ? rows * classes : (s0 != 0 ? rows : 1);
-  w.values.resize(static_cast<std::size_t>(n));
-  visit_dtype(broadcast.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = static_cast<const T*>(broadcast.data());
-    if (s1 != 0) {
-      for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t c = 0; c < classes; ++c)
-          w.values[static_cast<std::size_t>(r * classes + c)] = to_double(p[r * s0 + c * s1]);
-      }
-    } else {
-      for (std::int64_t r = 0; r < n; ++r) w.values[static_cast<std::size_t>(r)] = to_double(p[r * s0]);
-    }
-  });
-  w.row_stride = s1 != 0 ? classes : (s0 != 0 ? 1 : 0);
-  w.class_stride = s1 != 0 ? 1 : 0;
-  return w;
 }
 
 // Rows [rb, re): adds Σ w·ŷ·y, Σ w·ŷ and Σ w·y per class into sums [tp | predicted | support].
@@ -169,9 +138,9 @@ bool count_rows_pred(const TP* p, const TensorView& y_true, const WeightArray& w
   }
 }
 
-bool count_rows(const TensorView& y_pred, const TensorView& y_true, const WeightArray& w,
-                const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
-                std::int64_t classes, double* sums) {
+inline bool count_rows(const TensorView& y_pred, const TensorView& y_true, const WeightArray& w,
+                       const std::optional<double>& threshold, double zero_guard, std::int64_t rb, std::int64_t re,
+                       std::int64_t classes, double* sums) {
   if (y_pred.dtype() == DType::kFloat32) {
     return count_rows_pred(y_pred.data_as<float>(), y_true, w, threshold, zero_guard, rb, re, classes, sums);
   }

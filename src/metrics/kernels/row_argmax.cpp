@@ -1,4 +1,4 @@
-// Row-wise argmax and class-confusion cells (row_argmax.h), compiled once per SIMD target by
+// Row-wise argmax, class-confusion cells and outcome counts (row_argmax.h), compiled once per SIMD target by
 // Highway's foreach_target.h (this file re-includes itself for each target) and dispatched at
 // run time; the target list is set in CMakeLists.txt (TALLY_SIMD_SOURCES).
 
@@ -347,6 +347,62 @@ void ClassCells(const std::int32_t* HWY_RESTRICT t, const std::int32_t* HWY_REST
   }
 }
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// The ids of 64 rows as bytes, saturated as unsigned (a negative id or one past 255 becomes
+// 255, outside [0, classes) since classes <= kOutcomeClasses).
+HWY_INLINE __m512i id_bytes(const std::int32_t* HWY_RESTRICT v) {
+  const __m128i b0 = _mm512_cvtusepi32_epi8(_mm512_loadu_si512(v));
+  const __m128i b1 = _mm512_cvtusepi32_epi8(_mm512_loadu_si512(v + 16));
+  const __m128i b2 = _mm512_cvtusepi32_epi8(_mm512_loadu_si512(v + 32));
+  const __m128i b3 = _mm512_cvtusepi32_epi8(_mm512_loadu_si512(v + 48));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(b1, b0)), _mm256_set_m128i(b3, b2), 1);
+}
+
+// class_outcomes on AVX-512: per block of 64 rows, one byte compare per class and side and
+// a popcount of each mask, instead of a table increment per row (which costs about one cycle a
+// row: docs/performance.md, "Confusion-derived metrics on one thread"). POPCNT is on every
+// AVX-512 CPU but not in Highway's AVX3 target string, hence the attribute (the whole target
+// string: clang's attribute replaces the one Highway's pragma gives, GCC's adds to it).
+__attribute__((target(HWY_TARGET_STR ",popcnt"))) std::int64_t outcomes_avx3(const std::int32_t* HWY_RESTRICT t,
+                                                                             const std::int32_t* HWY_RESTRICT p,
+                                                                             std::int64_t n, std::int32_t classes,
+                                                                             std::int64_t* HWY_RESTRICT counts) {
+  std::int64_t tp[kOutcomeClasses] = {}, predicted[kOutcomeClasses] = {}, support[kOutcomeClasses] = {};
+  const __m512i limit = _mm512_set1_epi8(static_cast<char>(classes));
+  __mmask64 bad = 0;
+  const std::int64_t m = n / 64 * 64;
+  for (std::int64_t i = 0; i < m; i += 64) {
+    const __m512i tv = id_bytes(t + i);
+    const __m512i pv = id_bytes(p + i);
+    bad |= _mm512_cmpge_epu8_mask(tv, limit) | _mm512_cmpge_epu8_mask(pv, limit);
+    const __mmask64 same = _mm512_cmpeq_epi8_mask(tv, pv);
+    for (std::int32_t c = 0; c < classes; ++c) {
+      const __m512i cv = _mm512_set1_epi8(static_cast<char>(c));
+      const __mmask64 mt = _mm512_cmpeq_epi8_mask(tv, cv);
+      support[c] += static_cast<std::int64_t>(_mm_popcnt_u64(mt));
+      predicted[c] += static_cast<std::int64_t>(_mm_popcnt_u64(_mm512_cmpeq_epi8_mask(pv, cv)));
+      tp[c] += static_cast<std::int64_t>(_mm_popcnt_u64(mt & same));
+    }
+  }
+  for (std::int32_t c = 0; c < classes; ++c) {
+    counts[c] += tp[c];
+    counts[classes + c] += predicted[c];
+    counts[2 * classes + c] += support[c];
+  }
+  return bad != 0 ? -1 : m;
+}
+#endif
+
+std::int64_t ClassOutcomes(const std::int32_t* HWY_RESTRICT t, const std::int32_t* HWY_RESTRICT p, std::int64_t n,
+                           std::int32_t classes, std::int64_t* HWY_RESTRICT counts) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (classes >= 1 && classes <= kOutcomeClasses) return outcomes_avx3(t, p, n, classes, counts);
+#else
+  (void)t, (void)p, (void)n, (void)classes, (void)counts;
+#endif
+  return 0;
+}
+
 }  // namespace tally::metrics::kernels::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -356,6 +412,7 @@ namespace tally::metrics::kernels::simd {
 HWY_EXPORT(RowArgmaxF32);
 HWY_EXPORT(RowArgmaxF64);
 HWY_EXPORT(ClassCells);
+HWY_EXPORT(ClassOutcomes);
 HWY_EXPORT(TopKHitsF32);
 HWY_EXPORT(TopKHitsF64);
 
@@ -377,6 +434,10 @@ bool row_argmax(const double* scores, std::int64_t rows, std::int64_t classes, s
 void class_cells(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
                  std::int32_t* cells) {
   HWY_DYNAMIC_DISPATCH(ClassCells)(t, p, n, classes, cells);
+}
+std::int64_t class_outcomes(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
+                            std::int64_t* counts) {
+  return HWY_DYNAMIC_DISPATCH(ClassOutcomes)(t, p, n, classes, counts);
 }
 
 }  // namespace tally::metrics::kernels::simd

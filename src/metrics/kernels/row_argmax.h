@@ -1,6 +1,7 @@
 #pragma once
-// Row-wise argmax, top-k hits and class-confusion cell indices, compiled for several SIMD targets in one
-// binary (Google Highway, the targets of simd_math.h) and dispatched at run time.
+// Row-wise argmax, top-k hits, class-confusion cell indices and per-class outcome counts of
+// class ids, compiled for several SIMD targets in one binary (Google Highway, the targets of
+// simd_math.h) and dispatched at run time.
 //
 // Argmax semantics are those of the scalar loop every argmax in tally used before
 // (accuracy_math.h argmax_row): scanning left to right, a score replaces the best so far only
@@ -25,6 +26,17 @@ bool row_argmax(const double* scores, std::int64_t rows, std::int64_t classes, s
 /// classes * classes (a spare cell for rows that fail validation), for i < n.
 void class_cells(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
                  std::int32_t* cells);
+
+/// Classes up to which class_outcomes counts (one byte compare per class and 64 rows).
+inline constexpr std::int64_t kOutcomeClasses = 16;
+
+/// Per-class outcome counts of the first m rows of [0, n), m the largest multiple of 64 not
+/// above n on AVX-512 targets and 0 on the others (the caller counts what is left, e.g. by
+/// class_cells): counts[c] += rows with t = p = c, counts[classes + c] += rows with p = c,
+/// counts[2 * classes + c] += rows with t = c, for 1 <= classes <= kOutcomeClasses. Returns
+/// m, or -1 (counts partly added) when one of those rows holds an id outside [0, classes).
+std::int64_t class_outcomes(const std::int32_t* t, const std::int32_t* p, std::int64_t n, std::int32_t classes,
+                            std::int64_t* counts);
 
 /// out[r] = 1.0 when targets[r] is among the top k of row r of `scores` ([rows, width]),
 /// else 0.0, with Keras in_top_k's rule (accuracy_math.h: fewer than k scores strictly
