@@ -193,21 +193,11 @@ struct PackPlan {
   std::array<std::size_t, 3> counts{0, 0, 0};  // values per aggregation (sum, min, max)
   bool any_int64 = false;
   bool valid = false;
-
-  // True when every metric still holds the layout the plan was built from.
-  bool matches(const std::vector<const VariableLayout*>& current) const {
-    if (!valid || current.size() != layouts.size()) return false;
-    for (std::size_t i = 0; i < current.size(); ++i) {
-      if (current[i] != layouts[i].get()) return false;
-    }
-    return true;
-  }
 };
 
 struct ReduceBuffers {
   std::vector<std::mutex*> listed, last_listed, held;  // held: last_listed sorted, unique
   std::vector<std::uint64_t> fingerprints, last_fingerprints;
-  std::vector<const VariableLayout*> current_layouts;
   std::uint64_t last_hash = 0;
   PackPlan plan;
   std::vector<double> packed, probe;
@@ -242,23 +232,30 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   buffers.listed.clear();
   for (const Metric* m : metrics) buffers.listed.push_back(&m->lock_.get());
   LockAll lock_all(sorted_locks(buffers));
-  // The combined hash of the fingerprints, again only when one changed since the last call.
+  // The combined hash of the fingerprints, again only when one changed since the last call;
+  // the packing plan, again only when a metric's layout object changed (one pass for both).
+  PackPlan& plan = buffers.plan;
+  const auto plan_matches = [&] {
+    if (!plan.valid || plan.layouts.size() != metrics.size()) return false;
+    for (std::size_t i = 0; i < metrics.size(); ++i) {
+      if (metrics[i]->variables_.layout_ptr().get() != plan.layouts[i].get()) return false;
+    }
+    return true;
+  };
   std::vector<std::uint64_t>& fingerprints = buffers.fingerprints;
   fingerprints.clear();
-  for (const Metric* m : metrics) fingerprints.push_back(m->fingerprint_locked());
+  bool plan_current = plan.valid && plan.layouts.size() == metrics.size();
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const Metric* m = metrics[i];
+    fingerprints.push_back(m->fingerprint_locked());
+    plan_current = plan_current && m->variables_.layout_ptr().get() == plan.layouts[i].get();
+  }
   if (fingerprints != buffers.last_fingerprints || fingerprints.empty()) {
     buffers.last_hash = layout_hash(std::span<const std::uint64_t>(fingerprints));
     buffers.last_fingerprints = fingerprints;
   }
   const std::uint64_t h = buffers.last_hash;
   constexpr std::size_t kHeader = 2 + kCheckLength;
-  // The packing plan, rebuilt only when a metric's layout object changed since the last call.
-  const auto current_layouts = [&]() -> const std::vector<const VariableLayout*>& {
-    std::vector<const VariableLayout*>& current = buffers.current_layouts;
-    current.clear();
-    for (const Metric* m : metrics) current.push_back(m->variables_.layout_ptr().get());
-    return current;
-  };
   const auto build_plan = [&](PackPlan& plan) {
     plan.valid = false;
     plan.layouts.clear();
@@ -299,8 +296,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     }
     plan.valid = true;
   };
-  PackPlan& plan = buffers.plan;
-  if (!plan.matches(current_layouts())) build_plan(plan);
+  if (!plan_current) build_plan(plan);
   bool any_int64 = plan.any_int64;  // with none, the validation pass below has nothing to check
   const std::array<std::size_t, 3> counts = plan.counts;
   const std::size_t n_sum = counts[static_cast<int>(Aggregation::kSum)];
@@ -374,7 +370,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
     if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
     lock_all.reacquire();
-    if (!plan.matches(current_layouts())) {
+    if (!plan_matches()) {
       // A layout changed while the locks were released: write back by the current layouts
       // if they place the same number of values per aggregation (as before this plan).
       build_plan(plan);
