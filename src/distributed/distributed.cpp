@@ -173,8 +173,9 @@ class Reused {
 };
 
 // Where each variable goes in the packed buffer, worked out once per set of layouts: one
-// segment per run of variables of one metric that lie next to each other both in the
-// metric's storage and in the packed buffer (same dtype and aggregation), so that packing
+// segment per run of float64 variables of one metric that lie next to each other both in
+// the metric's storage and in the packed buffer (wherever those meet, whatever their
+// aggregations: a copy only needs both ends contiguous), so that packing
 // and writing back are one copy per run instead of a walk over every Variable (its name,
 // shape and numel) three times per call. Valid while every metric holds the same layout
 // objects; the plan keeps them alive, so a freed layout's address cannot be reused by a
@@ -256,20 +257,20 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   }
   const std::uint64_t h = buffers.last_hash;
   constexpr std::size_t kHeader = 2 + kCheckLength;
-  const auto build_plan = [&](PackPlan& plan) {
-    plan.valid = false;
-    plan.layouts.clear();
-    plan.segments.clear();
-    plan.counts = {0, 0, 0};
-    plan.any_int64 = false;
+  const auto build_plan = [&](PackPlan& into) {
+    into.valid = false;
+    into.layouts.clear();
+    into.segments.clear();
+    into.counts = {0, 0, 0};
+    into.any_int64 = false;
     for (const Metric* m : metrics) {
-      plan.layouts.push_back(m->variables_.layout_ptr());
+      into.layouts.push_back(m->variables_.layout_ptr());
       for (const Variable& v : m->variables_.layout()) {
-        plan.counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
+        into.counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
       }
     }
-    const std::size_t n_min = plan.counts[static_cast<int>(Aggregation::kMin)];
-    const std::size_t n_sum = plan.counts[static_cast<int>(Aggregation::kSum)];
+    const std::size_t n_min = into.counts[static_cast<int>(Aggregation::kMin)];
+    const std::size_t n_sum = into.counts[static_cast<int>(Aggregation::kSum)];
     std::size_t cursor[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
     for (std::size_t mi = 0; mi < metrics.size(); ++mi) {
       const VariableLayout& layout = metrics[mi]->variables_.layout();
@@ -278,23 +279,23 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
         std::size_t& at = cursor[static_cast<int>(v.aggregation)];
         const auto n = static_cast<std::size_t>(v.numel());
         const bool int64 = v.dtype == DType::kInt64;
-        plan.any_int64 = plan.any_int64 || int64;
+        into.any_int64 = into.any_int64 || int64;
         // Variables keeps one array per dtype, in declaration order: when the last segment
         // is a float64 one of this metric, it ends where this variable starts in storage, so
         // the two join when they also meet in the packed buffer.
-        if (!int64 && !plan.segments.empty()) {
-          Segment& last = plan.segments.back();
+        if (!int64 && !into.segments.empty()) {
+          Segment& last = into.segments.back();
           if (last.metric == mi && !last.int64 && last.dst + last.n == at) {
             last.n += n;
             at += n;
             continue;
           }
         }
-        if (n > 0) plan.segments.push_back({mi, i, at, n, int64});
+        if (n > 0) into.segments.push_back({mi, i, at, n, int64});
         at += n;
       }
     }
-    plan.valid = true;
+    into.valid = true;
   };
   if (!plan_current) build_plan(plan);
   bool any_int64 = plan.any_int64;  // with none, the validation pass below has nothing to check
