@@ -101,6 +101,70 @@ TEST(Distributed, ARankWithNoSamplesAndMinMaxVariables) {
   });
 }
 
+// Variables that meet in storage but not in the packed buffer, and the reverse: all_reduce_metrics
+// copies runs of float64 variables of one metric at once (src/distributed/distributed.cpp), and
+// must not join across an int64 variable, an empty one, an aggregation or another metric.
+std::unique_ptr<Metric> runs_metric(const std::string& name, double r) {
+  const VariableLayout layout{
+      {"a", {2}, DType::kFloat64, Aggregation::kSum}, {"b", {}, DType::kFloat64, Aggregation::kSum},
+      {"c", {}, DType::kInt64, Aggregation::kSum},    {"d", {3}, DType::kFloat64, Aggregation::kSum},
+      {"e", {}, DType::kFloat64, Aggregation::kMin},  {"f", {0}, DType::kFloat64, Aggregation::kSum},
+      {"g", {2}, DType::kFloat64, Aggregation::kMax}, {"h", {}, DType::kFloat64, Aggregation::kSum}};
+  auto m = std::make_unique<metrics::LambdaMetric>(
+      name, layout, [](Variables&, const Batch&) {}, [](const Variables& v) { return Tensor::scalar(v.f64(0)[0]); });
+  Variables v = m->variable_values();
+  v.f64(0)[0] = r;
+  v.f64(0)[1] = 10 * r;
+  v.f64(1)[0] = 100 * r;
+  v.i64(2)[0] = static_cast<std::int64_t>(r) + 1;
+  for (int k = 0; k < 3; ++k) v.f64(3)[static_cast<std::size_t>(k)] = r + k;
+  v.f64(4)[0] = 5 - r;
+  v.f64(6)[0] = r;
+  v.f64(6)[1] = -r;
+  v.f64(7)[0] = 1000 * r;
+  m->set_variable_values(v);
+  return m;
+}
+
+// The values every rank holds after reducing runs_metric(name, k * rank) over `world` ranks.
+std::vector<double> runs_reduced(int world, double k) {
+  double s = 0.0;
+  for (int r = 0; r < world; ++r) s += k * r;
+  const double w = world;
+  return {s, 10 * s, 100 * s, s + w, s, s + w, s + 2 * w, 5.0 - k * (w - 1), k * (w - 1), 0.0, 1000 * s};
+}
+
+TEST(Distributed, RunsOfVariablesReduceEachToItsOwnPlace) {
+  for (const int world : {1, 3}) {
+    testing::run_workers(world, [&](DistributedContext& ctx) {
+      const double r = ctx.global_rank();
+      std::unique_ptr<Metric> one, two;
+      // Twice over the same metrics (the second call reuses the plan), then over new ones.
+      for (int call = 0; call < 3; ++call) {
+        if (call != 1) {
+          one = runs_metric("one", r);
+          two = runs_metric("two", 2 * r);
+        } else {
+          one->set_variable_values(runs_metric("one", r)->variable_values());
+          two->set_variable_values(runs_metric("two", 2 * r)->variable_values());
+        }
+        Metric* both[2] = {one.get(), two.get()};
+        all_reduce_metrics(both, ctx);
+        EXPECT_EQ(one->to_vector(), runs_reduced(ctx.world_size(), 1.0)) << call << " rank " << r;
+        EXPECT_EQ(two->to_vector(), runs_reduced(ctx.world_size(), 2.0)) << call << " rank " << r;
+      }
+    });
+  }
+  // The packed path (NotDistributedContext reduces the packed buffer as itself).
+  NotDistributedContext alone;
+  const std::unique_ptr<Metric> m = runs_metric("alone", 3.0);
+  const std::vector<double> before = m->to_vector();
+  all_reduce_metrics(*m, alone);
+  all_reduce_metrics(*m, alone);
+  EXPECT_EQ(m->to_vector(), before);
+  EXPECT_EQ(before, (std::vector<double>{3, 30, 300, 4, 3, 4, 5, 2, 3, -3, 3000}));
+}
+
 TEST(Distributed, MismatchedLayoutsFailOnEveryRank) {
   std::atomic<int> failures{0};
   testing::run_workers(3, [&](DistributedContext& ctx) {

@@ -265,8 +265,13 @@ class Metric {
   friend void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context);
   void check_mergeable(const Metric& other) const;  // caller holds both locks
   // layout_fingerprint() for a caller that holds the lock (all_reduce_metrics, which holds
-  // every metric's lock for the whole call and so takes each lock once).
-  std::uint64_t fingerprint_locked() const;
+  // every metric's lock for the whole call and so takes each lock once). The cached case is
+  // inline: all_reduce_metrics asks every metric on every call.
+  std::uint64_t fingerprint_locked() const {
+    if (config_hash_ && fingerprint_layout_ == &variables_.layout()) return fingerprint_;
+    return compute_fingerprint_locked();
+  }
+  std::uint64_t compute_fingerprint_locked() const;  // fills the caches behind fingerprint_locked
   // `values` under this metric's declared domains, checked; caller holds the lock.
   Variables checked_values(const Variables& values) const;
 

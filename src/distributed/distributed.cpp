@@ -172,10 +172,35 @@ class Reused {
   Buffers own_;
 };
 
+// Where each variable goes in the packed buffer, worked out once per set of layouts: one
+// segment per run of float64 variables of one metric that lie next to each other both in
+// the metric's storage and in the packed buffer (wherever those meet, whatever their
+// aggregations: a copy only needs both ends contiguous), so that packing
+// and writing back are one copy per run instead of a walk over every Variable (its name,
+// shape and numel) three times per call. Valid while every metric holds the same layout
+// objects; the plan keeps them alive, so a freed layout's address cannot be reused by a
+// different one and pass for it.
+struct Segment {
+  std::size_t metric;    // index into the list of metrics
+  std::size_t variable;  // the run's first variable
+  std::size_t dst;       // offset in the packed buffer
+  std::size_t n;         // doubles
+  bool int64;            // int64 runs hold one variable each (the 2^53 check names it)
+};
+
+struct PackPlan {
+  std::vector<std::shared_ptr<const VariableLayout>> layouts;
+  std::vector<Segment> segments;
+  std::array<std::size_t, 3> counts{0, 0, 0};  // values per aggregation (sum, min, max)
+  bool any_int64 = false;
+  bool valid = false;
+};
+
 struct ReduceBuffers {
   std::vector<std::mutex*> listed, last_listed, held;  // held: last_listed sorted, unique
   std::vector<std::uint64_t> fingerprints, last_fingerprints;
   std::uint64_t last_hash = 0;
+  PackPlan plan;
   std::vector<double> packed, probe;
 };
 
@@ -208,26 +233,73 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   buffers.listed.clear();
   for (const Metric* m : metrics) buffers.listed.push_back(&m->lock_.get());
   LockAll lock_all(sorted_locks(buffers));
-  // The combined hash of the fingerprints, again only when one changed since the last call.
+  // The combined hash of the fingerprints, again only when one changed since the last call;
+  // the packing plan, again only when a metric's layout object changed (one pass for both).
+  PackPlan& plan = buffers.plan;
+  const auto plan_matches = [&] {
+    if (!plan.valid || plan.layouts.size() != metrics.size()) return false;
+    for (std::size_t i = 0; i < metrics.size(); ++i) {
+      if (metrics[i]->variables_.layout_ptr().get() != plan.layouts[i].get()) return false;
+    }
+    return true;
+  };
   std::vector<std::uint64_t>& fingerprints = buffers.fingerprints;
   fingerprints.clear();
-  for (const Metric* m : metrics) fingerprints.push_back(m->fingerprint_locked());
+  bool plan_current = plan.valid && plan.layouts.size() == metrics.size();
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const Metric* m = metrics[i];
+    fingerprints.push_back(m->fingerprint_locked());
+    plan_current = plan_current && m->variables_.layout_ptr().get() == plan.layouts[i].get();
+  }
   if (fingerprints != buffers.last_fingerprints || fingerprints.empty()) {
     buffers.last_hash = layout_hash(std::span<const std::uint64_t>(fingerprints));
     buffers.last_fingerprints = fingerprints;
   }
   const std::uint64_t h = buffers.last_hash;
-  // Values per aggregation (sum, min, max) over the metrics' current layouts.
-  const auto count_values = [&] {
-    std::array<std::size_t, 3> counts{0, 0, 0};
+  constexpr std::size_t kHeader = 2 + kCheckLength;
+  const auto build_plan = [&](PackPlan& into) {
+    into.valid = false;
+    into.layouts.clear();
+    into.segments.clear();
+    into.counts = {0, 0, 0};
+    into.any_int64 = false;
     for (const Metric* m : metrics) {
+      into.layouts.push_back(m->variables_.layout_ptr());
       for (const Variable& v : m->variables_.layout()) {
-        counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
+        into.counts[static_cast<int>(v.aggregation)] += static_cast<std::size_t>(v.numel());
       }
     }
-    return counts;
+    const std::size_t n_min = into.counts[static_cast<int>(Aggregation::kMin)];
+    const std::size_t n_sum = into.counts[static_cast<int>(Aggregation::kSum)];
+    std::size_t cursor[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
+    for (std::size_t mi = 0; mi < metrics.size(); ++mi) {
+      const VariableLayout& layout = metrics[mi]->variables_.layout();
+      for (std::size_t i = 0; i < layout.size(); ++i) {
+        const Variable& v = layout[i];
+        std::size_t& at = cursor[static_cast<int>(v.aggregation)];
+        const auto n = static_cast<std::size_t>(v.numel());
+        const bool int64 = v.dtype == DType::kInt64;
+        into.any_int64 = into.any_int64 || int64;
+        // Variables keeps one array per dtype, in declaration order: when the last segment
+        // is a float64 one of this metric, it ends where this variable starts in storage, so
+        // the two join when they also meet in the packed buffer.
+        if (!int64 && !into.segments.empty()) {
+          Segment& last = into.segments.back();
+          if (last.metric == mi && !last.int64 && last.dst + last.n == at) {
+            last.n += n;
+            at += n;
+            continue;
+          }
+        }
+        if (n > 0) into.segments.push_back({mi, i, at, n, int64});
+        at += n;
+      }
+    }
+    into.valid = true;
   };
-  const std::array<std::size_t, 3> counts = count_values();
+  if (!plan_current) build_plan(plan);
+  bool any_int64 = plan.any_int64;  // with none, the validation pass below has nothing to check
+  const std::array<std::size_t, 3> counts = plan.counts;
   const std::size_t n_sum = counts[static_cast<int>(Aggregation::kSum)];
   const std::size_t n_min = counts[static_cast<int>(Aggregation::kMin)];
   const std::size_t n_max = counts[static_cast<int>(Aggregation::kMax)];
@@ -237,26 +309,22 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   // counts and the check reduce by min with the min variables (internal::reduce_packed). It
   // keeps its capacity between calls: fresh pages for every evaluation cost more than the
   // collective.
-  constexpr std::size_t kHeader = 2 + kCheckLength;
   std::vector<double>& packed = buffers.packed;
   packed.resize(kHeader + state_length);
   const std::size_t base[3] = {kHeader + n_min, kHeader, kHeader + n_min + n_sum};  // sum, min, max
-  bool any_int64 = false;  // with none, the validation pass below has nothing to check
-  {
-    std::size_t cursor[3] = {base[0], base[1], base[2]};
-    for (const Metric* m : metrics) {
-      const Variables& vars = m->variables_;
-      const VariableLayout& layout = vars.layout();  // one call per metric: this loop is the hot part
-      for (std::size_t i = 0; i < layout.size(); ++i) {
-        std::size_t& at = cursor[static_cast<int>(layout[i].aggregation)];
-        if (layout[i].dtype == DType::kInt64) {
-          any_int64 = true;
-          for (const std::int64_t x : vars.i64(i)) packed[at++] = static_cast<double>(x);
-        } else {
-          const std::span<const double> values = vars.f64(i);
-          std::copy(values.begin(), values.end(), packed.begin() + static_cast<std::ptrdiff_t>(at));
-          at += values.size();
-        }
+  for (const Segment& seg : plan.segments) {
+    const Variables& vars = metrics[seg.metric]->variables_;
+    double* to = packed.data() + seg.dst;
+    if (seg.int64) {
+      const std::int64_t* from = vars.i64(seg.variable).data();
+      for (std::size_t k = 0; k < seg.n; ++k) to[k] = static_cast<double>(from[k]);
+    } else {
+      // A run spans several variables of the storage array: read through the first one's data().
+      const double* from = vars.f64(seg.variable).data();
+      if (seg.n <= 4) {
+        for (std::size_t k = 0; k < seg.n; ++k) to[k] = from[k];  // a call to memcpy costs more
+      } else {
+        std::memcpy(to, from, seg.n * sizeof(double));
       }
     }
   }
@@ -303,48 +371,50 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
     if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
     lock_all.reacquire();
-    if (count_values() != counts) {
-      throw StateError(
-          "all_reduce_metrics: a metric's variables changed shape while its state was being reduced (another "
-          "thread's first batch); nothing was written");
+    if (!plan_matches()) {
+      // A layout changed while the locks were released: write back by the current layouts
+      // if they place the same number of values per aggregation (as before this plan).
+      build_plan(plan);
+      any_int64 = plan.any_int64;
+      if (plan.counts != counts) {
+        throw StateError(
+            "all_reduce_metrics: a metric's variables changed shape while its state was being reduced (another "
+            "thread's first batch); nothing was written");
+      }
     }
   }
 
   // Validate int64 slots (a sum past 2^53 cannot be represented) before writing anything:
-  // a failure leaves every metric as it was. Then write the reduced values straight back.
-  // The validation pass is skipped only when the locks were held throughout (the layouts
-  // are the ones packed) and no variable is int64.
-  for (int pass = (reduced && !any_int64) ? 1 : 0; pass < 2; ++pass) {
-    std::size_t cursor[3] = {base[0], base[1], base[2]};
-    for (Metric* m : metrics) {
-      Variables& vars = m->variables_;
-      const VariableLayout& layout = vars.layout();
-      for (std::size_t i = 0; i < layout.size(); ++i) {
-        const Variable& v = layout[i];
-        std::size_t& at = cursor[static_cast<int>(v.aggregation)];
-        const double* from = packed.data() + at;
-        const auto n = static_cast<std::size_t>(v.numel());
-        at += n;
-        if (v.dtype == DType::kInt64) {
-          if (pass == 0) {
-            for (std::size_t k = 0; k < n; ++k) {
-              if (std::fabs(from[k]) > kMaxExactInteger &&
-                  !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
-                throw StateError(internal::str_cat(m->name(), ": merged count \"", v.name,
-                                                   "\" exceeds 2^53 and "
-                                                   "cannot be held exactly"));
-              }
-            }
-          } else {
-            const std::span<std::int64_t> out = vars.i64(i);
-            for (std::size_t k = 0; k < n; ++k) {
-              out[k] = std::isinf(from[k]) ? (from[k] > 0 ? std::numeric_limits<std::int64_t>::max()
-                                                          : std::numeric_limits<std::int64_t>::min())
-                                           : static_cast<std::int64_t>(from[k]);
+  // a failure leaves every metric as it was. Then write the reduced values straight back,
+  // one copy per segment of the plan (which matches the current layouts: they were held
+  // locked throughout, or the plan was rebuilt above).
+  for (int pass = any_int64 ? 0 : 1; pass < 2; ++pass) {
+    for (const Segment& seg : plan.segments) {
+      Variables& vars = metrics[seg.metric]->variables_;
+      const double* from = packed.data() + seg.dst;
+      if (seg.int64) {
+        const Variable& v = vars.layout()[seg.variable];
+        if (pass == 0) {
+          for (std::size_t k = 0; k < seg.n; ++k) {
+            if (std::fabs(from[k]) > kMaxExactInteger && !(v.aggregation != Aggregation::kSum && std::isinf(from[k]))) {
+              throw StateError(internal::str_cat(metrics[seg.metric]->name(), ": merged count \"", v.name,
+                                                 "\" exceeds 2^53 and cannot be held exactly"));
             }
           }
-        } else if (pass == 1) {
-          std::copy_n(from, n, vars.f64(i).begin());
+        } else {
+          std::int64_t* out = vars.i64(seg.variable).data();
+          for (std::size_t k = 0; k < seg.n; ++k) {
+            out[k] = std::isinf(from[k]) ? (from[k] > 0 ? std::numeric_limits<std::int64_t>::max()
+                                                        : std::numeric_limits<std::int64_t>::min())
+                                         : static_cast<std::int64_t>(from[k]);
+          }
+        }
+      } else if (pass == 1) {
+        double* to = vars.f64(seg.variable).data();
+        if (seg.n <= 4) {
+          for (std::size_t k = 0; k < seg.n; ++k) to[k] = from[k];
+        } else {
+          std::memcpy(to, from, seg.n * sizeof(double));
         }
       }
     }

@@ -248,7 +248,7 @@ std::uint64_t Metric::layout_fingerprint() const {
   return fingerprint_locked();
 }
 
-std::uint64_t Metric::fingerprint_locked() const {
+std::uint64_t Metric::compute_fingerprint_locked() const {
   if (!config_hash_) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
     for (const std::string& part : {class_name(), name_, get_config().dump()}) fnv_mix(h, part);
