@@ -12,13 +12,17 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/
 
 # The sanitizer builds run meanwhile at the lowest priority (CI time, docs/performance.md
 # "Compile time"): they take the CPU the Release build and its tests leave idle (links,
-# configure steps, tests that wait) and barely slow them otherwise.
+# configure steps, tests that wait) and barely slow them otherwise. They stay in this session:
+# with autogroup scheduling (Linux's default) a new session (setsid) would get an equal share
+# of the CPU whatever its nice value. Job control (set -m) only gives them a process group of
+# their own, so a failure here can stop all of them.
 sanitizers=$([[ "${TALLY_SKIP_SANITIZERS:-0}" != 1 ]] && echo on || echo off)
 if [[ $sanitizers == on ]]; then
   sanitizer_log=${TALLY_SANITIZE_BUILD_LOG:-sanitizer-build.log}
-  setsid nice -n 19 ./scripts/test-sanitizers.sh build >"$sanitizer_log" 2>&1 &
+  set -m
+  nice -n 19 ./scripts/test-sanitizers.sh build >"$sanitizer_log" 2>&1 &
   sanitizer_build=$!
-  # Stop that build (its whole process group) if this script fails first.
+  set +m
   trap 'kill -- -"$sanitizer_build" 2>/dev/null || true' EXIT
 fi
 
