@@ -268,7 +268,7 @@ class Metric {
   // every metric's lock for the whole call and so takes each lock once). The cached case is
   // inline: all_reduce_metrics asks every metric on every call.
   std::uint64_t fingerprint_locked() const {
-    if (config_hash_ && fingerprint_layout_ == &variables_.layout()) return fingerprint_;
+    if (config_hash_ && fingerprint_layout_.get() == variables_.layout_ptr().get()) return fingerprint_;
     return compute_fingerprint_locked();
   }
   std::uint64_t compute_fingerprint_locked() const;  // fills the caches behind fingerprint_locked
@@ -279,8 +279,10 @@ class Metric {
   std::string name_;
   DType dtype_;
   Variables variables_;
-  mutable std::optional<std::uint64_t> config_hash_;            // class name, name and config
-  mutable const VariableLayout* fingerprint_layout_ = nullptr;  // layout the cached fingerprint covers
+  mutable std::optional<std::uint64_t> config_hash_;  // class name, name and config
+  // The layout the cached fingerprint covers, held: with a bare pointer, a different layout
+  // allocated at a freed one's address would get the old layout's fingerprint.
+  mutable std::shared_ptr<const VariableLayout> fingerprint_layout_;
   mutable std::uint64_t fingerprint_ = 0;
 };
 

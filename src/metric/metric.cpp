@@ -254,21 +254,19 @@ std::uint64_t Metric::compute_fingerprint_locked() const {
     for (const std::string& part : {class_name(), name_, get_config().dump()}) fnv_mix(h, part);
     config_hash_ = h;
   }
-  const VariableLayout* layout = &variables_.layout();
-  if (fingerprint_layout_ != layout) {
-    std::uint64_t h = *config_hash_;
-    auto mix_value = [&h](std::uint64_t value) {
-      fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&value), 8));
-    };
-    for (const Variable& v : *layout) {
-      fnv_mix(h, v.name);
-      mix_value(v.shape.size());
-      for (const std::int64_t d : v.shape) mix_value(static_cast<std::uint64_t>(d));
-      mix_value((static_cast<std::uint64_t>(v.dtype) << 8) | static_cast<std::uint64_t>(v.aggregation));
-    }
-    fingerprint_ = h;
-    fingerprint_layout_ = layout;
+  // Called on a miss of fingerprint_locked's cache: the layout changed (or this is the first call).
+  std::uint64_t h = *config_hash_;
+  auto mix_value = [&h](std::uint64_t value) {
+    fnv_mix(h, std::string_view(reinterpret_cast<const char*>(&value), 8));
+  };
+  for (const Variable& v : variables_.layout()) {
+    fnv_mix(h, v.name);
+    mix_value(v.shape.size());
+    for (const std::int64_t d : v.shape) mix_value(static_cast<std::uint64_t>(d));
+    mix_value((static_cast<std::uint64_t>(v.dtype) << 8) | static_cast<std::uint64_t>(v.aggregation));
   }
+  fingerprint_ = h;
+  fingerprint_layout_ = variables_.layout_ptr();
   return fingerprint_;
 }
 

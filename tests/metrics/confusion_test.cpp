@@ -631,6 +631,7 @@ Tensor one_hot_rows(const std::vector<std::int64_t>& ids, std::int64_t classes) 
 }
 
 using testing::id_tensor;
+using testing::random_id_pair;
 using testing::random_ids;
 using testing::tied_scores;
 
@@ -821,10 +822,7 @@ TEST(PrecisionRecall, Int32IdsOnBothSidesGiveTheOneHotCountsAndRefuseABadIdAnywh
   namespace k = kernels;
   for (const std::int64_t c : {2, 10, 16, 17}) {
     const std::int64_t n = 140000;
-    const std::vector<std::int64_t> truth = random_ids(n, c, 51);
-    const std::vector<std::int64_t> pred = random_ids(n, c, 53);
-    const Tensor t = id_tensor(truth, DType::kInt32);
-    const Tensor p = id_tensor(pred, DType::kInt32);
+    const auto [truth, pred, t, p] = random_id_pair(n, c, 51, 53);
     ConfusionOptions per_class = id_options(c);
     per_class.class_ids = 0;
     per_class.argmax_pred = false;

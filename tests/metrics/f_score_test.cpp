@@ -500,6 +500,7 @@ Tensor one_hot(const std::vector<std::int64_t>& ids, std::int64_t classes) {
 }
 
 using testing::id_tensor;
+using testing::random_id_pair;
 using testing::random_ids;
 using testing::tied_scores;
 
@@ -634,10 +635,7 @@ TEST(F1Score, Int32IdsOnBothSidesGiveTheOneHotStateAndRefuseABadIdAnywhere) {
   // and a bad id inside the byte-counted rows or in the ragged end.
   for (const std::int64_t c : {2, 10, 16, 17}) {
     const std::int64_t n = 70000;
-    const std::vector<std::int64_t> truth = random_ids(n, c, 41);
-    const std::vector<std::int64_t> pred = random_ids(n, c, 43);
-    const Tensor t = id_tensor(truth, DType::kInt32);
-    const Tensor p = id_tensor(pred, DType::kInt32);
+    const auto [truth, pred, t, p] = random_id_pair(n, c, 41, 43);
     F1Score direct(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
     F1Score rows(Avg::kNone, std::nullopt, "f", DType::kFloat32, c);
     direct.update_state(t.view(), p.view());

@@ -28,6 +28,20 @@ inline std::vector<std::int64_t> random_ids(std::int64_t n, std::int64_t c, std:
   return ids;
 }
 
+/// Random true and predicted ids in [0, c), as vectors and as int32 tensors.
+struct IdPair {
+  std::vector<std::int64_t> truth, pred;
+  Tensor t, p;
+};
+
+/// n true ids from seed_truth and n predicted ids from seed_pred, both of c classes, int32.
+inline IdPair random_id_pair(std::int64_t n, std::int64_t c, std::uint64_t seed_truth, std::uint64_t seed_pred) {
+  IdPair ids{random_ids(n, c, seed_truth), random_ids(n, c, seed_pred), Tensor(), Tensor()};
+  ids.t = id_tensor(ids.truth, DType::kInt32);
+  ids.p = id_tensor(ids.pred, DType::kInt32);
+  return ids;
+}
+
 /// Scores with few distinct values (so rows tie) and their argmax, ties to the first index.
 inline std::vector<float> tied_scores(std::int64_t n, std::int64_t c, std::uint64_t seed,
                                       std::vector<std::int64_t>& argmax) {

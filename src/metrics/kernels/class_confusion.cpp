@@ -10,6 +10,7 @@
 #include "internal/memory.h"
 #include "internal/parallel.h"
 #include "metrics/kernels/cell_counter.h"
+#include "metrics/kernels/contiguous.h"
 #include "metrics/kernels/row_argmax.h"
 
 namespace tally::metrics::kernels {
@@ -62,12 +63,6 @@ std::vector<double> row_weights(std::string_view who, const TensorView& sw, std:
   }
   internal::check_sample_weight_values(who, sw);
   return out;
-}
-
-TensorView contiguous(const TensorView& v, Tensor& keep) {
-  if (v.is_contiguous()) return v;
-  keep = Tensor::copy_of(v);
-  return keep.view();
 }
 
 // The first element of `v` that id_of refuses, for the error message.

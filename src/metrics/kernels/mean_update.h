@@ -7,6 +7,7 @@
 
 #include "internal/check.h"
 #include "internal/samplewise.h"
+#include "metrics/kernels/contiguous.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -22,13 +23,6 @@ inline void add_samplewise(Variables& vars, std::string_view who, const TensorVi
       internal::reduce_to_samplewise(who, values, sample_weight, internal::SampleReduce::kMean);
   vars.f64(0)[0] += t.total;
   vars.f64(1)[0] += t.count;
-}
-
-/// The view itself when contiguous, else a contiguous copy held in `holder`.
-inline TensorView contiguous(const TensorView& view, Tensor& holder) {
-  if (view.is_contiguous()) return view;
-  holder = Tensor::copy_of(view);
-  return holder.view();
 }
 
 /// Keras squeeze_or_expand_to_same_rank on (y_true, y_pred), then requires equal shapes.
