@@ -34,69 +34,63 @@ inline std::uint64_t read_all(const void* data, std::size_t bytes) {
   return a0 + a1 + a2 + a3;
 }
 
-/// Seconds per read-only pass over `bytes` at `data` (best of 7, cached per buffer).
-inline double baseline_seconds(const void* data, std::size_t bytes) {
-  static std::map<std::pair<const void*, std::size_t>, double> cache;
-  const auto key = std::make_pair(data, bytes);
-  if (const auto it = cache.find(key); it != cache.end()) return it->second;
-  double best = 1e30;
-  for (int r = 0; r < 7; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(read_all(data, bytes));
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
-  }
-  cache[key] = best;
-  return best;
-}
-
-/// Runs `body` in the benchmark loop and reports bytes/s plus `read_fraction`: the
-/// baseline's time over the same bytes divided by this benchmark's time (1.0 = memory speed).
-/// `streams` counts inputs of `bytes` each that the body reads (y_true and y_pred: 2).
-template <class Body>
-void run_against_baseline(benchmark::State& state, const void* data, std::size_t bytes, Body&& body, int streams = 1) {
-  const double base = baseline_seconds(data, bytes) * streams;
-  bytes *= static_cast<std::size_t>(streams);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) body();
-  const auto t1 = std::chrono::steady_clock::now();
-  const double per_iteration = std::chrono::duration<double>(t1 - t0).count() / static_cast<double>(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
-  state.counters["read_fraction"] = base / per_iteration;
-  state.counters["baseline_GBps"] = static_cast<double>(bytes) / base / 1e9;
-}
-
 /// One input buffer of a benchmark.
 struct Buffer {
   const void* data;
   std::size_t bytes;
 };
 
-/// Like run_against_baseline above, for a body that reads several distinct buffers: the
-/// baseline reads every one of them, so the ratio compares the same bytes.
+/// The median of `seconds` (not empty).
+inline double median_of(std::vector<double> seconds) {
+  const auto mid = seconds.begin() + static_cast<std::ptrdiff_t>(seconds.size() / 2);
+  std::nth_element(seconds.begin(), mid, seconds.end());
+  return *mid;
+}
+
+/// Runs `body` in the benchmark loop and reports bytes/s plus `read_fraction`: the median
+/// time of a read-only pass over `buffers` (each read `streams` times) over the median time
+/// of one body call (1.0 = memory speed). One baseline pass runs before each call, outside
+/// the timed region, so both medians come from the same minutes: this shared machine's
+/// memory speed drifts by up to 2x from one minute to the next, and a baseline timed once
+/// (or its best of a few) against the body's mean made the ratio move with that drift.
+template <class Body>
+void run_interleaved(benchmark::State& state, std::initializer_list<Buffer> buffers, int streams, Body&& body) {
+  using clock = std::chrono::steady_clock;
+  std::size_t bytes = 0;
+  for (const Buffer& b : buffers) bytes += b.bytes;
+  bytes *= static_cast<std::size_t>(streams);
+  std::vector<double> base, run;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const auto b0 = clock::now();
+    for (int s = 0; s < streams; ++s) {
+      for (const Buffer& b : buffers) benchmark::DoNotOptimize(read_all(b.data, b.bytes));
+    }
+    base.push_back(std::chrono::duration<double>(clock::now() - b0).count());
+    state.ResumeTiming();
+    const auto t0 = clock::now();
+    body();
+    run.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
+  if (run.empty()) return;
+  const double base_median = median_of(base);
+  state.counters["read_fraction"] = base_median / median_of(std::move(run));
+  state.counters["baseline_GBps"] = static_cast<double>(bytes) / base_median / 1e9;
+}
+
+/// run_interleaved over one input of `bytes` that the body reads as `streams` inputs of that
+/// size (y_true and y_pred of the same size: 2).
+template <class Body>
+void run_against_baseline(benchmark::State& state, const void* data, std::size_t bytes, Body&& body, int streams = 1) {
+  run_interleaved(state, {Buffer{data, bytes}}, streams, std::forward<Body>(body));
+}
+
+/// run_interleaved over several distinct buffers, read together by the baseline (the same
+/// working set the body touches).
 template <class Body>
 void run_against_baseline(benchmark::State& state, std::initializer_list<Buffer> buffers, Body&& body) {
-  double base = 0.0;
-  std::size_t bytes = 0;
-  for (const Buffer& b : buffers) {
-    bytes += b.bytes;
-  }
-  // Time one pass over all buffers together (the same working set the body touches).
-  double best = 1e30;
-  for (int r = 0; r < 7; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (const Buffer& b : buffers) benchmark::DoNotOptimize(read_all(b.data, b.bytes));
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
-  }
-  base = best;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) body();
-  const auto t1 = std::chrono::steady_clock::now();
-  const double per_iteration = std::chrono::duration<double>(t1 - t0).count() / static_cast<double>(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
-  state.counters["read_fraction"] = base / per_iteration;
-  state.counters["baseline_GBps"] = static_cast<double>(bytes) / base / 1e9;
+  run_interleaved(state, buffers, 1, std::forward<Body>(body));
 }
 
 /// Fixed-seed uniform floats in [0, 1), cached by size.
