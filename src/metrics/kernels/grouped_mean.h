@@ -22,6 +22,8 @@
 #include "internal/check.h"
 #include "internal/samplewise.h"
 #include "metrics/kernels/accuracy_math.h"
+#include "metrics/kernels/grouped_simd.h"
+#include "metrics/kernels/regression_math.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
@@ -113,8 +115,9 @@ concept ZeroOneBlock = requires(const Value& v, const T* t, const P* p, const st
   { v.block(t, p, g, std::int64_t{0}, s, std::uint32_t{0}) } -> std::convertible_to<unsigned>;
 };
 
-/// BinaryAccuracy's per-row value (binary_match), with a block form: four rows per SSE2
-/// instruction for float32 labels and scores, binary_match itself for the rest.
+/// BinaryAccuracy's per-row value (binary_match), with a block form: a vector of rows per
+/// instruction for float32 labels and scores (grouped_simd.h, the best SIMD target of this
+/// CPU), binary_match itself for the rest and the tail.
 struct BinaryMatchValue {
   double threshold;
   template <class T, class P>
@@ -126,29 +129,44 @@ struct BinaryMatchValue {
                  std::uint32_t last) const {
     std::int64_t j = 0;
     unsigned bad = 0;
-#if defined(__SSE2__)
     if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
-      // positive = p > thr in float (NaN: false), then t == positive as float: the same
-      // values as binary_match's float64 comparison, since 0, 1 and t are exact in both.
-      const __m128 thr = _mm_set1_ps(threshold_in<float>(threshold)), one = _mm_set1_ps(1.0f);
-      const __m128i ones = _mm_set1_epi32(1);
-      // Unsigned id > last as a signed comparison with the sign bits flipped.
-      const __m128i flip = _mm_set1_epi32(INT32_MIN);
-      const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
-      __m128i outside = _mm_setzero_si128();
-      for (; j + 4 <= m; j += 4) {
-        const __m128 positive = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + j), thr), one);
-        const __m128i hit = _mm_and_si128(_mm_castps_si128(_mm_cmpeq_ps(_mm_loadu_ps(t + j), positive)), ones);
-        const __m128i id = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + j));
-        outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(id, flip), limit));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(slot + j), _mm_add_epi32(_mm_slli_epi32(id, 1), hit));
-      }
-      bad = static_cast<unsigned>(_mm_movemask_epi8(outside));
+      j = simd::binary_match_slots(t, p, g, m, threshold_in<float>(threshold), last, slot, bad);
     }
-#endif
     for (; j < m; ++j) {
       bad |= id_above(g[j], last);
       slot[j] = 2 * static_cast<std::uint32_t>(g[j]) + static_cast<std::uint32_t>(binary_match(t[j], p[j], threshold));
+    }
+    return bad;
+  }
+};
+
+/// A per-row float value that also computes a block of rows at once: values(t, p, g, m, out,
+/// last) sets out[j] = double(value(t[j], p[j])) for j < m and returns non-zero when an id g[j]
+/// is outside [0, last] (compared unsigned).
+template <class Value, class T, class P>
+concept ValueBlock = requires(const Value& v, const T* t, const P* p, const std::int32_t* g, double* out) {
+  { v.values(t, p, g, std::int64_t{0}, out, std::uint32_t{0}) } -> std::convertible_to<unsigned>;
+};
+
+/// MeanSquaredError's per-row value (elementwise_error), with a block form: a vector of rows
+/// per instruction for float32 labels and scores (grouped_simd.h), the scalar formula for the
+/// rest and the tail; the same float64 operations either way.
+struct SquaredErrorValue {
+  template <class T, class P>
+  double operator()(T t, P p) const {
+    return elementwise_error<RegressionError::kSquared>(to_double(t), to_double(p), 0.0);
+  }
+  template <class T, class P>
+  unsigned values(const T* t, const P* p, const std::int32_t* g, std::int64_t m, double* out,
+                  std::uint32_t last) const {
+    std::int64_t j = 0;
+    unsigned bad = 0;
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
+      j = simd::squared_errors(t, p, g, m, last, out, bad);
+    }
+    for (; j < m; ++j) {
+      bad |= id_above(g[j], last);
+      out[j] = (*this)(t[j], p[j]);
     }
     return bad;
   }
@@ -275,7 +293,10 @@ class GroupedMean final : public GroupedKernel {
         continue;
       }
       double v[kBlock];
-      if constexpr (kCheck) {
+      if constexpr (ValueBlock<Value, T, P>) {
+        bad = value_.values(t_ + b, p_ + b, g + b, m, v, last);
+        if (kCheck && bad != 0) return false;
+      } else if constexpr (kCheck) {
         // The ids in the loop that reads the rows: a loop of their own would wait for their
         // loads alone.
         for (std::int64_t j = 0; j < m; ++j) {
