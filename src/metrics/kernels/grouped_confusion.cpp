@@ -128,6 +128,13 @@ class GroupedConfusion final : public GroupedKernel {
     return add_rows<true>(begin, end);
   }
 
+  void prefetch(std::int64_t begin, std::int64_t end) const override {
+    prefetch_rows(g_, begin, end);
+    prefetch_rows(t_, begin, end);
+    prefetch_rows(p_, begin, end);
+    in_->weights.prefetch(begin, end);
+  }
+
   std::unique_ptr<GroupedKernel> fork() const override {
     if (weighted()) return nullptr;
     return std::make_unique<GroupedConfusion>(in_, t_, p_, g_, level_);
