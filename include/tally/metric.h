@@ -125,6 +125,11 @@ class GroupedKernel {
     add(begin, end, chunk);
     return true;
   }
+  /// Hints that rows [begin, end) of the batch (begin < end <= rows) are added soon: a kernel
+  /// may issue software prefetches of its inputs, so that the driver overlaps the next
+  /// block's reads from memory with the current block's table updates (docs/performance.md,
+  /// "Sliced evaluation").
+  virtual void prefetch(std::int64_t /*begin*/, std::int64_t /*end*/) const {}
   /// An empty kernel of the same batch for another thread, or nullptr when this kernel must
   /// see every chunk itself (a float histogram whose per-chunk copies would be too large).
   virtual std::unique_ptr<GroupedKernel> fork() const = 0;

@@ -157,9 +157,14 @@ std::unique_ptr<GroupedKernel> ElementwiseErrorMetric::grouped_kernel(const Batc
                                                                       std::int64_t chunk_rows) const {
   const double eps = error_ == RegressionError::kPinball ? param_ : kernels::keras_epsilon(dtype());
   return visit_error(error_, [&](auto kind) {
-    return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, [eps](auto t, auto p) {
-      return kernels::elementwise_error<decltype(kind)::value>(to_double(t), to_double(p), eps);
-    });
+    if constexpr (decltype(kind)::value == RegressionError::kSquared) {
+      // The same value, with a SIMD block form for float32 inputs (grouped_mean.h).
+      return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, kernels::SquaredErrorValue{});
+    } else {
+      return kernels::grouped_mean(who(*this), batch, group, groups, chunk_rows, [eps](auto t, auto p) {
+        return kernels::elementwise_error<decltype(kind)::value>(to_double(t), to_double(p), eps);
+      });
+    }
   });
 }
 

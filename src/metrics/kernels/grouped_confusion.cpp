@@ -7,12 +7,9 @@
 #include <numeric>
 #include <type_traits>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "internal/check.h"
 #include "metrics/kernels/grouped_mean.h"
+#include "metrics/kernels/grouped_simd.h"
 
 namespace tally::metrics::kernels {
 namespace {
@@ -84,20 +81,13 @@ struct AnyLevel {
   }
 };
 
-// Keras's grid in float32 and int32, as count_confusion's fast path: clip (NaN to 0, it is
-// rejected in finish()), then ceil(p (T - 1)) as truncation plus one where it truncated.
+// Keras's grid in float32 and int32, as count_confusion's fast path (grid_level32).
 struct GridLevel32 {
   float scale;
   std::int32_t floor_level;
   template <class R>
   std::uint32_t operator()(R raw) const {
-    float pf = static_cast<float>(raw);
-    pf = pf > 0.0f ? pf : 0.0f;
-    pf = pf < 1.0f ? pf : 1.0f;
-    const float x = pf * scale;
-    const auto whole = static_cast<std::int32_t>(x);
-    return static_cast<std::uint32_t>(
-        std::max(floor_level, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x)));
+    return simd::grid_level32(static_cast<float>(raw), scale, floor_level);
   }
 };
 
@@ -136,6 +126,13 @@ class GroupedConfusion final : public GroupedKernel {
   bool checks_ids() const override { return true; }
   bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
     return add_rows<true>(begin, end);
+  }
+
+  void prefetch(std::int64_t begin, std::int64_t end) const override {
+    prefetch_rows(g_, begin, end);
+    prefetch_rows(t_, begin, end);
+    prefetch_rows(p_, begin, end);
+    in_->weights.prefetch(begin, end);
   }
 
   std::unique_ptr<GroupedKernel> fork() const override {
@@ -203,39 +200,11 @@ class GroupedConfusion final : public GroupedKernel {
       const std::int64_t m = std::min(kBlock, end - b);
       std::int64_t j = 0;
       unsigned bad = 0;
-#if defined(__SSE2__)
       if constexpr (std::is_same_v<TT, float> && std::is_same_v<PV, float> && std::is_same_v<Level, GridLevel32>) {
-        // As GridLevel32, four rows at a time: max/min send NaN to 0 as its scalar code does.
-        const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.0f), scale = _mm_set1_ps(level_.scale);
-        const __m128i izero = _mm_setzero_si128(), vlevels = _mm_set1_epi32(static_cast<std::int32_t>(levels));
-        // The group's offset in float32: exact, as every slot is below kMaxGroupedSlots = 2^24.
-        const __m128 vper_group = _mm_set1_ps(static_cast<float>(per_group));
-        const std::int32_t* gb = g_ + b;
-        // Unsigned id > last as a signed comparison with the sign bits flipped.
-        const __m128i flip = _mm_set1_epi32(INT32_MIN);
-        const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
-        __m128i outside = _mm_setzero_si128();
-        __m128 nan_lanes = _mm_setzero_ps();
-        for (; j + 4 <= m; j += 4) {
-          const __m128 raw = _mm_loadu_ps(p_ + b + j);
-          nan_lanes = _mm_or_ps(nan_lanes, _mm_cmpunord_ps(raw, raw));
-          const __m128 x = _mm_mul_ps(_mm_min_ps(_mm_max_ps(raw, zero), one), scale);
-          const __m128i whole = _mm_cvttps_epi32(x);
-          // ceil: whole + 1 where whole < x (the compare mask is -1).
-          __m128i lev = _mm_sub_epi32(whole, _mm_castps_si128(_mm_cmplt_ps(_mm_cvtepi32_ps(whole), x)));
-          // max(floor, lev) with floor 1 and lev >= 0: lift zeros to one.
-          if (level_.floor_level == 1) lev = _mm_sub_epi32(lev, _mm_cmpeq_epi32(lev, izero));
-          const __m128i positive = _mm_castps_si128(_mm_cmpneq_ps(_mm_loadu_ps(t_ + b + j), zero));
-          const __m128i id = _mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + j));
-          if constexpr (kCheck) outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(id, flip), limit));
-          const __m128i offset = _mm_cvttps_epi32(_mm_mul_ps(_mm_cvtepi32_ps(id), vper_group));
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(cell + j),
-                           _mm_add_epi32(_mm_add_epi32(offset, lev), _mm_and_si128(positive, vlevels)));
-        }
-        seen |= static_cast<unsigned>(_mm_movemask_ps(nan_lanes));
-        bad = static_cast<unsigned>(_mm_movemask_epi8(outside));
+        // As GridLevel32, a vector of rows at a time on the best SIMD target (grouped_simd.h).
+        const simd::GridSlots grid{level_.scale, level_.floor_level, levels, last};
+        j = simd::grid_level_slots(t_ + b, p_ + b, g_ + b, m, grid, cell, seen, bad);
       }
-#endif
       for (; j < m; ++j) {
         const std::int64_t i = b + j;
         seen |= static_cast<unsigned>(p_[i] != p_[i]);

@@ -22,9 +22,20 @@
 #include "internal/check.h"
 #include "internal/samplewise.h"
 #include "metrics/kernels/accuracy_math.h"
+#include "metrics/kernels/grouped_simd.h"
+#include "metrics/kernels/regression_math.h"
 #include "tally/metric.h"
 
 namespace tally::metrics::kernels {
+
+/// Software prefetches of elements [begin, end) of `x`, one per cache line (a hint; never
+/// faults), for GroupedKernel::prefetch.
+template <class X>
+inline void prefetch_rows(const X* x, std::int64_t begin, std::int64_t end) {
+  const char* a = reinterpret_cast<const char*>(x + begin);
+  const char* const e = reinterpret_cast<const char*>(x + end);
+  for (; a < e; a += 64) __builtin_prefetch(a);
+}
 
 /// The sample weight per row of a grouped update, read in place when it is contiguous
 /// float32 or float64 (no float64 copy of the column per metric), else copied to float64
@@ -40,6 +51,15 @@ class RowWeights {
     } else {
       owned_ = std::make_shared<const std::vector<double>>(Tensor::copy_of(w).to_doubles());
       data_ = owned_->data();
+    }
+  }
+  /// Prefetches rows [begin, end) of the weights read in place (GroupedKernel::prefetch).
+  void prefetch(std::int64_t begin, std::int64_t end) const {
+    if (data_ == nullptr || owned_) return;
+    if (float32_) {
+      prefetch_rows(static_cast<const float*>(data_), begin, end);
+    } else {
+      prefetch_rows(static_cast<const double*>(data_), begin, end);
     }
   }
   /// Whether the batch is unweighted.
@@ -113,8 +133,9 @@ concept ZeroOneBlock = requires(const Value& v, const T* t, const P* p, const st
   { v.block(t, p, g, std::int64_t{0}, s, std::uint32_t{0}) } -> std::convertible_to<unsigned>;
 };
 
-/// BinaryAccuracy's per-row value (binary_match), with a block form: four rows per SSE2
-/// instruction for float32 labels and scores, binary_match itself for the rest.
+/// BinaryAccuracy's per-row value (binary_match), with a block form: a vector of rows per
+/// instruction for float32 labels and scores (grouped_simd.h, the best SIMD target of this
+/// CPU), binary_match itself for the rest and the tail.
 struct BinaryMatchValue {
   double threshold;
   template <class T, class P>
@@ -126,29 +147,44 @@ struct BinaryMatchValue {
                  std::uint32_t last) const {
     std::int64_t j = 0;
     unsigned bad = 0;
-#if defined(__SSE2__)
     if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
-      // positive = p > thr in float (NaN: false), then t == positive as float: the same
-      // values as binary_match's float64 comparison, since 0, 1 and t are exact in both.
-      const __m128 thr = _mm_set1_ps(threshold_in<float>(threshold)), one = _mm_set1_ps(1.0f);
-      const __m128i ones = _mm_set1_epi32(1);
-      // Unsigned id > last as a signed comparison with the sign bits flipped.
-      const __m128i flip = _mm_set1_epi32(INT32_MIN);
-      const __m128i limit = _mm_set1_epi32(static_cast<std::int32_t>(last ^ 0x80000000u));
-      __m128i outside = _mm_setzero_si128();
-      for (; j + 4 <= m; j += 4) {
-        const __m128 positive = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + j), thr), one);
-        const __m128i hit = _mm_and_si128(_mm_castps_si128(_mm_cmpeq_ps(_mm_loadu_ps(t + j), positive)), ones);
-        const __m128i id = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + j));
-        outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(id, flip), limit));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(slot + j), _mm_add_epi32(_mm_slli_epi32(id, 1), hit));
-      }
-      bad = static_cast<unsigned>(_mm_movemask_epi8(outside));
+      j = simd::binary_match_slots(t, p, g, m, threshold_in<float>(threshold), last, slot, bad);
     }
-#endif
     for (; j < m; ++j) {
       bad |= id_above(g[j], last);
       slot[j] = 2 * static_cast<std::uint32_t>(g[j]) + static_cast<std::uint32_t>(binary_match(t[j], p[j], threshold));
+    }
+    return bad;
+  }
+};
+
+/// A per-row float value that also computes a block of rows at once: values(t, p, g, m, out,
+/// last) sets out[j] = double(value(t[j], p[j])) for j < m and returns non-zero when an id g[j]
+/// is outside [0, last] (compared unsigned).
+template <class Value, class T, class P>
+concept ValueBlock = requires(const Value& v, const T* t, const P* p, const std::int32_t* g, double* out) {
+  { v.values(t, p, g, std::int64_t{0}, out, std::uint32_t{0}) } -> std::convertible_to<unsigned>;
+};
+
+/// MeanSquaredError's per-row value (elementwise_error), with a block form: a vector of rows
+/// per instruction for float32 labels and scores (grouped_simd.h), the scalar formula for the
+/// rest and the tail; the same float64 operations either way.
+struct SquaredErrorValue {
+  template <class T, class P>
+  double operator()(T t, P p) const {
+    return elementwise_error<RegressionError::kSquared>(to_double(t), to_double(p), 0.0);
+  }
+  template <class T, class P>
+  unsigned values(const T* t, const P* p, const std::int32_t* g, std::int64_t m, double* out,
+                  std::uint32_t last) const {
+    std::int64_t j = 0;
+    unsigned bad = 0;
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
+      j = simd::squared_errors(t, p, g, m, last, out, bad);
+    }
+    for (; j < m; ++j) {
+      bad |= id_above(g[j], last);
+      out[j] = (*this)(t[j], p[j]);
     }
     return bad;
   }
@@ -173,7 +209,7 @@ class GroupedMean final : public GroupedKernel {
       : t_(t), p_(p), g_(group), weights_(std::move(weights)), groups_(groups), value_(std::move(value)) {
     const std::size_t width = 2 * groups;
     if (counts_only()) {
-      hits_.assign(2 * groups, 0);
+      hits_.assign(kCopies * 2 * groups, 0);
     } else {
       local_.assign(width, 0.0);
       partials_ = std::make_shared<std::vector<double>>(static_cast<std::size_t>(chunks) * width, 0.0);
@@ -184,6 +220,13 @@ class GroupedMean final : public GroupedKernel {
   bool checks_ids() const override { return true; }
   bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t chunk) override {
     return add_rows<true>(begin, end, chunk);
+  }
+
+  void prefetch(std::int64_t begin, std::int64_t end) const override {
+    prefetch_rows(g_, begin, end);
+    prefetch_rows(t_, begin, end);
+    prefetch_rows(p_, begin, end);
+    weights_.prefetch(begin, end);
   }
 
   std::unique_ptr<GroupedKernel> fork() const override {
@@ -203,7 +246,7 @@ class GroupedMean final : public GroupedKernel {
   bool counts_rows() const override { return weights_.empty(); }
   void row_counts(std::span<std::int64_t> rows) override {
     if (counts_only()) {
-      for (std::size_t k = 0; k < groups_; ++k) rows[k] += hits_[2 * k] + hits_[2 * k + 1];
+      for (std::size_t k = 0; k < groups_; ++k) rows[k] += hit_count(2 * k) + hit_count(2 * k + 1);
     } else if (weights_.empty()) {
       // The weight lanes of the (value, 1) pairs: whole numbers, summed exactly.
       flush();
@@ -223,7 +266,7 @@ class GroupedMean final : public GroupedKernel {
     for (std::size_t k = 0; k < groups_; ++k) {
       double total = 0.0, count = static_cast<double>(rows[k]);
       if (counts_only()) {
-        total = static_cast<double>(hits_[2 * k + 1]);
+        total = static_cast<double>(hit_count(2 * k + 1));
       } else if (weights_.empty()) {
         for (std::size_t c = 0; c < partials->size(); c += width) total += (*partials)[c + 2 * k];
       } else {
@@ -240,6 +283,13 @@ class GroupedMean final : public GroupedKernel {
 
  private:
   bool counts_only() const { return kZeroOne && weights_.empty(); }
+
+  // The (group, value) count at slot k, over the copies of the table.
+  std::int64_t hit_count(std::size_t k) const {
+    std::int64_t sum = 0;
+    for (std::size_t c = 0; c < kCopies; ++c) sum += hits_[c * 2 * groups_ + k];
+    return sum;
+  }
 
   // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
   // computes its values, before any of them indexes a table.
@@ -270,12 +320,27 @@ class GroupedMean final : public GroupedKernel {
           }
         }
         if (kCheck && bad != 0) return false;
-        std::int64_t* hits = hits_.data();
-        for (std::int64_t j = 0; j < m; ++j) ++hits[slot[j]];
+        // Four rows at a time, each into its own copy of the table: a row's increment rarely
+        // waits for the previous rows' stores to the same counter (docs/performance.md,
+        // "Sliced evaluation"); the counts are exact in any order.
+        std::int64_t* h0 = hits_.data();
+        const std::size_t w = 2 * groups_;
+        std::int64_t *h1 = h0 + w, *h2 = h1 + w, *h3 = h2 + w;
+        std::int64_t j = 0;
+        for (; j + 4 <= m; j += 4) {
+          ++h0[slot[j]];
+          ++h1[slot[j + 1]];
+          ++h2[slot[j + 2]];
+          ++h3[slot[j + 3]];
+        }
+        for (; j < m; ++j) ++h0[slot[j]];
         continue;
       }
       double v[kBlock];
-      if constexpr (kCheck) {
+      if constexpr (ValueBlock<Value, T, P>) {
+        bad = value_.values(t_ + b, p_ + b, g + b, m, v, last);
+        if (kCheck && bad != 0) return false;
+      } else if constexpr (kCheck) {
         // The ids in the loop that reads the rows: a loop of their own would wait for their
         // loads alone.
         for (std::int64_t j = 0; j < m; ++j) {
@@ -335,7 +400,8 @@ class GroupedMean final : public GroupedKernel {
   std::size_t groups_;
   Value value_;
   std::int64_t chunk_ = -1;                        // the chunk local_ is summing
-  std::vector<std::int64_t> hits_;                 // 0/1 values, unweighted: per (group, value)
+  static constexpr std::size_t kCopies = 4;        // of hits_, filled by rows j % 4
+  std::vector<std::int64_t> hits_;                 // 0/1 values, unweighted: per copy, (group, value)
   std::vector<double> local_;                      // this chunk's (total, weight) sums per group
   std::shared_ptr<std::vector<double>> partials_;  // chunks x local_.size()
 };
