@@ -17,6 +17,7 @@
 #include "internal/parallel.h"
 #include "internal/samplewise.h"
 #include "metrics/kernels/class_confusion.h"
+#include "metrics/kernels/grouped_simd.h"
 
 namespace tally::metrics::kernels {
 namespace {
@@ -191,12 +192,9 @@ bool even_slots(const TT* tv, const PP* pv, std::int64_t i, std::int64_t count, 
       pf = static_cast<float>(to_double(pv[i + j]));
     }
     nan |= static_cast<unsigned>(pf != pf);
-    pf = pf > 0.0f ? pf : 0.0f;
-    pf = pf < 1.0f ? pf : 1.0f;
-    // ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction).
-    const float x = pf * scale;
-    const auto whole = static_cast<std::int32_t>(x);
-    const std::int32_t lev = std::max(floor32, whole + static_cast<std::int32_t>(static_cast<float>(whole) < x));
+    // Clip, then ceil(x) for x >= 0 without a libm call (SSE2 has no rounding instruction):
+    // the one float32 grid level the grouped kernels use too.
+    const auto lev = static_cast<std::int32_t>(simd::grid_level32(pf, static_cast<float>(scale), floor32));
     bool positive;
     if constexpr (std::is_same_v<TT, float> || std::is_integral_v<TT>) {
       positive = tv[i + j] != TT(0);
