@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -911,6 +912,89 @@ TEST(PrecisionRecall, BadIntegerLabelsLeaveTheStateUnchanged) {
     }
     EXPECT_EQ(wide.to_vector(), std::vector<double>(600, 0.0));
   }
+}
+
+// The counting loops read labels and scores in 5 x 2 element types (confusion_counts.cpp,
+// counting_labels / counting_scores): every other dtype is copied first. Each of the 8 x 8
+// dtype pairs must count exactly what the same values give as float64, on every path (the
+// flat evenly spaced grid, float64 arithmetic, a threshold list, the radix grid, weights,
+// multi-label rows).
+TEST(ConfusionCounts, EveryDtypePairCountsWhatItsFloat64ValuesCount) {
+  const std::int64_t n = 1001, c = 3;
+  std::mt19937_64 rng(5);
+  std::vector<double> labels(static_cast<std::size_t>(n * c)), scores(labels.size()), weights(labels.size() / c);
+  for (auto& x : labels) x = static_cast<double>(rng() % 2);
+  for (auto& x : weights) x = 0.25 * static_cast<double>(1 + rng() % 8);
+  auto cast = [](const std::vector<double>& values, DType dtype, Shape shape) {
+    Tensor out(dtype, std::move(shape));
+    visit_dtype(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      T* dst = out.data_as<T>();
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+          dst[i] = T(static_cast<float>(values[i]));
+        } else {
+          dst[i] = static_cast<T>(values[i]);
+        }
+      }
+    });
+    return out;
+  };
+  const std::vector<std::string> configs = {
+      R"({"class_name": "AUC", "config": {"num_thresholds": 200}})",
+      R"({"class_name": "AUC", "config": {"num_thresholds": 200, "dtype": "float64"}})",
+      R"({"class_name": "AUC", "config": {"num_thresholds": 70000}})",
+      R"({"class_name": "Precision", "config": {"thresholds": [0.7, 0.3, 0.55]}})",
+      R"({"class_name": "AUC", "config": {"num_thresholds": 50, "multi_label": true, "num_labels": 3}})",
+  };
+  const DType dtypes[] = {DType::kBool,    DType::kUInt8,    DType::kInt32,   DType::kInt64,
+                          DType::kFloat16, DType::kBFloat16, DType::kFloat32, DType::kFloat64};
+  int compared = 0;
+  for (const DType score_dtype : dtypes) {
+    // Scores every dtype holds exactly: integers for the integer dtypes (ties at every level),
+    // multiples of 1/32 around [0, 1] (clipped ends included) for the float ones.
+    for (auto& x : scores) {
+      if (score_dtype == DType::kBool) {
+        x = static_cast<double>(rng() % 2);
+      } else if (score_dtype == DType::kUInt8) {
+        x = static_cast<double>(rng() % 3);
+      } else if (score_dtype == DType::kInt32 || score_dtype == DType::kInt64) {
+        x = static_cast<double>(static_cast<int>(rng() % 5) - 2);
+      } else {
+        x = static_cast<double>(static_cast<int>(rng() % 41) - 4) / 32.0;
+      }
+    }
+    for (const DType label_dtype : dtypes) {
+      for (std::size_t k = 0; k < configs.size(); ++k) {
+        const Shape shape = k == 4 ? Shape{n, c} : Shape{n * c};
+        const Shape weight_shape = k == 4 ? Shape{n} : Shape{n * c};
+        std::vector<double> w = weights;
+        if (k != 4) w.resize(static_cast<std::size_t>(n * c), 0.5);
+        for (const bool weighted : {false, true}) {
+          // The radix grid (70000 thresholds, unweighted only) is slow to set up: one label dtype.
+          if (k == 2 && (weighted || label_dtype != DType::kFloat16)) continue;
+          SCOPED_TRACE(::testing::Message() << configs[k] << " labels " << dtype_name(label_dtype) << " scores "
+                                            << dtype_name(score_dtype) << (weighted ? " weighted" : ""));
+          const Tensor wt = Tensor::from_vector(w, weight_shape);
+          const TensorView sw = weighted ? wt.view() : TensorView();
+          std::unique_ptr<Metric> expected = get(configs[k]), actual = get(configs[k]);
+          expected->update_state(Tensor::from_vector(labels, shape), Tensor::from_vector(scores, shape), sw);
+          actual->update_state(cast(labels, label_dtype, shape), cast(scores, score_dtype, shape), sw);
+          // Compared whole first: element by element, the 70000-threshold states take seconds.
+          const Variables &e = expected->variable_values(), &a = actual->variable_values();
+          bool same = e.same_layout(a);
+          for (std::size_t i = 0; same && i < e.size(); ++i) {
+            const std::size_t bytes = static_cast<std::size_t>(e.layout()[i].numel()) * 8;
+            same = e.layout()[i].dtype == DType::kInt64 ? std::memcmp(e.i64(i).data(), a.i64(i).data(), bytes) == 0
+                                                        : std::memcmp(e.f64(i).data(), a.f64(i).data(), bytes) == 0;
+          }
+          if (!same) testing::expect_states_close(*expected, *actual, 0.0, "state");
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 8 * 8 * 4 * 2 + 8);
 }
 
 }  // namespace

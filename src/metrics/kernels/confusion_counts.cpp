@@ -618,6 +618,85 @@ std::optional<ConfusionCounts> count_class_ids(const ConfusionOptions& options, 
   return out;
 }
 
+// A contiguous copy of `v` in `dtype`, converted element by element with to_double (exact for
+// every dtype counting_labels / counting_scores send here).
+TensorView converted_copy(const TensorView& v, DType dtype, Tensor& holder) {
+  holder = Tensor(dtype, v.shape());
+  const Tensor source = v.is_contiguous() ? Tensor() : Tensor::copy_of(v);
+  const TensorView src = v.is_contiguous() ? v : source.view();
+  visit_dtype(src.dtype(), [&](auto tag) {
+    using S = decltype(tag);
+    const S* in = static_cast<const S*>(src.data());
+    auto fill = [&](auto* out) {
+      internal::parallel_for_chunks(src.numel(), [&](std::int64_t b, std::int64_t e) {
+        using O = std::remove_pointer_t<decltype(out)>;
+        for (std::int64_t i = b; i < e; ++i) out[i] = static_cast<O>(to_double(in[i]));
+      });
+    };
+    if (dtype == DType::kFloat32) {
+      fill(holder.data_as<float>());
+    } else {
+      fill(holder.data_as<double>());
+    }
+  });
+  return holder.view();
+}
+
+// Labels as the counting loops read them, contiguous: only `label != 0` matters, so bool and
+// uint8, int32, int64, float32 and float64 are read in place; float16 and bfloat16 become
+// float32 (exact, and zero stays zero).
+TensorView counting_labels(const TensorView& v, Tensor& holder) {
+  if (v.dtype() == DType::kFloat16 || v.dtype() == DType::kBFloat16) return converted_copy(v, DType::kFloat32, holder);
+  if (v.is_contiguous()) return v;
+  holder = Tensor::copy_of(v);
+  return holder.view();
+}
+
+// Scores as the counting loops read them, contiguous float32 or float64: bool, uint8, float16
+// and bfloat16 become float32 and int32 / int64 float64, the same values every loop computed
+// from them with to_double (float32 holds the former exactly).
+TensorView counting_scores(const TensorView& v, Tensor& holder) {
+  switch (v.dtype()) {
+    case DType::kFloat32:
+    case DType::kFloat64:
+      break;
+    case DType::kInt32:
+    case DType::kInt64:
+      return converted_copy(v, DType::kFloat64, holder);
+    default:
+      return converted_copy(v, DType::kFloat32, holder);
+  }
+  if (v.is_contiguous()) return v;
+  holder = Tensor::copy_of(v);
+  return holder.view();
+}
+
+// Calls fn(const TT*, const PP*) on views made by counting_labels and counting_scores: TT
+// uint8 (bool too: bytes compared with zero), int32, int64, float or double; PP float or double.
+template <class Fn>
+void visit_counting_types(const TensorView& t, const TensorView& p, Fn&& fn) {
+  auto with_labels = [&](const auto* pv) {
+    switch (t.dtype()) {
+      case DType::kBool:
+      case DType::kUInt8:
+        return fn(static_cast<const std::uint8_t*>(t.data()), pv);
+      case DType::kInt32:
+        return fn(static_cast<const std::int32_t*>(t.data()), pv);
+      case DType::kInt64:
+        return fn(static_cast<const std::int64_t*>(t.data()), pv);
+      case DType::kFloat32:
+        return fn(static_cast<const float*>(t.data()), pv);
+      case DType::kFloat64:
+        return fn(static_cast<const double*>(t.data()), pv);
+      default:
+        throw DTypeError(internal::str_cat("tally: confusion counts got labels of dtype ", dtype_name(t.dtype()),
+                                           " where counting_labels gives another"));
+    }
+  };
+  if (p.dtype() == DType::kFloat32) return with_labels(static_cast<const float*>(p.data()));
+  return with_labels(static_cast<const double*>(p.data()));
+}
+
 }  // namespace
 
 void set_radix_round_rows(std::int64_t rows) { round_rows_setting = rows > 0 ? rows : kDefaultRoundRows; }
@@ -734,9 +813,12 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
     weights = Tensor::copy_of(wb).to_doubles();
   }
 
+  // The counting loops below are compiled for 5 label and 2 score element types instead of
+  // 8 x 8 (CI compile time, docs/performance.md "Compile time"): rarer dtypes are copied
+  // first into one the loops read, with the same values (counting_labels, counting_scores).
   Tensor th, ph;
-  const TensorView t = yt.is_contiguous() ? yt : (th = Tensor::copy_of(yt)).view();
-  const TensorView p = yp.is_contiguous() ? yp : (ph = Tensor::copy_of(yp)).view();
+  const TensorView t = counting_labels(yt, th);
+  const TensorView p = counting_scores(yp, ph);
 
   {
     // Working memory, budgeted before it is allocated (internal/memory.h): sorted thresholds
@@ -790,162 +872,155 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
   out.thresholds = T;
   out.labels = num_labels;
 
-  visit_dtype(t.dtype(), [&](auto ttag) {
-    visit_dtype(p.dtype(), [&](auto ptag) {
-      using TT = decltype(ttag);
-      using PP = decltype(ptag);
-      const TT* tv = static_cast<const TT*>(t.data());
-      const PP* pv = static_cast<const PP*>(p.data());
-      const int threads = internal::threads_for(parts);
-      // Fast path for the common case (one score per element, no top_k, class_id, logits or
-      // label weights): a flat loop of one level computation and one histogram increment.
-      if (flat) {
-        std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
-        const std::int64_t n = rows * width;
-        if (radix) {
-          // Histograms past L2: radix-partitioned counting, cumulative counts added straight
-          // into the caller's state when it gave one and the batch takes one round (so a NaN
-          // score leaves the state untouched), otherwise into tp / fp here.
-          const bool direct = into != nullptr && radix_rounds(n, parts) == 1;
-          CountTargets targets;
-          if (direct) {
-            targets = *into;
-          } else {
-            out.tp.assign(static_cast<std::size_t>(T), 0);
-            out.fp.assign(static_cast<std::size_t>(T), 0);
-            targets.tp = out.tp.data();
-            targets.fp = out.fp.data();
-          }
-          std::int64_t totals[2] = {0, 0};  // negatives, positives
-          const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
-          const bool nan =
-              level.float32
-                  ? count_radix(tv, pv, n, parts, levels, static_cast<float>(T - 1), floor32, targets, totals)
-                  : count_radix(tv, pv, n, parts, levels, static_cast<double>(T - 1), floor32, targets, totals);
-          if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
-          out.added = direct;
-          if (!direct) {
-            out.positives.assign(1, totals[1]);
-            out.negatives.assign(1, totals[0]);
-          }
-          return;
+  visit_counting_types(t, p, [&](const auto* tv, const auto* pv) {
+    const int threads = internal::threads_for(parts);
+    // Fast path for the common case (one score per element, no top_k, class_id, logits or
+    // label weights): a flat loop of one level computation and one histogram increment.
+    if (flat) {
+      std::vector<unsigned> nan_seen(static_cast<std::size_t>(parts), 0u);
+      const std::int64_t n = rows * width;
+      if (radix) {
+        // Histograms past L2: radix-partitioned counting, cumulative counts added straight
+        // into the caller's state when it gave one and the batch takes one round (so a NaN
+        // score leaves the state untouched), otherwise into tp / fp here.
+        const bool direct = into != nullptr && radix_rounds(n, parts) == 1;
+        CountTargets targets;
+        if (direct) {
+          targets = *into;
+        } else {
+          out.tp.assign(static_cast<std::size_t>(T), 0);
+          out.fp.assign(static_cast<std::size_t>(T), 0);
+          targets.tp = out.tp.data();
+          targets.fp = out.fp.data();
         }
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
-        for (std::int64_t part = 0; part < parts; ++part) {
-          Histograms& h = hist[static_cast<std::size_t>(part)];
-          const std::int64_t begin = n * part / parts, end = n * (part + 1) / parts;
-          if (weighted) {
-            // [positive? levels : 0] + level in one array, split after the loop.
-            std::vector<double> both(static_cast<std::size_t>(2 * levels), 0.0);
-            unsigned nan = 0;
-            for (std::int64_t i = begin; i < end; ++i) {
-              const double raw = to_double(pv[i]);
-              nan |= static_cast<unsigned>(raw != raw);
-              const std::int64_t lev = level(raw);
-              both[static_cast<std::size_t>((to_double(tv[i]) != 0.0 ? levels : 0) + lev)] +=
-                  weights.empty() ? 1.0 : weights[static_cast<std::size_t>(i)];
-            }
-            nan_seen[static_cast<std::size_t>(part)] = nan;
-            h.neg_w.assign(both.begin(), both.begin() + levels);
-            h.pos_w.assign(both.begin() + levels, both.end());
-          } else {
-            std::vector<std::int64_t> both(static_cast<std::size_t>(2 * levels), 0);
-            if (level.evenly && level.float32) {
-              // Four interleaved histograms: consecutive increments of the same bucket would
-              // otherwise wait on each other through memory. (Grids past 65536 levels count by
-              // radix above.)
-              const auto stride = static_cast<std::size_t>(2 * levels);
-              std::vector<std::int64_t> four(4 * stride, 0);
-              const std::size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
-              const float scale = static_cast<float>(T - 1);
-              const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
-              const auto levels32 = static_cast<std::int32_t>(levels);
-              unsigned nan = 0;
-              // Two phases per block: the slots of 512 elements (even_slots, vectorised), then
-              // the histogram increments.
-              constexpr std::int64_t kBlock = 512;
-              alignas(16) std::int32_t slots[kBlock];
-              for (std::int64_t i = begin; i < end; i += kBlock) {
-                const std::int64_t count = std::min(kBlock, end - i);
-                nan |= static_cast<unsigned>(even_slots(tv, pv, i, count, scale, floor32, levels32, slots));
-                std::int64_t j = 0;
-                for (; j + 4 <= count; j += 4) {
-                  ++four[static_cast<std::size_t>(slots[j])];
-                  ++four[s1 + static_cast<std::size_t>(slots[j + 1])];
-                  ++four[s2 + static_cast<std::size_t>(slots[j + 2])];
-                  ++four[s3 + static_cast<std::size_t>(slots[j + 3])];
-                }
-                for (; j < count; ++j) ++four[static_cast<std::size_t>(slots[j])];
-              }
-              nan_seen[static_cast<std::size_t>(part)] = nan;
-              for (std::size_t k = 0; k < stride; ++k) {
-                both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
-              }
-            } else {
-              unsigned nan = 0;
-              for (std::int64_t i = begin; i < end; ++i) {
-                const double raw = to_double(pv[i]);
-                nan |= static_cast<unsigned>(raw != raw);
-                ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) +
-                                                level(raw))];
-              }
-              nan_seen[static_cast<std::size_t>(part)] = nan;
-            }
-            h.neg.assign(both.begin(), both.begin() + levels);
-            h.pos.assign(both.begin() + levels, both.end());
-          }
-        }
-        for (const unsigned seen : nan_seen) {
-          if (seen != 0) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
+        std::int64_t totals[2] = {0, 0};  // negatives, positives
+        const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
+        const bool nan =
+            level.float32 ? count_radix(tv, pv, n, parts, levels, static_cast<float>(T - 1), floor32, targets, totals)
+                          : count_radix(tv, pv, n, parts, levels, static_cast<double>(T - 1), floor32, targets, totals);
+        if (nan) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
+        out.added = direct;
+        if (!direct) {
+          out.positives.assign(1, totals[1]);
+          out.negatives.assign(1, totals[0]);
         }
         return;
       }
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
       for (std::int64_t part = 0; part < parts; ++part) {
         Histograms& h = hist[static_cast<std::size_t>(part)];
+        const std::int64_t begin = n * part / parts, end = n * (part + 1) / parts;
         if (weighted) {
-          h.pos_w.assign(static_cast<std::size_t>(hist_size), 0.0);
-          h.neg_w.assign(static_cast<std::size_t>(hist_size), 0.0);
-        } else {
-          h.pos.assign(static_cast<std::size_t>(hist_size), 0);
-          h.neg.assign(static_cast<std::size_t>(hist_size), 0);
-        }
-        const std::int64_t begin = rows * part / parts, end = rows * (part + 1) / parts;
-        std::vector<std::pair<double, std::int64_t>> row_scores;
-        std::vector<char> keep(static_cast<std::size_t>(width), 1);
-        for (std::int64_t r = begin; r < end; ++r) {
-          const std::int64_t base = r * width;
-          if (options.top_k) {
-            // Keras top_k: the k largest of the row (ties to the lower index) stay.
-            row_scores.clear();
-            for (std::int64_t c = 0; c < width; ++c) row_scores.emplace_back(to_double(pv[base + c]), c);
-            const auto k = static_cast<std::size_t>(std::min<std::int64_t>(*options.top_k, width));
-            std::partial_sort(row_scores.begin(), row_scores.begin() + static_cast<std::ptrdiff_t>(k), row_scores.end(),
-                              [](const auto& a, const auto& b) {
-                                return a.first > b.first || (a.first == b.first && a.second < b.second);
-                              });
-            std::fill(keep.begin(), keep.end(), 0);
-            for (std::size_t i = 0; i < k; ++i) keep[static_cast<std::size_t>(row_scores[i].second)] = 1;
+          // [positive? levels : 0] + level in one array, split after the loop.
+          std::vector<double> both(static_cast<std::size_t>(2 * levels), 0.0);
+          unsigned nan = 0;
+          for (std::int64_t i = begin; i < end; ++i) {
+            const double raw = to_double(pv[i]);
+            nan |= static_cast<unsigned>(raw != raw);
+            const std::int64_t lev = level(raw);
+            both[static_cast<std::size_t>((to_double(tv[i]) != 0.0 ? levels : 0) + lev)] +=
+                weights.empty() ? 1.0 : weights[static_cast<std::size_t>(i)];
           }
-          const std::int64_t c_begin = options.class_id ? *options.class_id : 0;
-          const std::int64_t c_end = options.class_id ? *options.class_id + 1 : width;
-          for (std::int64_t c = c_begin; c < c_end; ++c) {
-            double score = to_double(pv[base + c]);
-            if (options.top_k && !keep[static_cast<std::size_t>(c)]) score = kNegInf;
-            if (options.from_logits) score = 1.0 / (1.0 + std::exp(-score));
-            const bool positive = to_double(tv[base + c]) != 0.0;
-            const std::int64_t slot = (options.multi_label ? c : 0) * levels + level(score);
-            if (weighted) {
-              double w = weights.empty() ? 1.0 : weights[static_cast<std::size_t>(base + c)];
-              if (!options.label_weights.empty()) w *= options.label_weights[static_cast<std::size_t>(c)];
-              (positive ? h.pos_w : h.neg_w)[static_cast<std::size_t>(slot)] += w;
-            } else {
-              ++(positive ? h.pos : h.neg)[static_cast<std::size_t>(slot)];
+          nan_seen[static_cast<std::size_t>(part)] = nan;
+          h.neg_w.assign(both.begin(), both.begin() + levels);
+          h.pos_w.assign(both.begin() + levels, both.end());
+        } else {
+          std::vector<std::int64_t> both(static_cast<std::size_t>(2 * levels), 0);
+          if (level.evenly && level.float32) {
+            // Four interleaved histograms: consecutive increments of the same bucket would
+            // otherwise wait on each other through memory. (Grids past 65536 levels count by
+            // radix above.)
+            const auto stride = static_cast<std::size_t>(2 * levels);
+            std::vector<std::int64_t> four(4 * stride, 0);
+            const std::size_t s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
+            const float scale = static_cast<float>(T - 1);
+            const auto floor32 = static_cast<std::int32_t>(level.epsilon ? 1 : 0);
+            const auto levels32 = static_cast<std::int32_t>(levels);
+            unsigned nan = 0;
+            // Two phases per block: the slots of 512 elements (even_slots, vectorised), then
+            // the histogram increments.
+            constexpr std::int64_t kBlock = 512;
+            alignas(16) std::int32_t slots[kBlock];
+            for (std::int64_t i = begin; i < end; i += kBlock) {
+              const std::int64_t count = std::min(kBlock, end - i);
+              nan |= static_cast<unsigned>(even_slots(tv, pv, i, count, scale, floor32, levels32, slots));
+              std::int64_t j = 0;
+              for (; j + 4 <= count; j += 4) {
+                ++four[static_cast<std::size_t>(slots[j])];
+                ++four[s1 + static_cast<std::size_t>(slots[j + 1])];
+                ++four[s2 + static_cast<std::size_t>(slots[j + 2])];
+                ++four[s3 + static_cast<std::size_t>(slots[j + 3])];
+              }
+              for (; j < count; ++j) ++four[static_cast<std::size_t>(slots[j])];
             }
+            nan_seen[static_cast<std::size_t>(part)] = nan;
+            for (std::size_t k = 0; k < stride; ++k) {
+              both[k] = (four[k] + four[stride + k]) + (four[2 * stride + k] + four[3 * stride + k]);
+            }
+          } else {
+            unsigned nan = 0;
+            for (std::int64_t i = begin; i < end; ++i) {
+              const double raw = to_double(pv[i]);
+              nan |= static_cast<unsigned>(raw != raw);
+              ++both[static_cast<std::size_t>(levels * static_cast<std::int64_t>(to_double(tv[i]) != 0.0) +
+                                              level(raw))];
+            }
+            nan_seen[static_cast<std::size_t>(part)] = nan;
+          }
+          h.neg.assign(both.begin(), both.begin() + levels);
+          h.pos.assign(both.begin() + levels, both.end());
+        }
+      }
+      for (const unsigned seen : nan_seen) {
+        if (seen != 0) internal::check_no_nan(who, "y_pred", yp);  // throws naming the first NaN
+      }
+      return;
+    }
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1)
+    for (std::int64_t part = 0; part < parts; ++part) {
+      Histograms& h = hist[static_cast<std::size_t>(part)];
+      if (weighted) {
+        h.pos_w.assign(static_cast<std::size_t>(hist_size), 0.0);
+        h.neg_w.assign(static_cast<std::size_t>(hist_size), 0.0);
+      } else {
+        h.pos.assign(static_cast<std::size_t>(hist_size), 0);
+        h.neg.assign(static_cast<std::size_t>(hist_size), 0);
+      }
+      const std::int64_t begin = rows * part / parts, end = rows * (part + 1) / parts;
+      std::vector<std::pair<double, std::int64_t>> row_scores;
+      std::vector<char> keep(static_cast<std::size_t>(width), 1);
+      for (std::int64_t r = begin; r < end; ++r) {
+        const std::int64_t base = r * width;
+        if (options.top_k) {
+          // Keras top_k: the k largest of the row (ties to the lower index) stay.
+          row_scores.clear();
+          for (std::int64_t c = 0; c < width; ++c) row_scores.emplace_back(to_double(pv[base + c]), c);
+          const auto k = static_cast<std::size_t>(std::min<std::int64_t>(*options.top_k, width));
+          std::partial_sort(row_scores.begin(), row_scores.begin() + static_cast<std::ptrdiff_t>(k), row_scores.end(),
+                            [](const auto& a, const auto& b) {
+                              return a.first > b.first || (a.first == b.first && a.second < b.second);
+                            });
+          std::fill(keep.begin(), keep.end(), 0);
+          for (std::size_t i = 0; i < k; ++i) keep[static_cast<std::size_t>(row_scores[i].second)] = 1;
+        }
+        const std::int64_t c_begin = options.class_id ? *options.class_id : 0;
+        const std::int64_t c_end = options.class_id ? *options.class_id + 1 : width;
+        for (std::int64_t c = c_begin; c < c_end; ++c) {
+          double score = to_double(pv[base + c]);
+          if (options.top_k && !keep[static_cast<std::size_t>(c)]) score = kNegInf;
+          if (options.from_logits) score = 1.0 / (1.0 + std::exp(-score));
+          const bool positive = to_double(tv[base + c]) != 0.0;
+          const std::int64_t slot = (options.multi_label ? c : 0) * levels + level(score);
+          if (weighted) {
+            double w = weights.empty() ? 1.0 : weights[static_cast<std::size_t>(base + c)];
+            if (!options.label_weights.empty()) w *= options.label_weights[static_cast<std::size_t>(c)];
+            (positive ? h.pos_w : h.neg_w)[static_cast<std::size_t>(slot)] += w;
+          } else {
+            ++(positive ? h.pos : h.neg)[static_cast<std::size_t>(slot)];
           }
         }
       }
-    });
+    }
   });
 
   // Fold partitions in order, then reverse cumulative sums: tp at sorted threshold i counts
