@@ -10,7 +10,9 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
+#include "support/dtype_cast.h"
 #include "tally/collection.h"
 #include "tally/error.h"
 #include "tally/registry.h"
@@ -381,6 +383,74 @@ TEST(Curves, PointsAreScikitLearnConfusionCountsAtEachThreshold) {
   double area = 0.0;
   for (std::size_t i = 0; i + 1 < T; ++i) area += (v[T + i] - v[T + i + 1]) * (v[2 * T + i] + v[2 * T + i + 1]) / 2.0;
   EXPECT_NEAR(area, auc.value(), 1e-12);
+}
+
+// The class-confusion loops read 5 x 5 element types (counting_dtypes.h): float16 and
+// bfloat16 are copied to float32 first and bool is read as bytes. Every dtype pair must count
+// what the same values give as float64 (predicted scores) or int64 (ids), in each of the
+// kernel's modes: ids against ids, argmax of scores, binary probabilities, multi-label.
+TEST(ConfusionMatrix, EveryDtypePairCountsWhatItsValuesCount) {
+  const std::int64_t n = 1001, c = 3;
+  std::mt19937_64 rng(9);
+  std::vector<double> ids(static_cast<std::size_t>(n)), pred_ids(ids.size()), bits(static_cast<std::size_t>(n * c)),
+      binary(ids.size()), weights(ids.size());
+  for (auto& x : ids) x = static_cast<double>(rng() % 3);
+  for (auto& x : pred_ids) x = static_cast<double>(rng() % 3);
+  for (auto& x : binary) x = static_cast<double>(rng() % 2);
+  for (auto& x : bits) x = static_cast<double>(rng() % 2);
+  for (auto& x : weights) x = 0.25 * static_cast<double>(1 + rng() % 8);
+  const Tensor w = Tensor::from_vector(weights);
+  const Json three = {{"class_name", "ConfusionMatrix"}, {"config", {{"num_classes", c}}}};
+  const Json two = {{"class_name", "ConfusionMatrix"}, {"config", {{"num_classes", 2}}}};
+  const Json multilabel = {{"class_name", "ConfusionMatrix"},
+                           {"config", {{"num_classes", c}, {"multilabel", true}, {"threshold", 0.25}}}};
+  int compared = 0;
+  auto compare = [&](const Json& config, const Tensor& t64, const Tensor& p64, const Tensor& t, const Tensor& p,
+                     const std::string& what) {
+    for (const bool weighted : {false, true}) {
+      SCOPED_TRACE(what + (weighted ? " weighted" : ""));
+      const TensorView sw = weighted ? w.view() : TensorView();
+      std::unique_ptr<Metric> expected = get(config), actual = get(config);
+      expected->update_state(t64, p64, sw);
+      actual->update_state(t, p, sw);
+      EXPECT_TRUE(testing::same_state(*expected, *actual));
+      EXPECT_EQ(expected->result().to_doubles(), actual->result().to_doubles());
+      ++compared;
+    }
+  };
+  for (const DType pd : testing::kEveryDtype) {
+    // Scores every dtype holds exactly, with ties (argmax takes the first): integers for the
+    // integer dtypes, multiples of 1/16 for the float ones.
+    std::vector<double> scores(static_cast<std::size_t>(n * c));
+    const bool floating =
+        pd == DType::kFloat16 || pd == DType::kBFloat16 || pd == DType::kFloat32 || pd == DType::kFloat64;
+    for (auto& x : scores) {
+      x = pd == DType::kBool ? static_cast<double>(rng() % 2)
+                             : (floating ? static_cast<double>(rng() % 17) / 16.0 : static_cast<double>(rng() % 4));
+    }
+    std::vector<double> probability(static_cast<std::size_t>(n));
+    for (auto& x : probability) x = static_cast<double>(rng() % 17) / 16.0;
+    for (const DType td : testing::kEveryDtype) {
+      const std::string what =
+          std::string("labels ") + std::string(dtype_name(td)) + " predictions " + std::string(dtype_name(pd));
+      const bool ids_fit = td != DType::kBool;  // class 2 is no bool
+      if (ids_fit && pd != DType::kBool) {
+        compare(three, testing::values_as(ids, DType::kInt64, {n}), testing::values_as(pred_ids, DType::kInt64, {n}),
+                testing::values_as(ids, td, {n}), testing::values_as(pred_ids, pd, {n}), what + " ids");
+      }
+      if (ids_fit) {
+        compare(three, testing::values_as(ids, DType::kInt64, {n}), Tensor::from_vector(scores, {n, c}),
+                testing::values_as(ids, td, {n}), testing::values_as(scores, pd, {n, c}), what + " argmax");
+      }
+      if (floating) {
+        compare(two, testing::values_as(binary, DType::kInt64, {n}), Tensor::from_vector(probability),
+                testing::values_as(binary, td, {n}), testing::values_as(probability, pd, {n}), what + " probability");
+      }
+      compare(multilabel, Tensor::from_vector(bits, {n, c}), Tensor::from_vector(scores, {n, c}),
+              testing::values_as(bits, td, {n, c}), testing::values_as(scores, pd, {n, c}), what + " multilabel");
+    }
+  }
+  EXPECT_EQ(compared, 2 * (7 * 7 + 7 * 8 + 4 * 8 + 8 * 8));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "metrics/kernels/confusion_counts.h"
+#include "support/dtype_cast.h"
 #include "support/id_inputs.h"
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
@@ -925,21 +926,6 @@ TEST(ConfusionCounts, EveryDtypePairCountsWhatItsFloat64ValuesCount) {
   std::vector<double> labels(static_cast<std::size_t>(n * c)), scores(labels.size()), weights(labels.size() / c);
   for (auto& x : labels) x = static_cast<double>(rng() % 2);
   for (auto& x : weights) x = 0.25 * static_cast<double>(1 + rng() % 8);
-  auto cast = [](const std::vector<double>& values, DType dtype, Shape shape) {
-    Tensor out(dtype, std::move(shape));
-    visit_dtype(dtype, [&](auto tag) {
-      using T = decltype(tag);
-      T* dst = out.data_as<T>();
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
-          dst[i] = T(static_cast<float>(values[i]));
-        } else {
-          dst[i] = static_cast<T>(values[i]);
-        }
-      }
-    });
-    return out;
-  };
   const std::vector<std::string> configs = {
       R"({"class_name": "AUC", "config": {"num_thresholds": 200}})",
       R"({"class_name": "AUC", "config": {"num_thresholds": 200, "dtype": "float64"}})",
@@ -947,10 +933,8 @@ TEST(ConfusionCounts, EveryDtypePairCountsWhatItsFloat64ValuesCount) {
       R"({"class_name": "Precision", "config": {"thresholds": [0.7, 0.3, 0.55]}})",
       R"({"class_name": "AUC", "config": {"num_thresholds": 50, "multi_label": true, "num_labels": 3}})",
   };
-  const DType dtypes[] = {DType::kBool,    DType::kUInt8,    DType::kInt32,   DType::kInt64,
-                          DType::kFloat16, DType::kBFloat16, DType::kFloat32, DType::kFloat64};
   int compared = 0;
-  for (const DType score_dtype : dtypes) {
+  for (const DType score_dtype : testing::kEveryDtype) {
     // Scores every dtype holds exactly: integers for the integer dtypes (ties at every level),
     // multiples of 1/32 around [0, 1] (clipped ends included) for the float ones.
     for (auto& x : scores) {
@@ -964,7 +948,7 @@ TEST(ConfusionCounts, EveryDtypePairCountsWhatItsFloat64ValuesCount) {
         x = static_cast<double>(static_cast<int>(rng() % 41) - 4) / 32.0;
       }
     }
-    for (const DType label_dtype : dtypes) {
+    for (const DType label_dtype : testing::kEveryDtype) {
       for (std::size_t k = 0; k < configs.size(); ++k) {
         const Shape shape = k == 4 ? Shape{n, c} : Shape{n * c};
         const Shape weight_shape = k == 4 ? Shape{n} : Shape{n * c};
@@ -979,16 +963,10 @@ TEST(ConfusionCounts, EveryDtypePairCountsWhatItsFloat64ValuesCount) {
           const TensorView sw = weighted ? wt.view() : TensorView();
           std::unique_ptr<Metric> expected = get(configs[k]), actual = get(configs[k]);
           expected->update_state(Tensor::from_vector(labels, shape), Tensor::from_vector(scores, shape), sw);
-          actual->update_state(cast(labels, label_dtype, shape), cast(scores, score_dtype, shape), sw);
+          actual->update_state(testing::values_as(labels, label_dtype, shape),
+                               testing::values_as(scores, score_dtype, shape), sw);
           // Compared whole first: element by element, the 70000-threshold states take seconds.
-          const Variables &e = expected->variable_values(), &a = actual->variable_values();
-          bool same = e.same_layout(a);
-          for (std::size_t i = 0; same && i < e.size(); ++i) {
-            const std::size_t bytes = static_cast<std::size_t>(e.layout()[i].numel()) * 8;
-            same = e.layout()[i].dtype == DType::kInt64 ? std::memcmp(e.i64(i).data(), a.i64(i).data(), bytes) == 0
-                                                        : std::memcmp(e.f64(i).data(), a.f64(i).data(), bytes) == 0;
-          }
-          if (!same) testing::expect_states_close(*expected, *actual, 0.0, "state");
+          if (!testing::same_state(*expected, *actual)) testing::expect_states_close(*expected, *actual, 0.0, "state");
           ++compared;
         }
       }

@@ -11,6 +11,7 @@
 #include "internal/parallel.h"
 #include "metrics/kernels/cell_counter.h"
 #include "metrics/kernels/contiguous.h"
+#include "metrics/kernels/counting_dtypes.h"
 #include "metrics/kernels/row_argmax.h"
 
 namespace tally::metrics::kernels {
@@ -586,9 +587,14 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   const std::vector<double> w = row_weights(who, batch.sample_weight, rows);
   const std::int64_t cells = class_confusion_size(options);
 
+  // The counting loops are compiled for 5 x 5 element types, not 8 x 8 (counting_dtypes.h);
+  // errors name the inputs as given.
   Tensor tk, pk;
   const TensorView t = contiguous(yt, tk);
   const TensorView p = contiguous(yp, pk);
+  Tensor tn, pn;
+  const TensorView t_counted = counting_view(t, tn);
+  const TensorView p_counted = counting_view(p, pn);
   Partial init;
   init.counts.assign(static_cast<std::size_t>(cells + 1), 0);
   if (!w.empty()) init.weights.assign(static_cast<std::size_t>(cells + 1), 0.0);
@@ -619,12 +625,8 @@ ClassConfusion count_class_confusion(std::string_view who, const ClassConfusionO
   bool nan = false, bad = false;
   for (std::int64_t bb = 0; bb < rows; bb += block_rows) {
     std::vector<Partial> partials;
-    visit_dtype(t.dtype(), [&](auto ttag) {
-      visit_dtype(p.dtype(), [&](auto ptag) {
-        using TT = decltype(ttag);
-        using PP = decltype(ptag);
-        const TT* tv = t.data_as<TT>();
-        const PP* pv = p.data_as<PP>();
+    visit_counting_dtype(t_counted, [&](const auto* tv) {
+      visit_counting_dtype(p_counted, [&](const auto* pv) {
         partials = internal::chunk_partials(
             std::min(block_rows, rows - bb), init,
             [&](std::int64_t cb, std::int64_t ce, Partial& acc) {

@@ -17,6 +17,7 @@
 #include "internal/parallel.h"
 #include "internal/samplewise.h"
 #include "metrics/kernels/class_confusion.h"
+#include "metrics/kernels/counting_dtypes.h"
 #include "metrics/kernels/grouped_simd.h"
 
 namespace tally::metrics::kernels {
@@ -618,83 +619,30 @@ std::optional<ConfusionCounts> count_class_ids(const ConfusionOptions& options, 
   return out;
 }
 
-// A contiguous copy of `v` in `dtype`, converted element by element with to_double (exact for
-// every dtype counting_labels / counting_scores send here).
-TensorView converted_copy(const TensorView& v, DType dtype, Tensor& holder) {
-  holder = Tensor(dtype, v.shape());
-  const Tensor source = v.is_contiguous() ? Tensor() : Tensor::copy_of(v);
-  const TensorView src = v.is_contiguous() ? v : source.view();
-  visit_dtype(src.dtype(), [&](auto tag) {
-    using S = decltype(tag);
-    const S* in = static_cast<const S*>(src.data());
-    auto fill = [&](auto* out) {
-      internal::parallel_for_chunks(src.numel(), [&](std::int64_t b, std::int64_t e) {
-        using O = std::remove_pointer_t<decltype(out)>;
-        for (std::int64_t i = b; i < e; ++i) out[i] = static_cast<O>(to_double(in[i]));
-      });
-    };
-    if (dtype == DType::kFloat32) {
-      fill(holder.data_as<float>());
-    } else {
-      fill(holder.data_as<double>());
-    }
-  });
-  return holder.view();
-}
-
-// Labels as the counting loops read them, contiguous: only `label != 0` matters, so bool and
-// uint8, int32, int64, float32 and float64 are read in place; float16 and bfloat16 become
-// float32 (exact, and zero stays zero).
-TensorView counting_labels(const TensorView& v, Tensor& holder) {
-  if (v.dtype() == DType::kFloat16 || v.dtype() == DType::kBFloat16) return converted_copy(v, DType::kFloat32, holder);
-  if (v.is_contiguous()) return v;
-  holder = Tensor::copy_of(v);
-  return holder.view();
-}
-
 // Scores as the counting loops read them, contiguous float32 or float64: bool, uint8, float16
 // and bfloat16 become float32 and int32 / int64 float64, the same values every loop computed
 // from them with to_double (float32 holds the former exactly).
 TensorView counting_scores(const TensorView& v, Tensor& holder) {
   switch (v.dtype()) {
-    case DType::kFloat32:
-    case DType::kFloat64:
-      break;
     case DType::kInt32:
     case DType::kInt64:
       return converted_copy(v, DType::kFloat64, holder);
+    case DType::kFloat32:
+    case DType::kFloat64:
+      return counting_view(v, holder);
     default:
       return converted_copy(v, DType::kFloat32, holder);
   }
-  if (v.is_contiguous()) return v;
-  holder = Tensor::copy_of(v);
-  return holder.view();
 }
 
-// Calls fn(const TT*, const PP*) on views made by counting_labels and counting_scores: TT
-// uint8 (bool too: bytes compared with zero), int32, int64, float or double; PP float or double.
+// Calls fn(const TT*, const PP*) on labels made by counting_view and scores made by
+// counting_scores (counting_dtypes.h): TT one of its 5 types, PP float or double.
 template <class Fn>
 void visit_counting_types(const TensorView& t, const TensorView& p, Fn&& fn) {
-  auto with_labels = [&](const auto* pv) {
-    switch (t.dtype()) {
-      case DType::kBool:
-      case DType::kUInt8:
-        return fn(static_cast<const std::uint8_t*>(t.data()), pv);
-      case DType::kInt32:
-        return fn(static_cast<const std::int32_t*>(t.data()), pv);
-      case DType::kInt64:
-        return fn(static_cast<const std::int64_t*>(t.data()), pv);
-      case DType::kFloat32:
-        return fn(static_cast<const float*>(t.data()), pv);
-      case DType::kFloat64:
-        return fn(static_cast<const double*>(t.data()), pv);
-      default:
-        throw DTypeError(internal::str_cat("tally: confusion counts got labels of dtype ", dtype_name(t.dtype()),
-                                           " where counting_labels gives another"));
-    }
-  };
-  if (p.dtype() == DType::kFloat32) return with_labels(static_cast<const float*>(p.data()));
-  return with_labels(static_cast<const double*>(p.data()));
+  visit_counting_dtype(t, [&](const auto* tv) {
+    if (p.dtype() == DType::kFloat32) return fn(tv, static_cast<const float*>(p.data()));
+    return fn(tv, static_cast<const double*>(p.data()));
+  });
 }
 
 }  // namespace
@@ -814,10 +762,10 @@ ConfusionCounts count_confusion(std::string_view who, const ConfusionOptions& op
   }
 
   // The counting loops below are compiled for 5 label and 2 score element types instead of
-  // 8 x 8 (CI compile time, docs/performance.md "Compile time"): rarer dtypes are copied
-  // first into one the loops read, with the same values (counting_labels, counting_scores).
+  // 8 x 8 (CI compile time, counting_dtypes.h): rarer dtypes are copied first into one the
+  // loops read, with the same values.
   Tensor th, ph;
-  const TensorView t = counting_labels(yt, th);
+  const TensorView t = counting_view(yt, th);
   const TensorView p = counting_scores(yp, ph);
 
   {
