@@ -151,6 +151,7 @@ TEST(GroupedLayouts, OtherLayoutsDeclineAndTouchNothing) {
   const std::vector<float> y = {0, 1, 1, 0}, p = {0.2f, 0.8f, 0.6f, 0.4f};
   const std::vector<std::int32_t> group = {0, 1, 0, 1};
   const float scalar_weight = 2.0f;
+  const std::vector<Float16> y_half = {Float16(0.0f), Float16(1.0f), Float16(1.0f), Float16(0.0f)};
   struct Decline {
     std::string spec;
     TensorView y, p, w;
@@ -164,6 +165,9 @@ TEST(GroupedLayouts, OtherLayoutsDeclineAndTouchNothing) {
       // Options the grouped confusion kernel does not cover.
       {R"({"class_name": "Precision", "config": {"top_k": 1}})", TensorView(y), TensorView(p), {}},
       {R"({"class_name": "AUC", "config": {"from_logits": true}})", TensorView(y), TensorView(p), {}},
+      // float16 labels: the grouped kernels read counting_dtypes.h's 5 label types.
+      {"binary_accuracy", TensorView(y_half.data(), DType::kFloat16, {4}), TensorView(p), {}},
+      {"auc", TensorView(y_half.data(), DType::kFloat16, {4}), TensorView(p), {}},
       // No grouped kernel at all.
       {"poisson", TensorView(y), TensorView(p), {}},
   };

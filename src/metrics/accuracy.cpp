@@ -103,6 +103,22 @@ Tensor top_k_hits(const Rows& r, const std::vector<std::int64_t>& targets, std::
 template <class Match>
 Tensor elementwise_values(const std::string& me, const TensorView& y_true, const TensorView& y_pred, Match&& match);
 
+// Calls fn(const T*, const P*) on contiguous labels made by counting_view and contiguous
+// scores: T one of counting_dtypes.h's 5 element types, P any dtype but bool, which is read
+// as uint8 (a bool byte is 0 or 1). 35 instantiations of each match loop instead of 64 (CI
+// compile time); scores keep float16 / bfloat16, whose precision sets BinaryAccuracy's
+// threshold (threshold_in, accuracy_math.h).
+template <class Fn>
+decltype(auto) visit_match_types(const TensorView& t, const TensorView& p, Fn&& fn) {
+  return kernels::visit_counting_dtype(t, [&](const auto* tv) {
+    if (p.dtype() == DType::kBool) return fn(tv, static_cast<const std::uint8_t*>(p.data()));
+    return visit_dtype(p.dtype(), [&](auto ptag) {
+      using P = decltype(ptag);
+      return fn(tv, static_cast<const P*>(p.data()));
+    });
+  });
+}
+
 // Elementwise match counting for Accuracy and BinaryAccuracy. `match(t, p)` -> 0 or 1.
 template <class Match, class Count>
 void accumulate_elementwise(Variables& vars, const std::string& me, const Batch& batch, Match&& match, Count&& count) {
@@ -110,22 +126,16 @@ void accumulate_elementwise(Variables& vars, const std::string& me, const Batch&
   kernels::align_same_shape(me, t, p);
   const TensorView& w = batch.sample_weight;
   Tensor th, ph;
-  const TensorView tc = kernels::contiguous(t, th);
+  const TensorView tc = kernels::counting_view(t, th);
   const TensorView pc = kernels::contiguous(p, ph);
   const std::int64_t n = pc.numel();
   const std::int64_t rows = pc.ndim() == 0 ? 1 : pc.shape()[0];
   if (!w.has_value()) {
     // Fast path: count matches exactly (int64), then Keras's mean of per-row means.
-    const std::int64_t matches = visit_dtype(tc.dtype(), [&](auto ttag) {
-      return visit_dtype(pc.dtype(), [&](auto ptag) {
-        using T = decltype(ttag);
-        using P = decltype(ptag);
-        const T* tp = static_cast<const T*>(tc.data());
-        const P* pp = static_cast<const P*>(pc.data());
-        return internal::chunked_reduce(
-            n, std::int64_t{0}, [&](std::int64_t b, std::int64_t e, std::int64_t& acc) { acc += count(tp, pp, b, e); },
-            [](std::int64_t& total, std::int64_t part) { total += part; });
-      });
+    const std::int64_t matches = visit_match_types(tc, pc, [&](const auto* tp, const auto* pp) {
+      return internal::chunked_reduce(
+          n, std::int64_t{0}, [&](std::int64_t b, std::int64_t e, std::int64_t& acc) { acc += count(tp, pp, b, e); },
+          [](std::int64_t& total, std::int64_t part) { total += part; });
     });
     vars.f64(0)[0] += static_cast<double>(matches) / static_cast<double>(n / rows);
     vars.f64(1)[0] += pc.ndim() == 0 ? 1.0 : static_cast<double>(rows);
@@ -140,20 +150,14 @@ Tensor elementwise_values(const std::string& me, const TensorView& y_true, const
   TensorView t = y_true, p = y_pred;
   kernels::align_same_shape(me, t, p);
   Tensor th, ph;
-  const TensorView tc = kernels::contiguous(t, th);
+  const TensorView tc = kernels::counting_view(t, th);
   const TensorView pc = kernels::contiguous(p, ph);
   const std::int64_t n = pc.numel();
   Tensor values(DType::kFloat64, pc.shape());
   double* out = values.data_as<double>();
-  visit_dtype(tc.dtype(), [&](auto ttag) {
-    visit_dtype(pc.dtype(), [&](auto ptag) {
-      using T = decltype(ttag);
-      using P = decltype(ptag);
-      const T* tp = static_cast<const T*>(tc.data());
-      const P* pp = static_cast<const P*>(pc.data());
-      internal::parallel_for_chunks(n, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t i = b; i < e; ++i) out[i] = match(tp[i], pp[i]) ? 1.0 : 0.0;
-      });
+  visit_match_types(tc, pc, [&](const auto* tp, const auto* pp) {
+    internal::parallel_for_chunks(n, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) out[i] = match(tp[i], pp[i]) ? 1.0 : 0.0;
     });
   });
   return values;

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 
+#include "support/dtype_cast.h"
 #include "support/fixture_tensors.h"
 #include "support/metric_harness.h"
 #include "support/random_inputs.h"
@@ -224,6 +226,42 @@ TEST(AccuracyFamily, FunctionsAreMetricsByName) {
   const Tensor v = functional::sparse_top_k_categorical_accuracy(
       std::vector<double>{2, 1}, TensorView(std::vector<double>{0.1, 0.9, 0.8, 0.05, 0.95, 0}, {2, 3}), 1);
   EXPECT_EQ(v.to_doubles(), (std::vector<double>{0.0, 1.0}));
+}
+
+// The match loops read labels in counting_dtypes.h's 5 element types and scores in every
+// dtype but bool (read as bytes): every dtype pair must give what the same values give as
+// float64, weighted and not. Scores are exact in every dtype, away from the threshold's
+// rounding in float16 (multiples of 1/16 against 0.5).
+TEST(AccuracyFamily, EveryDtypePairMatchesItsFloat64Values) {
+  const std::int64_t n = 1001;
+  std::mt19937_64 rng(3);
+  std::vector<double> labels(static_cast<std::size_t>(n)), ids(labels.size()), weights(labels.size());
+  for (auto& x : labels) x = static_cast<double>(rng() % 2);
+  for (auto& x : ids) x = static_cast<double>(rng() % 2);
+  for (auto& x : weights) x = 0.25 * static_cast<double>(1 + rng() % 8);
+  const Tensor w = Tensor::from_vector(weights);
+  int compared = 0;
+  for (const DType pd : testing::kEveryDtype) {
+    const bool floating =
+        pd == DType::kFloat16 || pd == DType::kBFloat16 || pd == DType::kFloat32 || pd == DType::kFloat64;
+    std::vector<double> scores(labels.size());
+    for (auto& x : scores) x = floating ? static_cast<double>(rng() % 17) / 16.0 : static_cast<double>(rng() % 2);
+    for (const DType td : testing::kEveryDtype) {
+      for (const bool weighted : {false, true}) {
+        SCOPED_TRACE(std::string("labels ") + std::string(dtype_name(td)) + " predictions " +
+                     std::string(dtype_name(pd)) + (weighted ? " weighted" : ""));
+        const TensorView sw = weighted ? w.view() : TensorView();
+        for (const auto& [spec, pred] : {std::pair{"accuracy", &ids}, std::pair{"binary_accuracy", &scores}}) {
+          std::unique_ptr<Metric> expected = get(spec), actual = get(spec);
+          expected->update_state(Tensor::from_vector(labels), Tensor::from_vector(*pred), sw);
+          actual->update_state(testing::values_as(labels, td, {n}), testing::values_as(*pred, pd, {n}), sw);
+          EXPECT_TRUE(testing::same_state(*expected, *actual)) << spec;
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 8 * 8 * 2 * 2);
 }
 
 }  // namespace

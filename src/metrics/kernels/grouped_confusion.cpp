@@ -298,9 +298,8 @@ std::unique_ptr<GroupedKernel> grouped_confusion(std::string_view who, const Con
   const GridLevel32 grid{static_cast<float>(T - 1), static_cast<std::int32_t>(floor_level)};
 
   std::unique_ptr<GroupedKernel> out;
-  visit_dtype(rows.t.dtype(), [&](auto ttag) {
-    using TT = decltype(ttag);
-    const TT* tv = static_cast<const TT*>(rows.t.data());
+  visit_counting_dtype(rows.t, [&](const auto* tv) {
+    using TT = std::remove_cv_t<std::remove_pointer_t<decltype(tv)>>;
     auto make = [&](const auto* pv) {
       using PV = std::remove_cv_t<std::remove_pointer_t<decltype(pv)>>;
       if (evenly && float32) {

@@ -22,6 +22,7 @@
 #include "internal/check.h"
 #include "internal/samplewise.h"
 #include "metrics/kernels/accuracy_math.h"
+#include "metrics/kernels/counting_dtypes.h"
 #include "metrics/kernels/grouped_simd.h"
 #include "metrics/kernels/regression_math.h"
 #include "tally/metric.h"
@@ -88,7 +89,8 @@ struct GroupedRows {
 
 /// Aligns the batch as the metrics do (Keras squeeze_or_expand_to_same_rank, equal shapes,
 /// checked with the metric's messages) and accepts it when it is one value per row of
-/// `group`, contiguous, with y_pred float32 / float64 and the weight absent or one per row.
+/// `group`, contiguous, with y_true not float16 / bfloat16, y_pred float32 / float64 and the
+/// weight absent or one per row.
 inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::span<const std::int32_t> group) {
   GroupedRows out;
   if (!batch.y_true.has_value() || !batch.y_pred.has_value()) return out;
@@ -101,6 +103,9 @@ inline GroupedRows grouped_rows(std::string_view who, const Batch& batch, std::s
   if (p.ndim() < 1 || p.ndim() > 2 || p.dim(0) != rows || p.numel() != rows) return out;
   if (!t.is_contiguous() || !p.is_contiguous()) return out;
   if (p.dtype() != DType::kFloat32 && p.dtype() != DType::kFloat64) return out;
+  // Labels in counting_dtypes.h's 5 element types (CI compile time); float16 / bfloat16
+  // labels take the gather path.
+  if (t.dtype() == DType::kFloat16 || t.dtype() == DType::kBFloat16) return out;
   const TensorView& w = batch.sample_weight;
   if (w.has_value()) {
     // A scalar weight makes the whole batch one sample (Keras): per slice, that is the gather path.
@@ -418,9 +423,8 @@ std::unique_ptr<GroupedKernel> grouped_mean(std::string_view who, const Batch& b
   const std::int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
   const RowWeights& weights = in.weights;
   std::unique_ptr<GroupedKernel> out;
-  visit_dtype(in.t.dtype(), [&](auto ttag) {
-    using T = decltype(ttag);
-    const T* tv = static_cast<const T*>(in.t.data());
+  visit_counting_dtype(in.t, [&](const auto* tv) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(tv)>>;
     if (in.p.dtype() == DType::kFloat32) {
       out = std::make_unique<GroupedMean<T, float, Value>>(tv, static_cast<const float*>(in.p.data()), group.data(),
                                                            weights, groups, chunks, value);
