@@ -318,7 +318,9 @@ TEST(GroupedSliced, IdRangeOfThePreviousBatchIsCheckedNotTrusted) {
                                                         {"mse", "auc"},
                                                         {auc64, "binary_accuracy"},
                                                         {"poisson", "binary_accuracy"},
-                                                        {"binary_crossentropy"}};
+                                                        {"binary_crossentropy"},
+                                                        {"mse", "mae", "auc"},
+                                                        {"accuracy", "binary_accuracy", "mse", "mae", "auc"}};
   for (const auto& specs : orders) {
     SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
     std::map<std::int64_t, MetricCollection> alone;
@@ -359,6 +361,7 @@ TEST(GroupedSliced, IdRangeOfThePreviousBatchIsCheckedNotTrusted) {
 
 // The grouped kernels read float32 and float64 weights in place and copy other layouts
 // (integer weights, a strided column) to float64: the same weight values give the same
+
 // state bits whichever way they come.
 TEST(GroupedLayouts, WeightsInPlaceOrCopiedGiveTheSameState) {
   const Rows r = make_rows(3001, 23);
