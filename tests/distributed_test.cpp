@@ -252,5 +252,54 @@ TEST(Distributed, PacksInPlaceAndChangesNothingOnFailure) {
   EXPECT_EQ(mean.to_vector(), mean_before);
 }
 
+// A transport whose collective fails with the operation still in flight (MpiContext after a
+// timeout: MPI cannot cancel a non-blocking collective, and a stalled rank that arrives
+// later completes it) may write into the buffer it was given after the error. The buffers of
+// that call must then never be freed or reused: here a later call on the same thread needs a
+// far larger buffer, and the late write lands after it. Under AddressSanitizer (the
+// sanitizer pass) a freed buffer makes the late write a heap-use-after-free.
+TEST(Distributed, FailedCollectiveBuffersAreNeverReused) {
+  class InFlight final : public DistributedContext {
+   public:
+    int local_rank() const override { return 0; }
+    int global_rank() const override { return 0; }
+    int world_size() const override { return 1; }
+    int local_size() const override { return 1; }
+    void all_reduce_in_place(std::span<double> /*buffer*/, ReduceOp /*op*/) override {}
+    void broadcast(std::span<double> /*buffer*/, int /*root*/) override {}
+    std::vector<double> all_gather(std::span<const double> local) override { return {local.begin(), local.end()}; }
+    void barrier() override {}
+    bool fail = false;
+    std::span<double> pending;  // the buffer of the collective left in flight
+
+   protected:
+    bool all_reduce_regions(std::span<double> buffer, std::size_t /*min_count*/, std::size_t /*sum_count*/) override {
+      if (!fail) return true;  // a world of one: already reduced
+      pending = buffer;
+      throw DistributedError("test transport: timed out with the collective in flight");
+    }
+  };
+  const std::unique_ptr<Metric> small = metrics::get("mse");
+  small->update_state(std::vector<double>{1, 2}, std::vector<double>{1, 3});
+  const std::vector<double> small_before = small->to_vector();
+  InFlight transport;
+  all_reduce_metrics(*small, transport);  // agrees on the layout: the next call is one packed collective
+  transport.fail = true;
+  EXPECT_THROW(all_reduce_metrics(*small, transport), DistributedError);
+  EXPECT_EQ(small->to_vector(), small_before);
+  ASSERT_FALSE(transport.pending.empty());
+  // A later reduction on this thread whose packed buffer is far larger than the first.
+  const std::unique_ptr<Metric> large = metrics::get(R"({"class_name": "AUC", "config": {"num_thresholds": 20000}})");
+  large->update_state(std::vector<double>{1, 0, 1}, std::vector<double>{0.9, 0.2, 0.4});
+  const std::vector<double> large_before = large->to_vector();
+  NotDistributedContext single;
+  all_reduce_metrics(*large, single);
+  // The collective of the failed call completes now and writes its result.
+  std::fill(transport.pending.begin(), transport.pending.end(), -7.0);
+  EXPECT_EQ(large->to_vector(), large_before);
+  all_reduce_metrics(*large, single);  // the thread's buffers still work
+  EXPECT_EQ(large->to_vector(), large_before);
+}
+
 }  // namespace
 }  // namespace tally

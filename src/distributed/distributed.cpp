@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 
 #include "distributed/packed.h"
@@ -158,6 +159,18 @@ class Reused {
   Reused(const Reused&) = delete;
   Reused& operator=(const Reused&) = delete;
   Buffers& get() { return mine_ ? slot().buffers : own_; }
+  /// Gives the buffers up for good after a collective failed: the transport may have left
+  /// an operation in flight that still writes into them (MPI cannot cancel a nonblocking
+  /// collective: a stalled rank that arrives after this one timed out completes it), so they
+  /// are neither freed nor reused, and the next call allocates fresh ones. They stay
+  /// reachable, so that leak checkers do not report them (docs/distributed.md, "Failures").
+  void abandon() {
+    static std::mutex mutex;
+    static auto* kept = new std::vector<std::unique_ptr<Buffers>>();
+    const std::lock_guard lock(mutex);
+    kept->push_back(std::make_unique<Buffers>(std::move(get())));
+    get() = Buffers();
+  }
 
  private:
   struct Slot {
@@ -202,6 +215,7 @@ struct ReduceBuffers {
   std::uint64_t last_hash = 0;
   PackPlan plan;
   std::vector<double> packed, probe;
+  std::vector<double> check;  // the layout check alone (transports without regions); on the heap, see abandon
 };
 
 // buffers.listed (the metrics' mutexes, in list order) in address order, each once. An
@@ -226,6 +240,24 @@ struct MemberBuffers {
 void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& context) {
   Reused<ReduceBuffers> reused;
   ReduceBuffers& buffers = reused.get();
+  // A collective that fails (DistributedError) may leave an operation in flight on these
+  // buffers: they are then given up (Reused::abandon) when the error leaves this call.
+  bool in_flight = false;
+  struct AbandonIfInFlight {
+    Reused<ReduceBuffers>& reused;
+    const bool& in_flight;
+    ~AbandonIfInFlight() {
+      if (in_flight) reused.abandon();
+    }
+  } abandon_if_in_flight{reused, in_flight};
+  auto collective = [&](auto&& call) {
+    try {
+      return call();
+    } catch (const DistributedError&) {
+      in_flight = true;
+      throw;
+    }
+  };
   // Every metric's lock is held from the layout hash to writing back (each lock taken once),
   // so the reduced values replace exactly the values that were sent, under the layout that
   // was checked: the variables are read into the packed buffer and written back from it
@@ -340,7 +372,7 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   if (agreed == state_length) {
     packed[0] = static_cast<double>(kHeader + n_min);
     packed[1] = static_cast<double>(n_sum);
-    reduced = context.all_reduce_regions(packed, kHeader + n_min, n_sum);
+    reduced = collective([&] { return context.all_reduce_regions(packed, kHeader + n_min, n_sum); });
     if (reduced && !check_passed(check)) throw_mismatch(context, h, metrics.size());
   } else {
     const std::size_t padded = kHeader + (agreed == none ? 0 : agreed);
@@ -348,12 +380,12 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     probe.assign(padded, 0.0);
     probe[0] = static_cast<double>(padded);  // all min: the check alone
     std::copy_n(check, kCheckLength, probe.begin() + 2);
-    if (context.all_reduce_regions(probe, padded, 0)) {
+    if (collective([&] { return context.all_reduce_regions(probe, padded, 0); })) {
       if (!check_passed(probe.data() + 2)) throw_mismatch(context, h, metrics.size());
       context.agreed_state_length_ = state_length;
       packed[0] = static_cast<double>(kHeader + n_min);
       packed[1] = static_cast<double>(n_sum);
-      reduced = context.all_reduce_regions(packed, kHeader + n_min, n_sum);
+      reduced = collective([&] { return context.all_reduce_regions(packed, kHeader + n_min, n_sum); });
       if (!check_passed(check)) throw_mismatch(context, h, metrics.size());
     }
   }
@@ -362,14 +394,16 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
     // in its own collective, then one all_reduce_in_place per aggregation present. They may
     // run user code, which may use these metrics: the locks are released meanwhile.
     lock_all.release();
-    double alone[kCheckLength];
-    std::copy_n(check, kCheckLength, alone);
-    context.all_reduce_in_place(alone, ReduceOp::kMin);
-    if (!check_passed(alone)) throw_mismatch(context, h, metrics.size());
+    std::vector<double>& alone = buffers.check;
+    alone.assign(check, check + kCheckLength);
+    collective([&] { context.all_reduce_in_place(alone, ReduceOp::kMin); });
+    if (!check_passed(alone.data())) throw_mismatch(context, h, metrics.size());
     const std::span<double> all(packed);
-    if (n_sum > 0) context.all_reduce_in_place(all.subspan(base[0], n_sum), ReduceOp::kSum);
-    if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
-    if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
+    collective([&] {
+      if (n_sum > 0) context.all_reduce_in_place(all.subspan(base[0], n_sum), ReduceOp::kSum);
+      if (n_min > 0) context.all_reduce_in_place(all.subspan(base[1], n_min), ReduceOp::kMin);
+      if (n_max > 0) context.all_reduce_in_place(all.subspan(base[2], n_max), ReduceOp::kMax);
+    });
     lock_all.reacquire();
     if (!plan_matches()) {
       // A layout changed while the locks were released: write back by the current layouts
