@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "internal/parallel.h"
+#include "metrics/kernels/contiguous.h"
 #include "tally/error.h"
 #include "tally/tensor.h"
 
@@ -19,8 +20,8 @@ namespace tally::metrics::kernels {
 /// A contiguous copy of `v` in `dtype` (float32 or float64) in `holder`, each element
 /// converted as static_cast<T>(to_double(x)); returns its view.
 inline TensorView converted_copy(const TensorView& v, DType dtype, Tensor& holder) {
-  const Tensor source = v.is_contiguous() ? Tensor() : Tensor::copy_of(v);
-  const TensorView src = v.is_contiguous() ? v : source.view();
+  Tensor source;
+  const TensorView src = contiguous(v, source);
   holder = Tensor(dtype, v.shape());
   visit_dtype(src.dtype(), [&](auto tag) {
     using S = decltype(tag);
@@ -44,9 +45,7 @@ inline TensorView converted_copy(const TensorView& v, DType dtype, Tensor& holde
 /// (exact); the copy, when one is made, lives in `holder`.
 inline TensorView counting_view(const TensorView& v, Tensor& holder) {
   if (v.dtype() == DType::kFloat16 || v.dtype() == DType::kBFloat16) return converted_copy(v, DType::kFloat32, holder);
-  if (v.is_contiguous()) return v;
-  holder = Tensor::copy_of(v);
-  return holder.view();
+  return contiguous(v, holder);
 }
 
 /// Calls fn(const T*) with the elements of a view made by counting_view: T is uint8 (for
