@@ -241,7 +241,9 @@ void all_reduce_metrics(std::span<Metric* const> metrics, DistributedContext& co
   Reused<ReduceBuffers> reused;
   ReduceBuffers& buffers = reused.get();
   // A collective that fails (DistributedError) may leave an operation in flight on these
-  // buffers: they are then given up (Reused::abandon) when the error leaves this call.
+  // buffers: they are then given up (Reused::abandon) when the error leaves this call. A
+  // guard declared before lock_all rather than a catch around the collective, so that the
+  // buffers move only after LockAll has unlocked the mutexes it lists in buffers.held.
   bool in_flight = false;
   struct AbandonIfInFlight {
     Reused<ReduceBuffers>& reused;
