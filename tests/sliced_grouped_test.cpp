@@ -437,3 +437,53 @@ TEST(GroupedLayouts, BinaryAccuracyBlockMatchesRowByRow) {
 
 }  // namespace
 }  // namespace tally
+
+namespace tally {
+namespace {
+
+// Refinement (GroupedKernel::refines / host): an unweighted 0/1 metric's (slice, value)
+// counts are kept in an AUC-style histogram's table, one table update per row for both, and
+// split again at the end. Every pairing (float32 grid, float64 levels, explicit thresholds,
+// two 0/1 metrics of which only the first is refined, the 0/1 metric after the histogram),
+// on one and three threads and across several chunks, gives each slice the state of its rows
+// alone; weighted batches (not refined) too, with the same collection.
+TEST(GroupedSliced, ZeroOneCountsRefinedIntoAHistogramEqualEachSliceAlone) {
+  const std::string auc64 = R"({"class_name": "AUC", "config": {"name": "auc64", "dtype": "float64"}})";
+  const std::string listed = R"({"class_name": "AUC", "config": {"name": "listed", "thresholds": [0.2, 0.5, 0.7]}})";
+  const std::vector<std::vector<std::string>> collections = {{"binary_accuracy", "auc"},
+                                                             {"accuracy", auc64},
+                                                             {listed, "binary_accuracy", "accuracy", "mse"},
+                                                             {"mse", "auc", "binary_accuracy"}};
+  const Rows r = make_rows(2 * 65536 + 77, 31);
+  const auto n = static_cast<std::int64_t>(r.p.size());
+  const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};
+  for (const auto& specs : collections) {
+    for (const bool weighted : {false, true}) {
+      for (const int threads : {1, 3}) {
+        const ThreadCount hold(threads);
+        SlicedCollection s(MetricCollection::from_specs(specs), {"g"}, {{"g"}});
+        s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
+        // A second batch, its ids taken at the first batch's range and checked by the refined metric.
+        s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
+        ASSERT_EQ(s.num_slices(), kGroups);
+        for (const SliceKey& key : s.keys()) {
+          const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
+          const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
+                                   wg = rows_of(r.w, r.group, g);
+          MetricCollection alone = MetricCollection::from_specs(specs);
+          for (int twice = 0; twice < 2; ++twice)
+            alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
+          EXPECT_EQ(s.samples(key), 2 * static_cast<std::int64_t>(yg.size()));
+          const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(),
+                                           b = std::as_const(alone).metrics();
+          for (std::size_t m = 0; m < a.size(); ++m)
+            expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key) + " threads " +
+                                                std::to_string(threads) + (weighted ? " weighted" : ""));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tally

@@ -143,6 +143,31 @@ class GroupedKernel {
   virtual bool counts_rows() const { return false; }
   /// Adds each group's row count over the rows added (and merged) so far into `rows`.
   virtual void row_counts(std::span<std::int64_t> /*rows*/) {}
+
+  // Refinement (docs/performance.md, "Sliced evaluation / One table for two counting
+  // metrics"): a kernel whose whole state is a count per (group, cell) hands each row's
+  // refined id, group x cells + cell, to a kernel that counts rows in a table (a histogram),
+  // which then counts per refined group: one table update per row serves both.
+
+  /// Cells per group when this kernel can be refined into another's table (its state is a
+  /// count per (group, cell) and nothing else); 0 when it cannot.
+  virtual std::uint32_t refines() const { return 0; }
+  /// Writes the refined id of each row of [begin, end) into `refined` (end - begin values)
+  /// instead of counting the rows; with `check`, returns false on a group id outside
+  /// [0, groups), as add_checked() does. Called only when refines() > 0.
+  virtual bool refine(std::int64_t /*begin*/, std::int64_t /*end*/, std::uint32_t* /*refined*/, bool /*check*/) {
+    return true;
+  }
+  /// Adds the row count of each refined group (groups x refines() of them) to this kernel's counts.
+  virtual void add_refined_counts(std::span<const std::int64_t> /*rows*/) {}
+  /// Switches this kernel, before any add, to count per refined group of `cells` cells per
+  /// group (forks included); false, changing nothing, when it cannot.
+  virtual bool host(std::uint32_t /*cells*/) { return false; }
+  /// Like add(), with each row's refined id read from `refined` (end - begin values, checked).
+  virtual void add_hosted(std::int64_t /*begin*/, std::int64_t /*end*/, std::int64_t /*chunk*/,
+                          const std::uint32_t* /*refined*/) {}
+  /// Adds each refined group's row count over the rows added (and merged) so far into `rows`.
+  virtual void hosted_row_counts(std::span<std::int64_t> /*rows*/) {}
 };
 
 /// Base of every metric. Subclasses declare variables in their constructor with

@@ -52,6 +52,30 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
   const auto n = static_cast<std::int64_t>(group.size());
   const std::int64_t chunks = n == 0 ? 0 : (n + chunk_rows - 1) / chunk_rows;
   int threads = threads_for(chunks);
+  // One kernel refined into another's table (GroupedKernel::refines): the first refinable
+  // kernel, hosted by the first other kernel that accepts its cells, is set up before the
+  // forks are made so that they count per refined group as well.
+  std::size_t refiner = kernels.size(), hosting = kernels.size();
+  for (std::size_t k = 0; groups > 0 && k < kernels.size() && refiner == kernels.size(); ++k) {
+    if (kernels[k]->refines() == 0) continue;
+    for (std::size_t h = 0; h < kernels.size(); ++h) {
+      if (h != k && kernels[h]->host(kernels[k]->refines())) {
+        refiner = k;
+        hosting = h;
+        break;
+      }
+    }
+  }
+  const bool refined = refiner < kernels.size();
+  // A kernel that counts rows anyway (a 0/1 metric's (group, value) table, a histogram)
+  // gives the row counts; else the driver counts them.
+  GroupedKernel* counter = nullptr;
+  for (GroupedKernel* k : kernels) {
+    if (k->counts_rows()) {
+      counter = k;
+      break;
+    }
+  }
   // Thread t > 0 feeds forks[t - 1]; thread 0 feeds the kernels themselves.
   std::vector<std::vector<std::unique_ptr<GroupedKernel>>> forks;
   for (int t = 1; t < threads; ++t) {
@@ -67,22 +91,15 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
     }
     forks.push_back(std::move(mine));
   }
-  // A kernel that counts rows anyway (a 0/1 metric's (group, value) table, a histogram)
-  // gives the row counts; else the driver counts them.
-  GroupedKernel* counter = nullptr;
-  for (GroupedKernel* k : kernels) {
-    if (k->counts_rows()) {
-      counter = k;
-      break;
-    }
-  }
   std::vector<std::vector<std::int64_t>> counts(static_cast<std::size_t>(threads),
                                                 std::vector<std::int64_t>(counter ? 0 : groups, 0));
   // With ids not checked yet, a kernel that checks them as it reads the rows checks each
   // block before the others read it (one pass over the ids fewer: its loads of the ids
   // overlap those of the rows, where a pass of its own waits for memory alone).
   std::size_t checker = kernels.size();
-  if (out_of_range != nullptr && groups > 0) {
+  if (refined) {
+    checker = refiner;  // its refine() checks each block's ids before the host reads them
+  } else if (out_of_range != nullptr && groups > 0) {
     for (std::size_t k = 0; k < kernels.size(); ++k) {
       if (kernels[k]->checks_ids()) {
         checker = k;
@@ -106,16 +123,27 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
     std::int64_t* count = counts[static_cast<std::size_t>(t)].data();
     const std::int32_t* g = group.data();
     const std::int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
+    std::uint32_t ids[kBlock];  // the block's refined ids
+    const bool check = out_of_range != nullptr;
     for (std::int64_t b = begin; b < end; b += kBlock) {
       const std::int64_t e = std::min(end, b + kBlock);
-      if (out_of_range != nullptr) {
-        const bool bad =
-            outside.load(std::memory_order_relaxed) ||
-            (checker < mine.size() ? !mine[checker]->add_checked(b, e, c) : any_outside(g + b, e - b, groups));
+      if (check) {
+        bool bad = outside.load(std::memory_order_relaxed);
+        if (!bad) {
+          if (refined) {
+            bad = !mine[refiner]->refine(b, e, ids, true);
+          } else if (checker < mine.size()) {
+            bad = !mine[checker]->add_checked(b, e, c);
+          } else {
+            bad = any_outside(g + b, e - b, groups);
+          }
+        }
         if (bad) {
           outside.store(true, std::memory_order_relaxed);
           return;
         }
+      } else if (refined) {
+        mine[refiner]->refine(b, e, ids, false);
       }
       if (counter == nullptr) {
         for (std::int64_t i = b; i < e; ++i) ++count[g[i]];
@@ -131,7 +159,11 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
           const std::int64_t hi = std::min(n, ahead + kBlock * (share + 1) / parts);
           if (lo < hi) mine[k]->prefetch(lo, hi);
         }
-        if (k != checker || out_of_range == nullptr) mine[k]->add(b, e, c);
+        if (k == hosting) {
+          mine[k]->add_hosted(b, e, c, ids);
+        } else if (k != refiner && (k != checker || !check)) {
+          mine[k]->add(b, e, c);
+        }
       }
     }
   };
@@ -155,6 +187,11 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
   }
   for (const auto& mine : forks) {
     for (std::size_t k = 0; k < kernels.size(); ++k) kernels[k]->merge(*mine[k]);
+  }
+  if (refined) {
+    std::vector<std::int64_t> cells(groups * kernels[refiner]->refines(), 0);
+    kernels[hosting]->hosted_row_counts(cells);
+    kernels[refiner]->add_refined_counts(cells);
   }
   if (counter != nullptr) {
     std::vector<std::int64_t> rows(groups, 0);

@@ -112,9 +112,9 @@ template <class TT, class PV, class Level>
 class GroupedConfusion final : public GroupedKernel {
  public:
   GroupedConfusion(std::shared_ptr<const ConfusionBatch> in, const TT* t, const PV* p, const std::int32_t* g,
-                   Level level)
-      : in_(std::move(in)), t_(t), p_(p), g_(g), level_(std::move(level)) {
-    const std::size_t slots = in_->groups * 2 * static_cast<std::size_t>(in_->levels);
+                   Level level, std::uint32_t cells = 1)
+      : in_(std::move(in)), t_(t), p_(p), g_(g), level_(std::move(level)), cells_(cells) {
+    const std::size_t slots = in_->groups * cells_ * 2 * static_cast<std::size_t>(in_->levels);
     if (weighted()) {
       hist_w_.assign(slots, 0.0);
     } else {
@@ -122,11 +122,27 @@ class GroupedConfusion final : public GroupedKernel {
     }
   }
 
-  void add(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override { add_rows<false>(begin, end); }
+  void add(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
+    add_rows<false>(begin, end, g_ + begin);
+  }
   bool checks_ids() const override { return true; }
   bool add_checked(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/) override {
-    return add_rows<true>(begin, end);
+    return add_rows<true>(begin, end, g_ + begin);
   }
+
+  // Unweighted, the histogram can count per refined group: `cells` sub-histograms per group,
+  // folded together in finish() (its table grows by that factor, within kMaxGroupedSlots).
+  bool host(std::uint32_t cells) override {
+    if (weighted() || cells == 0 || hist_.size() * cells > kMaxGroupedSlots) return false;
+    cells_ *= cells;
+    hist_.assign(hist_.size() * cells, 0);
+    return true;
+  }
+  void add_hosted(std::int64_t begin, std::int64_t end, std::int64_t /*chunk*/, const std::uint32_t* refined) override {
+    // Refined ids are below kMaxGroupedSlots: read as int32, as a group column, they are the same.
+    add_rows<false>(begin, end, reinterpret_cast<const std::int32_t*>(refined));
+  }
+  void hosted_row_counts(std::span<std::int64_t> rows) override { sum_rows(rows, 1); }
 
   void prefetch(std::int64_t begin, std::int64_t end) const override {
     prefetch_rows(g_, begin, end);
@@ -137,7 +153,7 @@ class GroupedConfusion final : public GroupedKernel {
 
   std::unique_ptr<GroupedKernel> fork() const override {
     if (weighted()) return nullptr;
-    return std::make_unique<GroupedConfusion>(in_, t_, p_, g_, level_);
+    return std::make_unique<GroupedConfusion>(in_, t_, p_, g_, level_, cells_);
   }
 
   void merge(GroupedKernel& other) override {
@@ -154,13 +170,7 @@ class GroupedConfusion final : public GroupedKernel {
 
   bool counts_rows() const override { return !weighted(); }
   void row_counts(std::span<std::int64_t> rows) override {
-    if (weighted()) return;
-    const auto per_group = 2 * static_cast<std::size_t>(in_->levels);
-    for (std::size_t g = 0; g < in_->groups; ++g) {
-      std::int64_t sum = 0;
-      for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) sum += count(i);
-      rows[g] += sum;
-    }
+    if (!weighted()) sum_rows(rows, cells_);
   }
 
   void finish(std::span<Variables* const> groups, std::span<const std::int64_t> /*rows*/) override {
@@ -169,9 +179,21 @@ class GroupedConfusion final : public GroupedKernel {
     if (weighted()) {
       fold_groups<double>([this](std::size_t i) { return hist_w_[i]; }, in_->groups, in_->levels, in_->order, true,
                           out);
-    } else {
+    } else if (cells_ == 1) {
       fold_groups<std::int64_t>([this](std::size_t i) { return count(i); }, in_->groups, in_->levels, in_->order, false,
                                 out);
+    } else {
+      // Slot i of group g's histogram is the sum of that slot over its refined groups.
+      const std::size_t per_group = 2 * static_cast<std::size_t>(in_->levels);
+      const std::size_t cells = cells_;
+      fold_groups<std::int64_t>(
+          [this, per_group, cells](std::size_t i) {
+            const std::size_t first = (i / per_group) * cells * per_group + i % per_group;
+            std::int64_t sum = 0;
+            for (std::size_t c = 0; c < cells; ++c) sum += count(first + c * per_group);
+            return sum;
+          },
+          in_->groups, in_->levels, in_->order, false, out);
     }
     for (std::size_t g = 0; g < groups.size(); ++g) in_->sink(*groups[g], out[g]);
   }
@@ -179,10 +201,22 @@ class GroupedConfusion final : public GroupedKernel {
  private:
   bool weighted() const { return !in_->weights.empty(); }
 
-  // add() and add_checked(): with kCheck, each block's ids are checked in the pass that
-  // computes its slots, before any of them indexes the histogram.
+  // Adds each group's row count into rows[g / per], for `per` consecutive (refined) groups
+  // of the histogram per entry of `rows`.
+  void sum_rows(std::span<std::int64_t> rows, std::size_t per) const {
+    const auto per_group = 2 * static_cast<std::size_t>(in_->levels);
+    for (std::size_t g = 0; g < in_->groups * cells_; ++g) {
+      std::int64_t sum = 0;
+      for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) sum += count(i);
+      rows[g / per] += sum;
+    }
+  }
+
+  // add(), add_checked() and add_hosted() on rows [begin, end) whose (refined) group ids are
+  // ids[0, end - begin): with kCheck, each block's ids are checked in the pass that computes
+  // its slots, before any of them indexes the histogram.
   template <bool kCheck>
-  bool add_rows(std::int64_t begin, std::int64_t end) {
+  bool add_rows(std::int64_t begin, std::int64_t end, const std::int32_t* ids) {
     if (!weighted()) {
       if (since_flush_ + static_cast<std::uint64_t>(end - begin) > std::numeric_limits<std::uint32_t>::max()) widen();
       since_flush_ += static_cast<std::uint64_t>(end - begin);
@@ -194,22 +228,23 @@ class GroupedConfusion final : public GroupedKernel {
     std::uint32_t cell[kBlock];
     const auto levels = static_cast<std::uint32_t>(in_->levels);
     const std::uint32_t per_group = 2 * levels;
-    const std::uint32_t last = last_id(in_->groups);
+    const std::uint32_t last = last_id(in_->groups * cells_);
     unsigned seen = 0;
     for (std::int64_t b = begin; b < end; b += kBlock) {
       const std::int64_t m = std::min(kBlock, end - b);
       std::int64_t j = 0;
       unsigned bad = 0;
+      const std::int32_t* g = ids + (b - begin);
       if constexpr (std::is_same_v<TT, float> && std::is_same_v<PV, float> && std::is_same_v<Level, GridLevel32>) {
         // As GridLevel32, a vector of rows at a time on the best SIMD target (grouped_simd.h).
         const simd::GridSlots grid{level_.scale, level_.floor_level, levels, last};
-        j = simd::grid_level_slots(t_ + b, p_ + b, g_ + b, m, grid, cell, seen, bad);
+        j = simd::grid_level_slots(t_ + b, p_ + b, g, m, grid, cell, seen, bad);
       }
       for (; j < m; ++j) {
         const std::int64_t i = b + j;
         seen |= static_cast<unsigned>(p_[i] != p_[i]);
-        if constexpr (kCheck) bad |= id_above(g_[i], last);
-        cell[j] = static_cast<std::uint32_t>(g_[i]) * per_group + static_cast<std::uint32_t>(positive(t_[i])) * levels +
+        if constexpr (kCheck) bad |= id_above(g[j], last);
+        cell[j] = static_cast<std::uint32_t>(g[j]) * per_group + static_cast<std::uint32_t>(positive(t_[i])) * levels +
                   level_(p_[i]);
       }
       if (kCheck && bad != 0) return false;
@@ -254,6 +289,7 @@ class GroupedConfusion final : public GroupedKernel {
   const PV* p_;
   const std::int32_t* g_;
   Level level_;
+  std::uint32_t cells_;  // refined groups per group (GroupedKernel::host), 1 otherwise
   std::vector<std::uint32_t> hist_;
   std::vector<std::int64_t> wide_;  // empty until a counter could pass 2^32 - 1
   std::vector<double> hist_w_;

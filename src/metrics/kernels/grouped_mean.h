@@ -202,7 +202,9 @@ struct SquaredErrorValue {
 /// and the chunks' sums are added in chunk order: the same bits on any thread count.
 /// Float values are summed as (value·weight, weight) pairs per group, one two-lane add per
 /// row; unweighted the weight lane is 1.0 (value·1 is the value), so it counts the group's
-/// rows exactly (a chunk is far below 2^53 rows) and the driver need not count them.
+/// rows exactly (a chunk is far below 2^53 rows) and the driver need not count them. An
+/// unweighted 0/1 value can be refined into another kernel's count table
+/// (GroupedKernel::refines).
 template <class T, class P, class Value>
 class GroupedMean final : public GroupedKernel {
  public:
@@ -264,6 +266,20 @@ class GroupedMean final : public GroupedKernel {
     }
   }
 
+  // Unweighted 0/1 values are a count per (group, value): 2 cells, whose refined ids are the
+  // slots that add() counts itself otherwise.
+  std::uint32_t refines() const override { return counts_only() ? 2 : 0; }
+  bool refine(std::int64_t begin, std::int64_t end, std::uint32_t* refined, bool check) override {
+    constexpr std::int64_t kBlock = 512;
+    const std::uint32_t last = last_id(groups_);
+    unsigned bad = 0;
+    for (std::int64_t b = begin; b < end; b += kBlock) bad |= slots(b, std::min(kBlock, end - b), refined + (b - begin), last);
+    return !check || bad == 0;
+  }
+  void add_refined_counts(std::span<const std::int64_t> rows) override {
+    for (std::size_t k = 0; k < rows.size(); ++k) hits_[k] += rows[k];
+  }
+
   void finish(std::span<Variables* const> groups, std::span<const std::int64_t> rows) override {
     flush();
     const std::size_t width = local_.size();
@@ -315,15 +331,7 @@ class GroupedMean final : public GroupedKernel {
       if (counts_only()) {
         // One counter per (group, value): the group's row count comes with it.
         std::uint32_t slot[kBlock];
-        if constexpr (ZeroOneBlock<Value, T, P>) {
-          bad = value_.block(t_ + b, p_ + b, g + b, m, slot, last);
-        } else {
-          for (std::int64_t j = 0; j < m; ++j) {
-            if constexpr (kCheck) bad |= id_above(g[b + j], last);
-            slot[j] = 2 * static_cast<std::uint32_t>(g[b + j]) +
-                      static_cast<std::uint32_t>(static_cast<bool>(value_(t_[b + j], p_[b + j])));
-          }
-        }
+        bad = slots(b, m, slot, last);
         if (kCheck && bad != 0) return false;
         // Four rows at a time, each into its own copy of the table: a row's increment rarely
         // waits for the previous rows' stores to the same counter (docs/performance.md,
@@ -367,6 +375,22 @@ class GroupedMean final : public GroupedKernel {
       }
     }
     return true;
+  }
+
+  // slot[j] = 2 g + value of row b + j for j < m (a 0/1 value); non-zero when an id of the
+  // rows is outside [0, last] (compared unsigned).
+  unsigned slots(std::int64_t b, std::int64_t m, std::uint32_t* slot, std::uint32_t last) const {
+    if constexpr (ZeroOneBlock<Value, T, P>) {
+      return value_.block(t_ + b, p_ + b, g_ + b, m, slot, last);
+    } else {
+      unsigned bad = 0;
+      for (std::int64_t j = 0; j < m; ++j) {
+        bad |= id_above(g_[b + j], last);
+        slot[j] = 2 * static_cast<std::uint32_t>(g_[b + j]) +
+                  static_cast<std::uint32_t>(static_cast<bool>(value_(t_[b + j], p_[b + j])));
+      }
+      return bad;
+    }
   }
 
   struct Pair {
