@@ -446,14 +446,18 @@ namespace {
 // split again at the end. Every pairing (float32 grid, float64 levels, explicit thresholds,
 // two 0/1 metrics of which only the first is refined, the 0/1 metric after the histogram),
 // on one and three threads and across several chunks, gives each slice the state of its rows
-// alone; weighted batches (not refined) too, with the same collection.
+// alone; weighted batches (not refined) too, with the same collection. The mean family's
+// float sums drop their count lanes when another kernel counts the rows
+// (GroupedKernel::drop_row_counts): the histogram, or the first of two float metrics.
 TEST(GroupedSliced, ZeroOneCountsRefinedIntoAHistogramEqualEachSliceAlone) {
   const std::string auc64 = R"({"class_name": "AUC", "config": {"name": "auc64", "dtype": "float64"}})";
   const std::string listed = R"({"class_name": "AUC", "config": {"name": "listed", "thresholds": [0.2, 0.5, 0.7]}})";
   const std::vector<std::vector<std::string>> collections = {{"binary_accuracy", "auc"},
                                                              {"accuracy", auc64},
                                                              {listed, "binary_accuracy", "accuracy", "mse"},
-                                                             {"mse", "auc", "binary_accuracy"}};
+                                                             {"mse", "auc", "binary_accuracy"},
+                                                             {"mse", "mae"},
+                                                             {"mae", "mse", auc64}};
   const Rows r = make_rows(2 * 65536 + 77, 31);
   const auto n = static_cast<std::int64_t>(r.p.size());
   const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};

@@ -143,6 +143,12 @@ class GroupedKernel {
   virtual bool counts_rows() const { return false; }
   /// Adds each group's row count over the rows added (and merged) so far into `rows`.
   virtual void row_counts(std::span<std::int64_t> /*rows*/) {}
+  /// Whether those counts cost this kernel work of their own (kept only for the driver): the
+  /// driver prefers another kernel's counts and then calls drop_row_counts().
+  virtual bool row_counts_cost() const { return false; }
+  /// Stops keeping row counts only the driver reads (another kernel gives them); called
+  /// before any add, so forks inherit it.
+  virtual void drop_row_counts() {}
 
   // Refinement (docs/performance.md, "Sliced evaluation / One table for two counting
   // metrics"): a kernel whose whole state is a count per (group, cell) hands each row's

@@ -68,13 +68,17 @@ std::vector<std::int64_t> run_grouped(std::span<GroupedKernel* const> kernels, s
   }
   const bool refined = refiner < kernels.size();
   // A kernel that counts rows anyway (a 0/1 metric's (group, value) table, a histogram)
-  // gives the row counts; else the driver counts them.
+  // gives the row counts, else one that can at a cost (the mean family's (value, 1) pairs);
+  // else the driver counts them. Kernels whose counts would cost them and are not needed
+  // drop them (before the forks are made).
   GroupedKernel* counter = nullptr;
-  for (GroupedKernel* k : kernels) {
-    if (k->counts_rows()) {
-      counter = k;
-      break;
+  for (const bool costly : {false, true}) {
+    for (GroupedKernel* k : kernels) {
+      if (counter == nullptr && k->counts_rows() && k->row_counts_cost() == costly) counter = k;
     }
+  }
+  for (GroupedKernel* k : kernels) {
+    if (k != counter && k->counts_rows() && k->row_counts_cost()) k->drop_row_counts();
   }
   // Thread t > 0 feeds forks[t - 1]; thread 0 feeds the kernels themselves.
   std::vector<std::vector<std::unique_ptr<GroupedKernel>>> forks;

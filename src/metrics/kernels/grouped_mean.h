@@ -202,9 +202,9 @@ struct SquaredErrorValue {
 /// and the chunks' sums are added in chunk order: the same bits on any thread count.
 /// Float values are summed as (value·weight, weight) pairs per group, one two-lane add per
 /// row; unweighted the weight lane is 1.0 (value·1 is the value), so it counts the group's
-/// rows exactly (a chunk is far below 2^53 rows) and the driver need not count them. An
-/// unweighted 0/1 value can be refined into another kernel's count table
-/// (GroupedKernel::refines).
+/// rows exactly (a chunk is far below 2^53 rows) and the driver need not count them; when
+/// another kernel counts them (drop_row_counts), each row is one float64 add. An unweighted
+/// 0/1 value can be refined into another kernel's count table (GroupedKernel::refines).
 template <class T, class P, class Value>
 class GroupedMean final : public GroupedKernel {
  public:
@@ -251,6 +251,10 @@ class GroupedMean final : public GroupedKernel {
   }
 
   bool counts_rows() const override { return weights_.empty(); }
+  // Float values' weight lanes are kept for the counts alone (counts_only() keeps its counts
+  // anyway): without them each row is one float64 add instead of a two-lane pair.
+  bool row_counts_cost() const override { return !counts_only(); }
+  void drop_row_counts() override { sums_only_ = true; }
   void row_counts(std::span<std::int64_t> rows) override {
     if (counts_only()) {
       for (std::size_t k = 0; k < groups_; ++k) rows[k] += hit_count(2 * k) + hit_count(2 * k + 1);
@@ -366,7 +370,11 @@ class GroupedMean final : public GroupedKernel {
       }
       double* local = local_.data();
       const double* values = v;
-      if (weights_.empty()) {
+      if (sums_only_) {
+        // The weight lanes are left at zero: finish() takes the counts from the driver.
+        const std::int32_t* gb = g + b;
+        for (std::int64_t j = 0; j < m; ++j) local[2 * static_cast<std::size_t>(gb[j])] += values[j];
+      } else if (weights_.empty()) {
         add_pairs(local, g + b, m, [values](std::int64_t j) { return Pair{values[j], 1.0}; });
       } else {
         double buffer[kBlock];
@@ -429,6 +437,7 @@ class GroupedMean final : public GroupedKernel {
   std::size_t groups_;
   Value value_;
   std::int64_t chunk_ = -1;                        // the chunk local_ is summing
+  bool sums_only_ = false;                         // unweighted, with the rows counted elsewhere
   static constexpr std::size_t kCopies = 4;        // of hits_, filled by rows j % 4
   std::vector<std::int64_t> hits_;                 // 0/1 values, unweighted: per copy, (group, value)
   std::vector<double> local_;                      // this chunk's (total, weight) sums per group
