@@ -452,12 +452,9 @@ namespace {
 TEST(GroupedSliced, ZeroOneCountsRefinedIntoAHistogramEqualEachSliceAlone) {
   const std::string auc64 = R"({"class_name": "AUC", "config": {"name": "auc64", "dtype": "float64"}})";
   const std::string listed = R"({"class_name": "AUC", "config": {"name": "listed", "thresholds": [0.2, 0.5, 0.7]}})";
-  const std::vector<std::vector<std::string>> collections = {{"binary_accuracy", "auc"},
-                                                             {"accuracy", auc64},
-                                                             {listed, "binary_accuracy", "accuracy", "mse"},
-                                                             {"mse", "auc", "binary_accuracy"},
-                                                             {"mse", "mae"},
-                                                             {"mae", "mse", auc64}};
+  const std::vector<std::vector<std::string>> collections = {
+      {"binary_accuracy", "auc"},        {"accuracy", auc64}, {listed, "binary_accuracy", "accuracy", "mse"},
+      {"mse", "auc", "binary_accuracy"}, {"mse", "mae"},      {"mae", "mse", auc64}};
   const Rows r = make_rows(2 * 65536 + 77, 31);
   const auto n = static_cast<std::int64_t>(r.p.size());
   const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};
@@ -481,8 +478,9 @@ TEST(GroupedSliced, ZeroOneCountsRefinedIntoAHistogramEqualEachSliceAlone) {
           const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(),
                                            b = std::as_const(alone).metrics();
           for (std::size_t m = 0; m < a.size(); ++m)
-            expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key) + " threads " +
-                                                std::to_string(threads) + (weighted ? " weighted" : ""));
+            expect_same_state(*a[m], *b[m],
+                              specs[m] + " slice " + s.slice_name(key) + " threads " + std::to_string(threads) +
+                                  (weighted ? " weighted" : ""));
         }
       }
     }

@@ -277,7 +277,8 @@ class GroupedMean final : public GroupedKernel {
     constexpr std::int64_t kBlock = 512;
     const std::uint32_t last = last_id(groups_);
     unsigned bad = 0;
-    for (std::int64_t b = begin; b < end; b += kBlock) bad |= slots(b, std::min(kBlock, end - b), refined + (b - begin), last);
+    for (std::int64_t b = begin; b < end; b += kBlock)
+      bad |= slots(b, std::min(kBlock, end - b), refined + (b - begin), last);
     return !check || bad == 0;
   }
   void add_refined_counts(std::span<const std::int64_t> rows) override {
