@@ -69,6 +69,24 @@ void expect_same_state(const Metric& grouped, const Metric& alone, const std::st
   }
 }
 
+// Every slice of `s` (sliced by r.group) against the collection `specs` updated `batches`
+// times with that slice's rows alone: its sample count and every metric's state.
+void expect_each_slice_equals_its_rows_alone(const SlicedCollection& s, const std::vector<std::string>& specs,
+                                             const Rows& r, bool weighted, int batches, const std::string& what) {
+  for (const SliceKey& key : s.keys()) {
+    const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
+    const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
+                             wg = rows_of(r.w, r.group, g);
+    MetricCollection alone = MetricCollection::from_specs(specs);
+    for (int b = 0; b < batches; ++b)
+      alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
+    EXPECT_EQ(s.samples(key), batches * static_cast<std::int64_t>(yg.size())) << what;
+    const std::vector<const Metric*> a = s.slice(key).metrics(), b = std::as_const(alone).metrics();
+    for (std::size_t m = 0; m < a.size(); ++m)
+      expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key) + what + (weighted ? " weighted" : ""));
+  }
+}
+
 struct Case {
   std::string spec;
   bool weighted;
@@ -209,17 +227,7 @@ TEST(GroupedSliced, MixedCollectionEqualsEachSliceAlone) {
     const std::vector<SliceColumn> cols = {SliceColumn::ids(TensorView(r.group.data(), DType::kInt32, {n}))};
     s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
     ASSERT_EQ(s.num_slices(), kGroups);
-    for (const SliceKey& key : s.keys()) {
-      const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
-      const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
-                               wg = rows_of(r.w, r.group, g);
-      MetricCollection alone = MetricCollection::from_specs(specs);
-      alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
-      EXPECT_EQ(s.samples(key), static_cast<std::int64_t>(yg.size()));
-      const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(), b = std::as_const(alone).metrics();
-      for (std::size_t m = 0; m < a.size(); ++m)
-        expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key));
-    }
+    expect_each_slice_equals_its_rows_alone(s, specs, r, weighted, 1, "");
   }
 }
 
@@ -288,18 +296,7 @@ TEST(GroupedThreads, SameStateOnAnyThreadCountAndEachSliceEqualsItsRowsAlone) {
       s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
       ASSERT_EQ(s.num_slices(), kGroups);
       states.push_back(s.to_vector());
-      if (threads != 3) continue;
-      for (const SliceKey& key : s.keys()) {
-        const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
-        const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
-                                 wg = rows_of(r.w, r.group, g);
-        MetricCollection alone = MetricCollection::from_specs(specs);
-        alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
-        EXPECT_EQ(s.samples(key), static_cast<std::int64_t>(yg.size()));
-        const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(), b = std::as_const(alone).metrics();
-        for (std::size_t m = 0; m < a.size(); ++m)
-          expect_same_state(*a[m], *b[m], specs[m] + " slice " + s.slice_name(key));
-      }
+      if (threads == 3) expect_each_slice_equals_its_rows_alone(s, specs, r, weighted, 1, " threads 3");
     }
     EXPECT_EQ(states[0], states[1]) << "weighted " << weighted;
     EXPECT_EQ(states[0], states[2]) << "weighted " << weighted;
@@ -467,21 +464,7 @@ TEST(GroupedSliced, ZeroOneCountsRefinedIntoAHistogramEqualEachSliceAlone) {
         // A second batch, its ids taken at the first batch's range and checked by the refined metric.
         s.update_state(TensorView(r.y), TensorView(r.p), weighted ? TensorView(r.w) : TensorView(), cols);
         ASSERT_EQ(s.num_slices(), kGroups);
-        for (const SliceKey& key : s.keys()) {
-          const auto g = static_cast<std::int32_t>(std::get<std::int64_t>(key.values[0]));
-          const std::vector<float> yg = rows_of(r.y, r.group, g), pg = rows_of(r.p, r.group, g),
-                                   wg = rows_of(r.w, r.group, g);
-          MetricCollection alone = MetricCollection::from_specs(specs);
-          for (int twice = 0; twice < 2; ++twice)
-            alone.update_state(TensorView(yg), TensorView(pg), weighted ? TensorView(wg) : TensorView());
-          EXPECT_EQ(s.samples(key), 2 * static_cast<std::int64_t>(yg.size()));
-          const std::vector<const Metric*> a = std::as_const(s.slice(key)).metrics(),
-                                           b = std::as_const(alone).metrics();
-          for (std::size_t m = 0; m < a.size(); ++m)
-            expect_same_state(*a[m], *b[m],
-                              specs[m] + " slice " + s.slice_name(key) + " threads " + std::to_string(threads) +
-                                  (weighted ? " weighted" : ""));
-        }
+        expect_each_slice_equals_its_rows_alone(s, specs, r, weighted, 2, " threads " + std::to_string(threads));
       }
     }
   }
