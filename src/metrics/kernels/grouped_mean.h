@@ -274,12 +274,7 @@ class GroupedMean final : public GroupedKernel {
   // slots that add() counts itself otherwise.
   std::uint32_t refines() const override { return counts_only() ? 2 : 0; }
   bool refine(std::int64_t begin, std::int64_t end, std::uint32_t* refined, bool check) override {
-    constexpr std::int64_t kBlock = 512;
-    const std::uint32_t last = last_id(groups_);
-    unsigned bad = 0;
-    for (std::int64_t b = begin; b < end; b += kBlock)
-      bad |= slots(b, std::min(kBlock, end - b), refined + (b - begin), last);
-    return !check || bad == 0;
+    return slots(begin, end - begin, refined, last_id(groups_)) == 0 || !check;
   }
   void add_refined_counts(std::span<const std::int64_t> rows) override {
     for (std::size_t k = 0; k < rows.size(); ++k) hits_[k] += rows[k];
